@@ -1,0 +1,49 @@
+package io.peerfs.chunk;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * A node's local store of chunks, keyed by {@link ChunkKey}. Implementations verify a
+ * checksum on every read from disk: a chunk whose bytes do not match is dropped and
+ * reported as absent, never returned.
+ *
+ * <p>Thread-safe. Unpinned chunks may be evicted at any time to stay under capacity;
+ * pinned chunks (the only copy of scratch or not-yet-uploaded result data) are never
+ * evicted.
+ */
+public interface ChunkStore extends AutoCloseable {
+
+    /**
+     * Copies bytes of a cached chunk into {@code dst}, from {@code offsetInChunk} up to
+     * {@code dst.remaining()} or the end of the chunk, whichever is first.
+     *
+     * @return bytes copied (0 when {@code offsetInChunk} is at or past the chunk end),
+     *     or -1 when the chunk is not in the store (never stored, evicted, or found
+     *     corrupt and dropped)
+     * @throws IOException when the cache disk fails in a way that is not corruption
+     */
+    int read(ChunkKey key, long offsetInChunk, ByteBuffer dst) throws IOException;
+
+    /** True when the chunk is in the store (without reading or verifying it). */
+    boolean contains(ChunkKey key);
+
+    /**
+     * Stores the remaining bytes of {@code data} as the chunk {@code key}, replacing any
+     * previous content; {@code data}'s position is left unchanged. Evicts unpinned
+     * chunks as needed to stay under capacity.
+     *
+     * @throws CacheFullException when the chunk cannot fit without evicting pinned data
+     * @throws IOException when the cache disk fails
+     */
+    void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException;
+
+    /** Removes a chunk if present (pinned or not). */
+    void remove(ChunkKey key) throws IOException;
+
+    /** A snapshot of this store's counters. */
+    ChunkStoreStats stats();
+
+    @Override
+    void close();
+}

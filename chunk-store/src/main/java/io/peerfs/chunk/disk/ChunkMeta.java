@@ -1,0 +1,71 @@
+package io.peerfs.chunk.disk;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * What the index knows of one stored chunk: its length, CRC32C of the whole chunk and of
+ * each {@value #BLOCK_SIZE}-byte block (so a small read verifies only the blocks it
+ * touches), whether it is pinned, and when it was last read.
+ */
+record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs) {
+    static final int BLOCK_SIZE = 64 * 1024;
+    private static final byte VERSION = 1;
+
+    /** Checksums the remaining bytes of {@code data} without moving its position. */
+    static ChunkMeta describe(ByteBuffer data, boolean pinned, long nowMs) {
+        int length = data.remaining();
+        int blocks = (length + BLOCK_SIZE - 1) / BLOCK_SIZE;
+        int[] blockCrcs = new int[blocks];
+        for (int b = 0; b < blocks; b++) {
+            int from = data.position() + b * BLOCK_SIZE;
+            blockCrcs[b] = crc(data.slice(from, Math.min(BLOCK_SIZE, data.limit() - from)));
+        }
+        return new ChunkMeta(length, crc(data.duplicate()), blockCrcs, pinned, nowMs);
+    }
+
+    static int crc(ByteBuffer bytes) {
+        CRC32C c = new CRC32C();
+        c.update(bytes);
+        return (int) c.getValue();
+    }
+
+    int blockLength(int block) {
+        return Math.min(BLOCK_SIZE, length - block * BLOCK_SIZE);
+    }
+
+    ChunkMeta withLastAccess(long ms) {
+        return new ChunkMeta(length, crc, blockCrcs, pinned, ms);
+    }
+
+    byte[] encode() {
+        ByteBuffer b = ByteBuffer.allocate(1 + 1 + 4 + 4 + 8 + 4 + 4 * blockCrcs.length);
+        b.put(VERSION).put((byte) (pinned ? 1 : 0)).putInt(length).putInt(crc).putLong(lastAccessMs);
+        b.putInt(blockCrcs.length);
+        for (int c : blockCrcs) {
+            b.putInt(c);
+        }
+        return b.array();
+    }
+
+    /** Decodes {@link #encode()}'s form; returns null for a record of an unknown version or shape. */
+    static ChunkMeta decode(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length < 22 || b.get() != VERSION) {
+            return null;
+        }
+        boolean pinned = b.get() == 1;
+        int length = b.getInt();
+        int crc = b.getInt();
+        long lastAccess = b.getLong();
+        int n = b.getInt();
+        if (n != (length + BLOCK_SIZE - 1) / BLOCK_SIZE || b.remaining() != 4 * n) {
+            return null;
+        }
+        int[] blockCrcs = new int[n];
+        for (int i = 0; i < n; i++) {
+            blockCrcs[i] = b.getInt();
+        }
+        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccess);
+    }
+}

@@ -1,0 +1,467 @@
+package io.peerfs.chunk.disk;
+
+import io.peerfs.PeerFsException;
+import io.peerfs.chunk.CacheFullException;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.ChunkStoreStats;
+import io.peerfs.chunk.DirectBufferPool;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ChunkStore} on a local disk: one file per chunk under {@code <dir>/chunks},
+ * index in RocksDB under {@code <dir>/index}, per-block CRC32C checked on every read,
+ * LRU eviction of unpinned chunks to stay under the configured size and free-space ratio.
+ * Opening reconciles the index with the files on disk.
+ */
+public final class DiskChunkStore implements ChunkStore {
+    private static final Logger log = LoggerFactory.getLogger(DiskChunkStore.class);
+    private static final int MAX_OPEN_CHUNKS = 256;
+
+    /** An open chunk file with its index record, reused across reads. */
+    private record OpenChunk(FileChannel channel, ChunkMeta meta) {
+    }
+
+    private final ChunkStoreConfig config;
+    private final ChunkFiles files;
+    private final ChunkIndex index;
+    private final FileStore fileStore;
+    private final LongSupplier clockMs;
+    private final ChunkLru lru = new ChunkLru();
+    private final ConcurrentHashMap<ChunkKey, OpenChunk> open = new ConcurrentHashMap<>();
+    private final DirectBufferPool blockBuffers = new DirectBufferPool(ChunkMeta.BLOCK_SIZE, 64);
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final AtomicLong tempCounter = new AtomicLong();
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder bytesRead = new LongAdder();
+    private final LongAdder bytesWritten = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+    private final LongAdder corrupt = new LongAdder();
+    private volatile boolean closed;
+
+    private DiskChunkStore(ChunkStoreConfig config, ChunkFiles files, ChunkIndex index, FileStore fileStore,
+                           LongSupplier clockMs) {
+        this.config = config;
+        this.files = files;
+        this.index = index;
+        this.fileStore = fileStore;
+        this.clockMs = clockMs;
+    }
+
+    /** Opens (creating if needed) the store in {@code config.dir()} and reconciles it with the disk. */
+    public static DiskChunkStore open(ChunkStoreConfig config) throws IOException {
+        return open(config, System::currentTimeMillis);
+    }
+
+    static DiskChunkStore open(ChunkStoreConfig config, LongSupplier clockMs) throws IOException {
+        Path chunkDir = config.dir().resolve("chunks");
+        Path indexDir = config.dir().resolve("index");
+        Files.createDirectories(chunkDir);
+        Files.createDirectories(indexDir);
+        ChunkIndex index = ChunkIndex.open(indexDir);
+        DiskChunkStore store = new DiskChunkStore(config, new ChunkFiles(chunkDir), index,
+                Files.getFileStore(chunkDir), clockMs);
+        try {
+            store.reconcile();
+        } catch (IOException | RuntimeException e) {
+            index.close();
+            throw e;
+        }
+        return store;
+    }
+
+    /** Brings index and files into agreement: both sides must exist with the same length. */
+    private void reconcile() throws IOException {
+        Map<ChunkKey, ChunkMeta> indexed = new HashMap<>();
+        index.forEach((key, meta) -> indexed.put(key, meta));
+        Map<ChunkKey, ChunkMeta> kept = new HashMap<>();
+        int[] orphans = {0};
+        files.scan(key -> {
+            ChunkMeta meta = indexed.get(key);
+            Path p = files.pathOf(key);
+            try {
+                if (meta != null && Files.size(p) == meta.length()) {
+                    kept.put(key, meta);
+                } else {
+                    orphans[0]++;
+                    Files.deleteIfExists(p);
+                }
+            } catch (IOException e) {
+                log.warn("cannot check chunk file {}: {}", p, e.toString());
+            }
+        });
+        int dropped = 0;
+        for (ChunkKey key : indexed.keySet()) {
+            if (!kept.containsKey(key)) {
+                index.delete(key);
+                dropped++;
+            }
+        }
+        kept.entrySet().stream()
+                .sorted((a, b) -> Long.compare(a.getValue().lastAccessMs(), b.getValue().lastAccessMs()))
+                .forEach(e -> lru.add(e.getKey(),
+                        new ChunkLru.Entry(e.getValue().length(), e.getValue().pinned(), e.getValue().lastAccessMs())));
+        if (orphans[0] > 0 || dropped > 0) {
+            log.info("chunk store {}: removed {} chunk files without index entry and {} index entries without file",
+                    config.dir(), orphans[0], dropped);
+        }
+        synchronized (lru) {
+            makeRoom(null, 0);
+        }
+        log.info("chunk store {}: {} chunks, {} bytes ({} pinned), capacity {}", config.dir(), lru.count(),
+                lru.usedBytes(), lru.pinnedBytes(), config.capacity());
+    }
+
+    @Override
+    public int read(ChunkKey key, long offsetInChunk, ByteBuffer dst) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            for (int attempt = 0; attempt < 3; attempt++) {
+                OpenChunk oc = openChunk(key);
+                if (oc == null) {
+                    misses.increment();
+                    return -1;
+                }
+                try {
+                    int n = readVerified(key, oc, offsetInChunk, dst);
+                    hits.increment();
+                    bytesRead.add(n);
+                    synchronized (lru) {
+                        lru.touch(key, clockMs.getAsLong());
+                    }
+                    return n;
+                } catch (ClosedChannelException e) {
+                    open.remove(key, oc); // closed by a concurrent eviction or cache trim: reopen
+                } catch (CorruptChunkException e) {
+                    corrupt.increment();
+                    log.warn("dropping corrupt chunk {}: {}", key, e.getMessage());
+                    drop(key);
+                    misses.increment();
+                    return -1;
+                }
+            }
+            misses.increment();
+            return -1;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private OpenChunk openChunk(ChunkKey key) throws IOException {
+        OpenChunk oc = open.get(key);
+        if (oc != null) {
+            return oc;
+        }
+        synchronized (lru) {
+            if (!lru.contains(key)) {
+                return null;
+            }
+        }
+        ChunkMeta meta = index.get(key);
+        if (meta == null) {
+            return null;
+        }
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(files.pathOf(key), StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            if (contains(key)) { // not a concurrent eviction: the file vanished underneath us
+                corrupt.increment();
+                log.warn("chunk file of {} is missing; dropping the chunk", key);
+                drop(key);
+            }
+            return null;
+        }
+        oc = new OpenChunk(ch, meta);
+        OpenChunk raced = open.putIfAbsent(key, oc);
+        if (raced != null) {
+            ch.close();
+            return raced;
+        }
+        if (!contains(key)) { // evicted meanwhile: do not hold its deleted file open
+            forget(key);
+            return null;
+        }
+        trimOpenChunks();
+        return oc;
+    }
+
+    private void trimOpenChunks() {
+        Iterator<Map.Entry<ChunkKey, OpenChunk>> it = open.entrySet().iterator();
+        while (open.size() > MAX_OPEN_CHUNKS && it.hasNext()) {
+            Map.Entry<ChunkKey, OpenChunk> e = it.next();
+            if (open.remove(e.getKey(), e.getValue())) {
+                closeQuietly(e.getValue().channel());
+            }
+        }
+    }
+
+    /**
+     * Reads {@code [offset, offset+n)} of the chunk into {@code dst}, verifying every block
+     * touched. A whole block is read straight into {@code dst} and checked there; a partly
+     * wanted block goes through a pooled buffer.
+     */
+    private int readVerified(ChunkKey key, OpenChunk oc, long offset, ByteBuffer dst) throws IOException {
+        ChunkMeta meta = oc.meta();
+        if (offset >= meta.length()) {
+            return 0;
+        }
+        int start = (int) offset;
+        int n = (int) Math.min(dst.remaining(), meta.length() - offset);
+        int end = start + n;
+        int base = dst.position();
+        int pos = start;
+        while (pos < end) {
+            int block = pos / ChunkMeta.BLOCK_SIZE;
+            int blockStart = block * ChunkMeta.BLOCK_SIZE;
+            int blockLen = meta.blockLength(block);
+            int want = Math.min(end, blockStart + blockLen) - pos;
+            if (pos == blockStart && want == blockLen) {
+                ByteBuffer view = dst.slice(base + (pos - start), blockLen);
+                readFully(key, oc.channel(), view, blockStart);
+                verify(key, meta, block, view.flip());
+            } else {
+                ByteBuffer tmp = blockBuffers.acquire();
+                try {
+                    tmp.limit(blockLen);
+                    readFully(key, oc.channel(), tmp, blockStart);
+                    verify(key, meta, block, tmp.flip());
+                    dst.put(base + (pos - start), tmp, pos - blockStart, want);
+                } finally {
+                    blockBuffers.release(tmp);
+                }
+            }
+            pos += want;
+        }
+        dst.position(base + n);
+        return n;
+    }
+
+    private static void readFully(ChunkKey key, FileChannel ch, ByteBuffer into, long position) throws IOException {
+        long p = position;
+        while (into.hasRemaining()) {
+            int r = ch.read(into, p);
+            if (r < 0) {
+                throw new CorruptChunkException(key, "file is shorter than its index entry");
+            }
+            p += r;
+        }
+    }
+
+    private static void verify(ChunkKey key, ChunkMeta meta, int block, ByteBuffer bytes) throws CorruptChunkException {
+        if (ChunkMeta.crc(bytes.duplicate()) != meta.blockCrcs()[block]) {
+            throw new CorruptChunkException(key, "CRC32C mismatch in block " + block);
+        }
+    }
+
+    @Override
+    public boolean contains(ChunkKey key) {
+        synchronized (lru) {
+            return lru.contains(key);
+        }
+    }
+
+    @Override
+    public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            ChunkMeta meta = ChunkMeta.describe(data, pinned, clockMs.getAsLong());
+            synchronized (lru) {
+                makeRoom(key, meta.length());
+                lru.reserve(meta.length());
+            }
+            Path tmp = files.tempFor(key, tempCounter.incrementAndGet());
+            boolean done = false;
+            try {
+                writeFile(tmp, data.duplicate(), pinned);
+                Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                forget(key); // a replaced chunk's open channel would read the old file
+                index.put(key, meta);
+                synchronized (lru) {
+                    lru.unreserve(meta.length());
+                    lru.add(key, new ChunkLru.Entry(meta.length(), pinned, meta.lastAccessMs()));
+                }
+                bytesWritten.add(meta.length());
+                done = true;
+            } finally {
+                if (!done) {
+                    synchronized (lru) {
+                        lru.unreserve(meta.length());
+                    }
+                    Files.deleteIfExists(tmp);
+                }
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private static void writeFile(Path tmp, ByteBuffer data, boolean durable) throws IOException {
+        Files.createDirectories(tmp.getParent());
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            while (data.hasRemaining()) {
+                ch.write(data);
+            }
+            if (durable) {
+                ch.force(false); // pinned data is the only copy: it must survive a crash
+            }
+        }
+    }
+
+    /**
+     * Evicts least recently used unpinned chunks (never {@code key} itself) until
+     * {@code bytes} more fit under the capacity and the free-space ratio. Caller holds the
+     * {@code lru} lock. With {@code bytes == 0} (at open) it trims what it can and never fails.
+     */
+    private void makeRoom(ChunkKey key, long bytes) throws IOException {
+        long capacity = config.capacity().bytes();
+        while (true) {
+            boolean overCapacity = lru.committedBytes() + bytes > capacity;
+            boolean lowSpace = bytes > 0
+                    && fileStore.getUsableSpace() - bytes < config.freeSpaceRatio() * fileStore.getTotalSpace();
+            if (!overCapacity && !lowSpace) {
+                return;
+            }
+            ChunkKey victim = lru.oldestUnpinned(key);
+            if (victim == null) {
+                if (bytes == 0) {
+                    return; // reopened over the limit with only pinned data: keep all of it
+                }
+                throw new CacheFullException(key, overCapacity
+                        ? "--cache-size " + config.capacity() + " reached with " + lru.pinnedBytes()
+                            + " bytes pinned (scratch or not yet uploaded result data)"
+                        : "--free-space-ratio " + config.freeSpaceRatio() + " reached on the cache disk of "
+                            + config.dir() + " (" + fileStore.getUsableSpace() + " bytes free)");
+            }
+            evict(victim);
+        }
+    }
+
+    private void evict(ChunkKey key) throws IOException {
+        ChunkLru.Entry e = lru.remove(key);
+        if (e == null) {
+            return;
+        }
+        forget(key);
+        Files.deleteIfExists(files.pathOf(key));
+        index.delete(key);
+        evictions.increment();
+    }
+
+    /** Removes a chunk found corrupt or missing. */
+    private void drop(ChunkKey key) throws IOException {
+        synchronized (lru) {
+            lru.remove(key);
+        }
+        forget(key);
+        Files.deleteIfExists(files.pathOf(key));
+        index.delete(key);
+    }
+
+    private void forget(ChunkKey key) {
+        OpenChunk oc = open.remove(key);
+        if (oc != null) {
+            closeQuietly(oc.channel());
+        }
+    }
+
+    @Override
+    public void remove(ChunkKey key) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            drop(key);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** Where the chunk's file is, for zero-copy transfer; the file may vanish at any time. */
+    public Path chunkFile(ChunkKey key) {
+        return files.pathOf(key);
+    }
+
+    @Override
+    public ChunkStoreStats stats() {
+        synchronized (lru) {
+            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesWritten.sum(),
+                    evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
+                    config.capacity().bytes());
+        }
+    }
+
+    private void ensureOpen() throws PeerFsException {
+        if (closed) {
+            throw new PeerFsException("chunk store " + config.dir() + " is closed");
+        }
+    }
+
+    /** Persists access times and closes the index; waits for operations in flight. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            persistAccessTimes();
+            open.values().forEach(oc -> closeQuietly(oc.channel()));
+            open.clear();
+            index.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    private void persistAccessTimes() {
+        List<Map.Entry<ChunkKey, ChunkLru.Entry>> dirty;
+        synchronized (lru) {
+            dirty = lru.takeDirtyAccess();
+        }
+        Map<ChunkKey, ChunkMeta> updates = new HashMap<>();
+        try {
+            for (Map.Entry<ChunkKey, ChunkLru.Entry> e : dirty) {
+                ChunkMeta meta = index.get(e.getKey());
+                if (meta != null) {
+                    updates.put(e.getKey(), meta.withLastAccess(e.getValue().lastAccessMs));
+                }
+            }
+            index.putAll(updates);
+        } catch (PeerFsException e) {
+            log.warn("could not persist chunk access times: {}", e.getMessage());
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only channel: nothing to lose
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package io.peerfs.chunk.disk;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.ChunkStoreContract;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DiskChunkStoreTest extends ChunkStoreContract {
+    @TempDir
+    Path dir;
+
+    @Override
+    protected ChunkStore newStore(long capacity) throws Exception {
+        return DiskChunkStore.open(new ChunkStoreConfig(dir, ByteSize.ofBytes(capacity), 0));
+    }
+
+    private DiskChunkStore disk() {
+        return (DiskChunkStore) store;
+    }
+
+    private void reopen() throws Exception {
+        store.close();
+        store = newStore(8 * MiB);
+    }
+
+    @Test
+    void chunksIndexAndAccessOrderSurviveARestart() throws Exception {
+        for (int i = 0; i < 8; i++) {
+            store.put(key(i), direct(randomBytes((int) MiB, i)), i == 7);
+        }
+        read(key(0), 0, 1);
+        reopen();
+        assertEquals(8, store.stats().chunks());
+        assertEquals(MiB, store.stats().pinnedBytes());
+        for (int i = 0; i < 8; i++) {
+            assertArrayEquals(randomBytes((int) MiB, i), read(key(i), 0, (int) MiB));
+        }
+        read(key(0), 0, 1);
+        store.put(key(8), direct(randomBytes((int) MiB, 8)), false);
+        assertTrue(store.contains(key(0)));
+        assertFalse(store.contains(key(1)), "LRU order must survive a restart");
+    }
+
+    @Test
+    void flippedByteIsNeverReturnedAndTheChunkIsDropped() throws Exception {
+        byte[] data = randomBytes(300_000, 1);
+        store.put(key(1), direct(data), false);
+        Path file = disk().chunkFile(key(1));
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(200_000);
+            int b = f.read();
+            f.seek(200_000);
+            f.write(b ^ 0x10);
+        }
+        assertArrayEquals(java.util.Arrays.copyOf(data, 100), read(key(1), 0, 100), "untouched block still verifies");
+        assertEquals(null, read(key(1), 190_000, 20_000));
+        assertEquals(1, store.stats().corrupt());
+        assertFalse(store.contains(key(1)));
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void truncatedOrDeletedChunkFileIsAMiss() throws Exception {
+        store.put(key(1), direct(randomBytes(300_000, 1)), false);
+        store.put(key(2), direct(randomBytes(300_000, 2)), false);
+        try (RandomAccessFile f = new RandomAccessFile(disk().chunkFile(key(1)).toFile(), "rw")) {
+            f.setLength(1000);
+        }
+        Files.delete(disk().chunkFile(key(2)));
+        assertEquals(null, read(key(1), 0, 300_000));
+        assertEquals(null, read(key(2), 0, 10));
+        assertEquals(2, store.stats().corrupt());
+        assertEquals(0, store.stats().usedBytes());
+    }
+
+    @Test
+    void openReconcilesIndexWithFiles() throws Exception {
+        store.put(key(1), direct(randomBytes(1000, 1)), false);
+        store.put(key(2), direct(randomBytes(1000, 2)), false);
+        Path chunkDir = dir.resolve("chunks");
+        Path orphan = disk().chunkFile(key(3));
+        Files.createDirectories(orphan.getParent());
+        Files.write(orphan, new byte[10]);
+        Path temp = disk().chunkFile(key(1)).resolveSibling(".tmp-" + key(1).hex() + "-9");
+        Files.write(temp, new byte[10]);
+        Path truncated = disk().chunkFile(key(2));
+        store.close();
+        Files.write(truncated, new byte[5]);
+        store = newStore(8 * MiB);
+        assertTrue(store.contains(key(1)));
+        assertFalse(store.contains(key(2)), "file shorter than its index entry is dropped");
+        assertFalse(store.contains(key(3)), "file without index entry is dropped");
+        assertFalse(Files.exists(orphan));
+        assertFalse(Files.exists(temp));
+        assertFalse(Files.exists(truncated));
+        try (Stream<Path> s = Files.walk(chunkDir)) {
+            assertEquals(1, s.filter(Files::isRegularFile).count());
+        }
+    }
+
+    @Test
+    void shrinkingTheCapacityEvictsAtOpen() throws Exception {
+        for (int i = 0; i < 8; i++) {
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        store.close();
+        store = newStore(3 * MiB);
+        assertEquals(3, store.stats().chunks());
+        assertTrue(store.contains(key(7)));
+    }
+
+    @Test
+    void keysOfOtherStoresAreNotConfusedWithFiles() {
+        ChunkKey k = key(5);
+        assertTrue(disk().chunkFile(k).toString().endsWith(k.hex().substring(0, 2) + "/" + k.hex().substring(2, 4) + "/" + k.hex()));
+    }
+}
