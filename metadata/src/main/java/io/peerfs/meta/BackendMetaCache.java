@@ -1,0 +1,256 @@
+package io.peerfs.meta;
+
+import io.peerfs.PeerFsException;
+import io.peerfs.backend.Backend;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteOptions;
+
+/**
+ * Per-node cache of backend metadata (attributes, listings, symlink targets, xattrs) in
+ * RocksDB, each entry valid for the TTL. Absent paths are cached too: a training job's
+ * imports probe many names that do not exist, and each probe would otherwise reach the
+ * central store. A TTL of zero disables caching.
+ */
+public final class BackendMetaCache implements AutoCloseable {
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    /** Counters: lookups answered from the cache, and lookups that went to the backend. */
+    public record Stats(long hits, long misses) {
+    }
+
+    private interface Load<T> {
+        T load() throws IOException;
+    }
+
+    private interface Codec<T> {
+        void write(T value, DataOutputStream out) throws IOException;
+
+        T read(DataInputStream in) throws IOException;
+    }
+
+    private static final Codec<FileAttr> ATTR = new Codec<>() {
+        public void write(FileAttr v, DataOutputStream out) throws IOException {
+            v.writeTo(out);
+        }
+
+        public FileAttr read(DataInputStream in) throws IOException {
+            return FileAttr.readFrom(in);
+        }
+    };
+    private static final Codec<List<String>> NAMES = new Codec<>() {
+        public void write(List<String> v, DataOutputStream out) throws IOException {
+            out.writeInt(v.size());
+            for (String s : v) {
+                out.writeUTF(s);
+            }
+        }
+
+        public List<String> read(DataInputStream in) throws IOException {
+            int n = in.readInt();
+            List<String> names = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                names.add(in.readUTF());
+            }
+            return names;
+        }
+    };
+    private static final Codec<String> TEXT = new Codec<>() {
+        public void write(String v, DataOutputStream out) throws IOException {
+            out.writeUTF(v);
+        }
+
+        public String read(DataInputStream in) throws IOException {
+            return in.readUTF();
+        }
+    };
+    private static final Codec<Map<String, byte[]>> XATTRS = new Codec<>() {
+        public void write(Map<String, byte[]> v, DataOutputStream out) throws IOException {
+            out.writeInt(v.size());
+            for (Map.Entry<String, byte[]> e : v.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().length);
+                out.write(e.getValue());
+            }
+        }
+
+        public Map<String, byte[]> read(DataInputStream in) throws IOException {
+            int n = in.readInt();
+            Map<String, byte[]> m = new LinkedHashMap<>();
+            for (int i = 0; i < n; i++) {
+                String k = in.readUTF();
+                byte[] b = new byte[in.readInt()];
+                in.readFully(b);
+                m.put(k, b);
+            }
+            return m;
+        }
+    };
+
+    private final Backend backend;
+    private final Path dir;
+    private final long ttlMs;
+    private final LongSupplier clockMs;
+    private final Options options;
+    private final RocksDB db;
+    private final WriteOptions writeOptions = new WriteOptions().setDisableWAL(true);
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+
+    private BackendMetaCache(Backend backend, Path dir, Duration ttl, LongSupplier clockMs, Options options, RocksDB db) {
+        this.backend = backend;
+        this.dir = dir;
+        this.ttlMs = ttl.toMillis();
+        this.clockMs = clockMs;
+        this.options = options;
+        this.db = db;
+    }
+
+    /** Opens the cache database in {@code dir} (created if needed). */
+    public static BackendMetaCache open(Backend backend, Path dir, Duration ttl, LongSupplier clockMs)
+            throws PeerFsException {
+        Options options = new Options().setCreateIfMissing(true).setKeepLogFileNum(2)
+                .setInfoLogLevel(org.rocksdb.InfoLogLevel.WARN_LEVEL);
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            return new BackendMetaCache(backend, dir, ttl, clockMs, options, RocksDB.open(options, dir.toString()));
+        } catch (RocksDBException | IOException e) {
+            options.close();
+            throw new PeerFsException("cannot open metadata cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Duration ttl() {
+        return Duration.ofMillis(ttlMs);
+    }
+
+    /** Cached attributes; throws {@link NoSuchFileException} for a path known to be absent. */
+    public FileAttr stat(String path) throws IOException {
+        return cached('A', path, ATTR, () -> backend.stat(path));
+    }
+
+    /** Attributes straight from the backend (used on open), refreshing the cache. */
+    public FileAttr statFresh(String path) throws IOException {
+        return store('A', path, ATTR, () -> backend.stat(path));
+    }
+
+    public List<String> list(String path) throws IOException {
+        return cached('L', path, NAMES, () -> backend.list(path));
+    }
+
+    public String readlink(String path) throws IOException {
+        return cached('S', path, TEXT, () -> backend.readlink(path));
+    }
+
+    public Map<String, byte[]> xattrs(String path) throws IOException {
+        return cached('X', path, XATTRS, () -> backend.xattrs(path));
+    }
+
+    public Stats stats() {
+        return new Stats(hits.sum(), misses.sum());
+    }
+
+    private <T> T cached(char kind, String path, Codec<T> codec, Load<T> load) throws IOException {
+        if (ttlMs > 0) {
+            byte[] v = get(key(kind, path));
+            if (v != null) {
+                DataInputStream in = new DataInputStream(new ByteArrayInputStream(v));
+                if (in.readLong() > clockMs.getAsLong()) {
+                    hits.increment();
+                    if (in.readBoolean()) {
+                        return codec.read(in);
+                    }
+                    throw new NoSuchFileException(path.isEmpty() ? "/" : path);
+                }
+            }
+        }
+        return store(kind, path, codec, load);
+    }
+
+    private <T> T store(char kind, String path, Codec<T> codec, Load<T> load) throws IOException {
+        misses.increment();
+        T value;
+        try {
+            value = load.load();
+        } catch (NoSuchFileException e) {
+            put(kind, path, null, codec);
+            throw e;
+        }
+        put(kind, path, value, codec);
+        return value;
+    }
+
+    private <T> void put(char kind, String path, T value, Codec<T> codec) throws PeerFsException {
+        if (ttlMs <= 0) {
+            return;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeLong(clockMs.getAsLong() + ttlMs);
+            out.writeBoolean(value != null);
+            if (value != null) {
+                codec.write(value, out);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in-memory stream
+        }
+        try {
+            db.put(writeOptions, key(kind, path), bytes.toByteArray());
+        } catch (RocksDBException e) {
+            throw new PeerFsException("metadata cache " + dir + ": cannot store " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private byte[] get(byte[] key) throws PeerFsException {
+        try {
+            return db.get(key);
+        } catch (RocksDBException e) {
+            throw new PeerFsException("metadata cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Forgets everything cached about a path (after PeerFS itself changed it on the backend). */
+    public void invalidate(String path) throws PeerFsException {
+        try {
+            for (char kind : new char[] {'A', 'L', 'S', 'X'}) {
+                db.delete(writeOptions, key(kind, path));
+            }
+        } catch (RocksDBException e) {
+            throw new PeerFsException("metadata cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] key(char kind, String path) {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        byte[] k = new byte[p.length + 1];
+        k[0] = (byte) kind;
+        System.arraycopy(p, 0, k, 1, p.length);
+        return k;
+    }
+
+    @Override
+    public void close() {
+        db.close();
+        writeOptions.close();
+        options.close();
+    }
+}

@@ -1,0 +1,41 @@
+package io.peerfs.meta;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+
+/**
+ * Attributes of one file as stat(2) reports them.
+ *
+ * @param mode permission bits only ({@code 07777}); the kind is {@link #type()}
+ * @param mtimeNs modification time, nanoseconds since the epoch (likewise ctime, atime)
+ */
+public record FileAttr(FileType type, int mode, long size, long mtimeNs, long ctimeNs, long atimeNs,
+                       int nlink, int uid, int gid, long ino) {
+
+    public boolean isDirectory() {
+        return type == FileType.DIRECTORY;
+    }
+
+    public boolean isFile() {
+        return type == FileType.FILE;
+    }
+
+    void writeTo(DataOutput out) throws IOException {
+        out.writeByte(type.ordinal());
+        out.writeInt(mode);
+        out.writeLong(size);
+        out.writeLong(mtimeNs);
+        out.writeLong(ctimeNs);
+        out.writeLong(atimeNs);
+        out.writeInt(nlink);
+        out.writeInt(uid);
+        out.writeInt(gid);
+        out.writeLong(ino);
+    }
+
+    static FileAttr readFrom(DataInput in) throws IOException {
+        return new FileAttr(FileType.values()[in.readByte()], in.readInt(), in.readLong(), in.readLong(),
+                in.readLong(), in.readLong(), in.readInt(), in.readInt(), in.readInt(), in.readLong());
+    }
+}

@@ -1,0 +1,120 @@
+package io.peerfs.meta;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.backend.CountingBackend;
+import io.peerfs.backend.LocalDirBackend;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BackendMetaCacheTest {
+    @TempDir
+    Path backendDir;
+    @TempDir
+    Path cacheDir;
+    final AtomicLong now = new AtomicLong(1_000_000);
+    CountingBackend backend;
+    BackendMetaCache cache;
+
+    @BeforeEach
+    void open() throws Exception {
+        backend = new CountingBackend(new LocalDirBackend(backendDir));
+        cache = BackendMetaCache.open(backend, cacheDir, Duration.ofSeconds(1), now::get);
+    }
+
+    @AfterEach
+    void close() {
+        cache.close();
+    }
+
+    @Test
+    void attributesAreCachedUntilTheTtlPasses() throws Exception {
+        Files.writeString(backendDir.resolve("f"), "hello");
+        assertEquals(5, cache.stat("f").size());
+        Files.writeString(backendDir.resolve("f"), "hello world");
+        assertEquals(5, cache.stat("f").size(), "within the TTL the cached value is served");
+        assertEquals(1, backend.counts().metaCalls());
+        now.addAndGet(1001);
+        assertEquals(11, cache.stat("f").size());
+        assertEquals(2, backend.counts().metaCalls());
+    }
+
+    @Test
+    void freshStatBypassesAndRefreshesTheCache() throws Exception {
+        Files.writeString(backendDir.resolve("f"), "a");
+        cache.stat("f");
+        Files.writeString(backendDir.resolve("f"), "abc");
+        assertEquals(3, cache.statFresh("f").size());
+        assertEquals(3, cache.stat("f").size());
+    }
+
+    @Test
+    void absentPathsAreCachedToo() throws Exception {
+        assertThrows(NoSuchFileException.class, () -> cache.stat("nope"));
+        assertThrows(NoSuchFileException.class, () -> cache.stat("nope"));
+        assertEquals(1, backend.counts().metaCalls());
+        Files.writeString(backendDir.resolve("nope"), "x");
+        now.addAndGet(1001);
+        assertEquals(1, cache.stat("nope").size());
+    }
+
+    @Test
+    void listingsSymlinksAndXattrsAreCached() throws Exception {
+        Files.createDirectories(backendDir.resolve("d"));
+        Files.writeString(backendDir.resolve("d/ä-file"), "x");
+        Files.createSymbolicLink(backendDir.resolve("d/link"), Path.of("ä-file"));
+        Files.getFileAttributeView(backendDir.resolve("d/ä-file"), UserDefinedFileAttributeView.class)
+                .write("tag", StandardCharsets.UTF_8.encode("v1"));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(List.of("link", "ä-file"), cache.list("d").stream().sorted().toList());
+            assertEquals("ä-file", cache.readlink("d/link"));
+            assertArrayEquals("v1".getBytes(StandardCharsets.UTF_8), cache.xattrs("d/ä-file").get("user.tag"));
+        }
+        assertEquals(3, backend.counts().metaCalls());
+        assertTrue(cache.stats().hits() >= 6);
+    }
+
+    @Test
+    void entriesSurviveReopenWhileFresh() throws Exception {
+        Files.writeString(backendDir.resolve("f"), "abc");
+        FileAttr a = cache.stat("f");
+        cache.close();
+        cache = BackendMetaCache.open(backend, cacheDir, Duration.ofSeconds(1), now::get);
+        assertEquals(a, cache.stat("f"));
+        assertEquals(1, backend.counts().metaCalls());
+    }
+
+    @Test
+    void zeroTtlAlwaysAsksTheBackend() throws Exception {
+        cache.close();
+        cache = BackendMetaCache.open(backend, cacheDir, Duration.ZERO, now::get);
+        Files.writeString(backendDir.resolve("f"), "abc");
+        cache.stat("f");
+        cache.stat("f");
+        assertEquals(2, backend.counts().metaCalls());
+    }
+
+    @Test
+    void statReportsTypeModeAndNanosecondMtime() throws Exception {
+        Path f = backendDir.resolve("f");
+        Files.writeString(f, "abc");
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.from(java.time.Instant.ofEpochSecond(1000, 123456789)));
+        FileAttr a = cache.stat("f");
+        assertEquals(FileType.FILE, a.type());
+        assertEquals(1000_123_456_789L, a.mtimeNs());
+        assertEquals(FileType.DIRECTORY, cache.stat("").type());
+    }
+}
