@@ -8,18 +8,17 @@ import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Counts the calls and bytes that reach the backend: what PeerFS exists to keep small. */
-public final class CountingBackend implements Backend {
+public final class CountingBackend extends ForwardingBackend {
     /** A snapshot of the counters. */
     public record Counts(long metaCalls, long dataReads, long bytesRead) {
     }
 
-    private final Backend delegate;
     private final LongAdder metaCalls = new LongAdder();
     private final LongAdder dataReads = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
 
     public CountingBackend(Backend delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     public Counts counts() {
@@ -29,25 +28,25 @@ public final class CountingBackend implements Backend {
     @Override
     public FileAttr stat(String path) throws IOException {
         metaCalls.increment();
-        return delegate.stat(path);
+        return super.stat(path);
     }
 
     @Override
     public List<String> list(String path) throws IOException {
         metaCalls.increment();
-        return delegate.list(path);
+        return super.list(path);
     }
 
     @Override
     public String readlink(String path) throws IOException {
         metaCalls.increment();
-        return delegate.readlink(path);
+        return super.readlink(path);
     }
 
     @Override
     public int read(String path, long offset, ByteBuffer dst) throws IOException {
         dataReads.increment();
-        int n = delegate.read(path, offset, dst);
+        int n = super.read(path, offset, dst);
         bytesRead.add(n);
         return n;
     }
@@ -55,12 +54,12 @@ public final class CountingBackend implements Backend {
     @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
         metaCalls.increment();
-        return delegate.xattrs(path);
+        return super.xattrs(path);
     }
 
     @Override
     public FsStats statfs() throws IOException {
         metaCalls.increment();
-        return delegate.statfs();
+        return super.statfs();
     }
 }

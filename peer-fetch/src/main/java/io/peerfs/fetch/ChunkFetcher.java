@@ -1,0 +1,185 @@
+package io.peerfs.fetch;
+
+import io.peerfs.backend.Backend;
+import io.peerfs.chunk.CacheFullException;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.DirectBufferPool;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves chunk reads: from the local {@link ChunkStore}, else by loading the whole chunk
+ * from the backend once (concurrent readers of the same chunk wait for that one load),
+ * storing it, and serving it from the store. When the store cannot take the chunk (full
+ * of pinned data, disk failing), the read goes to the backend directly: slower, never
+ * wrong. Peers will sit between the local store and the backend.
+ */
+public final class ChunkFetcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ChunkFetcher.class);
+
+    /** Counters since start. */
+    public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches) {
+    }
+
+    private final ChunkStore store;
+    private final Backend backend;
+    private final DirectBufferPool chunkBuffers;
+    private final ThreadPoolExecutor readahead;
+    private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> inflight = new ConcurrentHashMap<>();
+    private final LongAdder backendLoads = new LongAdder();
+    private final LongAdder singleFlightWaits = new LongAdder();
+    private final LongAdder directReads = new LongAdder();
+    private final LongAdder prefetches = new LongAdder();
+    private volatile long lastStoreWarningMs;
+
+    /**
+     * @param readaheadThreads threads loading chunks ahead of sequential readers (0 disables readahead)
+     */
+    public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads) {
+        this.store = store;
+        this.backend = backend;
+        this.chunkBuffers = new DirectBufferPool(chunkSize, 2 + readaheadThreads);
+        AtomicInteger n = new AtomicInteger();
+        this.readahead = new ThreadPoolExecutor(Math.max(1, readaheadThreads), Math.max(1, readaheadThreads),
+                30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4 * Math.max(1, readaheadThreads)), r -> {
+                    Thread t = new Thread(r, "peerfs-readahead-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new ThreadPoolExecutor.DiscardPolicy());
+        readahead.allowCoreThreadTimeOut(true);
+    }
+
+    /**
+     * Copies bytes of the chunk, from {@code offsetInChunk} up to {@code dst.remaining()}
+     * or the chunk's end, into {@code dst}.
+     *
+     * @return bytes copied
+     */
+    public int read(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            int n = store.read(ref.key(), offsetInChunk, dst);
+            if (n >= 0) {
+                return n;
+            }
+            if (!load(ref)) {
+                break; // the store could not keep it
+            }
+            // stored: loop and serve it from the store (a tiny cache may evict it at once, hence the bound)
+        }
+        return readDirect(ref, offsetInChunk, dst);
+    }
+
+    /** Loads the chunk into the store in the background unless it is there or on its way. */
+    public void prefetch(ChunkRef ref) {
+        if (inflight.containsKey(ref.key()) || store.contains(ref.key())) {
+            return;
+        }
+        readahead.execute(() -> {
+            try {
+                if (!store.contains(ref.key())) {
+                    prefetches.increment();
+                    load(ref);
+                }
+            } catch (IOException e) {
+                log.debug("readahead of {} chunk at {} failed: {}", ref.backendPath(), ref.fileOffset(), e.toString());
+            }
+        });
+    }
+
+    /** Makes sure the chunk is in the store, loading it once however many callers ask; false if it could not be stored. */
+    private boolean load(ChunkRef ref) throws IOException {
+        CompletableFuture<Boolean> mine = new CompletableFuture<>();
+        CompletableFuture<Boolean> leader = inflight.putIfAbsent(ref.key(), mine);
+        if (leader != null) {
+            singleFlightWaits.increment();
+            return await(leader);
+        }
+        try {
+            boolean stored = store.contains(ref.key()) || loadFromBackend(ref);
+            mine.complete(stored);
+            return stored;
+        } catch (IOException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            inflight.remove(ref.key(), mine);
+        }
+    }
+
+    private boolean loadFromBackend(ChunkRef ref) throws IOException {
+        ByteBuffer buf = chunkBuffers.acquire();
+        try {
+            buf.limit(ref.length());
+            backendLoads.increment();
+            int n = backend.read(ref.backendPath(), ref.fileOffset(), buf);
+            if (n != ref.length()) {
+                throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
+            }
+            buf.flip();
+            try {
+                store.put(ref.key(), buf, false);
+                return true;
+            } catch (CacheFullException e) {
+                warnStore(e);
+                return false;
+            } catch (IOException e) {
+                warnStore(e);
+                return false;
+            }
+        } finally {
+            chunkBuffers.release(buf);
+        }
+    }
+
+    private void warnStore(IOException e) {
+        long now = System.currentTimeMillis();
+        if (now - lastStoreWarningMs > 10_000) { // at most one line per 10 s, not one per chunk
+            lastStoreWarningMs = now;
+            log.warn("chunk cache is not keeping new chunks, reading from the backend instead: {}", e.getMessage());
+        }
+    }
+
+    private static boolean await(CompletableFuture<Boolean> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for a chunk");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause());
+        }
+    }
+
+    private int readDirect(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
+        directReads.increment();
+        long want = Math.max(0, Math.min(dst.remaining(), ref.length() - offsetInChunk));
+        ByteBuffer view = dst.slice(dst.position(), (int) want);
+        int n = backend.read(ref.backendPath(), ref.fileOffset() + offsetInChunk, view);
+        dst.position(dst.position() + n);
+        return n;
+    }
+
+    public Stats stats() {
+        return new Stats(backendLoads.sum(), singleFlightWaits.sum(), directReads.sum(), prefetches.sum());
+    }
+
+    @Override
+    public void close() {
+        readahead.shutdownNow();
+    }
+}

@@ -1,0 +1,177 @@
+package io.peerfs.fetch;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.backend.CountingBackend;
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChunkFetcherTest {
+    static final int CHUNK = 1 << 20;
+    @TempDir
+    Path backendDir;
+    @TempDir
+    Path cacheDir;
+    DiskChunkStore store;
+    ChunkFetcher fetcher;
+
+    /** A backend whose data reads wait at a gate, so concurrent readers really overlap. */
+    static final class GatedBackend extends io.peerfs.backend.ForwardingBackend {
+        final CountDownLatch gate = new CountDownLatch(1);
+
+        GatedBackend(Path root) {
+            super(new LocalDirBackend(root));
+        }
+
+        @Override
+        public int read(String path, long offset, ByteBuffer dst) throws java.io.IOException {
+            try {
+                gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            return super.read(path, offset, dst);
+        }
+    }
+
+    @AfterEach
+    void close() {
+        if (fetcher != null) {
+            fetcher.close();
+        }
+        if (store != null) {
+            store.close();
+        }
+    }
+
+    private byte[] writeFile(String name, int size) throws Exception {
+        byte[] data = new byte[size];
+        new Random(size).nextBytes(data);
+        Files.write(backendDir.resolve(name), data);
+        return data;
+    }
+
+    private ChunkRef ref(String name, long size, int index) {
+        long off = (long) index * CHUNK;
+        return new ChunkRef(ChunkKey.forBackendFile(name, size, 1, index), name, off, (int) Math.min(CHUNK, size - off));
+    }
+
+    private byte[] read(ChunkRef ref, long off, int len) throws Exception {
+        ByteBuffer dst = ByteBuffer.allocateDirect(len);
+        int n = fetcher.read(ref, off, dst);
+        byte[] out = new byte[n];
+        dst.flip().get(out);
+        return out;
+    }
+
+    private void open(io.peerfs.backend.Backend backend, long capacity) throws Exception {
+        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir, ByteSize.ofBytes(capacity), 0));
+        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
+    }
+
+    @Test
+    void concurrentReadersOfOneChunkCauseOneBackendRead() throws Exception {
+        byte[] data = writeFile("f", CHUNK + 100);
+        GatedBackend gated = new GatedBackend(backendDir);
+        CountingBackend backend = new CountingBackend(gated);
+        open(backend, 64L << 20);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Future<byte[]>> results = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int off = i * 1000;
+            results.add(pool.submit(() -> read(ref("f", data.length, 0), off, 4096)));
+        }
+        Thread.sleep(200); // let all eight reach the gate or the single-flight wait
+        gated.gate.countDown();
+        for (int i = 0; i < 8; i++) {
+            assertArrayEquals(Arrays.copyOfRange(data, i * 1000, i * 1000 + 4096), results.get(i).get());
+        }
+        pool.shutdown();
+        assertEquals(1, backend.counts().dataReads());
+        assertEquals(CHUNK, backend.counts().bytesRead());
+        assertEquals(1, fetcher.stats().backendLoads());
+    }
+
+    @Test
+    void secondReadComesFromTheStore() throws Exception {
+        byte[] data = writeFile("f", CHUNK + 100);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        open(backend, 64L << 20);
+        assertArrayEquals(Arrays.copyOfRange(data, CHUNK, CHUNK + 100), read(ref("f", data.length, 1), 0, 4096));
+        assertArrayEquals(Arrays.copyOfRange(data, CHUNK + 50, CHUNK + 100), read(ref("f", data.length, 1), 50, 4096));
+        assertEquals(1, backend.counts().dataReads());
+        assertTrue(store.stats().hits() >= 2);
+    }
+
+    @Test
+    void corruptChunkIsRefetchedNotReturned() throws Exception {
+        byte[] data = writeFile("f", CHUNK);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        open(backend, 64L << 20);
+        ChunkRef r = ref("f", data.length, 0);
+        read(r, 0, 10);
+        try (RandomAccessFile f = new RandomAccessFile(store.chunkFile(r.key()).toFile(), "rw")) {
+            f.seek(5);
+            f.write(data[5] ^ 1);
+        }
+        assertArrayEquals(Arrays.copyOf(data, 100), read(r, 0, 100));
+        assertEquals(2, backend.counts().dataReads());
+        assertEquals(1, store.stats().corrupt());
+    }
+
+    @Test
+    void aCacheThatCannotKeepTheChunkStillServesCorrectBytes() throws Exception {
+        byte[] data = writeFile("f", 3 * CHUNK);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        open(backend, CHUNK);
+        ByteBuffer pinned = ByteBuffer.allocateDirect(CHUNK);
+        store.put(ChunkKey.forScratchFile(1, 1, 1), pinned, true); // the whole cache is pinned
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(Arrays.copyOfRange(data, i * CHUNK + 7, i * CHUNK + 7 + 70_000), read(ref("f", data.length, i), 7, 70_000));
+        }
+        assertEquals(3, fetcher.stats().directReads());
+    }
+
+    @Test
+    void aFileThatShrankOnTheBackendIsAnErrorNotWrongBytes() throws Exception {
+        writeFile("f", CHUNK);
+        open(new LocalDirBackend(backendDir), 64L << 20);
+        ChunkRef stale = ref("f", 2L * CHUNK, 1); // opened when the file had two chunks
+        assertThrows(BackendChangedException.class, () -> read(stale, 0, 10));
+    }
+
+    @Test
+    void prefetchLoadsAheadOfTheReader() throws Exception {
+        byte[] data = writeFile("f", 2 * CHUNK);
+        open(new LocalDirBackend(backendDir), 64L << 20);
+        ChunkRef next = ref("f", data.length, 1);
+        fetcher.prefetch(next);
+        for (int i = 0; i < 100 && !store.contains(next.key()); i++) {
+            Thread.sleep(20);
+        }
+        assertTrue(store.contains(next.key()));
+        assertEquals(1, fetcher.stats().prefetches());
+    }
+}
