@@ -1,0 +1,34 @@
+package io.peerfs.cli;
+
+import io.peerfs.PeerFsException;
+import picocli.CommandLine;
+
+/** Entry point of the {@code peerfs} command. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String... args) {
+        CommandLine cl = new CommandLine(new PeerFsCommand());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            // a user's mistake: one line saying what is wrong, and where to look
+            ex.getCommandLine().getErr().println("peerfs: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("Run '" + ex.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help' for usage.");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof PeerFsException || ex instanceof IllegalArgumentException
+                    || ex instanceof java.io.IOException) {
+                c.getErr().println("peerfs: " + ex.getMessage());
+                return 1;
+            }
+            throw ex; // a bug: let picocli print the stack trace
+        });
+        return cl.execute(args);
+    }
+}

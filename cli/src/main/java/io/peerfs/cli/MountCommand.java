@@ -1,0 +1,114 @@
+package io.peerfs.cli;
+
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.daemon.Daemon;
+import io.peerfs.daemon.DaemonConfig;
+import io.peerfs.daemon.MountException;
+import io.peerfs.daemon.MountPreflight;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code peerfs mount BACKEND_DIR MOUNTPOINT}: serves the backend directory at the mountpoint. */
+@Command(name = "mount", mixinStandardHelpOptions = true,
+        description = "Mount BACKEND_DIR (the central store) at MOUNTPOINT through a local chunk cache."
+                + " Returns once the mount answers; the daemon keeps running in the background"
+                + " (logging to CACHE_DIR/peerfs.log) unless --foreground is given.")
+public final class MountCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "BACKEND_DIR", description = "Directory of the central store to serve.")
+    Path backend;
+
+    @Parameters(index = "1", paramLabel = "MOUNTPOINT", description = "Empty directory to mount on (created if missing).")
+    Path mountpoint;
+
+    @Option(names = "--cache-dir", paramLabel = "DIR",
+            description = "Local cache directory (chunks, index, metadata, log). Default: /var/cache/peerfs/<mountpoint>"
+                    + " as root, ~/.cache/peerfs/<mountpoint> otherwise.")
+    Path cacheDir;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "10GiB", converter = Converters.Size.class,
+            description = "Most chunk data to keep (default ${DEFAULT-VALUE}).")
+    ByteSize cacheSize;
+
+    @Option(names = "--free-space-ratio", paramLabel = "RATIO", defaultValue = "0.1",
+            description = "Fraction of the cache disk to keep free, 0 to 0.9 (default ${DEFAULT-VALUE}).")
+    double freeSpaceRatio;
+
+    @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "4MiB", converter = Converters.Size.class,
+            description = "Chunk size, a power of two from 64KiB to 64MiB (default ${DEFAULT-VALUE}).")
+    ByteSize chunkSize;
+
+    @Option(names = "--meta-ttl", paramLabel = "DURATION", defaultValue = "1s", converter = Converters.Time.class,
+            description = "How long backend attributes and listings are cached (default ${DEFAULT-VALUE}).")
+    Duration metaTtl;
+
+    @Option(names = "--readahead", paramLabel = "CHUNKS", defaultValue = "2",
+            description = "Chunks loaded ahead of a sequential reader (default ${DEFAULT-VALUE}).")
+    int readahead;
+
+    @Option(names = "--auto-unmount", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Unmount automatically if the daemon dies (default on).")
+    boolean autoUnmount;
+
+    @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
+    boolean foreground;
+
+    @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
+            description = "Extra libfuse mount options, e.g. -o ro,nonempty.")
+    List<String> fuseOptions = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        DaemonConfig config = config();
+        MountPreflight.check(config);
+        if (!foreground) {
+            return Background.start(spec, config);
+        }
+        return runDaemon(config);
+    }
+
+    DaemonConfig config() {
+        Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
+        return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
+                autoUnmount, fuseOptions);
+    }
+
+    static Path defaultCacheDir(Path mnt) {
+        String name = mnt.toString().equals("/") ? "root" : mnt.toString().substring(1).replace('/', '-');
+        boolean root = jnr.posix.POSIXFactory.getPOSIX().geteuid() == 0;
+        Path base = root ? Path.of("/var/cache/peerfs") : Path.of(System.getProperty("user.home"), ".cache", "peerfs");
+        return base.resolve(name);
+    }
+
+    private static int runDaemon(DaemonConfig config) throws IOException, InterruptedException {
+        Daemon daemon;
+        try {
+            daemon = Daemon.open(config);
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("lock")) {
+                throw new MountException("cache dir " + config.cacheDir() + " is in use by another PeerFS daemon:"
+                        + " give each mount its own --cache-dir", e);
+            }
+            throw e;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "peerfs-shutdown"));
+        try {
+            daemon.mount();
+            daemon.awaitUnmounted();
+        } finally {
+            daemon.close();
+        }
+        return 0;
+    }
+}

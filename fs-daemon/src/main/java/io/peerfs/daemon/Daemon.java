@@ -1,0 +1,169 @@
+package io.peerfs.daemon;
+
+import io.peerfs.backend.CountingBackend;
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.daemon.fuse.PeerFuse;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.vfs.Vfs;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One mounted PeerFS: the place where the modules are wired together, mounted, and
+ * taken down in order (unmount, wait for the FUSE loop, then close the stores).
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+    private static final long MOUNT_TIMEOUT_MS = 30_000;
+
+    private final DaemonConfig config;
+    private final DiskChunkStore store;
+    private final BackendMetaCache meta;
+    private final ChunkFetcher fetcher;
+    private final PeerFuse fuse;
+    private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
+    private Thread loop;
+    private boolean closed;
+
+    private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, ChunkFetcher fetcher,
+                   PeerFuse fuse) {
+        this.config = config;
+        this.store = store;
+        this.meta = meta;
+        this.fetcher = fetcher;
+        this.fuse = fuse;
+    }
+
+    /** Opens the caches and builds the file system; mounts nothing yet. */
+    public static Daemon open(DaemonConfig config) throws IOException {
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(config.backend()));
+        DiskChunkStore store = DiskChunkStore.open(
+                new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()));
+        BackendMetaCache meta;
+        try {
+            meta = BackendMetaCache.open(backend, config.cacheDir().resolve("meta"), config.metaTtl(),
+                    System::currentTimeMillis);
+        } catch (IOException e) {
+            store.close();
+            throw e;
+        }
+        int chunkSize = (int) config.chunkSize().bytes();
+        ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
+        StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
+        Vfs vfs = new Vfs(meta, backend, fetcher, chunkSize, config.readaheadChunks(), status);
+        status.attach(vfs);
+        return new Daemon(config, store, meta, fetcher, new PeerFuse(vfs));
+    }
+
+    /** The libfuse options this mount runs with. */
+    List<String> fuseArgs() {
+        String ttl = String.format(Locale.ROOT, "%.3f", config.metaTtl().toMillis() / 1000.0);
+        List<String> opts = new ArrayList<>(List.of(
+                "fsname=peerfs:" + config.backend().toString().replace(",", "\\,"),
+                "subtype=peerfs",
+                // keep the kernel page cache across opens while size and mtime are unchanged:
+                // re-reads (a training job's next epoch) then never reach the daemon
+                "auto_cache",
+                "attr_timeout=" + ttl,
+                "entry_timeout=" + ttl,
+                "negative_timeout=" + ttl,
+                "big_writes"));
+        if (isRoot()) {
+            opts.add("allow_other"); // pods and other users see the mount; permissions as on the backend
+            opts.add("default_permissions");
+        }
+        if (config.autoUnmount()) {
+            opts.add("auto_unmount");
+        }
+        opts.addAll(config.fuseOptions());
+        List<String> args = new ArrayList<>();
+        for (String o : opts) {
+            args.add("-o");
+            args.add(o);
+        }
+        return args;
+    }
+
+    private static boolean isRoot() {
+        return jnr.posix.POSIXFactory.getPOSIX().geteuid() == 0;
+    }
+
+    /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
+    public void mount() throws MountException {
+        List<String> args = fuseArgs();
+        log.info("mounting {} on {} (cache {} size {}, chunk {}, meta-ttl {}, readahead {} chunks, fuse {})",
+                config.backend(), config.mountpoint(), config.cacheDir(), config.cacheSize(), config.chunkSize(),
+                config.metaTtl(), config.readaheadChunks(), String.join(" ", args));
+        loop = new Thread(() -> {
+            try {
+                fuse.mount(config.mountpoint(), true, false, args.toArray(String[]::new));
+                loopEnded.complete(null);
+            } catch (Throwable t) {
+                loopEnded.completeExceptionally(t);
+            }
+        }, "peerfs-fuse-loop");
+        loop.start();
+        boolean up = MountPreflight.awaitMounted(config.mountpoint(), MOUNT_TIMEOUT_MS, () -> !loopEnded.isDone());
+        if (!up) {
+            String why = loopEnded.isCompletedExceptionally() ? failure() : "no mount after " + MOUNT_TIMEOUT_MS + " ms";
+            throw new MountException("mount of " + config.mountpoint() + " failed: " + why
+                    + " (is libfuse2 installed? apt-get install libfuse2 fuse3)");
+        }
+        log.info("mounted {} on {}", config.backend(), config.mountpoint());
+    }
+
+    private String failure() {
+        try {
+            loopEnded.join();
+            return "";
+        } catch (Exception e) {
+            Throwable t = e.getCause() == null ? e : e.getCause();
+            while (t.getCause() != null) {
+                t = t.getCause();
+            }
+            return t.getMessage();
+        }
+    }
+
+    /** Blocks until the file system is unmounted (by {@code peerfs umount}, fusermount or a signal). */
+    public void awaitUnmounted() throws InterruptedException {
+        loop.join();
+    }
+
+    /** Unmounts if still mounted, waits for the FUSE loop to drain, then closes the stores. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        boolean drained = true;
+        if (loop != null) {
+            fuse.umount();
+            try {
+                loopEnded.get(20, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // a lazy unmount keeps serving open files; closing the stores under it would crash it
+                drained = !loop.isAlive();
+            }
+        }
+        fetcher.close();
+        if (drained) {
+            meta.close();
+            store.close();
+            log.info("unmounted {}; cache closed", config.mountpoint());
+        } else {
+            log.warn("FUSE loop of {} still busy after unmount; leaving the cache to recover at next start",
+                    config.mountpoint());
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.peerfs.daemon;
+
+import io.peerfs.chunk.ByteSize;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a mount is started with, validated.
+ *
+ * @param readaheadChunks chunks loaded ahead of a sequential reader (0 disables readahead)
+ * @param autoUnmount let libfuse unmount if the daemon dies (no stale mount after kill -9)
+ * @param fuseOptions extra libfuse options ({@code -o} values) passed through as given
+ */
+public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
+                           ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
+                           List<String> fuseOptions) {
+    public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
+    public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
+
+    public DaemonConfig {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(mountpoint, "mountpoint");
+        Objects.requireNonNull(cacheDir, "cacheDir");
+        long chunk = chunkSize.bytes();
+        if (Long.bitCount(chunk) != 1 || chunk < MIN_CHUNK.bytes() || chunk > MAX_CHUNK.bytes()) {
+            throw new IllegalArgumentException("--chunk-size must be a power of two from " + MIN_CHUNK + " to "
+                    + MAX_CHUNK + ", got " + chunkSize);
+        }
+        if (cacheSize.bytes() < chunk) {
+            throw new IllegalArgumentException("--cache-size " + cacheSize + " is smaller than one chunk ("
+                    + chunkSize + ")");
+        }
+        if (!(freeSpaceRatio >= 0 && freeSpaceRatio <= 0.9)) {
+            throw new IllegalArgumentException("--free-space-ratio must be from 0 to 0.9, got " + freeSpaceRatio);
+        }
+        if (metaTtl.isNegative()) {
+            throw new IllegalArgumentException("--meta-ttl must not be negative, got " + metaTtl);
+        }
+        if (readaheadChunks < 0 || readaheadChunks > 64) {
+            throw new IllegalArgumentException("--readahead must be from 0 to 64 chunks, got " + readaheadChunks);
+        }
+        backend = backend.toAbsolutePath().normalize();
+        mountpoint = mountpoint.toAbsolutePath().normalize();
+        cacheDir = cacheDir.toAbsolutePath().normalize();
+        fuseOptions = List.copyOf(fuseOptions);
+    }
+}

@@ -1,0 +1,99 @@
+package io.peerfs.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peerfs.backend.CountingBackend;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.ChunkStoreStats;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.vfs.Vfs;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The daemon's counters as one JSON document, served through the mount root's
+ * {@code user.peerfs.status} xattr and printed by {@code peerfs status}.
+ */
+final class StatusReport implements Supplier<byte[]> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DaemonConfig config;
+    private final CountingBackend backend;
+    private final ChunkStore store;
+    private final BackendMetaCache meta;
+    private final ChunkFetcher fetcher;
+    private final long startedMs = System.currentTimeMillis();
+    private volatile Vfs vfs;
+
+    StatusReport(DaemonConfig config, CountingBackend backend, ChunkStore store, BackendMetaCache meta,
+                 ChunkFetcher fetcher) {
+        this.config = config;
+        this.backend = backend;
+        this.store = store;
+        this.meta = meta;
+        this.fetcher = fetcher;
+    }
+
+    void attach(Vfs v) {
+        this.vfs = v;
+    }
+
+    Map<String, Object> document() {
+        Map<String, Object> daemon = new LinkedHashMap<>();
+        daemon.put("pid", ProcessHandle.current().pid());
+        daemon.put("version", Version.get());
+        daemon.put("mountpoint", config.mountpoint().toString());
+        daemon.put("backendDir", config.backend().toString());
+        daemon.put("cacheDir", config.cacheDir().toString());
+        daemon.put("chunkSize", config.chunkSize().bytes());
+        daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
+        daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
+
+        CountingBackend.Counts b = backend.counts();
+        Map<String, Object> back = new LinkedHashMap<>();
+        back.put("bytesRead", b.bytesRead());
+        back.put("dataReads", b.dataReads());
+        back.put("metaCalls", b.metaCalls());
+
+        ChunkStoreStats s = store.stats();
+        ChunkFetcher.Stats f = fetcher.stats();
+        Map<String, Object> cache = new LinkedHashMap<>();
+        cache.put("hits", s.hits());
+        cache.put("misses", s.misses());
+        cache.put("bytesServed", s.bytesRead());
+        cache.put("bytesStored", s.bytesWritten());
+        cache.put("evictions", s.evictions());
+        cache.put("corruptChunks", s.corrupt());
+        cache.put("chunks", s.chunks());
+        cache.put("usedBytes", s.usedBytes());
+        cache.put("pinnedBytes", s.pinnedBytes());
+        cache.put("capacityBytes", s.capacityBytes());
+        cache.put("backendLoads", f.backendLoads());
+        cache.put("singleFlightWaits", f.singleFlightWaits());
+        cache.put("directReads", f.directReads());
+        cache.put("prefetches", f.prefetches());
+
+        BackendMetaCache.Stats m = meta.stats();
+        Map<String, Object> metaMap = new LinkedHashMap<>();
+        metaMap.put("hits", m.hits());
+        metaMap.put("misses", m.misses());
+
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("daemon", daemon);
+        doc.put("backend", back);
+        doc.put("cache", cache);
+        doc.put("meta", metaMap);
+        return doc;
+    }
+
+    @Override
+    public byte[] get() {
+        try {
+            return JSON.writeValueAsBytes(document());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("status is plain numbers and strings", e);
+        }
+    }
+}

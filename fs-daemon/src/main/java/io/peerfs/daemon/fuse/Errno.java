@@ -1,0 +1,82 @@
+package io.peerfs.daemon.fuse;
+
+import io.peerfs.chunk.CacheFullException;
+import io.peerfs.fetch.BackendChangedException;
+import io.peerfs.vfs.BadHandleException;
+import io.peerfs.vfs.NoSuchXattrException;
+import io.peerfs.vfs.ReadOnlyPathException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.NotLinkException;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import ru.serce.jnrfuse.ErrorCodes;
+
+/** The one place where failures become errno values for the kernel. */
+public final class Errno {
+    private static final Logger log = LoggerFactory.getLogger(Errno.class);
+    /** Reasons in {@link FileSystemException#getReason()} as the JDK reports them (strerror texts). */
+    private static final Map<String, Integer> BY_REASON = Map.of(
+            "Is a directory", ErrorCodes.EISDIR(),
+            "Not a directory", ErrorCodes.ENOTDIR(),
+            "Too many levels of symbolic links", ErrorCodes.ELOOP(),
+            "Permission denied", ErrorCodes.EACCES(),
+            "Operation not permitted", ErrorCodes.EPERM(),
+            "Read-only file system", ErrorCodes.EROFS(),
+            "No space left on device", ErrorCodes.ENOSPC(),
+            "File name too long", ErrorCodes.ENAMETOOLONG(),
+            "Invalid argument", ErrorCodes.EINVAL());
+    private static final Set<String> loggedUnexpected = ConcurrentHashMap.newKeySet();
+
+    private Errno() {
+    }
+
+    /** The positive errno for a failure of {@code op} on {@code path}; unexpected ones are logged. */
+    public static int of(String op, String path, Throwable t) {
+        if (t instanceof NoSuchFileException) {
+            return ErrorCodes.ENOENT();
+        } else if (t instanceof NotDirectoryException) {
+            return ErrorCodes.ENOTDIR();
+        } else if (t instanceof AccessDeniedException) {
+            return ErrorCodes.EACCES();
+        } else if (t instanceof DirectoryNotEmptyException) {
+            return ErrorCodes.ENOTEMPTY();
+        } else if (t instanceof FileAlreadyExistsException) {
+            return ErrorCodes.EEXIST();
+        } else if (t instanceof NotLinkException) {
+            return ErrorCodes.EINVAL();
+        } else if (t instanceof ReadOnlyPathException) {
+            return ErrorCodes.EROFS();
+        } else if (t instanceof NoSuchXattrException) {
+            return ErrorCodes.ENODATA();
+        } else if (t instanceof BadHandleException) {
+            return ErrorCodes.EBADF();
+        } else if (t instanceof CacheFullException) {
+            log.warn("{} {}: {}", op, path, t.getMessage());
+            return ErrorCodes.ENOSPC();
+        } else if (t instanceof BackendChangedException) {
+            log.warn("{} {}: {}", op, path, t.getMessage());
+            return ErrorCodes.EIO();
+        } else if (t instanceof FileSystemException fse && fse.getReason() != null
+                && BY_REASON.containsKey(fse.getReason())) {
+            return BY_REASON.get(fse.getReason());
+        } else if (t instanceof java.io.IOException) {
+            log.warn("{} {} failed: {}", op, path, t.toString());
+            return ErrorCodes.EIO();
+        }
+        // a bug: log its stack once per kind so a storm of the same failure does not flood the log
+        if (loggedUnexpected.add(op + ":" + t.getClass().getName())) {
+            log.error("unexpected failure in {} {}", op, path, t);
+        } else {
+            log.error("unexpected failure in {} {}: {}", op, path, t.toString());
+        }
+        return ErrorCodes.EIO();
+    }
+}

@@ -1,0 +1,36 @@
+package io.peerfs.vfs;
+
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.fetch.ChunkRef;
+import io.peerfs.meta.FileAttr;
+
+/**
+ * A backend file opened for reading, pinned to the version (size, mtime) seen at open:
+ * its chunk keys derive from that version, so a later change on the backend can never
+ * mix old and new bytes within one open.
+ */
+final class OpenFile {
+    final String path;
+    final FileAttr attr;
+    private final int chunkSize;
+    /** Where the previous read ended, to recognise sequential readers. */
+    volatile long lastEnd = -1;
+    /** Highest chunk index readahead was requested for. */
+    volatile long readaheadUpTo = -1;
+
+    OpenFile(String path, FileAttr attr, int chunkSize) {
+        this.path = path;
+        this.attr = attr;
+        this.chunkSize = chunkSize;
+    }
+
+    long chunkCount() {
+        return (attr.size() + chunkSize - 1) / chunkSize;
+    }
+
+    ChunkRef chunk(long index) {
+        long off = index * chunkSize;
+        int len = (int) Math.min(chunkSize, attr.size() - off);
+        return new ChunkRef(ChunkKey.forBackendFile(path, attr.size(), attr.mtimeNs(), index), path, off, len);
+    }
+}
