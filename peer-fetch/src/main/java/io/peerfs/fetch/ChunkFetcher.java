@@ -167,6 +167,8 @@ public final class ChunkFetcher implements AutoCloseable {
 
     private int readDirect(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
         directReads.increment();
+        log.debug("direct backend read of {} chunk {} at {} (+{})", ref.backendPath(), ref.key(), ref.fileOffset(),
+                offsetInChunk);
         long want = Math.max(0, Math.min(dst.remaining(), ref.length() - offsetInChunk));
         ByteBuffer view = dst.slice(dst.position(), (int) want);
         int n = backend.read(ref.backendPath(), ref.fileOffset() + offsetInChunk, view);

@@ -9,7 +9,6 @@ import io.peerfs.chunk.ChunkStoreStats;
 import io.peerfs.chunk.DirectBufferPool;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -37,11 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DiskChunkStore implements ChunkStore {
     private static final Logger log = LoggerFactory.getLogger(DiskChunkStore.class);
-    private static final int MAX_OPEN_CHUNKS = 256;
-
-    /** An open chunk file with its index record, reused across reads. */
-    private record OpenChunk(FileChannel channel, ChunkMeta meta) {
-    }
+    private static final int MAX_OPEN_CHUNKS = 512;
 
     private final ChunkStoreConfig config;
     private final ChunkFiles files;
@@ -139,40 +134,37 @@ public final class DiskChunkStore implements ChunkStore {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            for (int attempt = 0; attempt < 3; attempt++) {
-                OpenChunk oc = openChunk(key);
-                if (oc == null) {
-                    misses.increment();
-                    return -1;
-                }
-                try {
-                    int n = readVerified(key, oc, offsetInChunk, dst);
-                    hits.increment();
-                    bytesRead.add(n);
-                    synchronized (lru) {
-                        lru.touch(key, clockMs.getAsLong());
-                    }
-                    return n;
-                } catch (ClosedChannelException e) {
-                    open.remove(key, oc); // closed by a concurrent eviction or cache trim: reopen
-                } catch (CorruptChunkException e) {
-                    corrupt.increment();
-                    log.warn("dropping corrupt chunk {}: {}", key, e.getMessage());
-                    drop(key);
-                    misses.increment();
-                    return -1;
-                }
+            OpenChunk oc = acquireChunk(key);
+            if (oc == null) {
+                misses.increment();
+                return -1;
             }
-            misses.increment();
-            return -1;
+            try {
+                int n = readVerified(key, oc, offsetInChunk, dst);
+                hits.increment();
+                bytesRead.add(n);
+                synchronized (lru) {
+                    lru.touch(key, clockMs.getAsLong());
+                }
+                return n;
+            } catch (CorruptChunkException e) {
+                corrupt.increment();
+                log.warn("dropping corrupt chunk {}: {}", key, e.getMessage());
+                drop(key);
+                misses.increment();
+                return -1;
+            } finally {
+                oc.release();
+            }
         } finally {
             lifecycle.readLock().unlock();
         }
     }
 
-    private OpenChunk openChunk(ChunkKey key) throws IOException {
+    /** The chunk's open file with a reference taken for the caller, or null when the chunk is absent. */
+    private OpenChunk acquireChunk(ChunkKey key) throws IOException {
         OpenChunk oc = open.get(key);
-        if (oc != null) {
+        if (oc != null && oc.acquire()) {
             return oc;
         }
         synchronized (lru) {
@@ -195,15 +187,14 @@ public final class DiskChunkStore implements ChunkStore {
             }
             return null;
         }
-        oc = new OpenChunk(ch, meta);
-        OpenChunk raced = open.putIfAbsent(key, oc);
-        if (raced != null) {
-            ch.close();
-            return raced;
+        oc = new OpenChunk(ch, meta); // the table's reference
+        oc.acquire(); // the caller's reference
+        OpenChunk previous = open.put(key, oc);
+        if (previous != null) {
+            previous.release();
         }
-        if (!contains(key)) { // evicted meanwhile: do not hold its deleted file open
+        if (!contains(key)) { // evicted meanwhile: do not keep its deleted file open
             forget(key);
-            return null;
         }
         trimOpenChunks();
         return oc;
@@ -214,7 +205,7 @@ public final class DiskChunkStore implements ChunkStore {
         while (open.size() > MAX_OPEN_CHUNKS && it.hasNext()) {
             Map.Entry<ChunkKey, OpenChunk> e = it.next();
             if (open.remove(e.getKey(), e.getValue())) {
-                closeQuietly(e.getValue().channel());
+                e.getValue().release();
             }
         }
     }
@@ -225,7 +216,7 @@ public final class DiskChunkStore implements ChunkStore {
      * wanted block goes through a pooled buffer.
      */
     private int readVerified(ChunkKey key, OpenChunk oc, long offset, ByteBuffer dst) throws IOException {
-        ChunkMeta meta = oc.meta();
+        ChunkMeta meta = oc.meta;
         if (offset >= meta.length()) {
             return 0;
         }
@@ -241,13 +232,13 @@ public final class DiskChunkStore implements ChunkStore {
             int want = Math.min(end, blockStart + blockLen) - pos;
             if (pos == blockStart && want == blockLen) {
                 ByteBuffer view = dst.slice(base + (pos - start), blockLen);
-                readFully(key, oc.channel(), view, blockStart);
+                readFully(key, oc.channel, view, blockStart);
                 verify(key, meta, block, view.flip());
             } else {
                 ByteBuffer tmp = blockBuffers.acquire();
                 try {
                     tmp.limit(blockLen);
-                    readFully(key, oc.channel(), tmp, blockStart);
+                    readFully(key, oc.channel, tmp, blockStart);
                     verify(key, meta, block, tmp.flip());
                     dst.put(base + (pos - start), tmp, pos - blockStart, want);
                 } finally {
@@ -385,7 +376,7 @@ public final class DiskChunkStore implements ChunkStore {
     private void forget(ChunkKey key) {
         OpenChunk oc = open.remove(key);
         if (oc != null) {
-            closeQuietly(oc.channel());
+            oc.release();
         }
     }
 
@@ -430,7 +421,7 @@ public final class DiskChunkStore implements ChunkStore {
             }
             closed = true;
             persistAccessTimes();
-            open.values().forEach(oc -> closeQuietly(oc.channel()));
+            open.values().forEach(OpenChunk::release);
             open.clear();
             index.close();
         } finally {
@@ -454,14 +445,6 @@ public final class DiskChunkStore implements ChunkStore {
             index.putAll(updates);
         } catch (PeerFsException e) {
             log.warn("could not persist chunk access times: {}", e.getMessage());
-        }
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // read-only channel: nothing to lose
         }
     }
 }

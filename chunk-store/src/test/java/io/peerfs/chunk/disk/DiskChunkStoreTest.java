@@ -122,6 +122,41 @@ class DiskChunkStoreTest extends ChunkStoreContract {
     }
 
     @Test
+    void concurrentReadersOfMoreChunksThanOpenFilesNeverMiss() throws Exception {
+        int chunks = 700; // more than the store keeps open, so open files are recycled under the readers
+        for (int i = 0; i < chunks; i++) {
+            store.put(key(i), direct(randomBytes(4096, i)), false);
+        }
+        java.util.concurrent.atomic.AtomicInteger missed = new java.util.concurrent.atomic.AtomicInteger();
+        Thread[] ts = new Thread[4];
+        for (int t = 0; t < ts.length; t++) {
+            int id = t;
+            ts[t] = new Thread(() -> {
+                java.util.Random r = new java.util.Random(id);
+                try {
+                    for (int i = 0; i < 5000; i++) {
+                        int k = r.nextInt(chunks);
+                        byte[] got = read(key(k), 0, 4096);
+                        if (got == null) {
+                            missed.incrementAndGet();
+                        } else {
+                            assertArrayEquals(randomBytes(4096, k), got);
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            ts[t].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertEquals(0, missed.get(), "a stored chunk must never read as missing");
+        assertEquals(0, store.stats().misses());
+    }
+
+    @Test
     void keysOfOtherStoresAreNotConfusedWithFiles() {
         ChunkKey k = key(5);
         assertTrue(disk().chunkFile(k).toString().endsWith(k.hex().substring(0, 2) + "/" + k.hex().substring(2, 4) + "/" + k.hex()));
