@@ -1,0 +1,172 @@
+package io.peerfs.it;
+
+import static io.peerfs.it.TestFiles.random;
+import static io.peerfs.it.TestFiles.write;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The chunk cache seen through real mounts: reuse, restart, eviction, corruption, freshness, lifecycle. */
+class CacheIT {
+    static final int CHUNK = 1 << 20;
+    @TempDir
+    Path tmp;
+    Path backend;
+
+    @BeforeEach
+    void setUp() {
+        PeerFsMount.assumeFuse();
+        backend = tmp.resolve("backend");
+    }
+
+    private PeerFsMount mount(String... extra) {
+        String[] args = Stream.concat(Stream.of("--chunk-size", "1MiB"), Stream.of(extra)).toArray(String[]::new);
+        return new PeerFsMount(backend, tmp.resolve("mnt"), tmp.resolve("cache"), args);
+    }
+
+    private static List<Path> chunkFiles(Path cacheDir) throws Exception {
+        try (Stream<Path> s = Files.walk(cacheDir.resolve("chunks"))) {
+            return s.filter(Files::isRegularFile).toList();
+        }
+    }
+
+    @Test
+    void dataIsReadFromTheBackendOnceAcrossRereadsAndRestarts() throws Exception {
+        byte[] data = random(7 * CHUNK + 3, 1);
+        write(backend.resolve("data.bin"), data);
+        try (PeerFsMount m = mount().mount()) {
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            assertEquals(data.length, m.backendBytesRead());
+            m.umount();
+            assertFalse(m.isMounted());
+            m.mount();
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            assertEquals(0, m.backendBytesRead(), "a restarted daemon serves cached chunks without the backend");
+            assertTrue(m.status().path("cache").path("hits").asLong() >= 8);
+        }
+    }
+
+    @Test
+    void aSmallCacheEvictsAndStillReadsCorrectly() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            write(backend.resolve("f" + i), random(5 * CHUNK, i));
+        }
+        try (PeerFsMount m = mount("--cache-size", "3MiB").mount()) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 4; i++) {
+                    assertArrayEquals(random(5 * CHUNK, i), Files.readAllBytes(m.mountpoint.resolve("f" + i)));
+                }
+            }
+            var cache = m.status().path("cache");
+            assertTrue(cache.path("usedBytes").asLong() <= 3 * CHUNK, cache.toString());
+            assertTrue(cache.path("evictions").asLong() > 0, cache.toString());
+            long onDisk = 0;
+            for (Path p : chunkFiles(m.cacheDir)) {
+                onDisk += Files.size(p);
+            }
+            assertTrue(onDisk <= 3 * CHUNK, "chunk files on disk: " + onDisk);
+        }
+    }
+
+    @Test
+    void aFlippedByteInACachedChunkIsNeverReturned() throws Exception {
+        byte[] data = random(3 * CHUNK, 3);
+        write(backend.resolve("data.bin"), data);
+        try (PeerFsMount m = mount().mount()) {
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            m.umount(); // drops the kernel's page cache of the file too
+            List<Path> chunks = chunkFiles(m.cacheDir);
+            assertEquals(3, chunks.size());
+            for (Path chunk : chunks) {
+                try (RandomAccessFile f = new RandomAccessFile(chunk.toFile(), "rw")) {
+                    f.seek(12345);
+                    int b = f.read();
+                    f.seek(12345);
+                    f.write(b ^ 0x01);
+                }
+            }
+            m.mount();
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            assertEquals(3, m.status().path("cache").path("corruptChunks").asLong());
+            assertEquals(data.length, m.backendBytesRead(), "corrupt chunks are refetched from the backend");
+        }
+    }
+
+    @Test
+    void aFileRewrittenOnTheBackendIsReadFreshAfterTheTtl() throws Exception {
+        Path f = write(backend.resolve("model.ckpt"), random(2 * CHUNK, 1));
+        try (PeerFsMount m = mount("--meta-ttl", "200ms").mount()) {
+            assertArrayEquals(random(2 * CHUNK, 1), Files.readAllBytes(m.mountpoint.resolve("model.ckpt")));
+            byte[] second = random(2 * CHUNK, 2); // same size: only the mtime tells the versions apart
+            Files.write(f, second);
+            Files.setLastModifiedTime(f, FileTime.fromMillis(Files.getLastModifiedTime(f).toMillis() + 5000));
+            Thread.sleep(400);
+            assertArrayEquals(second, Files.readAllBytes(m.mountpoint.resolve("model.ckpt")));
+            byte[] third = random(3 * CHUNK + 7, 3);
+            Files.write(f, third);
+            Thread.sleep(400);
+            assertArrayEquals(third, Files.readAllBytes(m.mountpoint.resolve("model.ckpt")));
+            write(backend.resolve("appeared.txt"), new byte[] {42});
+            Thread.sleep(400);
+            assertArrayEquals(new byte[] {42}, Files.readAllBytes(m.mountpoint.resolve("appeared.txt")));
+        }
+    }
+
+    @Test
+    void theNextMountRepairsAStaleMountLeftByAKilledDaemon() throws Exception {
+        write(backend.resolve("a"), random(100, 1));
+        try (PeerFsMount m = mount("--no-auto-unmount").mount()) {
+            m.kill9();
+            assertTrue(m.isMounted(), "without auto-unmount a killed daemon leaves its mount behind");
+            Exception stale = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                    () -> Files.readAllBytes(m.mountpoint.resolve("a")));
+            assertTrue(stale.getMessage().contains("not connected"), stale.toString());
+            m.mount();
+            assertArrayEquals(random(100, 1), Files.readAllBytes(m.mountpoint.resolve("a")));
+        }
+    }
+
+    @Test
+    void aKilledDaemonWithAutoUnmountLeavesNoMountAndItsCacheIsConsistent() throws Exception {
+        byte[] data = random(4 * CHUNK, 5);
+        write(backend.resolve("a"), data);
+        try (PeerFsMount m = mount().mount()) {
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("a")));
+            m.kill9();
+            for (int i = 0; i < 100 && m.isMounted(); i++) {
+                Thread.sleep(50);
+            }
+            assertFalse(m.isMounted());
+            m.mount();
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("a")));
+            assertEquals(0, m.backendBytesRead(), "chunks stored before the kill are reused");
+            try (Stream<Path> s = Files.walk(m.cacheDir.resolve("chunks"))) {
+                assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".tmp-")));
+            }
+        }
+    }
+
+    @Test
+    void sigtermUnmountsCleanlyAndTheDaemonExits() throws Exception {
+        write(backend.resolve("a"), random(10, 1));
+        try (PeerFsMount m = mount().mount()) {
+            long pid = m.pid();
+            new ProcessBuilder("kill", "-TERM", Long.toString(pid)).start().waitFor();
+            ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+            assertFalse(m.isMounted());
+            assertTrue(Files.readString(m.cacheDir.resolve("peerfs.log")).contains("cache closed"));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.peerfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.it.PeerFsMount.Run;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every bad input gets one line that says what to do, a non-zero exit, and leaves nothing mounted. */
+class CliErrorsIT {
+    @TempDir
+    Path tmp;
+    Path backend;
+    Path mnt;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        PeerFsMount.assumeFuse();
+        backend = Files.createDirectories(tmp.resolve("backend"));
+        Files.writeString(backend.resolve("file"), "x");
+        mnt = tmp.resolve("mnt");
+    }
+
+    /** Runs peerfs, expects failure with {@code exit} and a message containing {@code words}. */
+    private void assertFails(int exit, String words, String... args) throws Exception {
+        Run r = PeerFsMount.peerfs(args);
+        assertEquals(exit, r.exit(), "exit code; stderr: " + r.err());
+        String firstLine = r.err().lines().findFirst().orElse("");
+        assertTrue(firstLine.startsWith("peerfs: ") && firstLine.contains(words),
+                "expected a 'peerfs: ...' line containing '" + words + "', got: " + r.err());
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertTrue(r.err().lines().count() <= 2, "one line (plus a usage hint): " + r.err());
+        assertFalse(new PeerFsMount(backend, mnt, tmp.resolve("cache")).isMounted(), "nothing may stay mounted");
+    }
+
+    private String[] mountArgs(String... extra) {
+        String[] base = {"mount", backend.toString(), mnt.toString(), "--cache-dir", tmp.resolve("cache").toString()};
+        String[] all = new String[base.length + extra.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        return all;
+    }
+
+    @Test
+    void missingBackend() throws Exception {
+        assertFails(1, "does not exist", "mount", tmp.resolve("nope").toString(), mnt.toString(),
+                "--cache-dir", tmp.resolve("cache").toString());
+    }
+
+    @Test
+    void backendThatIsAFile() throws Exception {
+        assertFails(1, "not a directory", "mount", backend.resolve("file").toString(), mnt.toString(),
+                "--cache-dir", tmp.resolve("cache").toString());
+    }
+
+    @Test
+    void nonEmptyMountpoint() throws Exception {
+        Files.createDirectories(mnt);
+        Files.writeString(mnt.resolve("something"), "y");
+        assertFails(1, "not empty", mountArgs());
+    }
+
+    @Test
+    void mountpointInsideTheBackend() throws Exception {
+        assertFails(1, "inside the backend", "mount", backend.toString(), backend.resolve("sub").toString(),
+                "--cache-dir", tmp.resolve("cache").toString());
+    }
+
+    @Test
+    void cacheDirThatCannotBeCreated() throws Exception {
+        Files.writeString(tmp.resolve("plainfile"), "z");
+        assertFails(1, "not writable", "mount", backend.toString(), mnt.toString(),
+                "--cache-dir", tmp.resolve("plainfile/cache").toString());
+    }
+
+    @Test
+    void nonsenseSizesAndDurations() throws Exception {
+        assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
+        assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));
+        assertFails(1, "smaller than one chunk", mountArgs("--cache-size", "1MiB", "--chunk-size", "4MiB"));
+        assertFails(2, "not a duration", mountArgs("--meta-ttl", "soon"));
+        assertFails(1, "--free-space-ratio", mountArgs("--free-space-ratio", "2"));
+    }
+
+    @Test
+    void unknownFlagOrMissingArguments() throws Exception {
+        assertFails(2, "Unknown option", mountArgs("--bogus"));
+        assertFails(2, "Missing required", "mount");
+        assertFails(2, "subcommand", new String[0]);
+    }
+
+    @Test
+    void alreadyMountedAndSharedCacheDir() throws Exception {
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache")).mount()) {
+            Run again = PeerFsMount.peerfs(mountArgs());
+            assertEquals(1, again.exit());
+            assertTrue(again.err().contains("already mounted"), again.err());
+            Run shared = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mnt2").toString(),
+                    "--cache-dir", tmp.resolve("cache").toString());
+            assertEquals(1, shared.exit());
+            assertTrue(shared.err().contains("in use by another PeerFS daemon"), shared.err());
+            assertTrue(m.isMounted(), "the first mount keeps working");
+            assertEquals("x", Files.readString(mnt.resolve("file")));
+        }
+    }
+
+    @Test
+    void statusAndUmountOfSomethingThatIsNotAMount() throws Exception {
+        assertFails(1, "not a PeerFS mount", "status", tmp.toString());
+        assertFails(1, "not a PeerFS mount", "umount", tmp.toString());
+    }
+}
