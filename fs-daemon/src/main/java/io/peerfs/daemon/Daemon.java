@@ -59,7 +59,7 @@ public final class Daemon implements AutoCloseable {
         int chunkSize = (int) config.chunkSize().bytes();
         ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
         StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
-        Vfs vfs = new Vfs(meta, backend, fetcher, chunkSize, config.readaheadChunks(), status);
+        Vfs vfs = new Vfs(meta, fetcher, chunkSize, config.readaheadChunks(), status);
         status.attach(vfs);
         return new Daemon(config, store, meta, fetcher, new PeerFuse(vfs));
     }

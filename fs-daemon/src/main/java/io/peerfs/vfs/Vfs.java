@@ -1,6 +1,5 @@
 package io.peerfs.vfs;
 
-import io.peerfs.backend.Backend;
 import io.peerfs.backend.FsStats;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
@@ -30,7 +29,6 @@ public final class Vfs {
     public static final int O_RDONLY = 0;
 
     private final BackendMetaCache meta;
-    private final Backend backend;
     private final ChunkFetcher fetcher;
     private final int chunkSize;
     private final int readaheadChunks;
@@ -40,14 +38,12 @@ public final class Vfs {
     private volatile long lastRefusalLogMs;
 
     /**
-     * @param backend for calls the metadata cache does not cover (statfs)
      * @param readaheadChunks chunks loaded ahead of a sequential reader
      * @param status the status document served as {@link #STATUS_XATTR}
      */
-    public Vfs(BackendMetaCache meta, Backend backend, ChunkFetcher fetcher, int chunkSize, int readaheadChunks,
+    public Vfs(BackendMetaCache meta, ChunkFetcher fetcher, int chunkSize, int readaheadChunks,
                Supplier<byte[]> status) {
         this.meta = meta;
-        this.backend = backend;
         this.fetcher = fetcher;
         this.chunkSize = chunkSize;
         this.readaheadChunks = readaheadChunks;
@@ -146,7 +142,7 @@ public final class Vfs {
     }
 
     public FsStats statfs() throws IOException {
-        return backend.statfs();
+        return meta.statfs();
     }
 
     public byte[] getxattr(String path, String name) throws IOException {

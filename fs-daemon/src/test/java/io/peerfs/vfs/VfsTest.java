@@ -49,7 +49,7 @@ class VfsTest {
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(meta, backend, fetcher, CHUNK, 2, () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
+        vfs = new Vfs(meta, fetcher, CHUNK, 2, () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
     }
 
     @AfterEach

@@ -2,6 +2,7 @@ package io.peerfs.meta;
 
 import io.peerfs.PeerFsException;
 import io.peerfs.backend.Backend;
+import io.peerfs.backend.FsStats;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -106,6 +107,20 @@ public final class BackendMetaCache implements AutoCloseable {
         }
     };
 
+    private static final Codec<FsStats> FS_STATS = new Codec<>() {
+        public void write(FsStats v, DataOutputStream out) throws IOException {
+            for (long x : new long[] {v.blockSize(), v.totalBlocks(), v.freeBlocks(), v.availableBlocks(), v.files(),
+                    v.freeFiles(), v.nameMax()}) {
+                out.writeLong(x);
+            }
+        }
+
+        public FsStats read(DataInputStream in) throws IOException {
+            return new FsStats(in.readLong(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
+                    in.readLong(), in.readLong());
+        }
+    };
+
     private final Backend backend;
     private final Path dir;
     private final long ttlMs;
@@ -163,6 +178,11 @@ public final class BackendMetaCache implements AutoCloseable {
 
     public Map<String, byte[]> xattrs(String path) throws IOException {
         return cached('X', path, XATTRS, () -> backend.xattrs(path));
+    }
+
+    /** Capacity and usage of the backend (df), cached like everything else. */
+    public FsStats statfs() throws IOException {
+        return cached('F', "", FS_STATS, backend::statfs);
     }
 
     public Stats stats() {

@@ -88,6 +88,14 @@ class BackendMetaCacheTest {
     }
 
     @Test
+    void statfsIsCached() throws Exception {
+        long total = cache.statfs().totalBlocks();
+        assertTrue(total > 0);
+        assertEquals(total, cache.statfs().totalBlocks());
+        assertEquals(1, backend.counts().metaCalls());
+    }
+
+    @Test
     void entriesSurviveReopenWhileFresh() throws Exception {
         Files.writeString(backendDir.resolve("f"), "abc");
         FileAttr a = cache.stat("f");

@@ -156,6 +156,45 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         assertEquals(0, store.stats().misses());
     }
 
+    /** A real small file system (tmpfs, as root) so the free-space ratio meets a real disk limit. */
+    @Test
+    void freeSpaceRatioIsKeptOnARealSmallDisk() throws Exception {
+        Path small = Files.createDirectories(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", small.toString())
+                .redirectErrorStream(true).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "needs root to mount a tmpfs");
+        try (DiskChunkStore s = DiskChunkStore.open(new ChunkStoreConfig(small, ByteSize.ofGiB(1), 0.5))) {
+            java.nio.file.FileStore fs = Files.getFileStore(small);
+            for (int i = 0; i < 20; i++) {
+                s.put(key(i), direct(randomBytes((int) MiB, i)), false);
+                assertTrue(fs.getUsableSpace() >= 0.5 * fs.getTotalSpace() - MiB,
+                        "free space kept near half the disk after chunk " + i);
+            }
+            assertTrue(s.stats().evictions() > 0);
+            assertTrue(s.contains(key(19)));
+            for (int i = 100; i < 120; i++) {
+                try {
+                    s.put(key(i), direct(randomBytes((int) MiB, i)), true);
+                } catch (io.peerfs.chunk.CacheFullException e) {
+                    assertTrue(e.getMessage().contains("--free-space-ratio"), e.getMessage());
+                    assertArrayEquals(randomBytes((int) MiB, 100), readFrom(s, key(100)), "earlier pinned data intact");
+                    return;
+                }
+            }
+            throw new AssertionError("pinned data beyond the free-space limit must be refused");
+        } finally {
+            new ProcessBuilder("umount", small.toString()).start().waitFor();
+        }
+    }
+
+    private static byte[] readFrom(ChunkStore s, ChunkKey k) throws Exception {
+        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocateDirect((int) MiB);
+        s.read(k, 0, dst);
+        byte[] out = new byte[dst.position()];
+        dst.flip().get(out);
+        return out;
+    }
+
     @Test
     void keysOfOtherStoresAreNotConfusedWithFiles() {
         ChunkKey k = key(5);
