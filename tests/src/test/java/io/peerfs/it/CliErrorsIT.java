@@ -109,6 +109,22 @@ class CliErrorsIT {
         }
     }
 
+    /** A machine without /dev/fuse, made in a private mount namespace with a bare /dev. */
+    @Test
+    void noFuseDevice() throws Exception {
+        String script = "mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3"
+                + " && mknod -m 666 /dev/urandom c 1 9 && mknod -m 666 /dev/random c 1 8"
+                + " && exec " + PeerFsMount.LAUNCHER + " mount " + backend + " " + mnt + " --cache-dir " + tmp.resolve("cache");
+        Process p = new ProcessBuilder("unshare", "-m", "--propagation", "private", "sh", "-c", script)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        org.junit.jupiter.api.Assumptions.assumeFalse(out.contains("unshare failed") || out.contains("mount: "),
+                "cannot make a mount namespace here: " + out);
+        assertEquals(1, p.exitValue(), out);
+        assertTrue(out.startsWith("peerfs: /dev/fuse does not exist") && out.lines().count() == 1, out);
+    }
+
     @Test
     void statusAndUmountOfSomethingThatIsNotAMount() throws Exception {
         assertFails(1, "not a PeerFS mount", "status", tmp.toString());
