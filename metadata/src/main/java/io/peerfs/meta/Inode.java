@@ -1,0 +1,145 @@
+package io.peerfs.meta;
+
+import io.peerfs.chunk.ChunkKey;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A scratch file, directory or symlink in the {@link MetaStore}: its attributes, extended
+ * attributes, and for a file the chunk layout ({@code chunks.get(i)} is the key of chunk
+ * {@code i}, null for a hole). Immutable; the {@code with*} methods return changed copies.
+ *
+ * @param generation counts chunk seals of this file, so every sealed chunk gets a new key
+ */
+public record Inode(long ino, FileType type, int mode, int uid, int gid, long size, long atimeNs, long mtimeNs,
+                    long ctimeNs, int nlink, long generation, String target, Map<String, byte[]> xattrs,
+                    List<ChunkKey> chunks) {
+    private static final byte VERSION = 1;
+
+    public Inode {
+        xattrs = Collections.unmodifiableMap(new LinkedHashMap<>(xattrs));
+        chunks = Collections.unmodifiableList(new ArrayList<>(chunks));
+    }
+
+    /** A new inode with one name and no data. */
+    public static Inode fresh(long ino, FileType type, int mode, int uid, int gid, String target, long nowNs) {
+        long size = target == null ? 0 : target.length();
+        return new Inode(ino, type, mode & 07777, uid, gid, size, nowNs, nowNs, nowNs, type == FileType.DIRECTORY ? 2 : 1,
+                0, target, Map.of(), List.of());
+    }
+
+    public FileAttr attr() {
+        return new FileAttr(type, mode, size, mtimeNs, ctimeNs, atimeNs, nlink, uid, gid, ino);
+    }
+
+    public boolean isDirectory() {
+        return type == FileType.DIRECTORY;
+    }
+
+    public Inode withNlink(int n, long nowNs) {
+        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, n, generation, target, xattrs, chunks);
+    }
+
+    public Inode withMode(int m, long nowNs) {
+        return new Inode(ino, type, m & 07777, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, xattrs, chunks);
+    }
+
+    public Inode withOwner(int u, int g, long nowNs) {
+        return new Inode(ino, type, mode, u, g, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, xattrs, chunks);
+    }
+
+    public Inode withTimes(long atime, long mtime, long nowNs) {
+        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, nowNs, nlink, generation, target, xattrs, chunks);
+    }
+
+    public Inode withXattrs(Map<String, byte[]> x, long nowNs) {
+        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, x, chunks);
+    }
+
+    /** New content: size, layout and seal counter, with mtime and ctime set to {@code mtimeNs}. */
+    public Inode withData(long newSize, List<ChunkKey> layout, long gen, long mtime) {
+        return new Inode(ino, type, mode, uid, gid, newSize, atimeNs, mtime, mtime, nlink, gen, target, xattrs, layout);
+    }
+
+    public byte[] encode() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 17 * chunks.size());
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(VERSION);
+            out.writeLong(ino);
+            out.writeByte(type.ordinal());
+            out.writeInt(mode);
+            out.writeInt(uid);
+            out.writeInt(gid);
+            out.writeLong(size);
+            out.writeLong(atimeNs);
+            out.writeLong(mtimeNs);
+            out.writeLong(ctimeNs);
+            out.writeInt(nlink);
+            out.writeLong(generation);
+            out.writeBoolean(target != null);
+            if (target != null) {
+                out.writeUTF(target);
+            }
+            out.writeInt(xattrs.size());
+            for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().length);
+                out.write(e.getValue());
+            }
+            out.writeInt(chunks.size());
+            for (ChunkKey k : chunks) {
+                out.writeBoolean(k != null);
+                if (k != null) {
+                    out.writeLong(k.hi());
+                    out.writeLong(k.lo());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in-memory stream
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Decodes {@link #encode()}'s form. */
+    public static Inode decode(byte[] b) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+        if (in.readByte() != VERSION) {
+            throw new IOException("inode record of an unknown version");
+        }
+        long ino = in.readLong();
+        FileType type = FileType.values()[in.readByte()];
+        int mode = in.readInt();
+        int uid = in.readInt();
+        int gid = in.readInt();
+        long size = in.readLong();
+        long atime = in.readLong();
+        long mtime = in.readLong();
+        long ctime = in.readLong();
+        int nlink = in.readInt();
+        long gen = in.readLong();
+        String target = in.readBoolean() ? in.readUTF() : null;
+        int nx = in.readInt();
+        Map<String, byte[]> x = new LinkedHashMap<>();
+        for (int i = 0; i < nx; i++) {
+            String k = in.readUTF();
+            byte[] v = new byte[in.readInt()];
+            in.readFully(v);
+            x.put(k, v);
+        }
+        int nc = in.readInt();
+        List<ChunkKey> chunks = new ArrayList<>(nc);
+        for (int i = 0; i < nc; i++) {
+            chunks.add(in.readBoolean() ? new ChunkKey(in.readLong(), in.readLong()) : null);
+        }
+        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, ctime, nlink, gen, target, x, chunks);
+    }
+}

@@ -1,0 +1,71 @@
+package io.peerfs.meta;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The scratch namespace: files, directories and symlinks created through the mount outside
+ * result paths, which live only in node caches. Names are backend-relative paths ({@code ""}
+ * is the root); a scratch name's parent may be a backend directory or a scratch directory.
+ *
+ * <p>Every method is atomic: a concurrent reader sees a change whole or not at all.
+ * Failures use the {@link java.nio.file} exceptions ({@code FileAlreadyExistsException},
+ * {@code NoSuchFileException}, {@code DirectoryNotEmptyException}, {@code NotDirectoryException})
+ * plus {@code FileSystemException} with the strerror text as reason for EISDIR and EINVAL.
+ * Implementations: {@code RocksDbMetaStore} (embedded, one node); both pass {@code MetaStoreContract}.
+ */
+public interface MetaStore extends AutoCloseable {
+
+    /** The inode a scratch name refers to, if the name exists. */
+    Optional<Inode> lookup(String path) throws IOException;
+
+    /** An inode by number (also one with no names left, while it is still open somewhere). */
+    Optional<Inode> get(long ino) throws IOException;
+
+    /** The scratch names directly inside {@code dir}. */
+    List<String> list(String dir) throws IOException;
+
+    /**
+     * Creates a name for a new inode built from {@code spec} (its {@code ino} is ignored and
+     * a fresh number assigned).
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if the name exists
+     */
+    Inode create(String path, Inode spec) throws IOException;
+
+    /** Adds the name {@code path} for an existing file (hard link); returns the inode with its new link count. */
+    Inode link(long ino, String path, long nowNs) throws IOException;
+
+    /**
+     * Removes a name. A directory must be empty. Returns the inode with its lowered link
+     * count; at 0 its record stays until {@link #delete} (the file may still be open).
+     */
+    Inode unlink(String path, long nowNs) throws IOException;
+
+    /**
+     * Moves a name, and for a directory everything below it. An existing target is replaced
+     * as rename(2) does (file over file, directory over empty directory) and returned with
+     * its lowered link count.
+     */
+    Optional<Inode> rename(String from, String to, long nowNs) throws IOException;
+
+    /**
+     * Changes an inode's record as one atomic read-modify-write: {@code change} gets the
+     * current record and returns the new one (it may run more than once on engines that
+     * retry on conflict, so it must not have side effects).
+     *
+     * @return the record as stored
+     * @throws java.nio.file.NoSuchFileException if the inode does not exist
+     */
+    Inode modify(long ino, java.util.function.UnaryOperator<Inode> change) throws IOException;
+
+    /** Deletes the record of an inode that has no names left. */
+    void delete(long ino) throws IOException;
+
+    /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
+    List<Inode> orphans() throws IOException;
+
+    @Override
+    void close();
+}

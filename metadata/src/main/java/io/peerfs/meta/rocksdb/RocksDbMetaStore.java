@@ -1,0 +1,308 @@
+package io.peerfs.meta.rocksdb;
+
+import io.peerfs.PeerFsException;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The embedded {@link MetaStore} engine ({@code --meta rocksdb:}): one node's scratch
+ * namespace in RocksDB. Keys: {@code i<ino>} → inode, {@code d<parent>\0<name>} → ino,
+ * {@code n} → the next inode number. Changes are serialised and each is one write batch,
+ * synced to the WAL.
+ */
+public final class RocksDbMetaStore implements MetaStore {
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private static final byte[] NEXT_INO = {'n'};
+
+    private final Path dir;
+    private final Options options;
+    private final RocksDB db;
+    private final WriteOptions sync = new WriteOptions().setSync(true);
+    private long nextIno;
+
+    private RocksDbMetaStore(Path dir, Options options, RocksDB db, long nextIno) {
+        this.dir = dir;
+        this.options = options;
+        this.db = db;
+        this.nextIno = nextIno;
+    }
+
+    public static RocksDbMetaStore open(Path dir) throws PeerFsException {
+        Options options = new Options().setCreateIfMissing(true).setKeepLogFileNum(2)
+                .setInfoLogLevel(org.rocksdb.InfoLogLevel.WARN_LEVEL);
+        try {
+            Files.createDirectories(dir);
+            RocksDB db = RocksDB.open(options, dir.toString());
+            byte[] n = db.get(NEXT_INO);
+            return new RocksDbMetaStore(dir, options, db, n == null ? 1 : ByteBuffer.wrap(n).getLong());
+        } catch (RocksDBException | IOException e) {
+            options.close();
+            throw new PeerFsException("cannot open metadata store " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] inoKey(long ino) {
+        return ByteBuffer.allocate(9).put((byte) 'i').putLong(ino).array();
+    }
+
+    private static byte[] dentryKey(String path) {
+        int slash = path.lastIndexOf('/');
+        String parent = slash < 0 ? "" : path.substring(0, slash);
+        return dentryKey(parent, path.substring(slash + 1));
+    }
+
+    private static byte[] dentryKey(String parent, String name) {
+        return ("d" + parent + "\0" + name).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String parentOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? "" : path.substring(0, slash);
+    }
+
+    private static byte[] longBytes(long v) {
+        return ByteBuffer.allocate(8).putLong(v).array();
+    }
+
+    private PeerFsException failure(String op, String what, RocksDBException e) {
+        return new PeerFsException("metadata store " + dir + ": cannot " + op + " " + what + ": " + e.getMessage(), e);
+    }
+
+    private Optional<Long> inoOf(String path) throws PeerFsException {
+        try {
+            byte[] v = db.get(dentryKey(path));
+            return v == null ? Optional.empty() : Optional.of(ByteBuffer.wrap(v).getLong());
+        } catch (RocksDBException e) {
+            throw failure("look up", path, e);
+        }
+    }
+
+    @Override
+    public Optional<Inode> lookup(String path) throws IOException {
+        Optional<Long> ino = inoOf(path);
+        return ino.isEmpty() ? Optional.empty() : get(ino.get());
+    }
+
+    @Override
+    public Optional<Inode> get(long ino) throws IOException {
+        try {
+            byte[] v = db.get(inoKey(ino));
+            return v == null ? Optional.empty() : Optional.of(Inode.decode(v));
+        } catch (RocksDBException e) {
+            throw failure("read inode", Long.toString(ino), e);
+        }
+    }
+
+    @Override
+    public List<String> list(String dirPath) throws IOException {
+        byte[] prefix = ("d" + dirPath + "\0").getBytes(StandardCharsets.UTF_8);
+        List<String> names = new ArrayList<>();
+        try (RocksIterator it = db.newIterator()) {
+            for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                byte[] k = it.key();
+                names.add(new String(k, prefix.length, k.length - prefix.length, StandardCharsets.UTF_8));
+            }
+        }
+        return names;
+    }
+
+    private static boolean startsWith(byte[] key, byte[] prefix) {
+        return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
+    }
+
+    private void requireDirectoryParent(String path) throws IOException {
+        String parent = parentOf(path);
+        Optional<Inode> p = parent.isEmpty() ? Optional.empty() : lookup(parent);
+        if (p.isPresent() && !p.get().isDirectory()) {
+            throw new NotDirectoryException(parent);
+        }
+    }
+
+    @Override
+    public synchronized Inode create(String path, Inode spec) throws IOException {
+        if (inoOf(path).isPresent()) {
+            throw new FileAlreadyExistsException(path);
+        }
+        requireDirectoryParent(path);
+        long ino = nextIno;
+        Inode inode = new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
+                spec.mtimeNs(), spec.ctimeNs(), spec.nlink(), spec.generation(), spec.target(), spec.xattrs(),
+                spec.chunks());
+        try (WriteBatch b = new WriteBatch()) {
+            b.put(NEXT_INO, longBytes(ino + 1));
+            b.put(inoKey(ino), inode.encode());
+            b.put(dentryKey(path), longBytes(ino));
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("create", path, e);
+        }
+        nextIno = ino + 1;
+        return inode;
+    }
+
+    @Override
+    public synchronized Inode link(long ino, String path, long nowNs) throws IOException {
+        Inode inode = get(ino).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino + " is gone"));
+        if (inode.isDirectory()) {
+            throw new FileSystemException(path, null, "Operation not permitted");
+        }
+        if (inoOf(path).isPresent()) {
+            throw new FileAlreadyExistsException(path);
+        }
+        requireDirectoryParent(path);
+        Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
+        try (WriteBatch b = new WriteBatch()) {
+            b.put(inoKey(ino), linked.encode());
+            b.put(dentryKey(path), longBytes(ino));
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("link", path, e);
+        }
+        return linked;
+    }
+
+    @Override
+    public synchronized Inode unlink(String path, long nowNs) throws IOException {
+        Inode inode = lookup(path).orElseThrow(() -> new NoSuchFileException(path));
+        if (inode.isDirectory() && !list(path).isEmpty()) {
+            throw new DirectoryNotEmptyException(path);
+        }
+        Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
+        try (WriteBatch b = new WriteBatch()) {
+            b.delete(dentryKey(path));
+            b.put(inoKey(inode.ino()), unlinked.encode());
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("unlink", path, e);
+        }
+        return unlinked;
+    }
+
+    @Override
+    public synchronized Optional<Inode> rename(String from, String to, long nowNs) throws IOException {
+        Inode src = lookup(from).orElseThrow(() -> new NoSuchFileException(from));
+        if (from.equals(to)) {
+            return Optional.empty();
+        }
+        if (src.isDirectory() && to.startsWith(from + "/")) {
+            throw new FileSystemException(from, to, "Invalid argument");
+        }
+        requireDirectoryParent(to);
+        Optional<Inode> target = lookup(to);
+        if (target.isPresent() && target.get().ino() == src.ino()) {
+            return Optional.empty(); // two names of one file: rename(2) does nothing
+        }
+        if (target.isPresent()) {
+            if (src.isDirectory() && !target.get().isDirectory()) {
+                throw new NotDirectoryException(to);
+            }
+            if (!src.isDirectory() && target.get().isDirectory()) {
+                throw new FileSystemException(to, null, "Is a directory");
+            }
+            if (target.get().isDirectory() && !list(to).isEmpty()) {
+                throw new DirectoryNotEmptyException(to);
+            }
+        }
+        Optional<Inode> replaced = target.map(t -> t.withNlink(t.isDirectory() ? 0 : t.nlink() - 1, nowNs));
+        try (WriteBatch b = new WriteBatch()) {
+            b.delete(dentryKey(from));
+            b.put(dentryKey(to), longBytes(src.ino()));
+            b.put(inoKey(src.ino()), src.withNlink(src.nlink(), nowNs).encode());
+            if (replaced.isPresent()) {
+                b.put(inoKey(replaced.get().ino()), replaced.get().encode());
+            }
+            if (src.isDirectory()) {
+                moveDescendants(b, from, to);
+            }
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("rename", from + " to " + to, e);
+        }
+        return replaced;
+    }
+
+    /** Re-keys every dentry below directory {@code from} to lie below {@code to}. */
+    private void moveDescendants(WriteBatch b, String from, String to) throws RocksDBException {
+        for (String sep : new String[] {"\0", "/"}) {
+            byte[] prefix = ("d" + from + sep).getBytes(StandardCharsets.UTF_8);
+            byte[] newPrefix = ("d" + to + sep).getBytes(StandardCharsets.UTF_8);
+            try (RocksIterator it = db.newIterator()) {
+                for (it.seek(prefix); it.isValid() && startsWith(it.key(), prefix); it.next()) {
+                    byte[] k = it.key();
+                    byte[] moved = Arrays.copyOf(newPrefix, newPrefix.length + k.length - prefix.length);
+                    System.arraycopy(k, prefix.length, moved, newPrefix.length, k.length - prefix.length);
+                    b.delete(k);
+                    b.put(moved, it.value());
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized Inode modify(long ino, java.util.function.UnaryOperator<Inode> change) throws IOException {
+        Inode current = get(ino).orElseThrow(() -> new NoSuchFileException("inode " + ino));
+        Inode changed = change.apply(current);
+        if (changed.ino() != ino) {
+            throw new IllegalArgumentException("modify must not change the inode number");
+        }
+        try {
+            db.put(sync, inoKey(ino), changed.encode());
+        } catch (RocksDBException e) {
+            throw failure("update inode", Long.toString(ino), e);
+        }
+        return changed;
+    }
+
+    @Override
+    public synchronized void delete(long ino) throws IOException {
+        try {
+            db.delete(sync, inoKey(ino));
+        } catch (RocksDBException e) {
+            throw failure("delete inode", Long.toString(ino), e);
+        }
+    }
+
+    @Override
+    public List<Inode> orphans() throws IOException {
+        List<Inode> out = new ArrayList<>();
+        try (RocksIterator it = db.newIterator()) {
+            for (it.seek(new byte[] {'i'}); it.isValid() && it.key()[0] == 'i'; it.next()) {
+                Inode inode = Inode.decode(it.value());
+                if (inode.nlink() == 0) {
+                    out.add(inode);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        db.close();
+        sync.close();
+        options.close();
+    }
+}
