@@ -7,6 +7,8 @@ import io.peerfs.chunk.disk.DiskChunkStore;
 import io.peerfs.daemon.fuse.PeerFuse;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
 import io.peerfs.vfs.Vfs;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -28,17 +30,19 @@ public final class Daemon implements AutoCloseable {
     private final DaemonConfig config;
     private final DiskChunkStore store;
     private final BackendMetaCache meta;
+    private final MetaStore metaStore;
     private final ChunkFetcher fetcher;
     private final PeerFuse fuse;
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
     private boolean closed;
 
-    private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, ChunkFetcher fetcher,
-                   PeerFuse fuse) {
+    private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, MetaStore metaStore,
+                   ChunkFetcher fetcher, PeerFuse fuse) {
         this.config = config;
         this.store = store;
         this.meta = meta;
+        this.metaStore = metaStore;
         this.fetcher = fetcher;
         this.fuse = fuse;
     }
@@ -48,20 +52,38 @@ public final class Daemon implements AutoCloseable {
         CountingBackend backend = new CountingBackend(new LocalDirBackend(config.backend()));
         DiskChunkStore store = DiskChunkStore.open(
                 new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()));
-        BackendMetaCache meta;
+        BackendMetaCache meta = null;
+        MetaStore metaStore = null;
         try {
             meta = BackendMetaCache.open(backend, config.cacheDir().resolve("meta"), config.metaTtl(),
                     System::currentTimeMillis);
-        } catch (IOException e) {
+            metaStore = RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
+            int chunkSize = (int) config.chunkSize().bytes();
+            ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
+            StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
+            Vfs vfs = new Vfs(meta, metaStore, fetcher, store, chunkSize, config.readaheadChunks(), Daemon::nowNs,
+                    status);
+            status.attach(vfs);
+            int orphans = vfs.collectOrphans();
+            if (orphans > 0) {
+                log.info("freed {} scratch files that were deleted while open when the daemon stopped", orphans);
+            }
+            return new Daemon(config, store, meta, metaStore, fetcher, new PeerFuse(vfs));
+        } catch (IOException | RuntimeException e) {
+            if (metaStore != null) {
+                metaStore.close();
+            }
+            if (meta != null) {
+                meta.close();
+            }
             store.close();
             throw e;
         }
-        int chunkSize = (int) config.chunkSize().bytes();
-        ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
-        StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
-        Vfs vfs = new Vfs(meta, fetcher, chunkSize, config.readaheadChunks(), status);
-        status.attach(vfs);
-        return new Daemon(config, store, meta, fetcher, new PeerFuse(vfs));
+    }
+
+    private static long nowNs() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** The libfuse options this mount runs with. */
@@ -158,6 +180,7 @@ public final class Daemon implements AutoCloseable {
         }
         fetcher.close();
         if (drained) {
+            metaStore.close();
             meta.close();
             store.close();
             log.info("unmounted {}; cache closed", config.mountpoint());

@@ -13,6 +13,8 @@ import io.peerfs.chunk.disk.DiskChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileType;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
@@ -41,6 +43,7 @@ class VfsTest {
     DiskChunkStore store;
     BackendMetaCache meta;
     ChunkFetcher fetcher;
+    MetaStore metaStore;
     Vfs vfs;
 
     @BeforeEach
@@ -49,12 +52,15 @@ class VfsTest {
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(meta, fetcher, CHUNK, 2, () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
+        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
+        vfs = new Vfs(meta, metaStore, fetcher, store, CHUNK, 2, () -> now.get() * 1_000_000,
+                () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
     }
 
     @AfterEach
     void close() {
         fetcher.close();
+        metaStore.close();
         meta.close();
         store.close();
     }
@@ -130,10 +136,23 @@ class VfsTest {
     @Test
     void writesToSourceDataAreRefused() throws Exception {
         file("f", 10, 1);
+        Files.createDirectories(backendDir.resolve("d"));
         assertThrows(ReadOnlyPathException.class, () -> vfs.open("/f", 1)); // O_WRONLY
         assertThrows(ReadOnlyPathException.class, () -> vfs.open("/f", 2)); // O_RDWR
         assertThrows(ReadOnlyPathException.class, () -> vfs.access("/f", 2)); // W_OK
+        assertThrows(ReadOnlyPathException.class, () -> vfs.unlink("/f"));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.truncate("/f", 0));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.rename("/f", "/g"));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.rmdir("/d"));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.chmod("/f", 0777));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.setxattr("/f", "user.x", new byte[1], 0));
         vfs.access("/f", 4); // R_OK is fine
+        vfs.access("/d", 2); // a source directory takes new scratch names
+        long fh = vfs.create("/scratch", 0644, new Caller(0, 0));
+        vfs.write(fh, 0, ByteBuffer.wrap(new byte[] {1}));
+        vfs.release(fh);
+        assertThrows(ReadOnlyPathException.class, () -> vfs.rename("/scratch", "/f"), "a scratch file cannot replace source");
+        assertArrayEquals(Files.readAllBytes(backendDir.resolve("f")), pread(vfs.open("/f", 0), 0, 100));
     }
 
     @Test

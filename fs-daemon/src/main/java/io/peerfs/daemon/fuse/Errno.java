@@ -32,7 +32,8 @@ public final class Errno {
             "Read-only file system", ErrorCodes.EROFS(),
             "No space left on device", ErrorCodes.ENOSPC(),
             "File name too long", ErrorCodes.ENAMETOOLONG(),
-            "Invalid argument", ErrorCodes.EINVAL());
+            "Invalid argument", ErrorCodes.EINVAL(),
+            "Operation not supported", ErrorCodes.EOPNOTSUPP());
     private static final Set<String> loggedUnexpected = ConcurrentHashMap.newKeySet();
 
     private Errno() {

@@ -3,13 +3,18 @@ package io.peerfs.daemon.fuse;
 import com.kenai.jffi.MemoryIO;
 import io.peerfs.backend.FsStats;
 import io.peerfs.meta.FileAttr;
+import io.peerfs.vfs.Caller;
 import io.peerfs.vfs.Vfs;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import jnr.ffi.Pointer;
+import jnr.ffi.types.dev_t;
+import jnr.ffi.types.gid_t;
+import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
+import jnr.ffi.types.uid_t;
 import ru.serce.jnrfuse.ErrorCodes;
 import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.FuseStubFS;
@@ -27,6 +32,8 @@ public final class PeerFuse extends FuseStubFS {
     private static final int S_IFDIR = 0040000;
     private static final int S_IFREG = 0100000;
     private static final int S_IFLNK = 0120000;
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
 
     @FunctionalInterface
     private interface Op {
@@ -187,86 +194,167 @@ public final class PeerFuse extends FuseStubFS {
         });
     }
 
-    // Changes to source data: all refused with EROFS until scratch and result paths exist.
+    // Changes: scratch entries change; source data is refused by the Vfs with EROFS.
+
+    private Caller caller() {
+        return new Caller((int) getContext().uid.get(), (int) getContext().gid.get());
+    }
 
     @Override
-    public int create(String path, @jnr.ffi.types.mode_t long mode, FuseFileInfo fi) {
-        return refuse("create", path);
+    public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+        return guard("create", path, () -> {
+            fi.fh.set(vfs.create(path, (int) mode, caller()));
+            return 0;
+        });
     }
 
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-        return refuse("write", path);
+        return guard("write", path, () -> {
+            ByteBuffer src = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+            return vfs.write(fi.fh.get(), offset, src);
+        });
     }
 
     @Override
-    public int mkdir(String path, @jnr.ffi.types.mode_t long mode) {
-        return refuse("mkdir", path);
+    public int flush(String path, FuseFileInfo fi) {
+        return guard("flush", path, () -> {
+            vfs.flush(fi.fh.get());
+            return 0;
+        });
     }
 
     @Override
-    public int mknod(String path, @jnr.ffi.types.mode_t long mode, @jnr.ffi.types.dev_t long rdev) {
-        return refuse("mknod", path);
-    }
-
-    @Override
-    public int unlink(String path) {
-        return refuse("unlink", path);
-    }
-
-    @Override
-    public int rmdir(String path) {
-        return refuse("rmdir", path);
-    }
-
-    @Override
-    public int symlink(String oldpath, String newpath) {
-        return refuse("symlink", newpath);
-    }
-
-    @Override
-    public int rename(String oldpath, String newpath) {
-        return refuse("rename", oldpath);
-    }
-
-    @Override
-    public int link(String oldpath, String newpath) {
-        return refuse("link", newpath);
-    }
-
-    @Override
-    public int chmod(String path, @jnr.ffi.types.mode_t long mode) {
-        return refuse("chmod", path);
-    }
-
-    @Override
-    public int chown(String path, @jnr.ffi.types.uid_t long uid, @jnr.ffi.types.gid_t long gid) {
-        return refuse("chown", path);
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        return guard("fsync", path, () -> {
+            vfs.fsync(fi.fh.get());
+            return 0;
+        });
     }
 
     @Override
     public int truncate(String path, @off_t long size) {
-        return refuse("truncate", path);
+        return guard("truncate", path, () -> {
+            vfs.truncate(path, size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+        return guard("ftruncate", path, () -> {
+            vfs.ftruncate(fi.fh.get(), size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int mkdir(String path, @mode_t long mode) {
+        return guard("mkdir", path, () -> {
+            vfs.mkdir(path, (int) mode, caller());
+            return 0;
+        });
+    }
+
+    @Override
+    public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
+        return guard("mknod", path, () -> {
+            throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return guard("unlink", path, () -> {
+            vfs.unlink(path);
+            return 0;
+        });
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return guard("rmdir", path, () -> {
+            vfs.rmdir(path);
+            return 0;
+        });
+    }
+
+    @Override
+    public int symlink(String target, String linkpath) {
+        return guard("symlink", linkpath, () -> {
+            vfs.symlink(target, linkpath, caller());
+            return 0;
+        });
+    }
+
+    @Override
+    public int rename(String oldpath, String newpath) {
+        return guard("rename", oldpath, () -> {
+            vfs.rename(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    @Override
+    public int link(String oldpath, String newpath) {
+        return guard("link", newpath, () -> {
+            vfs.link(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chmod(String path, @mode_t long mode) {
+        return guard("chmod", path, () -> {
+            vfs.chmod(path, (int) mode);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chown(String path, @uid_t long uid, @gid_t long gid) {
+        return guard("chown", path, () -> {
+            vfs.chown(path, uid, gid);
+            return 0;
+        });
     }
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
-        return refuse("utimens", path);
+        return guard("utimens", path, () -> {
+            vfs.utimens(path, nanos(timespec[0]), nanos(timespec[1]));
+            return 0;
+        });
+    }
+
+    /** A utimensat(2) time: UTIME_NOW and UTIME_OMIT are special values of tv_nsec. */
+    private static long nanos(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        if (nsec == UTIME_OMIT) {
+            return Vfs.OMIT;
+        }
+        if (nsec == UTIME_NOW) {
+            java.time.Instant now = java.time.Instant.now();
+            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        }
+        return t.tv_sec.get() * 1_000_000_000L + nsec;
     }
 
     @Override
     public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
-        return refuse("setxattr", path);
+        return guard("setxattr", path, () -> {
+            byte[] v = new byte[(int) size];
+            value.get(0, v, 0, v.length);
+            vfs.setxattr(path, name, v, flags);
+            return 0;
+        });
     }
 
     @Override
     public int removexattr(String path, String name) {
-        return refuse("removexattr", path);
-    }
-
-    private int refuse(String op, String path) {
-        return guard(op, path, () -> {
-            throw vfs.refuse(op, path);
+        return guard("removexattr", path, () -> {
+            vfs.removexattr(path, name);
+            return 0;
         });
     }
 }

@@ -1,0 +1,46 @@
+package io.peerfs.vfs;
+
+import io.peerfs.meta.Inode;
+import io.peerfs.chunk.ChunkKey;
+import java.nio.ByteBuffer;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A scratch file open on this node, shared by all its handles here: the working size and
+ * layout, and chunks being written, held off-heap until sealed into the chunk store. Guarded
+ * by {@link #lock}; {@link #handles} by the {@link ScratchFiles} table.
+ */
+final class OpenScratch {
+    /** A chunk being written: its bytes so far ({@code length} of them valid). */
+    static final class DirtyChunk {
+        final ByteBuffer buf;
+        int length;
+
+        DirtyChunk(ByteBuffer buf, int length) {
+            this.buf = buf;
+            this.length = length;
+        }
+    }
+
+    final long ino;
+    final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    final TreeMap<Long, DirtyChunk> dirty = new TreeMap<>();
+    /** Size, layout, generation and mtime as this node sees them; other fields may be stale. */
+    Inode working;
+    /** True when {@link #working} has data not yet committed to the MetaStore. */
+    boolean changed;
+    /** Keys of the layout as last committed, and keys sealed since: what a commit may leave unused. */
+    final Set<ChunkKey> committedKeys = new HashSet<>();
+    final Set<ChunkKey> sealedSinceCommit = new HashSet<>();
+    int handles;
+
+    OpenScratch(Inode inode) {
+        this.ino = inode.ino();
+        this.working = inode;
+        inode.chunks().stream().filter(Objects::nonNull).forEach(committedKeys::add);
+    }
+}

@@ -1,0 +1,331 @@
+package io.peerfs.vfs;
+
+import io.peerfs.PeerFsException;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.DirectBufferPool;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Data of scratch files: they live only in this node's chunk store, pinned (they are the
+ * only copy). Writes go into off-heap chunk buffers, are sealed into the store as chunks
+ * fill, and the layout is committed to the {@link MetaStore} on flush, fsync and last
+ * close (close-to-open consistency). Chunks a commit replaces are freed after it.
+ */
+final class ScratchFiles {
+    private static final Logger log = LoggerFactory.getLogger(ScratchFiles.class);
+    /** Chunks a writer may hold unsealed; a sequential writer needs one or two. */
+    private static final int MAX_DIRTY_PER_FILE = 2;
+
+    private final MetaStore meta;
+    private final ChunkStore store;
+    private final int chunkSize;
+    private final LongSupplier clockNs;
+    private final DirectBufferPool buffers;
+    private final Map<Long, OpenScratch> open = new HashMap<>();
+
+    ScratchFiles(MetaStore meta, ChunkStore store, int chunkSize, LongSupplier clockNs) {
+        this.meta = meta;
+        this.store = store;
+        this.chunkSize = chunkSize;
+        this.clockNs = clockNs;
+        this.buffers = new DirectBufferPool(chunkSize, 8);
+    }
+
+    /** Takes a handle on the file; all handles of one inode share its state. */
+    OpenScratch open(Inode inode) {
+        synchronized (open) {
+            OpenScratch f = open.computeIfAbsent(inode.ino(), k -> new OpenScratch(inode));
+            f.handles++;
+            return f;
+        }
+    }
+
+    /** The working record of an inode open on this node, or the given one. */
+    Inode current(Inode stored) {
+        OpenScratch f;
+        synchronized (open) {
+            f = open.get(stored.ino());
+        }
+        if (f == null) {
+            return stored;
+        }
+        f.lock.readLock().lock();
+        try {
+            Inode w = f.working;
+            return stored.withData(w.size(), w.chunks(), w.generation(), w.mtimeNs());
+        } finally {
+            f.lock.readLock().unlock();
+        }
+    }
+
+    boolean isOpen(long ino) {
+        synchronized (open) {
+            return open.containsKey(ino);
+        }
+    }
+
+    int read(OpenScratch f, long offset, ByteBuffer dst) throws IOException {
+        f.lock.readLock().lock();
+        try {
+            long size = f.working.size();
+            if (offset >= size) {
+                return 0;
+            }
+            long end = Math.min(size, offset + dst.remaining());
+            long pos = offset;
+            while (pos < end) {
+                long idx = pos / chunkSize;
+                int inChunk = (int) (pos % chunkSize);
+                int piece = (int) Math.min(end - pos, chunkSize - inChunk);
+                int got = readChunk(f, idx, inChunk, dst.slice(dst.position(), piece));
+                zero(dst, dst.position() + got, piece - got); // holes and bytes past a short chunk read as zeros
+                dst.position(dst.position() + piece);
+                pos += piece;
+            }
+            return (int) (end - offset);
+        } finally {
+            f.lock.readLock().unlock();
+        }
+    }
+
+    /** Copies what chunk {@code idx} holds from {@code inChunk} into {@code view}; returns bytes copied. */
+    private int readChunk(OpenScratch f, long idx, int inChunk, ByteBuffer view) throws IOException {
+        OpenScratch.DirtyChunk d = f.dirty.get(idx);
+        if (d != null) {
+            int n = Math.max(0, Math.min(view.remaining(), d.length - inChunk));
+            view.put(0, d.buf, inChunk, n);
+            return n;
+        }
+        ChunkKey key = keyAt(f.working, idx);
+        if (key == null) {
+            return 0;
+        }
+        int n = store.read(key, inChunk, view);
+        if (n < 0) {
+            throw new ScratchDataLostException(f.ino, idx, key);
+        }
+        return n;
+    }
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024);
+
+    private static void zero(ByteBuffer b, int from, int count) {
+        for (int done = 0; done < count; ) {
+            int n = Math.min(ZEROS.capacity(), count - done);
+            b.put(from + done, ZEROS, 0, n);
+            done += n;
+        }
+    }
+
+    private static ChunkKey keyAt(Inode inode, long idx) {
+        return idx < inode.chunks().size() ? inode.chunks().get((int) idx) : null;
+    }
+
+    int write(OpenScratch f, long offset, ByteBuffer src) throws IOException {
+        f.lock.writeLock().lock();
+        try {
+            int total = src.remaining();
+            long pos = offset;
+            while (src.hasRemaining()) {
+                long idx = pos / chunkSize;
+                int inChunk = (int) (pos % chunkSize);
+                int len = Math.min(src.remaining(), chunkSize - inChunk);
+                OpenScratch.DirtyChunk d = dirtyChunk(f, idx);
+                d.buf.put(inChunk, src, src.position(), len);
+                src.position(src.position() + len);
+                d.length = Math.max(d.length, inChunk + len);
+                pos += len;
+            }
+            Inode w = f.working;
+            f.working = w.withData(Math.max(w.size(), offset + total), w.chunks(), w.generation(), clockNs.getAsLong());
+            f.changed = true;
+            sealExcess(f, (offset + total - 1) / chunkSize);
+            return total;
+        } finally {
+            f.lock.writeLock().unlock();
+        }
+    }
+
+    /** The chunk's write buffer, loaded with its stored bytes the first time. Caller holds the write lock. */
+    private OpenScratch.DirtyChunk dirtyChunk(OpenScratch f, long idx) throws IOException {
+        OpenScratch.DirtyChunk d = f.dirty.get(idx);
+        if (d != null) {
+            return d;
+        }
+        ByteBuffer buf = buffers.acquire();
+        zero(buf, 0, chunkSize); // pooled buffers hold old bytes; gaps must read as zeros
+        int length = 0;
+        ChunkKey key = keyAt(f.working, idx);
+        if (key != null) {
+            length = store.read(key, 0, buf.duplicate());
+            if (length < 0) {
+                buffers.release(buf);
+                throw new ScratchDataLostException(f.ino, idx, key);
+            }
+        }
+        d = new OpenScratch.DirtyChunk(buf, length);
+        f.dirty.put(idx, d);
+        return d;
+    }
+
+    /** Seals the oldest dirty chunks (never {@code current}) until few enough remain. */
+    private void sealExcess(OpenScratch f, long current) throws IOException {
+        while (f.dirty.size() > MAX_DIRTY_PER_FILE) {
+            long victim = f.dirty.firstKey() == current ? f.dirty.lastKey() : f.dirty.firstKey();
+            seal(f, victim);
+        }
+    }
+
+    /**
+     * Stores a dirty chunk as a new pinned chunk under a fresh key and points the working
+     * layout at it. The chunk it replaces stays until the layout is committed.
+     */
+    private void seal(OpenScratch f, long idx) throws IOException {
+        OpenScratch.DirtyChunk d = f.dirty.get(idx);
+        Inode w = f.working;
+        List<ChunkKey> layout = new ArrayList<>(w.chunks());
+        while (layout.size() <= idx) {
+            layout.add(null);
+        }
+        long gen = w.generation() + 1;
+        ChunkKey key = null;
+        if (d.length > 0) {
+            key = ChunkKey.forScratchFile(f.ino, gen, idx);
+            store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
+            f.sealedSinceCommit.add(key);
+        }
+        layout.set((int) idx, key);
+        f.working = w.withData(w.size(), layout, gen, w.mtimeNs());
+        f.dirty.remove(idx);
+        buffers.release(d.buf);
+    }
+
+    /** Changes the file's size; the part past a smaller size is gone, a larger size adds a hole. */
+    void truncate(OpenScratch f, long size) throws IOException {
+        f.lock.writeLock().lock();
+        try {
+            long keepChunks = (size + chunkSize - 1) / chunkSize;
+            for (Long idx : new ArrayList<>(f.dirty.tailMap(keepChunks).keySet())) {
+                buffers.release(f.dirty.remove(idx).buf);
+            }
+            Inode w = f.working;
+            List<ChunkKey> layout = new ArrayList<>(w.chunks());
+            while (layout.size() > keepChunks) {
+                layout.remove(layout.size() - 1);
+            }
+            f.working = w.withData(size, layout, w.generation(), clockNs.getAsLong());
+            int tail = (int) (size % chunkSize);
+            if (tail != 0 && size < w.size()) {
+                OpenScratch.DirtyChunk d = dirtyChunk(f, size / chunkSize);
+                zero(d.buf, tail, chunkSize - tail);
+                d.length = Math.min(d.length, tail);
+            }
+            f.changed = true;
+        } finally {
+            f.lock.writeLock().unlock();
+        }
+    }
+
+    /** Seals every dirty chunk and commits size and layout to the MetaStore; then frees replaced chunks. */
+    void commit(OpenScratch f) throws IOException {
+        List<ChunkKey> garbage = new ArrayList<>();
+        f.lock.writeLock().lock();
+        try {
+            if (!f.changed && f.dirty.isEmpty()) {
+                return;
+            }
+            for (Long idx : new ArrayList<>(f.dirty.keySet())) {
+                seal(f, idx);
+            }
+            Inode w = f.working;
+            Inode committed = meta.modify(f.ino, s -> s.withData(w.size(), w.chunks(), w.generation(), w.mtimeNs()));
+            Set<ChunkKey> live = new HashSet<>(committed.chunks());
+            f.committedKeys.addAll(f.sealedSinceCommit);
+            for (ChunkKey k : f.committedKeys) {
+                if (!live.contains(k)) {
+                    garbage.add(k);
+                }
+            }
+            f.committedKeys.clear();
+            live.stream().filter(Objects::nonNull).forEach(f.committedKeys::add);
+            f.sealedSinceCommit.clear();
+            f.changed = false;
+        } finally {
+            f.lock.writeLock().unlock();
+        }
+        for (ChunkKey k : garbage) {
+            store.remove(k);
+        }
+    }
+
+    /** Gives a handle back; the last one on this node commits and, for an unlinked file, frees its data. */
+    void release(OpenScratch f) throws IOException {
+        synchronized (open) {
+            if (--f.handles > 0) {
+                return;
+            }
+        }
+        try {
+            commit(f);
+        } finally {
+            synchronized (open) {
+                if (f.handles == 0) {
+                    open.remove(f.ino);
+                    for (OpenScratch.DirtyChunk d : f.dirty.values()) {
+                        buffers.release(d.buf);
+                    }
+                    f.dirty.clear();
+                }
+            }
+        }
+        if (!isOpen(f.ino)) {
+            meta.get(f.ino).filter(i -> i.nlink() == 0).ifPresent(this::deleteQuietly);
+        }
+    }
+
+    /** Removes an inode with no names left, and its chunks, unless it is still open here. */
+    void deleteIfUnused(Inode inode) throws IOException {
+        if (inode.nlink() == 0 && !isOpen(inode.ino())) {
+            delete(inode);
+        }
+    }
+
+    private void deleteQuietly(Inode inode) {
+        try {
+            delete(inode);
+        } catch (IOException e) {
+            log.warn("could not free the data of deleted scratch inode {}: {}", inode.ino(), e.getMessage());
+        }
+    }
+
+    private void delete(Inode inode) throws IOException {
+        for (ChunkKey k : inode.chunks()) {
+            if (k != null) {
+                store.remove(k);
+            }
+        }
+        meta.delete(inode.ino());
+    }
+
+    /** A scratch chunk that should be in this node's store is not (deleted or corrupt on disk). */
+    static final class ScratchDataLostException extends PeerFsException {
+        ScratchDataLostException(long ino, long idx, ChunkKey key) {
+            super("scratch inode " + ino + " chunk " + idx + " (" + key + ") is missing from the cache;"
+                    + " scratch data has no other copy");
+        }
+    }
+}

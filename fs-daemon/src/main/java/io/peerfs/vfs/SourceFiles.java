@@ -1,0 +1,61 @@
+package io.peerfs.vfs;
+
+import io.peerfs.fetch.ChunkFetcher;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Reads of source files (backend data) through the chunk fetcher, with readahead for sequential readers. */
+final class SourceFiles {
+    private final ChunkFetcher fetcher;
+    private final int chunkSize;
+    private final int readaheadChunks;
+
+    SourceFiles(ChunkFetcher fetcher, int chunkSize, int readaheadChunks) {
+        this.fetcher = fetcher;
+        this.chunkSize = chunkSize;
+        this.readaheadChunks = readaheadChunks;
+    }
+
+    int chunkSize() {
+        return chunkSize;
+    }
+
+    int read(OpenFile f, long offset, ByteBuffer dst) throws IOException {
+        long size = f.attr.size();
+        if (offset >= size) {
+            return 0;
+        }
+        if (dst.remaining() > size - offset) {
+            dst.limit(dst.position() + (int) (size - offset));
+        }
+        int total = 0;
+        while (dst.hasRemaining()) {
+            long pos = offset + total;
+            int n = fetcher.read(f.chunk(pos / chunkSize), pos % chunkSize, dst);
+            if (n <= 0) {
+                break;
+            }
+            total += n;
+        }
+        readAhead(f, offset, offset + total);
+        return total;
+    }
+
+    /** A reader continuing where it stopped is sequential: load the chunks it will want next. */
+    private void readAhead(OpenFile f, long start, long end) {
+        boolean sequential = start == f.lastEnd || start == 0;
+        f.lastEnd = end;
+        if (!sequential || readaheadChunks <= 0) {
+            return;
+        }
+        long current = Math.max(0, end - 1) / chunkSize;
+        long upTo = Math.min(f.chunkCount() - 1, current + readaheadChunks);
+        if (upTo <= f.readaheadUpTo) {
+            return;
+        }
+        for (long i = Math.max(current + 1, f.readaheadUpTo + 1); i <= upTo; i++) {
+            fetcher.prefetch(f.chunk(i));
+        }
+        f.readaheadUpTo = upTo;
+    }
+}

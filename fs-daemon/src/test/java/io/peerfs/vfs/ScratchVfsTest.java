@@ -1,0 +1,267 @@
+package io.peerfs.vfs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.CacheFullException;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileType;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Scratch files and directories through {@link Vfs}, without a kernel. */
+class ScratchVfsTest {
+    static final int CHUNK = 64 * 1024;
+    static final Caller ME = new Caller(1000, 1000);
+    @TempDir
+    Path backendDir;
+    @TempDir
+    Path cacheDir;
+    final AtomicLong now = new AtomicLong(1_000_000);
+    DiskChunkStore store;
+    BackendMetaCache meta;
+    MetaStore metaStore;
+    ChunkFetcher fetcher;
+    Vfs vfs;
+
+    void open(long cacheBytes) throws Exception {
+        LocalDirBackend backend = new LocalDirBackend(backendDir);
+        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
+        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
+        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
+        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
+        vfs = new Vfs(meta, metaStore, fetcher, store, CHUNK, 2, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
+    }
+
+    void reopen() throws Exception {
+        close();
+        open(store.stats().capacityBytes());
+    }
+
+    @AfterEach
+    void close() {
+        if (vfs != null) {
+            fetcher.close();
+            metaStore.close();
+            meta.close();
+            store.close();
+        }
+    }
+
+    private static ByteBuffer bytes(byte[] b) {
+        return ByteBuffer.allocateDirect(b.length).put(b).flip();
+    }
+
+    private byte[] readAll(String path) throws Exception {
+        long fh = vfs.open(path, Vfs.O_RDONLY);
+        try {
+            int size = (int) vfs.getattr(path).size();
+            ByteBuffer dst = ByteBuffer.allocateDirect(size + 10);
+            int n = vfs.read(fh, 0, dst);
+            byte[] out = new byte[n];
+            dst.flip().get(out);
+            return out;
+        } finally {
+            vfs.release(fh);
+        }
+    }
+
+    private void writeFile(String path, byte[] data) throws Exception {
+        long fh = vfs.create(path, 0644, ME);
+        vfs.write(fh, 0, bytes(data));
+        vfs.flush(fh);
+        vfs.release(fh);
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void randomWritesTruncatesAndReadsMatchAModel() throws Exception {
+        open(64L << 20);
+        Random r = new Random(42);
+        byte[] model = new byte[0];
+        long fh = vfs.create("/fsx", 0644, ME);
+        long fh2 = vfs.open("/fsx", 2); // a second descriptor of the same file sees every write at once
+        for (int op = 0; op < 2000; op++) {
+            int kind = r.nextInt(10);
+            if (kind < 5) {
+                int off = r.nextInt(6 * CHUNK);
+                byte[] data = random(1 + r.nextInt(2 * CHUNK), op);
+                vfs.write(fh, off, bytes(data));
+                if (off + data.length > model.length) {
+                    model = Arrays.copyOf(model, off + data.length);
+                }
+                System.arraycopy(data, 0, model, off, data.length);
+            } else if (kind < 6) {
+                int size = r.nextInt(7 * CHUNK);
+                vfs.ftruncate(fh, size);
+                model = Arrays.copyOf(model, size);
+            } else if (kind < 7) {
+                vfs.flush(r.nextBoolean() ? fh : fh2);
+            } else {
+                int off = r.nextInt(model.length + 10);
+                int len = 1 + r.nextInt(3 * CHUNK);
+                ByteBuffer dst = ByteBuffer.allocateDirect(len);
+                int n = vfs.read(r.nextBoolean() ? fh : fh2, off, dst);
+                int want = Math.max(0, Math.min(len, model.length - off));
+                assertEquals(want, n, "op " + op);
+                byte[] got = new byte[n];
+                dst.flip().get(got);
+                assertArrayEquals(Arrays.copyOfRange(model, Math.min(off, model.length), Math.min(off, model.length) + n), got, "op " + op);
+            }
+            assertEquals(model.length, vfs.getattr("/fsx").size(), "op " + op);
+        }
+        vfs.release(fh);
+        vfs.release(fh2);
+        assertArrayEquals(model, readAll("/fsx"));
+        reopen();
+        assertArrayEquals(model, readAll("/fsx"), "committed data survives a restart");
+        long expectChunks = (model.length + CHUNK - 1) / CHUNK;
+        assertTrue(store.stats().chunks() <= expectChunks, "replaced chunks were freed: " + store.stats());
+        assertEquals(store.stats().usedBytes(), store.stats().pinnedBytes(), "scratch chunks are pinned");
+    }
+
+    @Test
+    void namespaceOperationsMergeWithTheBackend() throws Exception {
+        Files.createDirectories(backendDir.resolve("src"));
+        Files.writeString(backendDir.resolve("src/a.txt"), "source");
+        open(64L << 20);
+        vfs.mkdir("/src/out", 0755, ME);
+        writeFile("/src/out/part-0", "zero".getBytes(StandardCharsets.UTF_8));
+        writeFile("/src/b.txt", "scratch".getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of("a.txt", "b.txt", "out"), vfs.readdir("/src").stream().sorted().toList());
+        assertEquals(FileType.DIRECTORY, vfs.getattr("/src/out").type());
+        assertEquals(1000, vfs.getattr("/src/b.txt").uid());
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.create("/src/a.txt", 0644, ME));
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.mkdir("/src/out", 0755, ME));
+        assertThrows(NoSuchFileException.class, () -> vfs.create("/nodir/x", 0644, ME));
+        vfs.rename("/src/out", "/final");
+        assertEquals("zero", new String(readAll("/final/part-0"), StandardCharsets.UTF_8));
+        assertThrows(NoSuchFileException.class, () -> vfs.getattr("/src/out/part-0"));
+        assertThrows(DirectoryNotEmptyException.class, () -> vfs.rmdir("/final"));
+        vfs.symlink("part-0", "/final/link", ME);
+        assertEquals("part-0", vfs.readlink("/final/link"));
+        vfs.link("/final/part-0", "/final/hard");
+        assertEquals(2, vfs.getattr("/final/hard").nlink());
+        vfs.unlink("/final/part-0");
+        assertEquals("zero", new String(readAll("/final/hard"), StandardCharsets.UTF_8));
+        vfs.chmod("/final/hard", 0600);
+        vfs.chown("/final/hard", 7, -1);
+        vfs.utimens("/final/hard", Vfs.OMIT, 5_000_000_000L);
+        assertEquals(0600, vfs.getattr("/final/hard").mode());
+        assertEquals(7, vfs.getattr("/final/hard").uid());
+        assertEquals(1000, vfs.getattr("/final/hard").gid());
+        assertEquals(5_000_000_000L, vfs.getattr("/final/hard").mtimeNs());
+        vfs.setxattr("/final/hard", "user.k", new byte[] {9}, 0);
+        assertArrayEquals(new byte[] {9}, vfs.getxattr("/final/hard", "user.k"));
+        assertEquals(List.of("user.k"), vfs.listxattr("/final/hard"));
+        vfs.removexattr("/final/hard", "user.k");
+        assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/final/hard", "user.k"));
+        for (String n : List.of("hard", "link")) {
+            vfs.unlink("/final/" + n);
+        }
+        vfs.rmdir("/final");
+        assertEquals(List.of("a.txt", "b.txt"), vfs.readdir("/src").stream().sorted().toList());
+        try (Stream<Path> s = Files.walk(backendDir)) {
+            assertEquals(3, s.count(), "the backend holds only its own root, src and a.txt");
+        }
+    }
+
+    @Test
+    void anUnlinkedOpenFileStaysReadableAndIsFreedAtLastClose() throws Exception {
+        open(64L << 20);
+        byte[] data = random(3 * CHUNK, 1);
+        writeFile("/f", data);
+        long fh = vfs.open("/f", Vfs.O_RDONLY);
+        vfs.unlink("/f");
+        assertThrows(NoSuchFileException.class, () -> vfs.getattr("/f"));
+        ByteBuffer dst = ByteBuffer.allocateDirect(data.length);
+        vfs.read(fh, 0, dst);
+        assertArrayEquals(data, Arrays.copyOf(toArray(dst), data.length));
+        assertTrue(store.stats().chunks() > 0);
+        vfs.release(fh);
+        assertEquals(0, store.stats().chunks(), "the last close frees the chunks");
+        assertTrue(metaStore.orphans().isEmpty());
+    }
+
+    @Test
+    void orphansOfACrashAreCollectedAtStart() throws Exception {
+        open(64L << 20);
+        writeFile("/f", random(2 * CHUNK, 1));
+        vfs.open("/f", Vfs.O_RDONLY); // never closed: the daemon "dies"
+        vfs.unlink("/f");
+        reopen();
+        assertEquals(1, vfs.collectOrphans());
+        assertEquals(0, store.stats().chunks());
+    }
+
+    @Test
+    void aFullCacheGivesTheWriterAnErrorAndKeepsEarlierFiles() throws Exception {
+        open(4L * CHUNK);
+        byte[] first = random(2 * CHUNK, 1);
+        writeFile("/first", first);
+        long fh = vfs.create("/second", 0644, ME);
+        byte[] big = random(CHUNK, 2);
+        assertThrows(CacheFullException.class, () -> {
+            for (int i = 0; i < 10; i++) {
+                vfs.write(fh, (long) i * CHUNK, bytes(big));
+            }
+            vfs.flush(fh);
+        });
+        assertArrayEquals(first, readAll("/first"));
+        assertTrue(store.stats().usedBytes() <= 4L * CHUNK);
+    }
+
+    private static byte[] toArray(ByteBuffer b) {
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
+    }
+
+    @Test
+    void truncateOnOpenAndHolesReadAsZeros() throws Exception {
+        open(64L << 20);
+        writeFile("/f", random(100, 1));
+        long fh = vfs.open("/f", 1 | Vfs.O_TRUNC);
+        assertEquals(0, vfs.getattr("/f").size());
+        vfs.write(fh, 5 * CHUNK, bytes(new byte[] {7}));
+        vfs.release(fh);
+        byte[] got = readAll("/f");
+        assertEquals(5 * CHUNK + 1, got.length);
+        assertEquals(7, got[5 * CHUNK]);
+        for (int i = 0; i < 5 * CHUNK; i++) {
+            if (got[i] != 0) {
+                throw new AssertionError("hole byte " + i + " is " + got[i]);
+            }
+        }
+        assertFalse(store.stats().chunks() > 1, "holes take no chunks");
+    }
+}
