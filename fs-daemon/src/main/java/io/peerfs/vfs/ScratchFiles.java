@@ -66,9 +66,28 @@ final class ScratchFiles {
         f.lock.readLock().lock();
         try {
             Inode w = f.working;
-            return stored.withData(w.size(), w.chunks(), w.generation(), w.mtimeNs());
+            long mtime = f.changed ? w.mtimeNs() : stored.mtimeNs(); // a utimens after the last commit wins
+            Inode merged = stored.withData(w.size(), w.chunks(), w.generation(), mtime);
+            return merged.withTimes(stored.atimeNs(), mtime, f.changed ? mtime : stored.ctimeNs());
         } finally {
             f.lock.readLock().unlock();
+        }
+    }
+
+    /** After utimens: an open file's next commit must keep the mtime that was set, not its last write's. */
+    void timesSet(Inode updated) {
+        OpenScratch f;
+        synchronized (open) {
+            f = open.get(updated.ino());
+        }
+        if (f != null) {
+            f.lock.writeLock().lock();
+            try {
+                Inode w = f.working;
+                f.working = w.withData(w.size(), w.chunks(), w.generation(), updated.mtimeNs());
+            } finally {
+                f.lock.writeLock().unlock();
+            }
         }
     }
 

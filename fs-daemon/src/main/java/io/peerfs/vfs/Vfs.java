@@ -371,8 +371,8 @@ public final class Vfs {
     /** Sets access and modification times (ns since the epoch); {@link #OMIT} leaves one as it is. */
     public void utimens(String path, long atimeNs, long mtimeNs) throws IOException {
         Inode inode = writable("utimens", path);
-        scratch.modify(inode.ino(), i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
-                mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong()));
+        scratchFiles.timesSet(scratch.modify(inode.ino(), i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
+                mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong())));
     }
 
     public FsStats statfs() throws IOException {

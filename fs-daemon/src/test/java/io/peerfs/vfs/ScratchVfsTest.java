@@ -247,6 +247,23 @@ class ScratchVfsTest {
     }
 
     @Test
+    void timesSetOnAnOpenFileSurviveItsClose() throws Exception {
+        open(64L << 20);
+        long fh = vfs.create("/f", 0644, ME);
+        vfs.write(fh, 0, bytes(new byte[] {1, 2, 3}));
+        vfs.utimens("/f", Vfs.OMIT, 1_600_000_000_000_000_000L); // as tar and cp -p do before close
+        assertEquals(1_600_000_000_000_000_000L, vfs.getattr("/f").mtimeNs());
+        vfs.flush(fh);
+        vfs.release(fh);
+        assertEquals(1_600_000_000_000_000_000L, vfs.getattr("/f").mtimeNs());
+        assertEquals(3, vfs.getattr("/f").size());
+        long ro = vfs.open("/f", Vfs.O_RDONLY); // an idle open handle must not change the times either
+        vfs.utimens("/f", Vfs.OMIT, 1_700_000_000_000_000_000L);
+        assertEquals(1_700_000_000_000_000_000L, vfs.getattr("/f").mtimeNs());
+        vfs.release(ro);
+    }
+
+    @Test
     void truncateOnOpenAndHolesReadAsZeros() throws Exception {
         open(64L << 20);
         writeFile("/f", random(100, 1));
