@@ -38,6 +38,12 @@ public interface ChunkStore extends AutoCloseable {
      */
     void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException;
 
+    /**
+     * Makes a stored chunk durable (fsync), for data that is the only copy. {@link #put}
+     * alone survives a crash of the process, not of the machine.
+     */
+    void sync(ChunkKey key) throws IOException;
+
     /** Removes a chunk if present (pinned or not). */
     void remove(ChunkKey key) throws IOException;
 

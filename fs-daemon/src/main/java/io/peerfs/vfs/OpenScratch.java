@@ -36,6 +36,8 @@ final class OpenScratch {
     /** Keys of the layout as last committed, and keys sealed since: what a commit may leave unused. */
     final Set<ChunkKey> committedKeys = new HashSet<>();
     final Set<ChunkKey> sealedSinceCommit = new HashSet<>();
+    /** Keys sealed since the last fsync: written, but not yet forced to disk. */
+    final Set<ChunkKey> unsynced = new HashSet<>();
     int handles;
 
     OpenScratch(Inode inode) {

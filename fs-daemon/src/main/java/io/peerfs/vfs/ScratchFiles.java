@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,8 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ScratchFiles {
     private static final Logger log = LoggerFactory.getLogger(ScratchFiles.class);
-    /** Chunks a writer may hold unsealed; a sequential writer needs one or two. */
-    private static final int MAX_DIRTY_PER_FILE = 2;
+    /** Off-heap bytes all writers together may hold unsealed. */
+    private static final long DIRTY_BUDGET_BYTES = 128L << 20;
 
     private final MetaStore meta;
     private final ChunkStore store;
@@ -36,12 +37,18 @@ final class ScratchFiles {
     private final LongSupplier clockNs;
     private final DirectBufferPool buffers;
     private final Map<Long, OpenScratch> open = new HashMap<>();
+    /** Dirty chunks held by all files; random writers get many, but the total stays bounded. */
+    private final AtomicInteger dirtyTotal = new AtomicInteger();
+    private final int maxDirtyTotal;
+    private final int maxDirtyPerFile;
 
     ScratchFiles(MetaStore meta, ChunkStore store, int chunkSize, LongSupplier clockNs) {
         this.meta = meta;
         this.store = store;
         this.chunkSize = chunkSize;
         this.clockNs = clockNs;
+        this.maxDirtyTotal = (int) Math.max(4, DIRTY_BUDGET_BYTES / chunkSize);
+        this.maxDirtyPerFile = Math.max(2, maxDirtyTotal / 2);
         this.buffers = new DirectBufferPool(chunkSize, 8);
     }
 
@@ -198,12 +205,13 @@ final class ScratchFiles {
         }
         d = new OpenScratch.DirtyChunk(buf, length);
         f.dirty.put(idx, d);
+        dirtyTotal.incrementAndGet();
         return d;
     }
 
-    /** Seals the oldest dirty chunks (never {@code current}) until few enough remain. */
+    /** Seals this file's dirty chunks (never {@code current}) until it and all writers are within budget. */
     private void sealExcess(OpenScratch f, long current) throws IOException {
-        while (f.dirty.size() > MAX_DIRTY_PER_FILE) {
+        while (f.dirty.size() > maxDirtyPerFile || f.dirty.size() > 1 && dirtyTotal.get() > maxDirtyTotal) {
             long victim = f.dirty.firstKey() == current ? f.dirty.lastKey() : f.dirty.firstKey();
             seal(f, victim);
         }
@@ -226,11 +234,19 @@ final class ScratchFiles {
             key = ChunkKey.forScratchFile(f.ino, gen, idx);
             store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
             f.sealedSinceCommit.add(key);
+            f.unsynced.add(key);
         }
         layout.set((int) idx, key);
         f.working = w.withData(w.size(), layout, gen, w.mtimeNs());
-        f.dirty.remove(idx);
-        buffers.release(d.buf);
+        dropDirty(f, idx);
+    }
+
+    private void dropDirty(OpenScratch f, long idx) {
+        OpenScratch.DirtyChunk d = f.dirty.remove(idx);
+        if (d != null) {
+            dirtyTotal.decrementAndGet();
+            buffers.release(d.buf);
+        }
     }
 
     /** Changes the file's size; the part past a smaller size is gone, a larger size adds a hole. */
@@ -239,7 +255,7 @@ final class ScratchFiles {
         try {
             long keepChunks = (size + chunkSize - 1) / chunkSize;
             for (Long idx : new ArrayList<>(f.dirty.tailMap(keepChunks).keySet())) {
-                buffers.release(f.dirty.remove(idx).buf);
+                dropDirty(f, idx);
             }
             Inode w = f.working;
             List<ChunkKey> layout = new ArrayList<>(w.chunks());
@@ -259,19 +275,33 @@ final class ScratchFiles {
         }
     }
 
-    /** Seals every dirty chunk and commits size and layout to the MetaStore; then frees replaced chunks. */
-    void commit(OpenScratch f) throws IOException {
+    /**
+     * Seals every dirty chunk and commits size and layout to the MetaStore; then frees
+     * replaced chunks. {@code durable} (fsync) also forces the data and the record to disk.
+     */
+    void commit(OpenScratch f, boolean durable) throws IOException {
         List<ChunkKey> garbage = new ArrayList<>();
         f.lock.writeLock().lock();
         try {
-            if (!f.changed && f.dirty.isEmpty()) {
+            if (!f.changed && f.dirty.isEmpty() && (!durable || f.unsynced.isEmpty())) {
                 return;
             }
             for (Long idx : new ArrayList<>(f.dirty.keySet())) {
                 seal(f, idx);
             }
             Inode w = f.working;
+            if (durable) {
+                for (ChunkKey k : f.unsynced) {
+                    if (w.chunks().contains(k)) {
+                        store.sync(k);
+                    }
+                }
+                f.unsynced.clear();
+            }
             Inode committed = meta.modify(f.ino, s -> s.withData(w.size(), w.chunks(), w.generation(), w.mtimeNs()));
+            if (durable) {
+                meta.sync();
+            }
             Set<ChunkKey> live = new HashSet<>(committed.chunks());
             f.committedKeys.addAll(f.sealedSinceCommit);
             for (ChunkKey k : f.committedKeys) {
@@ -299,15 +329,19 @@ final class ScratchFiles {
             }
         }
         try {
-            commit(f);
+            commit(f, false);
         } finally {
             synchronized (open) {
                 if (f.handles == 0) {
                     open.remove(f.ino);
-                    for (OpenScratch.DirtyChunk d : f.dirty.values()) {
-                        buffers.release(d.buf);
+                    f.lock.writeLock().lock();
+                    try {
+                        for (Long idx : new ArrayList<>(f.dirty.keySet())) {
+                            dropDirty(f, idx);
+                        }
+                    } finally {
+                        f.lock.writeLock().unlock();
                     }
-                    f.dirty.clear();
                 }
             }
         }

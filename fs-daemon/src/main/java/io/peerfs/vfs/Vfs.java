@@ -48,6 +48,8 @@ public final class Vfs {
     public static final long OMIT = Long.MIN_VALUE;
     private static final int XATTR_CREATE = 1;
     private static final int XATTR_REPLACE = 2;
+    /** Names and values of one entry's xattrs together, at most (as XATTR_LIST_MAX on Linux). */
+    private static final int XATTR_SPACE = 64 * 1024;
 
     /** What a file handle refers to. */
     private sealed interface Handle permits SourceHandle, ScratchHandle {
@@ -255,12 +257,15 @@ public final class Vfs {
     /** close(2) of one descriptor: commits what was written (close-to-open consistency). */
     public void flush(long fh) throws IOException {
         if (handle(fh) instanceof ScratchHandle s) {
-            scratchFiles.commit(s.file());
+            scratchFiles.commit(s.file(), false);
         }
     }
 
+    /** fsync(2): commits and forces data and metadata to disk. */
     public void fsync(long fh) throws IOException {
-        flush(fh);
+        if (handle(fh) instanceof ScratchHandle s) {
+            scratchFiles.commit(s.file(), true);
+        }
     }
 
     public void release(long fh) throws IOException {
@@ -409,6 +414,11 @@ public final class Vfs {
         }
         if ((flags & XATTR_REPLACE) != 0 && !present) {
             throw new NoSuchXattrException(path, name);
+        }
+        Map<String, byte[]> after = new LinkedHashMap<>(inode.xattrs());
+        after.put(name, value);
+        if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
+            throw new FileSystemException(path, null, "No space left on device"); // as ext4 when its xattr space is full
         }
         scratch.modify(inode.ino(), i -> {
             Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());

@@ -20,6 +20,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -125,7 +126,11 @@ class ScratchVfsTest {
                 vfs.ftruncate(fh, size);
                 model = Arrays.copyOf(model, size);
             } else if (kind < 7) {
-                vfs.flush(r.nextBoolean() ? fh : fh2);
+                if (r.nextBoolean()) {
+                    vfs.flush(r.nextBoolean() ? fh : fh2);
+                } else {
+                    vfs.fsync(r.nextBoolean() ? fh : fh2);
+                }
             } else {
                 int off = r.nextInt(model.length + 10);
                 int len = 1 + r.nextInt(3 * CHUNK);
@@ -261,6 +266,22 @@ class ScratchVfsTest {
         vfs.utimens("/f", Vfs.OMIT, 1_700_000_000_000_000_000L);
         assertEquals(1_700_000_000_000_000_000L, vfs.getattr("/f").mtimeNs());
         vfs.release(ro);
+    }
+
+    @Test
+    void xattrSpaceIsBoundedLikeALocalFileSystem() throws Exception {
+        open(64L << 20);
+        writeFile("/f", new byte[1]);
+        FileSystemException full = assertThrows(FileSystemException.class, () -> {
+            for (int i = 0; i < 10_000; i++) {
+                vfs.setxattr("/f", "user.var_" + i, ("value-" + i).getBytes(StandardCharsets.UTF_8), 0);
+            }
+        });
+        assertEquals("No space left on device", full.getReason());
+        assertTrue(vfs.listxattr("/f").size() > 1000, "many small xattrs fit before the limit");
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/f", "trusted.x", new byte[1], 0));
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.setxattr("/f", "user.var_0", new byte[1], 1));
+        assertThrows(NoSuchXattrException.class, () -> vfs.setxattr("/f", "user.none", new byte[1], 2));
     }
 
     @Test

@@ -63,6 +63,12 @@ public interface MetaStore extends AutoCloseable {
     /** Deletes the record of an inode that has no names left. */
     void delete(long ino) throws IOException;
 
+    /**
+     * Makes every change made so far durable against a machine crash (fsync). Without it a
+     * change survives a crash of the process, not of the machine.
+     */
+    void sync() throws IOException;
+
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;
 

@@ -288,7 +288,7 @@ public final class DiskChunkStore implements ChunkStore {
             Path tmp = files.tempFor(key, tempCounter.incrementAndGet());
             boolean done = false;
             try {
-                writeFile(tmp, data.duplicate(), pinned);
+                writeFile(tmp, data.duplicate());
                 Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 forget(key); // a replaced chunk's open channel would read the old file
                 index.put(key, meta);
@@ -311,15 +311,29 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
-    private static void writeFile(Path tmp, ByteBuffer data, boolean durable) throws IOException {
+    private static void writeFile(Path tmp, ByteBuffer data) throws IOException {
         Files.createDirectories(tmp.getParent());
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             while (data.hasRemaining()) {
                 ch.write(data);
             }
-            if (durable) {
-                ch.force(false); // pinned data is the only copy: it must survive a crash
+        }
+    }
+
+    @Override
+    public void sync(ChunkKey key) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            Path file = files.pathOf(key);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.force(false);
             }
+            try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+                dir.force(true); // the rename that made the file is durable only with its directory
+            }
+        } finally {
+            lifecycle.readLock().unlock();
         }
     }
 

@@ -27,8 +27,7 @@ import org.rocksdb.WriteOptions;
 /**
  * The embedded {@link MetaStore} engine ({@code --meta rocksdb:}): one node's scratch
  * namespace in RocksDB. Keys: {@code i<ino>} → inode, {@code d<parent>\0<name>} → ino,
- * {@code n} → the next inode number. Changes are serialised and each is one write batch,
- * synced to the WAL.
+ * {@code n} → the next inode number. Changes are serialised and each is one write batch.
  */
 public final class RocksDbMetaStore implements MetaStore {
     static {
@@ -40,7 +39,8 @@ public final class RocksDbMetaStore implements MetaStore {
     private final Path dir;
     private final Options options;
     private final RocksDB db;
-    private final WriteOptions sync = new WriteOptions().setSync(true);
+    /** Writes reach the WAL in the page cache (they survive kill -9); {@link #sync} makes them durable. */
+    private final WriteOptions sync = new WriteOptions();
     private long nextIno;
 
     private RocksDbMetaStore(Path dir, Options options, RocksDB db, long nextIno) {
@@ -282,6 +282,15 @@ public final class RocksDbMetaStore implements MetaStore {
             db.delete(sync, inoKey(ino));
         } catch (RocksDBException e) {
             throw failure("delete inode", Long.toString(ino), e);
+        }
+    }
+
+    @Override
+    public void sync() throws IOException {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            throw failure("sync", "the WAL", e);
         }
     }
 

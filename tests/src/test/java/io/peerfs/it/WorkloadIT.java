@@ -1,0 +1,88 @@
+package io.peerfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Independent workloads from Debian packages on scratch directories of a real mount: fio
+ * writes verified with CRC32C, and stress-ng's file system stressors with their own checks.
+ */
+class WorkloadIT {
+    @TempDir
+    static Path tmp;
+    static PeerFsMount mount;
+
+    @BeforeAll
+    static void mountIt() throws Exception {
+        PeerFsMount.assumeFuse();
+        Files.createDirectories(tmp.resolve("backend/data"));
+        mount = new PeerFsMount(tmp.resolve("backend"), tmp.resolve("mnt"), tmp.resolve("cache")).mount();
+    }
+
+    @AfterAll
+    static void unmount() throws Exception {
+        if (mount != null) {
+            mount.close();
+        }
+    }
+
+    private static String run(long timeoutSeconds, String... cmd) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/" + cmd[0])), cmd[0] + " is not installed");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        StringBuilder out = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try {
+                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            } catch (java.io.IOException ignored) {
+                // the process ended
+            }
+        });
+        reader.start();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd[0] + " did not finish in " + timeoutSeconds + " s");
+        }
+        reader.join();
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + "\n" + out);
+        return out.toString();
+    }
+
+    @Test
+    void fioRandomAndSequentialWritesVerifyWithCrc32c() throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve("data/fio"));
+        for (String rw : List.of("randwrite", "write")) {
+            String out = run(300, "fio", "--name=verify-" + rw, "--directory=" + dir, "--rw=" + rw, "--bs=64k",
+                    "--size=24m", "--numjobs=2", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
+                    "--group_reporting");
+            assertTrue(out.contains("err= 0"), out);
+        }
+        try (Stream<Path> s = Files.walk(tmp.resolve("backend"))) {
+            assertEquals(2, s.count(), "fio's files are scratch: only backend and data exist there");
+        }
+    }
+
+    @Test
+    void stressNgFileSystemStressorsPass() throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve("data/stress"));
+        List<String> cmd = new ArrayList<>(List.of("stress-ng", "--temp-path", dir.toString(), "--timeout", "60s",
+                "--dir", "1", "--dir-ops", "200", "--rename", "1", "--rename-ops", "500",
+                "--hdd", "1", "--hdd-ops", "200", "--hdd-bytes", "8m", "--verify",
+                "--xattr", "1", "--xattr-ops", "1", "--metrics-brief"));
+        String out = run(240, cmd.toArray(String[]::new));
+        assertTrue(out.contains("successful run completed"), out);
+        assertTrue(!out.contains("fail"), out);
+    }
+}
