@@ -328,6 +328,7 @@ final class ScratchFiles {
                 return;
             }
         }
+        List<ChunkKey> uncommitted = new ArrayList<>();
         try {
             commit(f, false);
         } finally {
@@ -339,10 +340,16 @@ final class ScratchFiles {
                         for (Long idx : new ArrayList<>(f.dirty.keySet())) {
                             dropDirty(f, idx);
                         }
+                        // a failed commit (ENOSPC, reported to close) leaves sealed chunks no layout refers to
+                        uncommitted.addAll(f.sealedSinceCommit);
+                        f.sealedSinceCommit.clear();
                     } finally {
                         f.lock.writeLock().unlock();
                     }
                 }
+            }
+            for (ChunkKey k : uncommitted) {
+                store.remove(k);
             }
         }
         if (!isOpen(f.ino)) {

@@ -243,6 +243,11 @@ class ScratchVfsTest {
         });
         assertArrayEquals(first, readAll("/first"));
         assertTrue(store.stats().usedBytes() <= 4L * CHUNK);
+        assertThrows(CacheFullException.class, () -> vfs.release(fh), "the last close still cannot commit");
+        vfs.unlink("/second");
+        assertEquals(2L * CHUNK, store.stats().pinnedBytes(), "the failed file's chunks are freed, the first file's kept");
+        writeFile("/third", random(2 * CHUNK, 3));
+        assertArrayEquals(random(2 * CHUNK, 3), readAll("/third"));
     }
 
     private static byte[] toArray(ByteBuffer b) {
