@@ -44,6 +44,9 @@ public interface ChunkStore extends AutoCloseable {
      */
     void sync(ChunkKey key) throws IOException;
 
+    /** The keys of all pinned chunks (to find those no file refers to any more after a crash). */
+    java.util.Set<ChunkKey> pinnedKeys();
+
     /** Removes a chunk if present (pinned or not). */
     void remove(ChunkKey key) throws IOException;
 

@@ -143,6 +143,9 @@ public abstract class ChunkStoreContract {
             assertArrayEquals(randomBytes((int) MiB, i), read(key(i), 0, (int) MiB), "pinned chunk " + i);
         }
         assertEquals(8 * MiB, store.stats().pinnedBytes());
+        assertEquals(8, store.pinnedKeys().size());
+        assertTrue(store.pinnedKeys().contains(key(7)));
+        assertFalse(store.pinnedKeys().contains(key(100)));
     }
 
     @Test

@@ -66,7 +66,8 @@ public final class Daemon implements AutoCloseable {
             status.attach(vfs);
             int orphans = vfs.collectOrphans();
             if (orphans > 0) {
-                log.info("freed {} scratch files that were deleted while open when the daemon stopped", orphans);
+                log.info("freed {} scratch files and chunks left by a daemon that stopped while they were open",
+                        orphans);
             }
             return new Daemon(config, store, meta, metaStore, fetcher, new PeerFuse(vfs));
         } catch (IOException | RuntimeException e) {

@@ -357,6 +357,16 @@ final class ScratchFiles {
         }
     }
 
+    /** Removes pinned chunks that no committed layout refers to; only safe while nothing is open. */
+    int freeUnreferencedChunks() throws IOException {
+        Set<ChunkKey> unreferenced = store.pinnedKeys();
+        unreferenced.removeAll(meta.referencedChunks());
+        for (ChunkKey k : unreferenced) {
+            store.remove(k);
+        }
+        return unreferenced.size();
+    }
+
     /** Removes an inode with no names left, and its chunks, unless it is still open here. */
     void deleteIfUnused(Inode inode) throws IOException {
         if (inode.nlink() == 0 && !isOpen(inode.ino())) {

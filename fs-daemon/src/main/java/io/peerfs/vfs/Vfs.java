@@ -87,17 +87,18 @@ public final class Vfs {
     }
 
     /**
-     * Frees scratch inodes that lost their last name while open when the daemon died
-     * (call at start, before mounting).
+     * Frees what a daemon that died left behind: scratch inodes that lost their last name
+     * while open, and pinned chunks sealed for writes never committed. Call at start,
+     * before mounting, when nothing is open.
      *
-     * @return how many were freed
+     * @return how many inodes and chunks were freed
      */
     public int collectOrphans() throws IOException {
         List<Inode> orphans = scratch.orphans();
         for (Inode o : orphans) {
             scratchFiles.deleteIfUnused(o);
         }
-        return orphans.size();
+        return orphans.size() + scratchFiles.freeUnreferencedChunks();
     }
 
     /** Backend-relative form of a kernel path: {@code /} → {@code ""}, {@code /a/b} → {@code a/b}. */

@@ -229,6 +229,23 @@ class ScratchVfsTest {
     }
 
     @Test
+    void chunksSealedButNeverCommittedAreFreedAtStart() throws Exception {
+        open(256L << 20);
+        writeFile("/kept", random(2 * CHUNK, 1));
+        long fh = vfs.create("/crashed", 0644, ME);
+        ByteBuffer block = bytes(random(CHUNK, 2));
+        for (int i = 0; i < 1100; i++) { // past the per-file dirty budget (64 MiB): chunks are sealed before any commit
+            vfs.write(fh, (long) i * CHUNK, block.duplicate());
+        }
+        assertTrue(store.stats().chunks() > 2, "sealed chunks of the uncommitted file are in the store");
+        reopen(); // the daemon "dies" without closing
+        assertTrue(vfs.collectOrphans() > 0);
+        assertEquals(2, store.stats().chunks(), "only the committed file's chunks remain");
+        assertArrayEquals(random(2 * CHUNK, 1), readAll("/kept"));
+        assertEquals(0, vfs.getattr("/crashed").size(), "the never-committed file is empty, as after a crash");
+    }
+
+    @Test
     void aFullCacheGivesTheWriterAnErrorAndKeepsEarlierFiles() throws Exception {
         open(4L * CHUNK);
         byte[] first = random(2 * CHUNK, 1);

@@ -69,6 +69,9 @@ public interface MetaStore extends AutoCloseable {
      */
     void sync() throws IOException;
 
+    /** Every chunk key that some file's layout refers to. */
+    java.util.Set<io.peerfs.chunk.ChunkKey> referencedChunks() throws IOException;
+
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;
 

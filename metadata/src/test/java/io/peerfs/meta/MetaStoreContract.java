@@ -186,6 +186,7 @@ public abstract class MetaStoreContract {
         assertEquals(5, got.uid());
         assertEquals(77, got.mtimeNs());
         assertArrayEquals(new byte[] {1, 2, 3}, got.xattrs().get("user.k"));
+        assertEquals(java.util.Set.of(layout.get(0), layout.get(2)), store.referencedChunks());
     }
 
     @Test

@@ -70,6 +70,10 @@ final class ChunkLru {
         }
     }
 
+    java.util.Set<ChunkKey> pinnedKeys() {
+        return new java.util.HashSet<>(pinned.keySet());
+    }
+
     boolean contains(ChunkKey key) {
         return unpinned.containsKey(key) || pinned.containsKey(key);
     }

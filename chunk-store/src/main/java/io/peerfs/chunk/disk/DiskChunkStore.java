@@ -405,6 +405,13 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
+    @Override
+    public java.util.Set<ChunkKey> pinnedKeys() {
+        synchronized (lru) {
+            return lru.pinnedKeys();
+        }
+    }
+
     /** Where the chunk's file is, for zero-copy transfer; the file may vanish at any time. */
     public Path chunkFile(ChunkKey key) {
         return files.pathOf(key);

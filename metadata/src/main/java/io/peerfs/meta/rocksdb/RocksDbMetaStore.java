@@ -297,15 +297,27 @@ public final class RocksDbMetaStore implements MetaStore {
     @Override
     public List<Inode> orphans() throws IOException {
         List<Inode> out = new ArrayList<>();
+        forEachInode(inode -> {
+            if (inode.nlink() == 0) {
+                out.add(inode);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public java.util.Set<io.peerfs.chunk.ChunkKey> referencedChunks() throws IOException {
+        java.util.Set<io.peerfs.chunk.ChunkKey> keys = new java.util.HashSet<>();
+        forEachInode(inode -> inode.chunks().stream().filter(java.util.Objects::nonNull).forEach(keys::add));
+        return keys;
+    }
+
+    private void forEachInode(java.util.function.Consumer<Inode> visitor) throws IOException {
         try (RocksIterator it = db.newIterator()) {
             for (it.seek(new byte[] {'i'}); it.isValid() && it.key()[0] == 'i'; it.next()) {
-                Inode inode = Inode.decode(it.value());
-                if (inode.nlink() == 0) {
-                    out.add(inode);
-                }
+                visitor.accept(Inode.decode(it.value()));
             }
         }
-        return out;
     }
 
     @Override
