@@ -5,6 +5,7 @@ import io.peerfs.daemon.Daemon;
 import io.peerfs.daemon.DaemonConfig;
 import io.peerfs.daemon.MountException;
 import io.peerfs.daemon.MountPreflight;
+import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,6 +62,16 @@ public final class MountCommand implements Callable<Integer> {
             description = "Unmount automatically if the daemon dies (default on).")
     boolean autoUnmount;
 
+    @Option(names = "--result-paths", paramLabel = "GLOB[,GLOB...]", split = ",",
+            description = "Backend paths written back: files created or changed there go to the backend"
+                    + " (e.g. 'out/**,*.ckpt'). Directories can also be tagged with 'peerfs tag --result DIR'.")
+    List<String> resultPaths = new ArrayList<>();
+
+    @Option(names = "--writeback",
+            description = "Upload result files in the background after close returns (fsync still waits);"
+                    + " 'peerfs status' shows the queue. Default: close waits for the upload.")
+    boolean writeback;
+
     @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
     boolean foreground;
 
@@ -81,7 +92,7 @@ public final class MountCommand implements Callable<Integer> {
     DaemonConfig config() {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions);
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback);
     }
 
     static Path defaultCacheDir(Path mnt) {

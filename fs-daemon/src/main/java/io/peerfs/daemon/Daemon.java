@@ -10,6 +10,7 @@ import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
 import io.peerfs.vfs.Vfs;
+import io.peerfs.vfs.VfsConfig;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,18 +33,22 @@ public final class Daemon implements AutoCloseable {
     private final BackendMetaCache meta;
     private final MetaStore metaStore;
     private final ChunkFetcher fetcher;
+    private final Vfs vfs;
     private final PeerFuse fuse;
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
     private boolean closed;
+    /** How long an unmount waits for queued result uploads; the rest resume at the next start. */
+    private static final long UPLOAD_WAIT_SECONDS = 60;
 
     private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, MetaStore metaStore,
-                   ChunkFetcher fetcher, PeerFuse fuse) {
+                   ChunkFetcher fetcher, Vfs vfs, PeerFuse fuse) {
         this.config = config;
         this.store = store;
         this.meta = meta;
         this.metaStore = metaStore;
         this.fetcher = fetcher;
+        this.vfs = vfs;
         this.fuse = fuse;
     }
 
@@ -61,15 +66,12 @@ public final class Daemon implements AutoCloseable {
             int chunkSize = (int) config.chunkSize().bytes();
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
             StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
-            Vfs vfs = new Vfs(meta, metaStore, fetcher, store, chunkSize, config.readaheadChunks(), Daemon::nowNs,
-                    status);
+            VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
+                    config.writeback(), isRoot());
+            Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
-            int orphans = vfs.collectOrphans();
-            if (orphans > 0) {
-                log.info("freed {} scratch files and chunks left by a daemon that stopped while they were open",
-                        orphans);
-            }
-            return new Daemon(config, store, meta, metaStore, fetcher, new PeerFuse(vfs));
+            log.info("start: {}", vfs.recover());
+            return new Daemon(config, store, meta, metaStore, fetcher, vfs, new PeerFuse(vfs));
         } catch (IOException | RuntimeException e) {
             if (metaStore != null) {
                 metaStore.close();
@@ -99,7 +101,10 @@ public final class Daemon implements AutoCloseable {
                 "attr_timeout=" + ttl,
                 "entry_timeout=" + ttl,
                 "negative_timeout=" + ttl,
-                "big_writes"));
+                "big_writes",
+                // open(O_TRUNC) arrives as one call, so a result file is replaced whole at close
+                // instead of being cut to zero on the backend first
+                "atomic_o_trunc"));
         if (isRoot()) {
             opts.add("allow_other"); // pods and other users see the mount; permissions as on the backend
             opts.add("default_permissions");
@@ -181,6 +186,7 @@ public final class Daemon implements AutoCloseable {
         }
         fetcher.close();
         if (drained) {
+            vfs.close(UPLOAD_WAIT_SECONDS);
             metaStore.close();
             meta.close();
             store.close();

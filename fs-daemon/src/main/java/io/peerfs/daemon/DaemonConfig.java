@@ -1,6 +1,7 @@
 package io.peerfs.daemon;
 
 import io.peerfs.chunk.ByteSize;
+import io.peerfs.meta.ResultPaths;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -12,10 +13,12 @@ import java.util.Objects;
  * @param readaheadChunks chunks loaded ahead of a sequential reader (0 disables readahead)
  * @param autoUnmount let libfuse unmount if the daemon dies (no stale mount after kill -9)
  * @param fuseOptions extra libfuse options ({@code -o} values) passed through as given
+ * @param resultPaths globs of backend paths written back ({@code --result-paths})
+ * @param writeback upload result files after close returns, in the background
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
-                           List<String> fuseOptions) {
+                           List<String> fuseOptions, ResultPaths resultPaths, boolean writeback) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -45,5 +48,6 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         mountpoint = mountpoint.toAbsolutePath().normalize();
         cacheDir = cacheDir.toAbsolutePath().normalize();
         fuseOptions = List.copyOf(fuseOptions);
+        Objects.requireNonNull(resultPaths, "resultPaths");
     }
 }

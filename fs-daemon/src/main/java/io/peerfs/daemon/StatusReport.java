@@ -56,6 +56,9 @@ final class StatusReport implements Supplier<byte[]> {
         back.put("bytesRead", b.bytesRead());
         back.put("dataReads", b.dataReads());
         back.put("metaCalls", b.metaCalls());
+        back.put("changes", b.changes());
+        back.put("uploads", b.uploads());
+        back.put("bytesWritten", b.bytesWritten());
 
         ChunkStoreStats s = store.stats();
         ChunkFetcher.Stats f = fetcher.stats();
@@ -85,6 +88,7 @@ final class StatusReport implements Supplier<byte[]> {
         doc.put("backend", back);
         doc.put("cache", cache);
         doc.put("meta", metaMap);
+        doc.put("writeback", vfs == null ? Map.of() : vfs.writebackStats());
         return doc;
     }
 

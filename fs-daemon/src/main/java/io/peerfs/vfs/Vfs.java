@@ -1,5 +1,7 @@
 package io.peerfs.vfs;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peerfs.backend.Backend;
 import io.peerfs.backend.FsStats;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
@@ -8,8 +10,11 @@ import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.PathClass;
+import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
@@ -25,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,13 +40,22 @@ import org.slf4j.LoggerFactory;
  * errno in one place. Testable without a kernel.
  *
  * <p>A path is <em>scratch</em> when the {@link MetaStore} has it (created through the
- * mount; lives only in node caches), else <em>source</em> (the backend's, read-only).
- * Scratch names merge into backend directories; changes to source data are refused.
+ * mount; lives only in node caches); <em>result</em> when it is at or below a result path
+ * ({@link ResultPaths}) and not scratch: changed on the backend, file data staged and
+ * uploaded by {@link ResultFiles}; else <em>source</em> (the backend's, read-only). A new
+ * name is result when it falls under a result path and its directory is on the backend,
+ * else scratch. Scratch names merge into backend directories; changes to source data are
+ * refused; a rename between scratch and result is EXDEV (mv copies instead).
  */
 public final class Vfs {
     private static final Logger log = LoggerFactory.getLogger(Vfs.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
     /** Virtual xattr on the mount root whose value is the daemon's status as JSON. */
     public static final String STATUS_XATTR = "user.peerfs.status";
+    /** Virtual xattr on any path whose value says, as JSON, whether it is source, scratch or result and why. */
+    public static final String INFO_XATTR = "user.peerfs.info";
+    /** Virtual xattr that, set on a scratch file or directory, writes it to the backend as result data. */
+    public static final String PERSIST_XATTR = "user.peerfs.persist";
     public static final int O_ACCMODE = 3;
     public static final int O_RDONLY = 0;
     public static final int O_TRUNC = 01000;
@@ -52,7 +67,13 @@ public final class Vfs {
     private static final int XATTR_SPACE = 64 * 1024;
 
     /** What a file handle refers to. */
-    private sealed interface Handle permits SourceHandle, ScratchHandle {
+    private sealed interface Handle permits SourceHandle, ScratchHandle, ResultHandle {
+    }
+
+    private record ResultHandle(ResultFiles.Staged staged, OpenScratch file) implements Handle {
+        ResultHandle(ResultFiles.Opened o) {
+            this(o.staged(), o.file());
+        }
     }
 
     private record SourceHandle(OpenFile file) implements Handle {
@@ -65,6 +86,12 @@ public final class Vfs {
     private final MetaStore scratch;
     private final SourceFiles sources;
     private final ScratchFiles scratchFiles;
+    private final ResultFiles results;
+    private final ResultTree resultTree;
+    private final ResultPaths resultPaths;
+    private final Promotion promotion;
+    /** Tagged result paths, as in the MetaStore; replaced whole on every change. */
+    private volatile Set<String> tags = Set.of();
     private final LongSupplier clockNs;
     private final Supplier<byte[]> status;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
@@ -72,33 +99,55 @@ public final class Vfs {
     private volatile long lastRefusalLogMs;
 
     /**
-     * @param readaheadChunks chunks loaded ahead of a sequential reader of source files
+     * @param backendCache cached reads of the backend
+     * @param backendStore the backend itself, for changes under result paths
      * @param clockNs wall clock in nanoseconds since the epoch, for scratch timestamps
      * @param status the status document served as {@link #STATUS_XATTR}
      */
-    public Vfs(BackendMetaCache backend, MetaStore scratch, ChunkFetcher fetcher, ChunkStore store, int chunkSize,
-               int readaheadChunks, LongSupplier clockNs, Supplier<byte[]> status) {
-        this.backend = backend;
+    public Vfs(VfsConfig config, BackendMetaCache backendCache, Backend backendStore, MetaStore scratch,
+               ChunkFetcher fetcher, ChunkStore store, LongSupplier clockNs, Supplier<byte[]> status) {
+        this.backend = backendCache;
         this.scratch = scratch;
-        this.sources = new SourceFiles(fetcher, chunkSize, readaheadChunks);
-        this.scratchFiles = new ScratchFiles(scratch, store, chunkSize, clockNs);
+        this.sources = new SourceFiles(fetcher, config.chunkSize(), config.readaheadChunks());
+        this.scratchFiles = new ScratchFiles(scratch, store, config.chunkSize(), clockNs);
+        this.results = new ResultFiles(scratch, scratchFiles, backendStore, backendCache, config.writeback(),
+                config.setOwners());
+        this.resultTree = new ResultTree(backendStore, backendCache, results, scratch, config.setOwners());
+        this.resultPaths = config.resultPaths();
+        this.promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
         this.clockNs = clockNs;
         this.status = status;
     }
 
     /**
-     * Frees what a daemon that died left behind: scratch inodes that lost their last name
-     * while open, and pinned chunks sealed for writes never committed. Call at start,
-     * before mounting, when nothing is open.
+     * Takes up what a daemon that died left behind: frees scratch inodes that lost their last
+     * name while open and pinned chunks sealed for writes never committed, and starts
+     * uploading the result files of the writeback journal. Call at start, before mounting.
      *
-     * @return how many inodes and chunks were freed
+     * @return how many inodes and chunks were freed, and how many uploads resumed
      */
-    public int collectOrphans() throws IOException {
+    public String recover() throws IOException {
+        tags = Set.copyOf(scratch.resultTags());
         List<Inode> orphans = scratch.orphans();
         for (Inode o : orphans) {
             scratchFiles.deleteIfUnused(o);
         }
-        return orphans.size() + scratchFiles.freeUnreferencedChunks();
+        int chunks = scratchFiles.freeUnreferencedChunks();
+        int uploads = results.replay();
+        return orphans.size() + " orphaned scratch inodes and " + chunks + " unreferenced chunks freed, " + uploads
+                + " result uploads resumed";
+    }
+
+    /** Uploads what it can of the queued result files (up to {@code waitSeconds}) and stops the uploader. */
+    public void close(long waitSeconds) {
+        results.close(waitSeconds);
+    }
+
+    /** Result files staged here and their uploads, for status. */
+    public Map<String, Long> writebackStats() {
+        ResultFiles.Stats st = results.stats();
+        return Map.of("staged", (long) st.staged(), "queued", (long) st.queued(), "uploads", st.uploads(),
+                "failures", st.failures());
     }
 
     /** Backend-relative form of a kernel path: {@code /} → {@code ""}, {@code /a/b} → {@code a/b}. */
@@ -133,7 +182,31 @@ public final class Vfs {
         if (s.isPresent()) {
             return s.get().attr();
         }
-        return backend.stat(rel);
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
+        return current.isPresent() ? current.get().attr() : backend.stat(rel);
+    }
+
+    /** True when a change at the existing non-scratch path {@code rel} goes to the backend. */
+    private boolean isResult(String rel) {
+        return resultPaths.why(rel, tags).isPresent();
+    }
+
+    /** True when a new name at {@code rel} is a result file (else it is scratch). */
+    private boolean newNameIsResult(String rel) throws IOException {
+        return isResult(rel) && scratchAt(parent(rel)).isEmpty();
+    }
+
+    /** The class of an existing path, for changes; NoSuchFileException when neither side has it. */
+    private PathClass classOf(String rel) throws IOException {
+        if (scratchAt(rel).isPresent()) {
+            return PathClass.SCRATCH;
+        }
+        if (results.staged(rel).isPresent()) {
+            return PathClass.RESULT;
+        }
+        backend.stat(rel);
+        return isResult(rel) ? PathClass.RESULT : PathClass.SOURCE;
     }
 
     /** Checks that a new name may be made at {@code rel}: its parent is a directory and the name is free. */
@@ -142,7 +215,7 @@ public final class Vfs {
         if (!parent.isDirectory()) {
             throw new NotDirectoryException(parent(rel));
         }
-        if (scratchAt(rel).isPresent() || sourceAt(rel).isPresent()) {
+        if (scratchAt(rel).isPresent() || results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
             throw new FileAlreadyExistsException(rel);
         }
     }
@@ -172,7 +245,11 @@ public final class Vfs {
                 throw new NotDirectoryException(path);
             }
         } else {
-            names.addAll(backend.list(rel));
+            for (String n : backend.list(rel)) {
+                if (!Backend.isTemporary(n)) { // an upload in progress
+                    names.add(n);
+                }
+            }
         }
         names.addAll(scratch.list(rel));
         return new ArrayList<>(names);
@@ -208,20 +285,37 @@ public final class Vfs {
             }
             return register(new ScratchHandle(f));
         }
-        FileAttr attr = backend.statFresh(rel);
-        if ((flags & O_ACCMODE) != O_RDONLY) {
-            throw refuse("open for writing", path);
+        boolean writing = (flags & O_ACCMODE) != O_RDONLY;
+        boolean truncate = writing && (flags & O_TRUNC) != 0;
+        Optional<ResultFiles.Opened> staged = results.open(rel);
+        if (staged.isPresent()) {
+            if (truncate) {
+                scratchFiles.truncate(staged.get().file(), 0);
+                results.changed(staged.get().staged());
+            }
+            return register(new ResultHandle(staged.get()));
         }
+        FileAttr attr = backend.statFresh(rel);
         if (attr.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
+        }
+        if (writing) {
+            if (!isResult(rel)) {
+                throw refuse("open for writing", path);
+            }
+            return register(new ResultHandle(
+                    resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong())));
         }
         return register(new SourceHandle(new OpenFile(rel, attr, sources.chunkSize())));
     }
 
-    /** Creates and opens a new scratch file. */
+    /** Creates and opens a new file: a result file under a result path, else a scratch file. */
     public long create(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
         requireFreeName(rel);
+        if (newNameIsResult(rel)) {
+            return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong())));
+        }
         Inode inode = scratch.create(rel, Inode.fresh(0, FileType.FILE, mode, caller.uid(), caller.gid(), null,
                 clockNs.getAsLong()));
         return register(new ScratchHandle(scratchFiles.open(inode)));
@@ -244,28 +338,47 @@ public final class Vfs {
         if (h instanceof ScratchHandle s) {
             return scratchFiles.read(s.file(), offset, dst);
         }
+        if (h instanceof ResultHandle r) {
+            return scratchFiles.read(r.file(), offset, dst);
+        }
         return sources.read(((SourceHandle) h).file(), offset, dst);
     }
 
-    /** Writes all of {@code src} at {@code offset} of an open scratch file. */
+    /** Writes all of {@code src} at {@code offset} of a scratch or result file open for writing. */
     public int write(long fh, long offset, ByteBuffer src) throws IOException {
-        if (handle(fh) instanceof ScratchHandle s) {
+        Handle h = handle(fh);
+        if (h instanceof ScratchHandle s) {
             return scratchFiles.write(s.file(), offset, src);
+        }
+        if (h instanceof ResultHandle r) {
+            results.changed(r.staged());
+            int n = scratchFiles.write(r.file(), offset, src);
+            results.changed(r.staged()); // after too: an upload that started meanwhile may have missed it
+            return n;
         }
         throw new BadHandleException(fh); // source files never open for writing
     }
 
-    /** close(2) of one descriptor: commits what was written (close-to-open consistency). */
+    /**
+     * close(2) of one descriptor: commits what was written (close-to-open consistency); a
+     * result file is uploaded before it returns (queued with writeback).
+     */
     public void flush(long fh) throws IOException {
-        if (handle(fh) instanceof ScratchHandle s) {
+        Handle h = handle(fh);
+        if (h instanceof ScratchHandle s) {
             scratchFiles.commit(s.file(), false);
+        } else if (h instanceof ResultHandle r) {
+            results.flush(r.staged(), r.file());
         }
     }
 
-    /** fsync(2): commits and forces data and metadata to disk. */
+    /** fsync(2): commits and forces data and metadata to disk; a result file is on the backend when it returns. */
     public void fsync(long fh) throws IOException {
-        if (handle(fh) instanceof ScratchHandle s) {
+        Handle h = handle(fh);
+        if (h instanceof ScratchHandle s) {
             scratchFiles.commit(s.file(), true);
+        } else if (h instanceof ResultHandle r) {
+            results.fsync(r.staged(), r.file());
         }
     }
 
@@ -273,6 +386,8 @@ public final class Vfs {
         Handle h = handles.remove(fh);
         if (h instanceof ScratchHandle s) {
             scratchFiles.release(s.file());
+        } else if (h instanceof ResultHandle r) {
+            results.release(r.staged(), r.file());
         }
     }
 
@@ -282,6 +397,26 @@ public final class Vfs {
     }
 
     public void truncate(String path, long size) throws IOException {
+        String rel = rel(path);
+        if (classOf(rel) == PathClass.RESULT) {
+            if (attrOf(rel).isDirectory()) {
+                throw new FileSystemException(path, null, "Is a directory");
+            }
+            Optional<ResultFiles.Opened> staged = results.open(rel);
+            if (staged.isEmpty()) {
+                resultTree.truncate(rel, size); // truncate(2) is atomic on the backend too
+                return;
+            }
+            ResultFiles.Staged s = staged.get().staged();
+            try {
+                scratchFiles.truncate(staged.get().file(), size);
+                results.changed(s);
+                results.flush(s, staged.get().file());
+            } finally {
+                results.release(s, staged.get().file());
+            }
+            return;
+        }
         Inode inode = writable("truncate", path);
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
@@ -295,8 +430,14 @@ public final class Vfs {
     }
 
     public void ftruncate(long fh, long size) throws IOException {
-        if (handle(fh) instanceof ScratchHandle s) {
+        Handle h = handle(fh);
+        if (h instanceof ScratchHandle s) {
             scratchFiles.truncate(s.file(), size);
+            return;
+        }
+        if (h instanceof ResultHandle r) {
+            scratchFiles.truncate(r.file(), size);
+            results.changed(r.staged());
             return;
         }
         throw refuse("truncate", "(open source file)");
@@ -305,50 +446,106 @@ public final class Vfs {
     public void mkdir(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
         requireFreeName(rel);
+        if (newNameIsResult(rel)) {
+            resultTree.mkdir(rel, mode, caller, clockNs.getAsLong());
+            return;
+        }
         scratch.create(rel, Inode.fresh(0, FileType.DIRECTORY, mode, caller.uid(), caller.gid(), null, clockNs.getAsLong()));
     }
 
     public void symlink(String target, String path, Caller caller) throws IOException {
         String rel = rel(path);
         requireFreeName(rel);
+        if (newNameIsResult(rel)) {
+            resultTree.symlink(target, rel, caller);
+            return;
+        }
         scratch.create(rel, Inode.fresh(0, FileType.SYMLINK, 0777, caller.uid(), caller.gid(), target, clockNs.getAsLong()));
     }
 
     public void link(String from, String to) throws IOException {
+        String fromRel = rel(from);
+        String toRel = rel(to);
+        PathClass c = classOf(fromRel);
+        if (c == PathClass.RESULT) {
+            requireFreeName(toRel);
+            requireSameClass(from, to, newNameIsResult(toRel));
+            resultTree.link(fromRel, toRel);
+            return;
+        }
         Inode inode = writable("link", from);
-        String rel = rel(to);
-        requireFreeName(rel);
-        scratch.link(inode.ino(), rel, clockNs.getAsLong());
+        requireFreeName(toRel);
+        requireSameClass(from, to, !newNameIsResult(toRel));
+        scratch.link(inode.ino(), toRel, clockNs.getAsLong());
+    }
+
+    /** Scratch and result data live in different places: moving between them is EXDEV, as across mounts. */
+    private static void requireSameClass(String from, String to, boolean same) throws FileSystemException {
+        if (!same) {
+            throw new FileSystemException(from, to, "Invalid cross-device link");
+        }
     }
 
     public void unlink(String path) throws IOException {
+        String rel = rel(path);
+        if (classOf(rel) == PathClass.RESULT) {
+            if (attrOf(rel).isDirectory()) {
+                throw new FileSystemException(path, null, "Is a directory");
+            }
+            resultTree.remove(rel);
+            return;
+        }
         Inode inode = writable("unlink", path);
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
         }
-        scratchFiles.deleteIfUnused(scratch.unlink(rel(path), clockNs.getAsLong()));
+        scratchFiles.deleteIfUnused(scratch.unlink(rel, clockNs.getAsLong()));
     }
 
     public void rmdir(String path) throws IOException {
+        String rel = rel(path);
+        if (classOf(rel) == PathClass.RESULT) {
+            if (!attrOf(rel).isDirectory()) {
+                throw new NotDirectoryException(path);
+            }
+            if (!scratch.list(rel).isEmpty()) {
+                throw new java.nio.file.DirectoryNotEmptyException(path); // scratch names inside it
+            }
+            resultTree.remove(rel);
+            return;
+        }
         Inode inode = writable("rmdir", path);
         if (!inode.isDirectory()) {
             throw new NotDirectoryException(path);
         }
-        scratch.unlink(rel(path), clockNs.getAsLong());
+        scratch.unlink(rel, clockNs.getAsLong());
         scratch.delete(inode.ino());
     }
 
     public void rename(String from, String to) throws IOException {
-        writable("rename", from);
+        String fromRel = rel(from);
         String toRel = rel(to);
-        if (scratchAt(toRel).isEmpty() && sourceAt(toRel).isPresent()) {
-            throw refuse("rename over", to);
-        }
+        PathClass c = classOf(fromRel);
         FileAttr parent = attrOf(parent(toRel));
         if (!parent.isDirectory()) {
             throw new NotDirectoryException(parent(toRel));
         }
-        Optional<Inode> replaced = scratch.rename(rel(from), toRel, clockNs.getAsLong());
+        boolean toScratch = scratchAt(toRel).isPresent();
+        boolean toResult = !toScratch && (results.staged(toRel).isPresent() || newNameIsResult(toRel));
+        if (c == PathClass.RESULT) {
+            requireSameClass(from, to, toResult);
+            if (attrOf(fromRel).isDirectory() && !scratch.list(fromRel).isEmpty()) {
+                throw new FileSystemException(from, to, "Invalid cross-device link"); // scratch names inside it stay
+            }
+            resultTree.rename(fromRel, toRel);
+            return;
+        }
+        writable("rename", from);
+        if (!toScratch && sourceAt(toRel).isPresent() && !toResult) {
+            throw refuse("rename over", to);
+        }
+        requireSameClass(from, to, !toResult);
+        Optional<Inode> replaced = scratch.rename(fromRel, toRel, clockNs.getAsLong());
         if (replaced.isPresent()) {
             if (replaced.get().isDirectory()) {
                 scratch.delete(replaced.get().ino());
@@ -359,12 +556,24 @@ public final class Vfs {
     }
 
     public void chmod(String path, int mode) throws IOException {
+        String rel = rel(path);
+        if (classOf(rel) == PathClass.RESULT) {
+            resultTree.setAttributes(rel, i -> i.withMode(mode, clockNs.getAsLong()), b -> b.setMode(rel, mode));
+            return;
+        }
         Inode inode = writable("chmod", path);
         scratch.modify(inode.ino(), i -> i.withMode(mode, clockNs.getAsLong()));
     }
 
     /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
     public void chown(String path, long uid, long gid) throws IOException {
+        String rel = rel(path);
+        if (classOf(rel) == PathClass.RESULT) {
+            resultTree.setAttributes(rel, i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
+                    unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong()),
+                    b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
+            return;
+        }
         Inode inode = writable("chown", path);
         scratch.modify(inode.ino(), i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
                 unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong()));
@@ -376,9 +585,19 @@ public final class Vfs {
 
     /** Sets access and modification times (ns since the epoch); {@link #OMIT} leaves one as it is. */
     public void utimens(String path, long atimeNs, long mtimeNs) throws IOException {
+        String rel = rel(path);
+        UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
+                mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
+        if (classOf(rel) == PathClass.RESULT) {
+            Optional<ResultFiles.Staged> staged = results.staged(rel);
+            resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
+            if (staged.isPresent()) {
+                scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
+            }
+            return;
+        }
         Inode inode = writable("utimens", path);
-        scratchFiles.timesSet(scratch.modify(inode.ino(), i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
-                mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong())));
+        scratchFiles.timesSet(scratch.modify(inode.ino(), change));
     }
 
     public FsStats statfs() throws IOException {
@@ -386,8 +605,16 @@ public final class Vfs {
     }
 
     public byte[] getxattr(String path, String name) throws IOException {
+        String rel = rel(path);
         if (path.equals("/") && name.equals(STATUS_XATTR)) {
             return status.get();
+        }
+        if (name.equals(INFO_XATTR)) {
+            return info(rel);
+        }
+        if (name.equals(ResultPaths.TAG_XATTR) && tags.contains(rel)) {
+            attrOf(rel);
+            return "1".getBytes(StandardCharsets.US_ASCII);
         }
         byte[] v = xattrsOf(path).get(name);
         if (v == null) {
@@ -397,47 +624,82 @@ public final class Vfs {
     }
 
     public List<String> listxattr(String path) throws IOException {
-        return new ArrayList<>(xattrsOf(path).keySet());
+        List<String> names = new ArrayList<>(xattrsOf(path).keySet());
+        if (tags.contains(rel(path))) {
+            names.add(ResultPaths.TAG_XATTR);
+        }
+        return names;
     }
 
     private Map<String, byte[]> xattrsOf(String path) throws IOException {
-        Optional<Inode> s = scratchAt(rel(path));
-        return s.isPresent() ? s.get().xattrs() : backend.xattrs(rel(path));
+        String rel = rel(path);
+        Optional<Inode> s = scratchAt(rel);
+        if (s.isPresent()) {
+            return s.get().xattrs();
+        }
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
+        return current.isPresent() ? current.get().xattrs() : backend.xattrs(rel);
     }
 
-    /** Sets a {@code user.} xattr of a scratch entry; {@code flags} as setxattr(2) (create, replace). */
+    /** Sets a {@code user.} xattr; {@code flags} as setxattr(2) (create, replace). Also tags and persists. */
     public void setxattr(String path, String name, byte[] value, int flags) throws IOException {
-        Inode inode = writable("setxattr", path);
+        String rel = rel(path);
+        if (name.equals(ResultPaths.TAG_XATTR)) {
+            tag(path, new String(value, StandardCharsets.UTF_8).strip());
+            return;
+        }
+        if (name.equals(PERSIST_XATTR)) {
+            promotion.persist(rel);
+            tags = Set.copyOf(scratch.resultTags());
+            return;
+        }
         requireUserNamespace(path, name);
-        boolean present = inode.xattrs().containsKey(name);
+        Map<String, byte[]> before = classOf(rel) == PathClass.RESULT ? xattrsOf(path) : writable("setxattr", path).xattrs();
+        boolean present = before.containsKey(name);
         if ((flags & XATTR_CREATE) != 0 && present) {
             throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
         }
         if ((flags & XATTR_REPLACE) != 0 && !present) {
             throw new NoSuchXattrException(path, name);
         }
-        Map<String, byte[]> after = new LinkedHashMap<>(inode.xattrs());
+        Map<String, byte[]> after = new LinkedHashMap<>(before);
         after.put(name, value);
         if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
             throw new FileSystemException(path, null, "No space left on device"); // as ext4 when its xattr space is full
         }
-        scratch.modify(inode.ino(), i -> {
+        UnaryOperator<Inode> change = i -> {
             Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
             x.put(name, value);
             return i.withXattrs(x, clockNs.getAsLong());
-        });
+        };
+        if (classOf(rel) == PathClass.RESULT) {
+            resultTree.setAttributes(rel, change, b -> b.setXattr(rel, name, value));
+        } else {
+            scratch.modify(writable("setxattr", path).ino(), change);
+        }
     }
 
     public void removexattr(String path, String name) throws IOException {
-        Inode inode = writable("removexattr", path);
-        if (!inode.xattrs().containsKey(name)) {
+        String rel = rel(path);
+        if (name.equals(ResultPaths.TAG_XATTR)) {
+            untag(path);
+            return;
+        }
+        if (!xattrsOf(path).containsKey(name)) {
+            classOf(rel); // ENOENT before ENODATA
             throw new NoSuchXattrException(path, name);
         }
-        scratch.modify(inode.ino(), i -> {
+        UnaryOperator<Inode> change = i -> {
             Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
             x.remove(name);
             return i.withXattrs(x, clockNs.getAsLong());
-        });
+        };
+        if (classOf(rel) == PathClass.RESULT) {
+            resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
+        } else {
+            scratch.modify(writable("removexattr", path).ino(), change);
+        }
     }
 
     private static void requireUserNamespace(String path, String name) throws FileSystemException {
@@ -446,13 +708,74 @@ public final class Vfs {
         }
     }
 
+    /** {@code setfattr -n user.peerfs.result -v 1 DIR}: a backend directory becomes a result path. */
+    private void tag(String path, String value) throws IOException {
+        String rel = rel(path);
+        if (!value.equals("1")) {
+            throw invalid(path, ResultPaths.TAG_XATTR + " takes the value 1 (remove the xattr to untag)");
+        }
+        if (scratchAt(rel).isPresent()) {
+            throw invalid(path, "a scratch directory cannot be tagged: its files exist only in node caches;"
+                    + " 'peerfs persist' writes it to the backend as result data");
+        }
+        if (!backend.statFresh(rel).isDirectory()) {
+            throw invalid(path, "only directories are tagged as result paths");
+        }
+        scratch.tagResult(rel, true);
+        tags = Set.copyOf(scratch.resultTags());
+        log.info("tagged {} as a result path: new files below it are written back to the backend", path);
+    }
+
+    private void untag(String path) throws IOException {
+        String rel = rel(path);
+        attrOf(rel);
+        if (!tags.contains(rel)) {
+            throw new NoSuchXattrException(path, ResultPaths.TAG_XATTR);
+        }
+        scratch.tagResult(rel, false);
+        tags = Set.copyOf(scratch.resultTags());
+        log.info("untagged {}: files below it are source data again unless a glob or a parent tag covers them", path);
+    }
+
+    /** EINVAL, with the reason in the log, since an errno cannot carry it. */
+    private static FileSystemException invalid(String path, String why) {
+        log.warn("{}: {}", path, why);
+        return new FileSystemException(path, null, "Invalid argument");
+    }
+
+    /** {@code peerfs info}: the class of a path and why, as JSON. */
+    private byte[] info(String rel) throws IOException {
+        FileAttr attr = attrOf(rel);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("path", "/" + rel);
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        if (scratchAt(rel).isPresent()) {
+            out.put("class", "scratch");
+            out.put("why", "created through the mount outside result paths; lives only in node caches");
+        } else if (isResult(rel) || staged.isPresent()) {
+            out.put("class", "result");
+            out.put("why", resultPaths.why(rel, tags).orElse("being written as a result file"));
+        } else {
+            out.put("class", "source");
+            out.put("why", "on the backend and not under a result path: read-only through the mount");
+        }
+        staged.ifPresent(s -> out.put("uploadPending", results.pending(s)));
+        if (attr.isDirectory() && scratchAt(rel).isEmpty()) {
+            out.put("newNames", isResult(rel + "/x") ? "result" : "scratch");
+        } else if (attr.isDirectory()) {
+            out.put("newNames", "scratch");
+        }
+        return JSON.writeValueAsBytes(out);
+    }
+
     /**
      * Checks that the path exists. Write access is refused for source files; source
      * directories are writable, because new names in them become scratch entries.
      */
     public void access(String path, int mask) throws IOException {
-        FileAttr a = attrOf(rel(path));
-        if ((mask & 2) != 0 && !a.isDirectory() && scratchAt(rel(path)).isEmpty()) {
+        String rel = rel(path);
+        FileAttr a = attrOf(rel);
+        if ((mask & 2) != 0 && !a.isDirectory() && classOf(rel) == PathClass.SOURCE) {
             throw refuse("write access to", path);
         }
     }

@@ -13,6 +13,7 @@ import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.disk.DiskChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.ResultPaths;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
@@ -55,7 +56,8 @@ class ScratchVfsTest {
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(meta, metaStore, fetcher, store, CHUNK, 2, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
+        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend, metaStore,
+                fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
     }
 
     void reopen() throws Exception {
@@ -224,7 +226,7 @@ class ScratchVfsTest {
         vfs.open("/f", Vfs.O_RDONLY); // never closed: the daemon "dies"
         vfs.unlink("/f");
         reopen();
-        assertEquals(1, vfs.collectOrphans());
+        assertTrue(vfs.recover().startsWith("1 orphaned"));
         assertEquals(0, store.stats().chunks());
     }
 
@@ -239,7 +241,7 @@ class ScratchVfsTest {
         }
         assertTrue(store.stats().chunks() > 2, "sealed chunks of the uncommitted file are in the store");
         reopen(); // the daemon "dies" without closing
-        assertTrue(vfs.collectOrphans() > 0);
+        assertTrue(!vfs.recover().startsWith("0 orphaned scratch inodes and 0 "));
         assertEquals(2, store.stats().chunks(), "only the committed file's chunks remain");
         assertArrayEquals(random(2 * CHUNK, 1), readAll("/kept"));
         assertEquals(0, vfs.getattr("/crashed").size(), "the never-committed file is empty, as after a crash");

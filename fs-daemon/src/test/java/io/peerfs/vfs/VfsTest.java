@@ -12,6 +12,7 @@ import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.disk.DiskChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.ResultPaths;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
@@ -53,7 +54,8 @@ class VfsTest {
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
-        vfs = new Vfs(meta, metaStore, fetcher, store, CHUNK, 2, () -> now.get() * 1_000_000,
+        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend, metaStore,
+                fetcher, store, () -> now.get() * 1_000_000,
                 () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
     }
 

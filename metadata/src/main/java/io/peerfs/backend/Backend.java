@@ -38,4 +38,61 @@ public interface Backend {
 
     /** Capacity and usage of the backend file system. */
     FsStats statfs() throws IOException;
+
+    // Changes. PeerFS makes them only under result paths.
+
+    /** What {@link #replace} writes: bytes of the new content from an offset. */
+    @FunctionalInterface
+    interface Content {
+        /** Fills {@code dst} from {@code offset} as far as the content goes; returns bytes copied. */
+        int read(long offset, ByteBuffer dst) throws IOException;
+    }
+
+    /** Mode, owner, times and user xattrs a new file gets; {@code uid}/{@code gid} {@code -1} leave the daemon's. */
+    record NewFile(int mode, int uid, int gid, long atimeNs, long mtimeNs, Map<String, byte[]> xattrs) {
+    }
+
+    /**
+     * Writes {@code size} bytes of {@code content} to a temporary file beside {@code path},
+     * forces it to disk and renames it over {@code path}: readers of the backend see the old
+     * file or the whole new one, never a part. {@code tempTag} makes the temporary name
+     * unique ({@link #isTemporary} recognises it), so a retried upload reuses it.
+     */
+    void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException;
+
+    /** True for the name of a temporary file of {@link #replace}, which listings should hide. */
+    static boolean isTemporary(String name) {
+        return name.startsWith(".") && name.endsWith(".peerfs-tmp");
+    }
+
+    /** Creates an empty file; fails with {@code FileAlreadyExistsException} if the name exists. */
+    void createFile(String path, NewFile meta) throws IOException;
+
+    void mkdir(String path, NewFile meta) throws IOException;
+
+    void symlink(String target, String path, int uid, int gid) throws IOException;
+
+    /** Adds the name {@code to} for the file {@code from} (hard link). */
+    void link(String from, String to) throws IOException;
+
+    /** Removes a file, symlink or empty directory. */
+    void delete(String path) throws IOException;
+
+    /** rename(2): atomically replaces an existing target (a file, or an empty directory). */
+    void rename(String from, String to) throws IOException;
+
+    void setMode(String path, int mode) throws IOException;
+
+    /** Changes owner and group; {@code -1} leaves one as it is. Symlinks are not followed. */
+    void setOwner(String path, int uid, int gid) throws IOException;
+
+    /** Sets access and modification times (ns since the epoch); {@link Long#MIN_VALUE} leaves one as it is. */
+    void setTimes(String path, long atimeNs, long mtimeNs) throws IOException;
+
+    /** Cuts or extends (with a hole) a file to {@code size} bytes. */
+    void truncate(String path, long size) throws IOException;
+
+    void setXattr(String path, String name, byte[] value) throws IOException;
+
+    void removeXattr(String path, String name) throws IOException;
 }

@@ -43,4 +43,69 @@ public class ForwardingBackend implements Backend {
     public FsStats statfs() throws IOException {
         return delegate.statfs();
     }
+
+    @Override
+    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        delegate.replace(path, size, meta, content, tempTag);
+    }
+
+    @Override
+    public void createFile(String path, NewFile meta) throws IOException {
+        delegate.createFile(path, meta);
+    }
+
+    @Override
+    public void mkdir(String path, NewFile meta) throws IOException {
+        delegate.mkdir(path, meta);
+    }
+
+    @Override
+    public void symlink(String target, String path, int uid, int gid) throws IOException {
+        delegate.symlink(target, path, uid, gid);
+    }
+
+    @Override
+    public void link(String from, String to) throws IOException {
+        delegate.link(from, to);
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+        delegate.delete(path);
+    }
+
+    @Override
+    public void rename(String from, String to) throws IOException {
+        delegate.rename(from, to);
+    }
+
+    @Override
+    public void setMode(String path, int mode) throws IOException {
+        delegate.setMode(path, mode);
+    }
+
+    @Override
+    public void setOwner(String path, int uid, int gid) throws IOException {
+        delegate.setOwner(path, uid, gid);
+    }
+
+    @Override
+    public void setTimes(String path, long atimeNs, long mtimeNs) throws IOException {
+        delegate.setTimes(path, atimeNs, mtimeNs);
+    }
+
+    @Override
+    public void truncate(String path, long size) throws IOException {
+        delegate.truncate(path, size);
+    }
+
+    @Override
+    public void setXattr(String path, String name, byte[] value) throws IOException {
+        delegate.setXattr(path, name, value);
+    }
+
+    @Override
+    public void removeXattr(String path, String name) throws IOException {
+        delegate.removeXattr(path, name);
+    }
 }

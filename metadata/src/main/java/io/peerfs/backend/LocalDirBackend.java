@@ -10,7 +10,10 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
@@ -117,5 +120,150 @@ public final class LocalDirBackend implements Backend {
         long bs = Math.max(1, fs.getBlockSize());
         return new FsStats(bs, fs.getTotalSpace() / bs, fs.getUnallocatedSpace() / bs, fs.getUsableSpace() / bs,
                 0, 0, 255);
+    }
+
+    @Override
+    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        Path target = resolve(path);
+        Path temp = target.resolveSibling("." + target.getFileName() + "." + tempTag + ".peerfs-tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
+                ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(Math.max(size, 1), COPY_BUFFER));
+                for (long off = 0; off < size; ) {
+                    buf.clear().limit((int) Math.min(buf.capacity(), size - off));
+                    int n = content.read(off, buf);
+                    if (n <= 0) {
+                        throw new IOException("content of " + path + " ended at " + off + " of " + size + " bytes");
+                    }
+                    buf.flip();
+                    while (buf.hasRemaining()) {
+                        off += ch.write(buf, off);
+                    }
+                }
+                ch.force(true);
+            }
+            applyMeta(temp, meta);
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        forceDirectory(target.getParent());
+    }
+
+    private static final int COPY_BUFFER = 1 << 20;
+
+    private static void applyMeta(Path p, NewFile meta) throws IOException {
+        Files.setAttribute(p, "unix:mode", meta.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
+        chown(p, meta.uid(), meta.gid());
+        UserDefinedFileAttributeView view =
+                Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        for (Map.Entry<String, byte[]> x : meta.xattrs().entrySet()) {
+            view.write(x.getKey().substring("user.".length()), ByteBuffer.wrap(x.getValue()));
+        }
+        if (meta.mtimeNs() != Long.MIN_VALUE) {
+            Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(FileTime.from(meta.mtimeNs(), TimeUnit.NANOSECONDS),
+                            FileTime.from(meta.atimeNs(), TimeUnit.NANOSECONDS), null);
+        }
+    }
+
+    private static void chown(Path p, int uid, int gid) throws IOException {
+        if (uid != -1) {
+            Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+        }
+        if (gid != -1) {
+            Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+        }
+    }
+
+    /** fsync of a directory, so a rename in it survives a crash of the machine. */
+    private static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    @Override
+    public void createFile(String path, NewFile meta) throws IOException {
+        Path p = resolve(path);
+        Files.newByteChannel(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+        applyMeta(p, meta);
+    }
+
+    @Override
+    public void mkdir(String path, NewFile meta) throws IOException {
+        Path p = resolve(path);
+        Files.createDirectory(p);
+        Files.setAttribute(p, "unix:mode", meta.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
+        chown(p, meta.uid(), meta.gid());
+    }
+
+    @Override
+    public void symlink(String target, String path, int uid, int gid) throws IOException {
+        Path p = resolve(path);
+        Files.createSymbolicLink(p, Path.of(target));
+        chown(p, uid, gid);
+    }
+
+    @Override
+    public void link(String from, String to) throws IOException {
+        Files.createLink(resolve(to), resolve(from));
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+        Files.delete(resolve(path));
+    }
+
+    @Override
+    public void rename(String from, String to) throws IOException {
+        Files.move(resolve(from), resolve(to), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public void setMode(String path, int mode) throws IOException {
+        Files.setAttribute(resolve(path), "unix:mode", mode & 07777, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    @Override
+    public void setOwner(String path, int uid, int gid) throws IOException {
+        chown(resolve(path), uid, gid);
+    }
+
+    @Override
+    public void setTimes(String path, long atimeNs, long mtimeNs) throws IOException {
+        Files.getFileAttributeView(resolve(path), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(
+                mtimeNs == Long.MIN_VALUE ? null : FileTime.from(mtimeNs, TimeUnit.NANOSECONDS),
+                atimeNs == Long.MIN_VALUE ? null : FileTime.from(atimeNs, TimeUnit.NANOSECONDS), null);
+    }
+
+    @Override
+    public void truncate(String path, long size) throws IOException {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(resolve(path).toFile(), "rw")) {
+            f.setLength(size);
+        } catch (java.io.FileNotFoundException e) {
+            throw new NoSuchFileException(path, null, e.getMessage());
+        }
+    }
+
+    @Override
+    public void setXattr(String path, String name, byte[] value) throws IOException {
+        xattrView(path).write(name.substring("user.".length()), ByteBuffer.wrap(value));
+    }
+
+    @Override
+    public void removeXattr(String path, String name) throws IOException {
+        xattrView(path).delete(name.substring("user.".length()));
+    }
+
+    private UserDefinedFileAttributeView xattrView(String path) throws IOException {
+        UserDefinedFileAttributeView view = Files.getFileAttributeView(resolve(path),
+                UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (view == null) {
+            throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
+        }
+        return view;
     }
 }

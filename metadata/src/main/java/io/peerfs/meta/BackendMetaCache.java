@@ -259,6 +259,18 @@ public final class BackendMetaCache implements AutoCloseable {
         }
     }
 
+    /** Forgets a path and everything cached below it (after PeerFS renamed or removed a directory). */
+    public void invalidateTree(String path) throws PeerFsException {
+        invalidate(path);
+        try {
+            for (char kind : new char[] {'A', 'L', 'S', 'X'}) {
+                db.deleteRange(writeOptions, key(kind, path + "/"), key(kind, path + "0")); // '0' follows '/'
+            }
+        } catch (RocksDBException e) {
+            throw new PeerFsException("metadata cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     private static byte[] key(char kind, String path) {
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         byte[] k = new byte[p.length + 1];

@@ -72,6 +72,31 @@ public interface MetaStore extends AutoCloseable {
     /** Every chunk key that some file's layout refers to. */
     java.util.Set<io.peerfs.chunk.ChunkKey> referencedChunks() throws IOException;
 
+    /**
+     * Creates a file inode with no scratch name that holds data staged for upload to the
+     * backend path {@code target} (a result file being written): the writeback journal.
+     * It counts as one link while staged, so it is never an orphan.
+     */
+    Inode stage(String target, Inode spec) throws IOException;
+
+    /** Points a staged inode at a new backend path (the result file was renamed before upload). */
+    void restage(long ino, String target) throws IOException;
+
+    /**
+     * Removes an inode from the journal (uploaded, or its backend name is gone). Returns it
+     * with no links left; its record stays until {@link #delete}.
+     */
+    Inode unstage(long ino) throws IOException;
+
+    /** The writeback journal: staged inode number → backend path, in inode order. */
+    java.util.SortedMap<Long, String> staged() throws IOException;
+
+    /** Tags ({@code on}) or untags a backend path as a result path: it and everything below it. */
+    void tagResult(String path, boolean on) throws IOException;
+
+    /** Paths tagged as result paths. */
+    java.util.Set<String> resultTags() throws IOException;
+
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;
 

@@ -226,4 +226,52 @@ public abstract class MetaStoreContract {
             }
         }).distinct().count());
     }
+
+    @Test
+    void stagedInodesAreJournaledWithTheirTargetAndSurviveARestart() throws Exception {
+        Inode a = store.stage("out/a.bin", file());
+        Inode b = store.stage("out/b.bin", file());
+        assertNotEquals(a.ino(), b.ino());
+        assertEquals(1, a.nlink());
+        assertTrue(store.list("out").isEmpty(), "a staged inode has no scratch name");
+        assertTrue(store.lookup("out/a.bin").isEmpty());
+        store.restage(b.ino(), "out/c.bin");
+        store = reopen(store);
+        assertEquals(Map.of(a.ino(), "out/a.bin", b.ino(), "out/c.bin"), store.staged());
+        assertTrue(store.orphans().isEmpty(), "staged inodes are not orphans");
+        assertEquals(Optional.of(a.ino()), store.get(a.ino()).map(Inode::ino));
+    }
+
+    @Test
+    void unstagingLeavesAnUnlinkedInodeToDelete() throws Exception {
+        Inode a = store.stage("a", file());
+        Inode gone = store.unstage(a.ino());
+        assertEquals(0, gone.nlink());
+        assertTrue(store.staged().isEmpty());
+        assertEquals(List.of(a.ino()), store.orphans().stream().map(Inode::ino).toList());
+        store.delete(a.ino());
+        assertTrue(store.get(a.ino()).isEmpty());
+        assertThrows(NoSuchFileException.class, () -> store.unstage(a.ino()));
+        assertThrows(NoSuchFileException.class, () -> store.restage(a.ino(), "b"));
+    }
+
+    @Test
+    void stagedAndScratchInodesNeverShareANumber() throws Exception {
+        Inode s = store.create("x", file());
+        Inode t = store.stage("y", file());
+        Inode u = store.create("z", file());
+        assertEquals(3, List.of(s.ino(), t.ino(), u.ino()).stream().distinct().count());
+    }
+
+    @Test
+    void resultTagsAreSetClearedAndKept() throws Exception {
+        store.tagResult("out", true);
+        store.tagResult("runs/7/ckpt", true);
+        store.tagResult("out", true);
+        store = reopen(store);
+        assertEquals(java.util.Set.of("out", "runs/7/ckpt"), store.resultTags());
+        store.tagResult("out", false);
+        store.tagResult("never-tagged", false);
+        assertEquals(java.util.Set.of("runs/7/ckpt"), store.resultTags());
+    }
 }

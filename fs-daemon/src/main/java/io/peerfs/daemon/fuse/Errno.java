@@ -23,17 +23,22 @@ import ru.serce.jnrfuse.ErrorCodes;
 public final class Errno {
     private static final Logger log = LoggerFactory.getLogger(Errno.class);
     /** Reasons in {@link FileSystemException#getReason()} as the JDK reports them (strerror texts). */
-    private static final Map<String, Integer> BY_REASON = Map.of(
-            "Is a directory", ErrorCodes.EISDIR(),
-            "Not a directory", ErrorCodes.ENOTDIR(),
-            "Too many levels of symbolic links", ErrorCodes.ELOOP(),
-            "Permission denied", ErrorCodes.EACCES(),
-            "Operation not permitted", ErrorCodes.EPERM(),
-            "Read-only file system", ErrorCodes.EROFS(),
-            "No space left on device", ErrorCodes.ENOSPC(),
-            "File name too long", ErrorCodes.ENAMETOOLONG(),
-            "Invalid argument", ErrorCodes.EINVAL(),
-            "Operation not supported", ErrorCodes.EOPNOTSUPP());
+    private static final Map<String, Integer> BY_REASON = Map.ofEntries(
+            Map.entry("Is a directory", ErrorCodes.EISDIR()),
+            Map.entry("Not a directory", ErrorCodes.ENOTDIR()),
+            Map.entry("Too many levels of symbolic links", ErrorCodes.ELOOP()),
+            Map.entry("Permission denied", ErrorCodes.EACCES()),
+            Map.entry("Operation not permitted", ErrorCodes.EPERM()),
+            Map.entry("Read-only file system", ErrorCodes.EROFS()),
+            Map.entry("No space left on device", ErrorCodes.ENOSPC()),
+            Map.entry("File name too long", ErrorCodes.ENAMETOOLONG()),
+            Map.entry("Invalid argument", ErrorCodes.EINVAL()),
+            Map.entry("Operation not supported", ErrorCodes.EOPNOTSUPP()),
+            Map.entry("Directory not empty", ErrorCodes.ENOTEMPTY()),
+            Map.entry("File exists", ErrorCodes.EEXIST()),
+            Map.entry("Invalid cross-device link", ErrorCodes.EXDEV()),
+            Map.entry("Disk quota exceeded", ErrorCodes.EDQUOT()),
+            Map.entry("Too many links", ErrorCodes.EMLINK()));
     private static final Set<String> loggedUnexpected = ConcurrentHashMap.newKeySet();
 
     private Errno() {

@@ -1,6 +1,7 @@
 package io.peerfs.meta.rocksdb;
 
 import io.peerfs.PeerFsException;
+import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
@@ -27,7 +28,8 @@ import org.rocksdb.WriteOptions;
 /**
  * The embedded {@link MetaStore} engine ({@code --meta rocksdb:}): one node's scratch
  * namespace in RocksDB. Keys: {@code i<ino>} → inode, {@code d<parent>\0<name>} → ino,
- * {@code n} → the next inode number. Changes are serialised and each is one write batch.
+ * {@code n} → the next inode number, {@code w<ino>} → backend path of a staged result file,
+ * {@code t<path>} → a result tag. Changes are serialised and each is one write batch.
  */
 public final class RocksDbMetaStore implements MetaStore {
     static {
@@ -161,6 +163,92 @@ public final class RocksDbMetaStore implements MetaStore {
         }
         nextIno = ino + 1;
         return inode;
+    }
+
+    @Override
+    public synchronized Inode stage(String target, Inode spec) throws IOException {
+        long ino = nextIno;
+        Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
+                spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks());
+        try (WriteBatch b = new WriteBatch()) {
+            b.put(NEXT_INO, longBytes(ino + 1));
+            b.put(inoKey(ino), inode.encode());
+            b.put(journalKey(ino), target.getBytes(StandardCharsets.UTF_8));
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("stage", target, e);
+        }
+        nextIno = ino + 1;
+        return inode;
+    }
+
+    private static byte[] journalKey(long ino) {
+        return ByteBuffer.allocate(9).put((byte) 'w').putLong(ino).array();
+    }
+
+    private static byte[] tagKey(String path) {
+        return ("t" + path).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public synchronized void restage(long ino, String target) throws IOException {
+        try {
+            if (db.get(journalKey(ino)) == null) {
+                throw new NoSuchFileException("staged inode " + ino);
+            }
+            db.put(sync, journalKey(ino), target.getBytes(StandardCharsets.UTF_8));
+        } catch (RocksDBException e) {
+            throw failure("restage", target, e);
+        }
+    }
+
+    @Override
+    public synchronized Inode unstage(long ino) throws IOException {
+        Inode inode = get(ino).orElseThrow(() -> new NoSuchFileException("staged inode " + ino));
+        Inode unlinked = inode.withNlink(0, inode.ctimeNs());
+        try (WriteBatch b = new WriteBatch()) {
+            b.delete(journalKey(ino));
+            b.put(inoKey(ino), unlinked.encode());
+            db.write(sync, b);
+        } catch (RocksDBException e) {
+            throw failure("unstage", Long.toString(ino), e);
+        }
+        return unlinked;
+    }
+
+    @Override
+    public java.util.SortedMap<Long, String> staged() throws IOException {
+        java.util.SortedMap<Long, String> out = new java.util.TreeMap<>();
+        try (RocksIterator it = db.newIterator()) {
+            for (it.seek(new byte[] {'w'}); it.isValid() && it.key()[0] == 'w'; it.next()) {
+                out.put(ByteBuffer.wrap(it.key(), 1, 8).getLong(), new String(it.value(), StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized void tagResult(String path, boolean on) throws IOException {
+        try {
+            if (on) {
+                db.put(sync, tagKey(path), new byte[] {1});
+            } else {
+                db.delete(sync, tagKey(path));
+            }
+        } catch (RocksDBException e) {
+            throw failure("tag", path, e);
+        }
+    }
+
+    @Override
+    public java.util.Set<String> resultTags() throws IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (RocksIterator it = db.newIterator()) {
+            for (it.seek(new byte[] {'t'}); it.isValid() && it.key()[0] == 't'; it.next()) {
+                out.add(new String(it.key(), 1, it.key().length - 1, StandardCharsets.UTF_8));
+            }
+        }
+        return out;
     }
 
     @Override

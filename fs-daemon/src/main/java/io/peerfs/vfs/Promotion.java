@@ -1,0 +1,130 @@
+package io.peerfs.vfs;
+
+import io.peerfs.backend.Backend;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileType;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code peerfs persist PATH}: writes a scratch file or tree to the backend at the same path,
+ * tags the path as a result path, and then drops the scratch copy. Files are uploaded as
+ * temp + rename, so running it again after a crash finishes the job.
+ */
+final class Promotion {
+    private static final Logger log = LoggerFactory.getLogger(Promotion.class);
+
+    private final MetaStore meta;
+    private final ScratchFiles files;
+    private final Backend backend;
+    private final BackendMetaCache cache;
+    private final ResultFiles results;
+    private final LongSupplier clockNs;
+
+    Promotion(MetaStore meta, ScratchFiles files, Backend backend, BackendMetaCache cache, ResultFiles results,
+              LongSupplier clockNs) {
+        this.meta = meta;
+        this.files = files;
+        this.backend = backend;
+        this.cache = cache;
+        this.results = results;
+        this.clockNs = clockNs;
+    }
+
+    private static String parent(String rel) {
+        int slash = rel.lastIndexOf('/');
+        return slash < 0 ? "" : rel.substring(0, slash);
+    }
+
+    /** Persists the scratch entry at {@code rel}; returns the bytes written to the backend. */
+    long persist(String rel) throws IOException {
+        Inode top = meta.lookup(rel).orElseThrow(() -> invalid(rel,
+                "only scratch files and directories are persisted; this path is already on the backend"));
+        if (!parent(rel).isEmpty() && meta.lookup(parent(rel)).isPresent()) {
+            throw invalid(rel, "its directory '" + parent(rel) + "' is scratch too: persist that directory");
+        }
+        long[] bytes = {0};
+        int count = copy(rel, top, bytes);
+        meta.tagResult(rel, true);
+        remove(rel, top);
+        cache.invalidateTree(rel);
+        cache.invalidate(parent(rel));
+        log.info("persisted {}: {} entries, {} bytes written to the backend; it is a result path now", rel, count,
+                bytes[0]);
+        return bytes[0];
+    }
+
+    private static FileSystemException invalid(String rel, String why) {
+        log.warn("persist {}: {}", rel, why);
+        return new FileSystemException("/" + rel, null, "Invalid argument");
+    }
+
+    private int copy(String rel, Inode inode, long[] bytes) throws IOException {
+        Backend.NewFile newFile = results.newFile(inode);
+        switch (inode.type()) {
+            case DIRECTORY -> {
+                try {
+                    backend.mkdir(rel, newFile);
+                } catch (FileAlreadyExistsException e) {
+                    if (!backend.stat(rel).isDirectory()) {
+                        throw e;
+                    }
+                }
+                int n = 1;
+                for (String name : meta.list(rel)) {
+                    String child = rel + "/" + name;
+                    var c = meta.lookup(child);
+                    if (c.isPresent()) {
+                        n += copy(child, c.get(), bytes);
+                    }
+                }
+                return n;
+            }
+            case SYMLINK -> {
+                try {
+                    backend.symlink(inode.target(), rel, newFile.uid(), newFile.gid());
+                } catch (FileAlreadyExistsException e) {
+                    backend.delete(rel); // an earlier, interrupted persist made it
+                    backend.symlink(inode.target(), rel, newFile.uid(), newFile.gid());
+                }
+                return 1;
+            }
+            case FILE -> {
+                OpenScratch f = files.open(inode);
+                try {
+                    Inode current = files.current(inode);
+                    backend.replace(rel, current.size(), results.newFile(current),
+                            (off, dst) -> files.read(f, off, dst), "peerfs-" + inode.ino());
+                    bytes[0] += current.size();
+                } finally {
+                    files.release(f);
+                }
+                return 1;
+            }
+            default -> throw new FileSystemException("/" + rel, null, "Operation not supported");
+        }
+    }
+
+    /** Drops the scratch entries, deepest first; open files keep their data until closed. */
+    private void remove(String rel, Inode inode) throws IOException {
+        if (inode.type() == FileType.DIRECTORY) {
+            for (String name : meta.list(rel)) {
+                String child = rel + "/" + name;
+                var c = meta.lookup(child);
+                if (c.isPresent()) {
+                    remove(child, c.get());
+                }
+            }
+            meta.unlink(rel, clockNs.getAsLong());
+            meta.delete(inode.ino());
+        } else {
+            files.deleteIfUnused(meta.unlink(rel, clockNs.getAsLong()));
+        }
+    }
+}

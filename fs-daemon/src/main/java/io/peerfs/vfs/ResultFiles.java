@@ -1,0 +1,459 @@
+package io.peerfs.vfs;
+
+import io.peerfs.backend.Backend;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Result files being written on this node. Their data is staged like scratch data (pinned
+ * chunks, layout in the {@link MetaStore}) and the MetaStore's writeback journal records
+ * which backend path each staged inode belongs to. An upload writes the staged bytes to the
+ * backend as a temporary file and renames it over the path, so the backend never shows a
+ * half-written file. {@code close} uploads before it returns, or with {@code writeback}
+ * queues the upload; {@code fsync} always uploads. A staged file is dropped once it is
+ * uploaded and closed everywhere on this node. At start the journal is replayed.
+ *
+ * <p>While a path is staged, this node reads it from the staged data, which is never older
+ * than the backend's copy.
+ */
+final class ResultFiles implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ResultFiles.class);
+    private static final long RETRY_SECONDS = 10;
+
+    /** A result file staged on this node. */
+    static final class Staged {
+        final long ino;
+        /** Held by uploads and by changes of the backend name, so a rename never races an upload. */
+        final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+        /** Backend path; changed under {@link #lock}. */
+        volatile String path;
+        /** Bumped by every change of the data or attributes; what an upload must catch up with. */
+        final AtomicLong version = new AtomicLong(1);
+        /** The {@link #version} the backend has; guarded by {@link #lock}. */
+        long uploaded;
+        /** Set when the name was removed or replaced (its data must never reach the backend), or when dropped after upload. */
+        volatile boolean discarded;
+        /** Handles on this node; guarded by the {@link ResultFiles#byPath} table. */
+        int opens;
+        boolean queued;
+
+        Staged(long ino, String path) {
+            this.ino = ino;
+            this.path = path;
+        }
+    }
+
+    /** Counters for {@code peerfs status}. */
+    record Stats(int staged, int queued, long uploads, long failures) {
+    }
+
+    private final MetaStore meta;
+    private final ScratchFiles files;
+    private final Backend backend;
+    private final BackendMetaCache cache;
+    private final boolean writeback;
+    private final boolean setOwners;
+    private final Map<String, Staged> byPath = new HashMap<>();
+    private final ScheduledExecutorService uploader;
+    private final LongAdder uploads = new LongAdder();
+    private final LongAdder failures = new LongAdder();
+
+    /**
+     * @param writeback queue uploads on close instead of waiting for them
+     * @param setOwners give uploaded files the writer's owner (the daemon runs as root)
+     */
+    ResultFiles(MetaStore meta, ScratchFiles files, Backend backend, BackendMetaCache cache, boolean writeback,
+                boolean setOwners) {
+        this.meta = meta;
+        this.files = files;
+        this.backend = backend;
+        this.cache = cache;
+        this.writeback = writeback;
+        this.setOwners = setOwners;
+        this.uploader = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "peerfs-upload");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Takes up the journal a previous daemon left: every staged file is uploaded in the
+     * background (and read from its staged data until then).
+     *
+     * @return how many files were pending
+     */
+    int replay() throws IOException {
+        Map<Long, String> journal = meta.staged();
+        for (Map.Entry<Long, String> e : journal.entrySet()) {
+            Staged s = new Staged(e.getKey(), e.getValue());
+            synchronized (byPath) {
+                byPath.put(s.path, s);
+            }
+            log.info("writeback journal: uploading {} (staged inode {}) left by the previous daemon", s.path, s.ino);
+            enqueue(s, 0);
+        }
+        return journal.size();
+    }
+
+    Optional<Staged> staged(String path) {
+        synchronized (byPath) {
+            return Optional.ofNullable(byPath.get(path));
+        }
+    }
+
+    /** Staged files at or below {@code dir}. */
+    private List<Staged> stagedBelow(String dir) {
+        synchronized (byPath) {
+            return byPath.values().stream().filter(s -> s.path.equals(dir) || s.path.startsWith(dir + "/")).toList();
+        }
+    }
+
+    /** Journals a new staged file for {@code path} and takes a handle on it. */
+    Opened stage(String path, Inode spec) throws IOException {
+        Inode inode = meta.stage(path, spec);
+        Staged s = new Staged(inode.ino(), path);
+        synchronized (byPath) {
+            Staged old = byPath.put(path, s);
+            if (old != null) {
+                old.discarded = true; // cannot happen while callers check staged() first; never upload two
+            }
+            s.opens++;
+        }
+        return new Opened(s, files.open(inode));
+    }
+
+    /**
+     * Takes a handle on the file staged at {@code path}, if there is one. Atomic with
+     * respect to dropping it after an upload: a staged file found here stays until released.
+     */
+    Optional<Opened> open(String path) throws IOException {
+        Staged s;
+        synchronized (byPath) {
+            s = byPath.get(path);
+            if (s == null) {
+                return Optional.empty();
+            }
+            s.opens++;
+        }
+        Optional<Inode> inode = meta.get(s.ino);
+        if (inode.isEmpty()) { // discarded meanwhile: the name is gone
+            synchronized (byPath) {
+                s.opens--;
+            }
+            throw new NoSuchFileException(path);
+        }
+        return Optional.of(new Opened(s, files.open(inode.get())));
+    }
+
+    /** A handle on a staged file. */
+    record Opened(Staged staged, OpenScratch file) {
+    }
+
+    /**
+     * The staged record with this node's unsaved size, for getattr and reads; empty when it
+     * was uploaded and dropped meanwhile (the backend has it now).
+     */
+    Optional<Inode> current(Staged s) throws IOException {
+        return meta.get(s.ino).map(files::current);
+    }
+
+    /** Marks a change of the data or attributes, for the next upload. */
+    void changed(Staged s) {
+        s.version.incrementAndGet();
+    }
+
+    /** close(2): commits locally, then uploads (or queues the upload with writeback). */
+    void flush(Staged s, OpenScratch f) throws IOException {
+        files.commit(f, writeback); // with writeback the journal is all there is until the upload: make it durable
+        if (writeback) {
+            enqueue(s, 0);
+        } else {
+            upload(s);
+        }
+    }
+
+    /** fsync(2): the data is on the backend, durably, when it returns. */
+    void fsync(Staged s, OpenScratch f) throws IOException {
+        files.commit(f, true);
+        upload(s);
+    }
+
+    /** Gives a handle back; the last one drops the staged data once it is uploaded. */
+    void release(Staged s, OpenScratch f) throws IOException {
+        try {
+            files.release(f);
+        } finally {
+            boolean last;
+            synchronized (byPath) {
+                last = --s.opens == 0;
+            }
+            if (last) {
+                if (!finishIfIdle(s)) {
+                    enqueue(s, 0); // an upload at close failed, or writeback: the uploader takes it from here
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes the staged file to the backend if it changed since its last upload. Holds the
+     * file's monitor, so renames and removals of the path wait for it.
+     */
+    void upload(Staged s) throws IOException {
+        s.lock.lock();
+        try {
+            long v = s.version.get();
+            if (s.discarded || s.uploaded == v) {
+                return;
+            }
+            Inode inode = current(s).orElseThrow(() -> new NoSuchFileException(s.path, null, "staged data is gone"));
+            OpenScratch r = files.open(inode);
+            try {
+                backend.replace(s.path, inode.size(), newFile(inode), (off, dst) -> files.read(r, off, dst),
+                        "peerfs-" + s.ino);
+            } finally {
+                files.release(r);
+            }
+            s.uploaded = v;
+            uploads.increment();
+            cache.invalidate(s.path);
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    Backend.NewFile newFile(Inode i) {
+        return new Backend.NewFile(i.mode(), setOwners ? i.uid() : -1, setOwners ? i.gid() : -1, i.atimeNs(),
+                i.mtimeNs(), i.xattrs());
+    }
+
+    /** Drops a staged file that is uploaded and not open here; returns false when it must stay. */
+    private boolean finishIfIdle(Staged s) throws IOException {
+        s.lock.lock();
+        try {
+            synchronized (byPath) {
+                if (s.discarded || s.opens > 0 || s.uploaded != s.version.get()) {
+                    return s.discarded;
+                }
+                byPath.remove(s.path, s);
+            }
+            s.discarded = true; // done: later calls find nothing to do
+            files.deleteIfUnused(meta.unstage(s.ino));
+            return true;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    private void enqueue(Staged s, long delaySeconds) {
+        synchronized (byPath) {
+            if (s.queued) {
+                return;
+            }
+            s.queued = true;
+        }
+        uploader.schedule(() -> uploadInBackground(s), delaySeconds, TimeUnit.SECONDS);
+    }
+
+    private void uploadInBackground(Staged s) {
+        synchronized (byPath) {
+            s.queued = false;
+        }
+        try {
+            upload(s);
+            finishIfIdle(s);
+        } catch (IOException | RuntimeException e) {
+            failures.increment();
+            log.warn("upload of result file {} failed, retrying in {}s (the data stays staged): {}", s.path,
+                    RETRY_SECONDS, e.toString());
+            enqueue(s, RETRY_SECONDS);
+        }
+    }
+
+    /**
+     * The name of a staged file was removed or replaced: its data is never uploaded, and is
+     * freed once the last handle closes.
+     */
+    void discard(Staged s) throws IOException {
+        s.lock.lock();
+        try {
+            if (s.discarded) {
+                return;
+            }
+            s.discarded = true;
+            synchronized (byPath) {
+                byPath.remove(s.path, s);
+            }
+            files.deleteIfUnused(meta.unstage(s.ino));
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Runs a change of the backend names at or below {@code from} (a rename or removal) while
+     * no upload of a staged file there can run; then those staged files follow it to
+     * {@code to} ({@code null}: they are discarded). Staged files at {@code replaced} are
+     * discarded after the change succeeds.
+     */
+    void whileNamesChange(String from, String to, String replaced, BackendChange change) throws IOException {
+        List<Staged> moving = stagedBelow(from);
+        List<Staged> victims = replaced == null ? List.of() : stagedBelow(replaced);
+        List<Staged> locked = new ArrayList<>();
+        try {
+            for (Staged s : moving) {
+                s.lock.lock();
+                locked.add(s);
+            }
+            for (Staged s : victims) {
+                s.lock.lock();
+                locked.add(s);
+            }
+            change.run();
+            for (Staged s : victims) {
+                if (!moving.contains(s)) {
+                    discard(s);
+                }
+            }
+            for (Staged s : moving) {
+                if (to == null) {
+                    discard(s);
+                    continue;
+                }
+                String target = to + s.path.substring(from.length());
+                meta.restage(s.ino, target);
+                synchronized (byPath) {
+                    byPath.remove(s.path, s);
+                    s.path = target;
+                    byPath.put(target, s);
+                }
+            }
+        } finally {
+            for (Staged s : locked) {
+                s.lock.unlock();
+            }
+        }
+    }
+
+    /** A change of backend names. */
+    @FunctionalInterface
+    interface BackendChange {
+        void run() throws IOException;
+    }
+
+    /**
+     * After a change of a staged file's attributes (chmod, utimens, xattrs): the backend
+     * gets them with the next upload, which starts now when no handle is open here.
+     */
+    void attributesChanged(Staged s) throws IOException {
+        changed(s);
+        boolean idle;
+        synchronized (byPath) {
+            idle = s.opens == 0;
+        }
+        if (idle) {
+            if (writeback) {
+                enqueue(s, 0);
+            } else {
+                upload(s);
+                finishIfIdle(s);
+            }
+        }
+    }
+
+    /**
+     * Stages a copy of an existing backend file to write into (open for writing without
+     * O_TRUNC): its first {@code size} bytes are copied from {@code source}.
+     */
+    Opened stageCopy(String path, Inode spec, long size, Backend.Content source, int chunkSize)
+            throws IOException {
+        Opened o = stage(path, spec);
+        OpenScratch f = o.file();
+        try {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(chunkSize);
+            for (long off = 0; off < size; ) {
+                buf.clear().limit((int) Math.min(chunkSize, size - off));
+                int n = source.read(off, buf);
+                if (n <= 0) {
+                    break; // the backend file got shorter meanwhile: stage what there was
+                }
+                buf.flip();
+                off += files.write(f, off, buf);
+            }
+            return o;
+        } catch (IOException | RuntimeException e) {
+            discard(o.staged());
+            release(o.staged(), f);
+            throw e;
+        }
+    }
+
+    /** Uploads the staged files at or below {@code path} now (before a link or a rename of a directory). */
+    void uploadBelow(String path) throws IOException {
+        for (Staged s : stagedBelow(path)) {
+            upload(s);
+        }
+    }
+
+    Stats stats() {
+        synchronized (byPath) {
+            int queued = (int) byPath.values().stream().filter(s -> s.queued).count();
+            return new Stats(byPath.size(), queued, uploads.sum(), failures.sum());
+        }
+    }
+
+    /** True while the backend does not have the staged file's latest data (for {@code peerfs info}). */
+    boolean pending(Staged s) {
+        s.lock.lock();
+        try {
+            return s.uploaded != s.version.get();
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /**
+     * Stops the uploader after giving queued uploads up to {@code waitSeconds}; what is left
+     * stays in the journal for the next start.
+     */
+    void close(long waitSeconds) {
+        List<Staged> left;
+        synchronized (byPath) {
+            left = new ArrayList<>(byPath.values());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(waitSeconds);
+        for (Staged s : left) {
+            if (System.nanoTime() > deadline) {
+                break;
+            }
+            try {
+                upload(s);
+                finishIfIdle(s);
+            } catch (IOException | RuntimeException e) {
+                log.warn("result file {} stays staged for the next start: {}", s.path, e.toString());
+            }
+        }
+        uploader.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        close(0);
+    }
+}

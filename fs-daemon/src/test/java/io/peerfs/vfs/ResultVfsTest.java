@@ -1,0 +1,341 @@
+package io.peerfs.vfs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peerfs.backend.Backend;
+import io.peerfs.backend.ForwardingBackend;
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.ResultPaths;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Result paths through {@link Vfs}, without a kernel: written back to a real backend directory. */
+class ResultVfsTest {
+    static final int CHUNK = 64 * 1024;
+    static final Caller ME = new Caller(1000, 1000);
+    @TempDir
+    Path backendDir;
+    @TempDir
+    Path cacheDir;
+    final AtomicLong now = new AtomicLong(1_000_000);
+    /** While set, uploads to the backend fail as if it were unreachable. */
+    final AtomicBoolean backendDown = new AtomicBoolean();
+    DiskChunkStore store;
+    BackendMetaCache meta;
+    MetaStore metaStore;
+    ChunkFetcher fetcher;
+    Vfs vfs;
+
+    void open(boolean writeback, String... globs) throws Exception {
+        Backend backend = new ForwardingBackend(new LocalDirBackend(backendDir)) {
+            @Override
+            public void replace(String path, long size, NewFile m, Content content, String tag) throws IOException {
+                if (backendDown.get()) {
+                    throw new IOException("backend unreachable (test)");
+                }
+                super.replace(path, size, m, content, tag);
+            }
+        };
+        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
+        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), System::currentTimeMillis);
+        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
+        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
+        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of(globs)), writeback, false), meta, backend,
+                metaStore, fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
+        vfs.recover();
+    }
+
+    /** Stops everything without uploading what is queued: what kill -9 leaves. */
+    void crash() {
+        vfs.close(0);
+        fetcher.close();
+        metaStore.close();
+        meta.close();
+        store.close();
+        vfs = null;
+    }
+
+    @AfterEach
+    void close() {
+        if (vfs != null) {
+            crash();
+        }
+    }
+
+    private static ByteBuffer bytes(byte[] b) {
+        return ByteBuffer.allocateDirect(b.length).put(b).flip();
+    }
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private void writeFile(String path, byte[] data) throws Exception {
+        long fh = vfs.create(path, 0640, ME);
+        vfs.write(fh, 0, bytes(data));
+        vfs.flush(fh);
+        vfs.release(fh);
+    }
+
+    private byte[] readAll(String path) throws Exception {
+        long fh = vfs.open(path, Vfs.O_RDONLY);
+        try {
+            ByteBuffer dst = ByteBuffer.allocateDirect((int) vfs.getattr(path).size() + 10);
+            int n = vfs.read(fh, 0, dst);
+            byte[] out = new byte[n];
+            dst.flip().get(out);
+            return out;
+        } finally {
+            vfs.release(fh);
+        }
+    }
+
+    private List<String> backendFiles() throws IOException {
+        try (Stream<Path> s = Files.walk(backendDir)) {
+            return s.filter(Files::isRegularFile).map(p -> backendDir.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    private JsonNode info(String path) throws Exception {
+        return new ObjectMapper().readTree(vfs.getxattr(path, Vfs.INFO_XATTR));
+    }
+
+    private static void awaitTrue(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
+        for (int i = 0; i < 300 && !cond.getAsBoolean(); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(cond.getAsBoolean(), what);
+    }
+
+    @Test
+    void aResultFileReachesTheBackendWholeAtClose() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(false, "out/**");
+        byte[] data = random(3 * CHUNK + 17, 1);
+        long fh = vfs.create("/out/model.bin", 0640, ME);
+        vfs.write(fh, 0, bytes(Arrays.copyOf(data, CHUNK)));
+        assertEquals(0, Files.size(backendDir.resolve("out/model.bin")), "nothing half-written before close");
+        vfs.write(fh, CHUNK, bytes(Arrays.copyOfRange(data, CHUNK, data.length)));
+        assertArrayEquals(data, readAll("/out/model.bin"), "this node reads the staged data");
+        vfs.flush(fh);
+        assertArrayEquals(data, Files.readAllBytes(backendDir.resolve("out/model.bin")));
+        vfs.release(fh);
+        assertEquals("rw-r-----", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(backendDir.resolve("out/model.bin"))));
+        assertEquals(List.of("out/model.bin"), backendFiles(), "no temporary file left");
+        assertEquals(0, store.stats().pinnedBytes(), "staged chunks are freed after the upload");
+        assertEquals(0L, vfs.writebackStats().get("staged"));
+        assertArrayEquals(data, readAll("/out/model.bin"), "read back through the cache from the backend");
+    }
+
+    @Test
+    void writingInsideAnExistingResultFileKeepsTheRestAndItsXattrs() throws Exception {
+        Path f = backendDir.resolve("res/log.txt");
+        Files.createDirectories(f.getParent());
+        byte[] old = random(2 * CHUNK + 5, 2);
+        Files.write(f, old);
+        Files.getFileAttributeView(f, UserDefinedFileAttributeView.class).write("origin", bytes("cpfs".getBytes()));
+        open(false, "res");
+        long fh = vfs.open("/res/log.txt", 2);
+        vfs.write(fh, CHUNK - 2, bytes("PATCH".getBytes(StandardCharsets.US_ASCII)));
+        vfs.flush(fh);
+        vfs.release(fh);
+        System.arraycopy("PATCH".getBytes(StandardCharsets.US_ASCII), 0, old, CHUNK - 2, 5);
+        assertArrayEquals(old, Files.readAllBytes(f));
+        assertEquals(List.of("user.origin"), vfs.listxattr("/res/log.txt"));
+
+        long trunc = vfs.open("/res/log.txt", 2 | Vfs.O_TRUNC);
+        vfs.write(trunc, 0, bytes("new".getBytes()));
+        assertEquals(old.length, Files.size(f), "O_TRUNC does not cut the backend file before close");
+        vfs.flush(trunc);
+        vfs.release(trunc);
+        assertEquals("new", Files.readString(f));
+    }
+
+    @Test
+    void namespaceChangesUnderResultPathsHappenOnTheBackend() throws Exception {
+        open(false, "out/**");
+        vfs.mkdir("/out", 0755, ME);
+        vfs.mkdir("/out/d", 0700, ME);
+        assertTrue(Files.isDirectory(backendDir.resolve("out/d")));
+        writeFile("/out/d/a", "aaa".getBytes());
+        vfs.symlink("a", "/out/d/l", ME);
+        assertEquals("a", Files.readSymbolicLink(backendDir.resolve("out/d/l")).toString());
+        vfs.link("/out/d/a", "/out/d/hard");
+        vfs.rename("/out/d", "/out/e");
+        assertEquals("aaa", Files.readString(backendDir.resolve("out/e/hard")));
+        vfs.chmod("/out/e/a", 0600);
+        assertEquals("rw-------", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(backendDir.resolve("out/e/a"))));
+        vfs.truncate("/out/e/a", 1);
+        assertEquals("a", Files.readString(backendDir.resolve("out/e/a")));
+        vfs.unlink("/out/e/hard");
+        vfs.unlink("/out/e/a");
+        vfs.unlink("/out/e/l");
+        vfs.rmdir("/out/e");
+        assertEquals(List.of("out"), Files.list(backendDir).map(p -> p.getFileName().toString()).toList());
+        assertTrue(Files.list(backendDir.resolve("out")).findAny().isEmpty());
+    }
+
+    @Test
+    void aStagedFileRenamedOrRemovedWhileOpenFollowsItsName() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(false, "out/**");
+        long fh = vfs.create("/out/tmp.part", 0644, ME);
+        vfs.write(fh, 0, bytes("whole".getBytes()));
+        vfs.rename("/out/tmp.part", "/out/final");
+        vfs.flush(fh);
+        vfs.release(fh);
+        assertEquals("whole", Files.readString(backendDir.resolve("out/final")));
+        assertFalse(Files.exists(backendDir.resolve("out/tmp.part")));
+
+        long gone = vfs.create("/out/gone", 0644, ME);
+        vfs.write(gone, 0, bytes("never".getBytes()));
+        vfs.unlink("/out/gone");
+        vfs.write(gone, 5, bytes("more".getBytes()));
+        vfs.flush(gone);
+        vfs.release(gone);
+        assertEquals(List.of("out/final"), backendFiles(), "data of a removed name never reaches the backend");
+        assertEquals(0, store.stats().pinnedBytes());
+    }
+
+    @Test
+    void scratchAndResultDataDoNotMixAndSourceStaysReadOnly() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        Files.writeString(backendDir.resolve("src.txt"), "source");
+        open(false, "out/**");
+        writeFile("/scratch.bin", "s".getBytes());
+        writeFile("/out/r.bin", "r".getBytes());
+        FileSystemException xdev = assertThrows(FileSystemException.class,
+                () -> vfs.rename("/scratch.bin", "/out/scratch.bin"));
+        assertEquals("Invalid cross-device link", xdev.getReason());
+        assertThrows(FileSystemException.class, () -> vfs.rename("/out/r.bin", "/r.bin"));
+        assertThrows(FileSystemException.class, () -> vfs.link("/scratch.bin", "/out/s"));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.open("/src.txt", 1));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.rename("/src.txt", "/out/src.txt"));
+        assertEquals(List.of("out/r.bin", "src.txt"), backendFiles(), "no scratch byte or name on the backend");
+        assertEquals("scratch", info("/scratch.bin").path("class").asText());
+        assertEquals("result", info("/out/r.bin").path("class").asText());
+        assertEquals("matches --result-paths glob 'out/**' (via its directory 'out')",
+                info("/out/r.bin").path("why").asText());
+        assertEquals("source", info("/src.txt").path("class").asText());
+        assertEquals("result", info("/out").path("newNames").asText());
+        assertEquals("scratch", info("/").path("newNames").asText());
+    }
+
+    @Test
+    void taggingADirectoryMakesItAResultPathUntilUntagged() throws Exception {
+        Files.createDirectories(backendDir.resolve("keep/sub"));
+        open(false);
+        vfs.setxattr("/keep", "user.peerfs.result", "1".getBytes(), 0);
+        writeFile("/keep/sub/a", "kept".getBytes());
+        assertEquals("kept", Files.readString(backendDir.resolve("keep/sub/a")));
+        assertEquals("directory 'keep' is tagged user.peerfs.result=1", info("/keep/sub/a").path("why").asText());
+        assertArrayEquals("1".getBytes(), vfs.getxattr("/keep", "user.peerfs.result"));
+        assertTrue(vfs.listxattr("/keep").contains("user.peerfs.result"));
+        vfs.mkdir("/scratchdir", 0755, ME);
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/scratchdir", "user.peerfs.result", "1".getBytes(), 0));
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/keep", "user.peerfs.result", "yes".getBytes(), 0));
+        crash();
+        open(false);
+        assertEquals("result", info("/keep/sub/a").path("class").asText(), "tags survive a restart");
+        vfs.removexattr("/keep", "user.peerfs.result");
+        writeFile("/keep/sub/b", "scratch".getBytes());
+        assertFalse(Files.exists(backendDir.resolve("keep/sub/b")));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.unlink("/keep/sub/a"));
+    }
+
+    @Test
+    void persistWritesAScratchTreeToTheBackendAndMakesItResult() throws Exception {
+        open(false);
+        vfs.mkdir("/run", 0755, ME);
+        vfs.mkdir("/run/sub", 0750, ME);
+        byte[] big = random(3 * CHUNK + 1, 3);
+        writeFile("/run/sub/big", big);
+        vfs.symlink("sub/big", "/run/link", ME);
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run/sub", Vfs.PERSIST_XATTR, "1".getBytes(), 0),
+                "a directory inside a scratch directory is persisted with its parent");
+        vfs.setxattr("/run", Vfs.PERSIST_XATTR, "1".getBytes(), 0);
+        assertArrayEquals(big, Files.readAllBytes(backendDir.resolve("run/sub/big")));
+        assertEquals("sub/big", Files.readSymbolicLink(backendDir.resolve("run/link")).toString());
+        assertEquals("rwxr-x---", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(backendDir.resolve("run/sub"))));
+        assertEquals("result", info("/run/sub/big").path("class").asText());
+        assertArrayEquals(big, readAll("/run/sub/big"));
+        assertEquals(0, store.stats().pinnedBytes(), "the scratch copy is gone");
+        writeFile("/run/after", "x".getBytes());
+        assertEquals("x", Files.readString(backendDir.resolve("run/after")), "new files below it are result files");
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run", Vfs.PERSIST_XATTR, "1".getBytes(), 0));
+    }
+
+    @Test
+    void writebackQueuesUploadsAndAKilledDaemonFinishesThemAtTheNextStart() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(true, "out/**");
+        backendDown.set(true);
+        byte[] data = random(2 * CHUNK + 3, 4);
+        writeFile("/out/ckpt", data); // close returns: the data is journaled, the upload queued
+        assertEquals(0, Files.size(backendDir.resolve("out/ckpt")));
+        assertArrayEquals(data, readAll("/out/ckpt"));
+        assertTrue(info("/out/ckpt").path("uploadPending").asBoolean());
+        awaitTrue("the failed upload is counted", () -> vfs.writebackStats().get("failures") > 0);
+        crash();
+
+        backendDown.set(false);
+        open(true, "out/**");
+        assertArrayEquals(data, readAll("/out/ckpt"), "staged data is served while the upload is pending");
+        awaitTrue("the journal is replayed", () -> vfs.writebackStats().get("staged") == 0);
+        assertArrayEquals(data, Files.readAllBytes(backendDir.resolve("out/ckpt")));
+        assertEquals(List.of("out/ckpt"), backendFiles());
+        assertEquals(0, store.stats().pinnedBytes());
+    }
+
+    @Test
+    void fsyncUploadsEvenWithWritebackAndAFailedUploadIsReportedAndKept() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(true, "out/**");
+        long fh = vfs.create("/out/f", 0644, ME);
+        vfs.write(fh, 0, bytes("synced".getBytes()));
+        vfs.fsync(fh);
+        assertEquals("synced", Files.readString(backendDir.resolve("out/f")));
+        backendDown.set(true);
+        vfs.write(fh, 6, bytes("+more".getBytes()));
+        assertThrows(IOException.class, () -> vfs.fsync(fh));
+        vfs.release(fh);
+        assertEquals("synced", Files.readString(backendDir.resolve("out/f")), "the backend keeps the old whole file");
+        backendDown.set(false);
+        awaitTrue("the uploader retries", () -> vfs.writebackStats().get("staged") == 0);
+        assertEquals("synced+more", Files.readString(backendDir.resolve("out/f")));
+    }
+}
