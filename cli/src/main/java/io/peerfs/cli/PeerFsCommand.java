@@ -7,7 +7,8 @@ import picocli.CommandLine.IVersionProvider;
 /** {@code peerfs}: the top-level command; all work is in its subcommands. */
 @Command(name = "peerfs", mixinStandardHelpOptions = true, versionProvider = PeerFsCommand.VersionProvider.class,
         description = "A caching, peer-to-peer FUSE file system over a central POSIX store.",
-        subcommands = {MountCommand.class, UmountCommand.class, StatusCommand.class})
+        subcommands = {MountCommand.class, UmountCommand.class, StatusCommand.class, InfoCommand.class,
+                TagCommand.class, PersistCommand.class})
 public final class PeerFsCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -128,9 +128,11 @@ public final class Daemon implements AutoCloseable {
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
     public void mount() throws MountException {
         List<String> args = fuseArgs();
-        log.info("mounting {} on {} (cache {} size {}, chunk {}, meta-ttl {}, readahead {} chunks, fuse {})",
+        log.info("mounting {} on {} (cache {} size {}, chunk {}, meta-ttl {}, readahead {} chunks, result paths {}"
+                        + " with {} uploads, fuse {})",
                 config.backend(), config.mountpoint(), config.cacheDir(), config.cacheSize(), config.chunkSize(),
-                config.metaTtl(), config.readaheadChunks(), String.join(" ", args));
+                config.metaTtl(), config.readaheadChunks(), config.resultPaths(),
+                config.writeback() ? "background" : "close-waits-for", String.join(" ", args));
         loop = new Thread(() -> {
             try {
                 fuse.mount(config.mountpoint(), true, false, args.toArray(String[]::new));

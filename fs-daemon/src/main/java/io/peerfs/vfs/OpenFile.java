@@ -10,7 +10,10 @@ import io.peerfs.meta.FileAttr;
  * mix old and new bytes within one open.
  */
 final class OpenFile {
+    /** The path at open: chunk keys derive from it, so a rename keeps the cached chunks. */
     final String path;
+    /** Where the bytes are on the backend now: follows renames made through this mount. */
+    volatile String backendPath;
     final FileAttr attr;
     private final int chunkSize;
     /** Where the previous read ended, to recognise sequential readers. */
@@ -20,6 +23,7 @@ final class OpenFile {
 
     OpenFile(String path, FileAttr attr, int chunkSize) {
         this.path = path;
+        this.backendPath = path;
         this.attr = attr;
         this.chunkSize = chunkSize;
     }
@@ -31,6 +35,6 @@ final class OpenFile {
     ChunkRef chunk(long index) {
         long off = index * chunkSize;
         int len = (int) Math.min(chunkSize, attr.size() - off);
-        return new ChunkRef(ChunkKey.forBackendFile(path, attr.size(), attr.mtimeNs(), index), path, off, len);
+        return new ChunkRef(ChunkKey.forBackendFile(path, attr.size(), attr.mtimeNs(), index), backendPath, off, len);
     }
 }

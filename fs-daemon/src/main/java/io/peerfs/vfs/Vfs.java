@@ -146,8 +146,12 @@ public final class Vfs {
     /** Result files staged here and their uploads, for status. */
     public Map<String, Long> writebackStats() {
         ResultFiles.Stats st = results.stats();
-        return Map.of("staged", (long) st.staged(), "queued", (long) st.queued(), "uploads", st.uploads(),
-                "failures", st.failures());
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("staged", (long) st.staged());
+        m.put("queued", (long) st.queued());
+        m.put("uploads", st.uploads());
+        m.put("failures", st.failures());
+        return m;
     }
 
     /** Backend-relative form of a kernel path: {@code /} → {@code ""}, {@code /a/b} → {@code a/b}. */
@@ -538,6 +542,7 @@ public final class Vfs {
                 throw new FileSystemException(from, to, "Invalid cross-device link"); // scratch names inside it stay
             }
             resultTree.rename(fromRel, toRel);
+            followRename(fromRel, toRel);
             return;
         }
         writable("rename", from);
@@ -551,6 +556,21 @@ public final class Vfs {
                 scratch.delete(replaced.get().ino());
             } else {
                 scratchFiles.deleteIfUnused(replaced.get());
+            }
+        }
+    }
+
+    /**
+     * Readers of backend files keep reading after a rename through this mount, as on a local
+     * file system; libfuse also turns the unlink of an open file into such a rename.
+     */
+    private void followRename(String from, String to) {
+        for (Handle h : handles.values()) {
+            if (h instanceof SourceHandle s) {
+                String p = s.file().backendPath;
+                if (p.equals(from) || p.startsWith(from + "/")) {
+                    s.file().backendPath = to + p.substring(from.length());
+                }
             }
         }
     }

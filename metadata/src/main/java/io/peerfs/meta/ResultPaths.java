@@ -57,6 +57,13 @@ public final class ResultPaths {
         }
     }
 
+    /** The globs as given, for the log. */
+    @Override
+    public String toString() {
+        return globs.isEmpty() ? "(none; tags only)"
+                : globs.stream().map(Glob::text).distinct().collect(java.util.stream.Collectors.joining(",", "'", "'"));
+    }
+
     public boolean isEmpty() {
         return globs.isEmpty();
     }

@@ -1,0 +1,215 @@
+package io.peerfs.it;
+
+import static io.peerfs.it.TestFiles.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The same POSIX call sequences, run on a local directory and on a PeerFS one, to compare. */
+final class PosixOps {
+    static final int CHUNK = 1 << 20;
+
+    private PosixOps() {
+    }
+
+    @FunctionalInterface
+    interface Op {
+        Object run(Path root) throws Exception;
+    }
+
+    /** Runs an op and describes its outcome: its value, or the error's reason. */
+    static String outcome(Op op, Path root) {
+        try {
+            Object v = op.run(root);
+            if (v instanceof byte[] b) {
+                return "bytes:" + Arrays.hashCode(b) + ":" + b.length;
+            }
+            return "ok:" + v;
+        } catch (FileSystemException e) {
+            return e.getClass().getSimpleName() + ":" + e.getReason();
+        } catch (Exception e) {
+            return e.getClass().getSimpleName();
+        }
+    }
+
+    /** Runs each op in {@code local} and in {@code peerfs}; returns the ones whose outcomes differ. */
+    static List<String> differences(Path local, Path peerfs, Map<String, Op> ops) {
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, Op> e : ops.entrySet()) {
+            String want = outcome(e.getValue(), local);
+            String got = outcome(e.getValue(), peerfs);
+            if (!want.equals(got)) {
+                differences.add(e.getKey() + ": local " + want + ", peerfs " + got);
+            }
+        }
+        return differences;
+    }
+
+    static byte[] pread(Path f, long off, int len) throws Exception {
+        try (FileChannel ch = FileChannel.open(f)) {
+            ByteBuffer b = ByteBuffer.allocate(len);
+            int n = ch.read(b, off);
+            return Arrays.copyOf(b.array(), Math.max(0, n));
+        }
+    }
+
+    static Object pwrite(Path f, long off, byte[] data, StandardOpenOption... opts) throws Exception {
+        List<StandardOpenOption> o = new ArrayList<>(List.of(StandardOpenOption.WRITE));
+        o.addAll(List.of(opts));
+        try (FileChannel ch = FileChannel.open(f, o.toArray(StandardOpenOption[]::new))) {
+            return ch.write(ByteBuffer.wrap(data), off);
+        }
+    }
+
+    /** Creating, writing at offsets, holes, reads, truncates, O_TRUNC, two descriptors, unlink while open, fsync. */
+    static Map<String, Op> fileData() {
+        Map<String, Op> ops = new LinkedHashMap<>();
+        ops.put("create", r -> Files.write(r.resolve("a"), random(3 * CHUNK + 5, 1)) != null);
+        ops.put("create exclusive on existing", r -> Files.write(r.resolve("a"), new byte[1], StandardOpenOption.CREATE_NEW));
+        ops.put("write in the middle", r -> pwrite(r.resolve("a"), CHUNK - 3, random(10, 2)));
+        ops.put("write past the end (hole)", r -> pwrite(r.resolve("a"), 6L * CHUNK, random(100, 3)));
+        ops.put("read across chunks", r -> pread(r.resolve("a"), CHUNK - 10, 2 * CHUNK));
+        ops.put("read the hole", r -> pread(r.resolve("a"), 4L * CHUNK, 1000));
+        ops.put("read past the end", r -> pread(r.resolve("a"), 10L * CHUNK, 10));
+        ops.put("append", r -> Files.write(r.resolve("a"), random(777, 4), StandardOpenOption.APPEND) != null);
+        ops.put("size", r -> Files.size(r.resolve("a")));
+        ops.put("truncate down", r -> {
+            try (RandomAccessFile f = new RandomAccessFile(r.resolve("a").toFile(), "rw")) {
+                f.setLength(CHUNK + 17);
+            }
+            return Files.size(r.resolve("a"));
+        });
+        ops.put("truncate up", r -> {
+            try (RandomAccessFile f = new RandomAccessFile(r.resolve("a").toFile(), "rw")) {
+                f.setLength(2L * CHUNK + 1);
+            }
+            return Files.size(r.resolve("a"));
+        });
+        ops.put("read after truncates", r -> Files.readAllBytes(r.resolve("a")));
+        ops.put("O_TRUNC", r -> Files.write(r.resolve("b"), random(5000, 5)) != null
+                && Files.write(r.resolve("b"), random(10, 6), StandardOpenOption.TRUNCATE_EXISTING) != null);
+        ops.put("read after O_TRUNC", r -> Files.readAllBytes(r.resolve("b")));
+        ops.put("empty file", r -> Files.write(r.resolve("empty"), new byte[0]) != null && Files.size(r.resolve("empty")) == 0);
+        ops.put("read and write through two descriptors", r -> {
+            try (FileChannel w = FileChannel.open(r.resolve("two"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileChannel rd = FileChannel.open(r.resolve("two"), StandardOpenOption.READ)) {
+                w.write(ByteBuffer.wrap("written".getBytes(StandardCharsets.UTF_8)), 0);
+                ByteBuffer b = ByteBuffer.allocate(20);
+                rd.read(b, 0);
+                return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+            }
+        });
+        ops.put("unlink while open", r -> {
+            Files.write(r.resolve("gone"), random(2 * CHUNK, 7));
+            try (FileChannel ch = FileChannel.open(r.resolve("gone"))) {
+                Files.delete(r.resolve("gone"));
+                ByteBuffer b = ByteBuffer.allocate(2 * CHUNK);
+                while (b.hasRemaining() && ch.read(b) > 0) {
+                    // read it all
+                }
+                return Arrays.hashCode(b.array()) + ":" + Files.exists(r.resolve("gone"));
+            }
+        });
+        ops.put("fsync", r -> {
+            try (FileChannel ch = FileChannel.open(r.resolve("a"), StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), 5);
+                ch.force(true);
+            }
+            return Files.size(r.resolve("a"));
+        });
+        return ops;
+    }
+
+    /** mkdir, rmdir, renames of files and directories, symlinks, hard links, chmod, utimens, xattrs. */
+    static Map<String, Op> namespace() {
+        Map<String, Op> ops = new LinkedHashMap<>();
+        ops.put("mkdir", r -> Files.createDirectory(r.resolve("d")) != null);
+        ops.put("mkdir again", r -> Files.createDirectory(r.resolve("d")));
+        ops.put("mkdir without parent", r -> Files.createDirectory(r.resolve("no/such")));
+        ops.put("files in it", r -> {
+            for (int i = 0; i < 20; i++) {
+                Files.write(r.resolve("d/f" + i), random(100 * i, i));
+            }
+            return true;
+        });
+        ops.put("rmdir not empty", r -> {
+            Files.delete(r.resolve("d"));
+            return true;
+        });
+        ops.put("rename file", r -> Files.move(r.resolve("d/f1"), r.resolve("d/renamed")) != null);
+        ops.put("rename over existing file", r -> Files.move(r.resolve("d/f2"), r.resolve("d/f3"),
+                StandardCopyOption.REPLACE_EXISTING) != null);
+        ops.put("read replaced", r -> Files.readAllBytes(r.resolve("d/f3")));
+        ops.put("rename across directories", r -> Files.createDirectory(r.resolve("e")) != null
+                && Files.move(r.resolve("d/f4"), r.resolve("e/f4")) != null);
+        ops.put("rename directory", r -> Files.move(r.resolve("d"), r.resolve("e/d2")) != null);
+        ops.put("listing after rename", r -> {
+            try (Stream<Path> s = Files.list(r.resolve("e/d2"))) {
+                return s.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+        });
+        ops.put("rename directory over empty directory", r -> Files.createDirectory(r.resolve("empty")) != null
+                && Files.move(r.resolve("e/d2"), r.resolve("empty"), StandardCopyOption.REPLACE_EXISTING) != null);
+        ops.put("rename file over directory", r -> Files.move(r.resolve("e/f4"), r.resolve("empty"),
+                StandardCopyOption.REPLACE_EXISTING));
+        ops.put("symlink", r -> Files.createSymbolicLink(r.resolve("link"), Path.of("empty/f5")) != null
+                && Files.readSymbolicLink(r.resolve("link")).toString().equals("empty/f5"));
+        ops.put("read through symlink", r -> Files.readAllBytes(r.resolve("link")));
+        ops.put("hard link", r -> Files.createLink(r.resolve("hard"), r.resolve("empty/f6")) != null);
+        ops.put("read hard link", r -> Files.readAllBytes(r.resolve("hard")));
+        ops.put("unlink one name", r -> {
+            Files.delete(r.resolve("empty/f6"));
+            return Files.readAllBytes(r.resolve("hard")).length;
+        });
+        ops.put("chmod", r -> {
+            Files.setPosixFilePermissions(r.resolve("hard"), PosixFilePermissions.fromString("rw-r-----"));
+            return PosixFilePermissions.toString(Files.getPosixFilePermissions(r.resolve("hard")));
+        });
+        ops.put("utimens", r -> {
+            Files.setLastModifiedTime(r.resolve("hard"), FileTime.fromMillis(1_600_000_000_123L));
+            return Files.getLastModifiedTime(r.resolve("hard")).toMillis();
+        });
+        ops.put("xattr set/get/list/remove", r -> {
+            UserDefinedFileAttributeView v = Files.getFileAttributeView(r.resolve("hard"), UserDefinedFileAttributeView.class);
+            v.write("tag", StandardCharsets.UTF_8.encode("v1"));
+            ByteBuffer b = ByteBuffer.allocate(10);
+            v.read("tag", b);
+            List<String> names = v.list();
+            v.delete("tag");
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8) + names + v.list();
+        });
+        ops.put("remove missing", r -> {
+            Files.delete(r.resolve("nothing"));
+            return true;
+        });
+        ops.put("rmdir empty", r -> {
+            Files.createDirectory(r.resolve("tmpdir"));
+            Files.delete(r.resolve("tmpdir"));
+            return Files.exists(r.resolve("tmpdir"));
+        });
+        return ops;
+    }
+}
