@@ -34,7 +34,7 @@ final class PathXattrs {
     static JsonNode info(Path path) throws IOException {
         UserDefinedFileAttributeView v = view(path);
         try {
-            ByteBuffer b = ByteBuffer.allocate(v.size("peerfs.info"));
+            ByteBuffer b = ByteBuffer.allocate(v.size("peerfs.info") + 1024); // may change between the two calls
             v.read("peerfs.info", b);
             return JSON.readTree(Arrays.copyOf(b.array(), b.position()));
         } catch (NoSuchFileException e) {

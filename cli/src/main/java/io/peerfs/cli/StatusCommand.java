@@ -54,7 +54,7 @@ public final class StatusCommand implements Callable<Integer> {
     static byte[] read(Path mnt) throws IOException {
         UserDefinedFileAttributeView view = Files.getFileAttributeView(mnt, UserDefinedFileAttributeView.class);
         try {
-            ByteBuffer b = ByteBuffer.allocate(view.size(XATTR));
+            ByteBuffer b = ByteBuffer.allocate(view.size(XATTR) + 4096); // the counters may grow between the two calls
             view.read(XATTR, b);
             return java.util.Arrays.copyOf(b.array(), b.position());
         } catch (IOException e) {

@@ -78,7 +78,7 @@ final class PeerFsMount implements AutoCloseable {
 
     JsonNode status() throws IOException {
         UserDefinedFileAttributeView view = Files.getFileAttributeView(mountpoint, UserDefinedFileAttributeView.class);
-        ByteBuffer b = ByteBuffer.allocate(view.size("peerfs.status"));
+        ByteBuffer b = ByteBuffer.allocate(view.size("peerfs.status") + 4096); // counters may grow meanwhile
         view.read("peerfs.status", b);
         return JSON.readTree(new String(b.array(), 0, b.position(), StandardCharsets.UTF_8));
     }

@@ -13,12 +13,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Independent workloads from Debian packages on scratch directories of a real mount: fio
- * writes verified with CRC32C, and stress-ng's file system stressors with their own checks.
+ * Independent workloads from Debian packages on a scratch directory ({@code data/}) and a
+ * result directory ({@code out/}) of a real mount: fio writes verified with CRC32C (for
+ * result files also straight on the backend), and stress-ng's file system stressors with
+ * their own checks.
  */
 class WorkloadIT {
     @TempDir
@@ -29,7 +32,9 @@ class WorkloadIT {
     static void mountIt() throws Exception {
         PeerFsMount.assumeFuse();
         Files.createDirectories(tmp.resolve("backend/data"));
-        mount = new PeerFsMount(tmp.resolve("backend"), tmp.resolve("mnt"), tmp.resolve("cache")).mount();
+        Files.createDirectories(tmp.resolve("backend/out"));
+        mount = new PeerFsMount(tmp.resolve("backend"), tmp.resolve("mnt"), tmp.resolve("cache"),
+                "--result-paths", "out/**").mount();
     }
 
     @AfterAll
@@ -60,23 +65,32 @@ class WorkloadIT {
         return out.toString();
     }
 
-    @Test
-    void fioRandomAndSequentialWritesVerifyWithCrc32c() throws Exception {
-        Path dir = Files.createDirectories(mount.mountpoint.resolve("data/fio"));
+    @ParameterizedTest(name = "in {0}/")
+    @ValueSource(strings = {"data", "out"})
+    void fioRandomAndSequentialWritesVerifyWithCrc32c(String top) throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/fio"));
         for (String rw : List.of("randwrite", "write")) {
             String out = run(300, "fio", "--name=verify-" + rw, "--directory=" + dir, "--rw=" + rw, "--bs=64k",
                     "--size=24m", "--numjobs=2", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
                     "--group_reporting");
             assertTrue(out.contains("err= 0"), out);
         }
-        try (Stream<Path> s = Files.walk(tmp.resolve("backend"))) {
-            assertEquals(2, s.count(), "fio's files are scratch: only backend and data exist there");
+        Path onBackend = tmp.resolve("backend/" + top + "/fio");
+        if (top.equals("data")) {
+            assertTrue(Files.notExists(onBackend), "fio's files are scratch: nothing of them on the backend");
+        } else {
+            // the uploaded files themselves, read straight from the backend, carry fio's checksums
+            String out = run(300, "fio", "--name=verify-write", "--directory=" + onBackend, "--rw=write",
+                    "--bs=64k", "--size=24m", "--numjobs=2", "--verify=crc32c", "--verify_only", "--verify_fatal=1",
+                    "--group_reporting");
+            assertTrue(out.contains("err= 0"), out);
         }
     }
 
-    @Test
-    void stressNgFileSystemStressorsPass() throws Exception {
-        Path dir = Files.createDirectories(mount.mountpoint.resolve("data/stress"));
+    @ParameterizedTest(name = "in {0}/")
+    @ValueSource(strings = {"data", "out"})
+    void stressNgFileSystemStressorsPass(String top) throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/stress"));
         List<String> cmd = new ArrayList<>(List.of("stress-ng", "--temp-path", dir.toString(), "--timeout", "60s",
                 "--dir", "1", "--dir-ops", "200", "--rename", "1", "--rename-ops", "500",
                 "--hdd", "1", "--hdd-ops", "200", "--hdd-bytes", "8m", "--verify",
@@ -84,5 +98,6 @@ class WorkloadIT {
         String out = run(240, cmd.toArray(String[]::new));
         assertTrue(out.contains("successful run completed"), out);
         assertTrue(!out.contains("fail"), out);
+        assertEquals(0, mount.status().path("writeback").path("failures").asLong());
     }
 }
