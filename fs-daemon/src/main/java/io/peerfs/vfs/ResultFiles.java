@@ -48,6 +48,11 @@ final class ResultFiles implements AutoCloseable {
         long uploaded;
         /** Set when the name was removed or replaced (its data must never reach the backend), or when dropped after upload. */
         volatile boolean discarded;
+        /**
+         * Set when a write, truncate or commit failed (ENOSPC): the staged data is incomplete and
+         * must never replace the backend's whole file.
+         */
+        volatile boolean failed;
         /** Handles on this node; guarded by the {@link ResultFiles#byPath} table. */
         int opens;
         boolean queued;
@@ -180,7 +185,7 @@ final class ResultFiles implements AutoCloseable {
 
     /** close(2): commits locally, then uploads (or queues the upload with writeback). */
     void flush(Staged s, OpenScratch f) throws IOException {
-        files.commit(f, writeback); // with writeback the journal is all there is until the upload: make it durable
+        commit(s, f, writeback); // with writeback the journal is all there is until the upload: make it durable
         if (writeback) {
             enqueue(s, 0);
         } else {
@@ -190,20 +195,44 @@ final class ResultFiles implements AutoCloseable {
 
     /** fsync(2): the data is on the backend, durably, when it returns. */
     void fsync(Staged s, OpenScratch f) throws IOException {
-        files.commit(f, true);
+        commit(s, f, true);
         upload(s);
+    }
+
+    private void commit(Staged s, OpenScratch f, boolean durable) throws IOException {
+        try {
+            files.commit(f, durable);
+        } catch (IOException | RuntimeException e) {
+            failed(s, e);
+            throw e;
+        }
+    }
+
+    /** A change of the staged data failed: the file is never uploaded, and the backend keeps its last whole version. */
+    void failed(Staged s, Exception cause) {
+        if (!s.failed) {
+            s.failed = true;
+            log.warn("result file {} will not be uploaded: a write to it failed ({}); the backend keeps its previous"
+                    + " version", s.path, cause.toString());
+        }
     }
 
     /** Gives a handle back; the last one drops the staged data once it is uploaded. */
     void release(Staged s, OpenScratch f) throws IOException {
         try {
             files.release(f);
+        } catch (IOException | RuntimeException e) {
+            if (!s.failed) {
+                throw e;
+            } // else the staged data is being dropped anyway; its chunks are freed below
         } finally {
             boolean last;
             synchronized (byPath) {
                 last = --s.opens == 0;
             }
-            if (last) {
+            if (last && s.failed) {
+                discard(s);
+            } else if (last) {
                 if (!finishIfIdle(s)) {
                     enqueue(s, 0); // an upload at close failed, or writeback: the uploader takes it from here
                 }
@@ -221,6 +250,9 @@ final class ResultFiles implements AutoCloseable {
             long v = s.version.get();
             if (s.discarded || s.uploaded == v) {
                 return;
+            }
+            if (s.failed) {
+                throw new IOException("result file " + s.path + " is not uploaded: an earlier write to it failed");
             }
             Inode inode = current(s).orElseThrow(() -> new NoSuchFileException(s.path, null, "staged data is gone"));
             OpenScratch r = files.open(inode);

@@ -119,23 +119,28 @@ public final class Vfs {
         this.status = status;
     }
 
+    /** What {@link #recover} found. */
+    public record Recovery(int orphans, int chunks, int uploads) {
+        @Override
+        public String toString() {
+            return orphans + " orphaned scratch inodes and " + chunks + " unreferenced chunks freed, " + uploads
+                    + " result uploads resumed";
+        }
+    }
+
     /**
      * Takes up what a daemon that died left behind: frees scratch inodes that lost their last
      * name while open and pinned chunks sealed for writes never committed, and starts
      * uploading the result files of the writeback journal. Call at start, before mounting.
-     *
-     * @return how many inodes and chunks were freed, and how many uploads resumed
      */
-    public String recover() throws IOException {
+    public Recovery recover() throws IOException {
         tags = Set.copyOf(scratch.resultTags());
         List<Inode> orphans = scratch.orphans();
         for (Inode o : orphans) {
             scratchFiles.deleteIfUnused(o);
         }
         int chunks = scratchFiles.freeUnreferencedChunks();
-        int uploads = results.replay();
-        return orphans.size() + " orphaned scratch inodes and " + chunks + " unreferenced chunks freed, " + uploads
-                + " result uploads resumed";
+        return new Recovery(orphans.size(), chunks, results.replay());
     }
 
     /** Uploads what it can of the queued result files (up to {@code waitSeconds}) and stops the uploader. */
@@ -356,9 +361,14 @@ public final class Vfs {
         }
         if (h instanceof ResultHandle r) {
             results.changed(r.staged());
-            int n = scratchFiles.write(r.file(), offset, src);
-            results.changed(r.staged()); // after too: an upload that started meanwhile may have missed it
-            return n;
+            try {
+                int n = scratchFiles.write(r.file(), offset, src);
+                results.changed(r.staged()); // after too: an upload that started meanwhile may have missed it
+                return n;
+            } catch (IOException | RuntimeException e) {
+                results.failed(r.staged(), e);
+                throw e;
+            }
         }
         throw new BadHandleException(fh); // source files never open for writing
     }
@@ -440,7 +450,12 @@ public final class Vfs {
             return;
         }
         if (h instanceof ResultHandle r) {
-            scratchFiles.truncate(r.file(), size);
+            try {
+                scratchFiles.truncate(r.file(), size);
+            } catch (IOException | RuntimeException e) {
+                results.failed(r.staged(), e);
+                throw e;
+            }
             results.changed(r.staged());
             return;
         }

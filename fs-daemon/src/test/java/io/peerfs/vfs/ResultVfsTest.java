@@ -56,6 +56,10 @@ class ResultVfsTest {
     Vfs vfs;
 
     void open(boolean writeback, String... globs) throws Exception {
+        open(64L << 20, writeback, globs);
+    }
+
+    void open(long cacheBytes, boolean writeback, String... globs) throws Exception {
         Backend backend = new ForwardingBackend(new LocalDirBackend(backendDir)) {
             @Override
             public void replace(String path, long size, NewFile m, Content content, String tag) throws IOException {
@@ -65,7 +69,7 @@ class ResultVfsTest {
                 super.replace(path, size, m, content, tag);
             }
         };
-        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
+        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), System::currentTimeMillis);
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
@@ -337,5 +341,28 @@ class ResultVfsTest {
         backendDown.set(false);
         awaitTrue("the uploader retries", () -> vfs.writebackStats().get("staged") == 0);
         assertEquals("synced+more", Files.readString(backendDir.resolve("out/f")));
+    }
+
+    @Test
+    void aFullCacheFailsTheWriterAndTheBackendKeepsItsWholeFile() throws Exception {
+        Path f = backendDir.resolve("out/weights");
+        Files.createDirectories(f.getParent());
+        byte[] old = random(2 * CHUNK, 5);
+        Files.write(f, old);
+        open(6L * CHUNK, false, "out/**");
+        long fh = vfs.open("/out/weights", 2);
+        IOException full = assertThrows(IOException.class, () -> {
+            for (int i = 0; i < 12; i++) {
+                vfs.write(fh, (long) i * CHUNK, bytes(random(CHUNK, 100 + i)));
+            }
+            vfs.flush(fh);
+        });
+        assertTrue(full.getClass().getSimpleName().contains("CacheFull"), full.toString());
+        vfs.release(fh);
+        assertArrayEquals(old, Files.readAllBytes(f), "the backend keeps the previous whole file");
+        assertEquals(0L, vfs.writebackStats().get("staged"));
+        awaitTrue("staged chunks are freed", () -> store.stats().pinnedBytes() == 0);
+        writeFile("/out/small", "fits".getBytes());
+        assertEquals("fits", Files.readString(backendDir.resolve("out/small")), "room again afterwards");
     }
 }

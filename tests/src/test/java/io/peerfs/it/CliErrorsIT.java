@@ -59,6 +59,21 @@ class CliErrorsIT {
     }
 
     @Test
+    void unusableResultPathGlobs() throws Exception {
+        assertFails(1, "relative to the backend root", mountArgs("--result-paths", "/abs/**"));
+        assertFails(1, "not a valid glob", mountArgs("--result-paths", "out/[x"));
+    }
+
+    @Test
+    void pathCommandsOutsideAPeerFsMount() throws Exception {
+        assertFails(1, "not on a PeerFS mount", "info", backend.toString());
+        assertFails(1, "not on a PeerFS mount", "tag", "--result", backend.toString());
+        assertFails(1, "not on a PeerFS mount", "persist", backend.toString());
+        assertFails(1, "no such file", "info", tmp.resolve("missing").toString());
+        assertFails(2, "--result", "tag", backend.toString());
+    }
+
+    @Test
     void nonEmptyMountpoint() throws Exception {
         Files.createDirectories(mnt);
         Files.writeString(mnt.resolve("something"), "y");
