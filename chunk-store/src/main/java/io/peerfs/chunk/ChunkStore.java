@@ -44,6 +44,22 @@ public interface ChunkStore extends AutoCloseable {
      */
     void sync(ChunkKey key) throws IOException;
 
+    /** Bytes covered by one checksum of {@link Exported#blockCrcs()}. */
+    int CHECKSUM_BLOCK = 64 * 1024;
+
+    /**
+     * A stored chunk opened to be sent as is (to a peer, zero-copy): the receiver verifies
+     * the bytes against the per-block CRC32Cs, so corruption on this disk is caught there.
+     * The receiver of this value owns {@code file} and must close it.
+     *
+     * @param blockCrcs CRC32C of each {@link #CHECKSUM_BLOCK} bytes, the last block possibly shorter
+     */
+    record Exported(java.nio.channels.FileChannel file, int length, int[] blockCrcs) {
+    }
+
+    /** Opens a stored chunk for sending; empty when it is not in the store. Counts as an access. */
+    java.util.Optional<Exported> export(ChunkKey key) throws IOException;
+
     /** The keys of all pinned chunks (to find those no file refers to any more after a crash). */
     java.util.Set<ChunkKey> pinnedKeys();
 

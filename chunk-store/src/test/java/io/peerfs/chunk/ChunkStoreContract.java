@@ -184,4 +184,24 @@ public abstract class ChunkStoreContract {
         }
         assertTrue(store.stats().usedBytes() <= 8 * MiB);
     }
+
+    @Test
+    void exportGivesTheBytesAndTheirBlockChecksums() throws Exception {
+        byte[] data = randomBytes(3 * ChunkStore.CHECKSUM_BLOCK + 100, 77);
+        store.put(key(1), direct(data), false);
+        ChunkStore.Exported e = store.export(key(1)).orElseThrow();
+        try (java.nio.channels.FileChannel ch = e.file()) {
+            assertEquals(data.length, e.length());
+            ByteBuffer b = ByteBuffer.allocate(e.length());
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+                // read it all
+            }
+            assertArrayEquals(data, b.array());
+            assertEquals(4, e.blockCrcs().length);
+            java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+            c.update(data, 3 * ChunkStore.CHECKSUM_BLOCK, 100);
+            assertEquals((int) c.getValue(), e.blockCrcs()[3]);
+        }
+        assertTrue(store.export(key(2)).isEmpty());
+    }
 }

@@ -97,6 +97,15 @@ public interface MetaStore extends AutoCloseable {
     /** Paths tagged as result paths. */
     java.util.Set<String> resultTags() throws IOException;
 
+    /** Registers this node as a member, or refreshes its heartbeat and address. */
+    void heartbeat(Member member) throws IOException;
+
+    /** Every registered member with its last heartbeat; liveness is the caller's judgement. */
+    List<Member> members() throws IOException;
+
+    /** Removes a member (its daemon stops cleanly). */
+    void leave(String nodeId) throws IOException;
+
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;
 

@@ -274,4 +274,17 @@ public abstract class MetaStoreContract {
         store.tagResult("never-tagged", false);
         assertEquals(java.util.Set.of("runs/7/ckpt"), store.resultTags());
     }
+
+    @Test
+    void membersRegisterRefreshAndLeave() throws Exception {
+        store.heartbeat(new Member("gpu-1", "10.0.0.1:7070", 1000));
+        store.heartbeat(new Member("gpu-2", "10.0.0.2:7070", 1000));
+        store.heartbeat(new Member("gpu-1", "10.0.0.9:7071", 2000));
+        store = reopen(store);
+        assertEquals(List.of(new Member("gpu-1", "10.0.0.9:7071", 2000), new Member("gpu-2", "10.0.0.2:7070", 1000)),
+                store.members().stream().sorted(java.util.Comparator.comparing(Member::nodeId)).toList());
+        store.leave("gpu-2");
+        store.leave("never-joined");
+        assertEquals(List.of("gpu-1"), store.members().stream().map(Member::nodeId).toList());
+    }
 }

@@ -9,7 +9,7 @@ import java.util.zip.CRC32C;
  * touches), whether it is pinned, and when it was last read.
  */
 record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs) {
-    static final int BLOCK_SIZE = 64 * 1024;
+    static final int BLOCK_SIZE = io.peerfs.chunk.ChunkStore.CHECKSUM_BLOCK;
     private static final byte VERSION = 1;
 
     /** Checksums the remaining bytes of {@code data} without moving its position. */

@@ -161,6 +161,45 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
+    @Override
+    public java.util.Optional<Exported> export(ChunkKey key) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            synchronized (lru) {
+                if (!lru.contains(key)) {
+                    return java.util.Optional.empty();
+                }
+            }
+            ChunkMeta meta = index.get(key);
+            if (meta == null) {
+                return java.util.Optional.empty();
+            }
+            FileChannel ch;
+            try {
+                ch = FileChannel.open(files.pathOf(key), StandardOpenOption.READ);
+            } catch (NoSuchFileException e) {
+                return java.util.Optional.empty(); // evicted meanwhile
+            }
+            if (ch.size() != meta.length()) {
+                ch.close();
+                corrupt.increment();
+                log.warn("chunk file of {} has {} bytes, the index says {}; dropping the chunk", key, ch.size(),
+                        meta.length());
+                drop(key);
+                return java.util.Optional.empty();
+            }
+            synchronized (lru) {
+                lru.touch(key, clockMs.getAsLong());
+            }
+            hits.increment();
+            bytesRead.add(meta.length());
+            return java.util.Optional.of(new Exported(ch, meta.length(), meta.blockCrcs().clone()));
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
     /** The chunk's open file with a reference taken for the caller, or null when the chunk is absent. */
     private OpenChunk acquireChunk(ChunkKey key) throws IOException {
         OpenChunk oc = open.get(key);

@@ -3,6 +3,7 @@ package io.peerfs.meta.rocksdb;
 import io.peerfs.PeerFsException;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
+import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -29,7 +30,7 @@ import org.rocksdb.WriteOptions;
  * The embedded {@link MetaStore} engine ({@code --meta rocksdb:}): one node's scratch
  * namespace in RocksDB. Keys: {@code i<ino>} → inode, {@code d<parent>\0<name>} → ino,
  * {@code n} → the next inode number, {@code w<ino>} → backend path of a staged result file,
- * {@code t<path>} → a result tag. Changes are serialised and each is one write batch.
+ * {@code t<path>} → a result tag, {@code m<nodeId>} → heartbeat time and address of a member. Changes are serialised and each is one write batch.
  */
 public final class RocksDbMetaStore implements MetaStore {
     static {
@@ -249,6 +250,44 @@ public final class RocksDbMetaStore implements MetaStore {
             }
         }
         return out;
+    }
+
+    private static byte[] memberKey(String nodeId) {
+        return ("m" + nodeId).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void heartbeat(Member member) throws IOException {
+        byte[] addr = member.address().getBytes(StandardCharsets.UTF_8);
+        try {
+            db.put(sync, memberKey(member.nodeId()),
+                    ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array());
+        } catch (RocksDBException e) {
+            throw failure("register member", member.nodeId(), e);
+        }
+    }
+
+    @Override
+    public List<Member> members() throws IOException {
+        List<Member> out = new ArrayList<>();
+        try (RocksIterator it = db.newIterator()) {
+            for (it.seek(new byte[] {'m'}); it.isValid() && it.key()[0] == 'm'; it.next()) {
+                ByteBuffer v = ByteBuffer.wrap(it.value());
+                long hb = v.getLong();
+                out.add(new Member(new String(it.key(), 1, it.key().length - 1, StandardCharsets.UTF_8),
+                        new String(it.value(), 8, it.value().length - 8, StandardCharsets.UTF_8), hb));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void leave(String nodeId) throws IOException {
+        try {
+            db.delete(sync, memberKey(nodeId));
+        } catch (RocksDBException e) {
+            throw failure("remove member", nodeId, e);
+        }
     }
 
     @Override
