@@ -6,6 +6,7 @@ import io.peerfs.daemon.DaemonConfig;
 import io.peerfs.daemon.MountException;
 import io.peerfs.daemon.MountPreflight;
 import io.peerfs.meta.ResultPaths;
+import io.peerfs.peer.PeerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,6 +73,29 @@ public final class MountCommand implements Callable<Integer> {
                     + " 'peerfs status' shows the queue. Default: close waits for the upload.")
     boolean writeback;
 
+    @Option(names = "--listen", paramLabel = "HOST:PORT",
+            description = "Serve this node's chunks to peers here (port 0: any free port, announced through the"
+                    + " metadata store).")
+    String listen;
+
+    @Option(names = "--peers", paramLabel = "HOST:PORT[,...]", split = ",",
+            description = "Static cluster members (may include this node). Every node must use the same backend,"
+                    + " --chunk-size and secret.")
+    List<String> peers = new ArrayList<>();
+
+    @Option(names = "--node-id", paramLabel = "NAME", description = "This node's name in member lists (default:"
+            + " the --listen address, else the host name).")
+    String nodeId;
+
+    @Option(names = "--secret-file", paramLabel = "FILE",
+            description = "File holding the cluster secret (at least 16 bytes) every peer connection must prove.")
+    Path secretFile;
+
+    @Option(names = "--peer-timeout", paramLabel = "DURATION", defaultValue = "5s", converter = Converters.Time.class,
+            description = "How long a peer may take to send a chunk before the next source is asked"
+                    + " (default ${DEFAULT-VALUE}).")
+    Duration peerTimeout;
+
     @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
     boolean foreground;
 
@@ -92,7 +116,45 @@ public final class MountCommand implements Callable<Integer> {
     DaemonConfig config() {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback);
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster());
+    }
+
+    /** The peer settings, or null when neither --listen nor --peers is given. */
+    private PeerConfig cluster() {
+        if (listen == null && peers.isEmpty()) {
+            if (secretFile != null) {
+                throw new IllegalArgumentException("--secret-file needs --listen or --peers");
+            }
+            return null;
+        }
+        if (secretFile == null) {
+            throw new IllegalArgumentException("--listen and --peers need --secret-file: peers prove they know"
+                    + " the cluster secret before they may read anything");
+        }
+        byte[] secret;
+        try {
+            secret = java.nio.file.Files.readAllBytes(secretFile);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
+        }
+        String id = nodeId != null ? nodeId : listen != null ? listen : hostName();
+        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout);
+    }
+
+    private static byte[] trimNewline(byte[] b) {
+        int n = b.length;
+        while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r')) {
+            n--;
+        }
+        return java.util.Arrays.copyOf(b, n);
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "node-" + ProcessHandle.current().pid();
+        }
     }
 
     static Path defaultCacheDir(Path mnt) {

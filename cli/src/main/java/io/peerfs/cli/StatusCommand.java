@@ -78,6 +78,9 @@ public final class StatusCommand implements Callable<Integer> {
             out.println(section.getKey() + ":");
             for (Iterator<Map.Entry<String, JsonNode>> f = section.getValue().fields(); f.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = f.next();
+                if (e.getValue().isContainerNode()) {
+                    continue; // lists (peer members) have their own command
+                }
                 out.printf("  %-18s %s%n", e.getKey(), e.getValue().asText());
             }
         }

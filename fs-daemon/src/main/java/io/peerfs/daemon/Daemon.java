@@ -9,6 +9,7 @@ import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import io.peerfs.peer.PeerNode;
 import io.peerfs.vfs.Vfs;
 import io.peerfs.vfs.VfsConfig;
 import java.io.IOException;
@@ -34,6 +35,8 @@ public final class Daemon implements AutoCloseable {
     private final MetaStore metaStore;
     private final ChunkFetcher fetcher;
     private final Vfs vfs;
+    /** This node's part in the cluster; null when it runs on its own. */
+    private final PeerNode peers;
     private final PeerFuse fuse;
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
@@ -42,7 +45,8 @@ public final class Daemon implements AutoCloseable {
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
     private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, MetaStore metaStore,
-                   ChunkFetcher fetcher, Vfs vfs, PeerFuse fuse) {
+                   ChunkFetcher fetcher, PeerNode peers, Vfs vfs, PeerFuse fuse) {
+        this.peers = peers;
         this.config = config;
         this.store = store;
         this.meta = meta;
@@ -59,20 +63,27 @@ public final class Daemon implements AutoCloseable {
                 new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()));
         BackendMetaCache meta = null;
         MetaStore metaStore = null;
+        PeerNode peers = null;
         try {
             meta = BackendMetaCache.open(backend, config.cacheDir().resolve("meta"), config.metaTtl(),
                     System::currentTimeMillis);
             metaStore = RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
             int chunkSize = (int) config.chunkSize().bytes();
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
-            StatusReport status = new StatusReport(config, backend, store, meta, fetcher);
+            if (config.cluster() != null) {
+                peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, chunkSize);
+            }
+            StatusReport status = new StatusReport(config, backend, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
                     config.writeback(), isRoot());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
             log.info("start: {}", vfs.recover());
-            return new Daemon(config, store, meta, metaStore, fetcher, vfs, new PeerFuse(vfs));
+            return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs));
         } catch (IOException | RuntimeException e) {
+            if (peers != null) {
+                peers.close();
+            }
             if (metaStore != null) {
                 metaStore.close();
             }
@@ -185,6 +196,9 @@ public final class Daemon implements AutoCloseable {
                 // a lazy unmount keeps serving open files; closing the stores under it would crash it
                 drained = !loop.isAlive();
             }
+        }
+        if (peers != null) {
+            peers.close();
         }
         fetcher.close();
         if (drained) {

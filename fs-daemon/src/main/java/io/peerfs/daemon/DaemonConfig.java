@@ -2,6 +2,7 @@ package io.peerfs.daemon;
 
 import io.peerfs.chunk.ByteSize;
 import io.peerfs.meta.ResultPaths;
+import io.peerfs.peer.PeerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -15,10 +16,12 @@ import java.util.Objects;
  * @param fuseOptions extra libfuse options ({@code -o} values) passed through as given
  * @param resultPaths globs of backend paths written back ({@code --result-paths})
  * @param writeback upload result files after close returns, in the background
+ * @param cluster how to join the peer network; null for a node on its own
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
-                           List<String> fuseOptions, ResultPaths resultPaths, boolean writeback) {
+                           List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
+                           PeerConfig cluster) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 

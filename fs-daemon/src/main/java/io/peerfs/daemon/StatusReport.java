@@ -7,6 +7,7 @@ import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.ChunkStoreStats;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.peer.PeerNode;
 import io.peerfs.vfs.Vfs;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,11 +25,13 @@ final class StatusReport implements Supplier<byte[]> {
     private final ChunkStore store;
     private final BackendMetaCache meta;
     private final ChunkFetcher fetcher;
+    private final PeerNode peers;
     private final long startedMs = System.currentTimeMillis();
     private volatile Vfs vfs;
 
     StatusReport(DaemonConfig config, CountingBackend backend, ChunkStore store, BackendMetaCache meta,
-                 ChunkFetcher fetcher) {
+                 ChunkFetcher fetcher, PeerNode peers) {
+        this.peers = peers;
         this.config = config;
         this.backend = backend;
         this.store = store;
@@ -77,6 +80,7 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("singleFlightWaits", f.singleFlightWaits());
         cache.put("directReads", f.directReads());
         cache.put("prefetches", f.prefetches());
+        cache.put("peerLoads", f.peerLoads());
 
         BackendMetaCache.Stats m = meta.stats();
         Map<String, Object> metaMap = new LinkedHashMap<>();
@@ -89,6 +93,9 @@ final class StatusReport implements Supplier<byte[]> {
         doc.put("cache", cache);
         doc.put("meta", metaMap);
         doc.put("writeback", vfs == null ? Map.of() : vfs.writebackStats());
+        if (peers != null) {
+            doc.put("peers", peers.status());
+        }
         return doc;
     }
 

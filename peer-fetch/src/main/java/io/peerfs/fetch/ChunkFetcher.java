@@ -24,13 +24,15 @@ import org.slf4j.LoggerFactory;
  * from the backend once (concurrent readers of the same chunk wait for that one load),
  * storing it, and serving it from the store. When the store cannot take the chunk (full
  * of pinned data, disk failing), the read goes to the backend directly: slower, never
- * wrong. Peers will sit between the local store and the backend.
+ * wrong. With a {@link PeerSource}, a miss first asks the chunk's owner among the peers;
+ * only the owner (or the node after failed ones) loads a chunk from the backend, so the
+ * backend sees each chunk about once per cluster.
  */
 public final class ChunkFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChunkFetcher.class);
 
     /** Counters since start. */
-    public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches) {
+    public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches, long peerLoads) {
     }
 
     private final ChunkStore store;
@@ -38,6 +40,13 @@ public final class ChunkFetcher implements AutoCloseable {
     private final DirectBufferPool chunkBuffers;
     private final ThreadPoolExecutor readahead;
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> inflight = new ConcurrentHashMap<>();
+    /**
+     * Backend loads of chunks this node owns, for its own readers and for peers alike. Apart
+     * from {@link #inflight}, so a peer's request never waits on this node asking a peer.
+     */
+    private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> ownerInflight = new ConcurrentHashMap<>();
+    private volatile PeerSource peers;
+    private final LongAdder peerLoads = new LongAdder();
     private final LongAdder backendLoads = new LongAdder();
     private final LongAdder singleFlightWaits = new LongAdder();
     private final LongAdder directReads = new LongAdder();
@@ -98,23 +107,75 @@ public final class ChunkFetcher implements AutoCloseable {
         });
     }
 
+    /** Puts peers between the store and the backend; call before the first read. */
+    public void usePeers(PeerSource source) {
+        this.peers = source;
+    }
+
+    /**
+     * Makes sure the chunk is in the store without asking peers: from the backend once
+     * however many callers ask. What the owner of a chunk does, for itself and for peers.
+     *
+     * @return false when the store could not keep it
+     */
+    public boolean loadLocally(ChunkRef ref) throws IOException {
+        return singleFlight(ownerInflight, ref, () -> store.contains(ref.key()) || loadFromBackend(ref));
+    }
+
     /** Makes sure the chunk is in the store, loading it once however many callers ask; false if it could not be stored. */
     private boolean load(ChunkRef ref) throws IOException {
+        PeerSource p = peers;
+        if (p == null || p.ownedHere(ref.key())) {
+            return loadLocally(ref);
+        }
+        return singleFlight(inflight, ref, () -> store.contains(ref.key()) || loadFromPeers(p, ref) || loadLocally(ref));
+    }
+
+    /** A load that may fail. */
+    @FunctionalInterface
+    private interface Load {
+        boolean run() throws IOException;
+    }
+
+    private boolean singleFlight(ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> table, ChunkRef ref, Load load)
+            throws IOException {
         CompletableFuture<Boolean> mine = new CompletableFuture<>();
-        CompletableFuture<Boolean> leader = inflight.putIfAbsent(ref.key(), mine);
+        CompletableFuture<Boolean> leader = table.putIfAbsent(ref.key(), mine);
         if (leader != null) {
             singleFlightWaits.increment();
             return await(leader);
         }
         try {
-            boolean stored = store.contains(ref.key()) || loadFromBackend(ref);
+            boolean stored = load.run();
             mine.complete(stored);
             return stored;
         } catch (IOException | RuntimeException e) {
             mine.completeExceptionally(e);
             throw e;
         } finally {
-            inflight.remove(ref.key(), mine);
+            table.remove(ref.key(), mine);
+        }
+    }
+
+    /** The chunk from a peer, stored here too (this node's readers come back to it). */
+    private boolean loadFromPeers(PeerSource p, ChunkRef ref) throws IOException {
+        ByteBuffer buf = chunkBuffers.acquire();
+        try {
+            buf.limit(ref.length());
+            if (!p.fetch(ref, buf)) {
+                return false;
+            }
+            buf.flip();
+            peerLoads.increment();
+            try {
+                store.put(ref.key(), buf, false);
+                return true;
+            } catch (IOException e) {
+                warnStore(e);
+                return false; // the caller reads the backend directly; slower, never wrong
+            }
+        } finally {
+            chunkBuffers.release(buf);
         }
     }
 
@@ -177,7 +238,8 @@ public final class ChunkFetcher implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(backendLoads.sum(), singleFlightWaits.sum(), directReads.sum(), prefetches.sum());
+        return new Stats(backendLoads.sum(), singleFlightWaits.sum(), directReads.sum(), prefetches.sum(),
+                peerLoads.sum());
     }
 
     @Override

@@ -1,0 +1,130 @@
+package io.peerfs.peer;
+
+import io.peerfs.meta.Member;
+import io.peerfs.meta.MetaStore;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Who is in the cluster: the static {@code --peers}, this node, and the members registered in
+ * the {@link MetaStore} whose heartbeat is fresh (with a shared MetaStore, nodes find each
+ * other without a static list). A peer that failed is skipped for a while, so reads do not
+ * wait on it again and again; it comes back on its own.
+ */
+public final class Membership implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Membership.class);
+    /** How long a peer that failed is left out of the candidates. */
+    static final long DOWN_MS = 10_000;
+
+    private final String self;
+    private final String nodeId;
+    private final List<String> staticPeers;
+    private final MetaStore meta;
+    private final Duration heartbeat;
+    private final LongSupplier clockMs;
+    private final Map<String, Long> downUntil = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "peerfs-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile Set<String> registered = Set.of();
+
+    /**
+     * @param self this node's peer address ({@code host:port}), or null for a node that only fetches
+     */
+    public Membership(String self, String nodeId, List<String> staticPeers, MetaStore meta, Duration heartbeat,
+                      LongSupplier clockMs) {
+        this.self = self;
+        this.nodeId = nodeId;
+        this.staticPeers = List.copyOf(staticPeers);
+        this.meta = meta;
+        this.heartbeat = heartbeat;
+        this.clockMs = clockMs;
+    }
+
+    /** Registers this node and keeps its heartbeat fresh; reads the registered members periodically. */
+    public void start() {
+        beat();
+        timer.scheduleWithFixedDelay(this::beat, heartbeat.toMillis(), heartbeat.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void beat() {
+        try {
+            if (self != null) {
+                meta.heartbeat(new Member(nodeId, self, clockMs.getAsLong()));
+            }
+            long fresh = clockMs.getAsLong() - 3 * heartbeat.toMillis();
+            Set<String> live = new TreeSet<>();
+            for (Member m : meta.members()) {
+                if (m.heartbeatMs() >= fresh) {
+                    live.add(m.address());
+                }
+            }
+            registered = live;
+        } catch (IOException | RuntimeException e) {
+            log.warn("cluster membership: cannot reach the metadata store: {}", e.toString());
+        }
+    }
+
+    public String self() {
+        return self;
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    /** Every known member, live or not. */
+    public Set<String> all() {
+        Set<String> all = new TreeSet<>(staticPeers);
+        all.addAll(registered);
+        if (self != null) {
+            all.add(self);
+        }
+        return all;
+    }
+
+    /** Members to ask now: all known ones but those that failed recently. */
+    public Set<String> live() {
+        long now = clockMs.getAsLong();
+        Set<String> live = all();
+        live.removeIf(m -> !m.equals(self) && downUntil.getOrDefault(m, 0L) > now);
+        return live;
+    }
+
+    public boolean isLive(String member) {
+        return downUntil.getOrDefault(member, 0L) <= clockMs.getAsLong();
+    }
+
+    /** Leaves a member out of the candidates for a while after it failed. */
+    public void markDown(String member, String why) {
+        Long previous = downUntil.put(member, clockMs.getAsLong() + DOWN_MS);
+        if (previous == null || previous < clockMs.getAsLong()) {
+            log.warn("peer {} is skipped for {} s: {}", member, DOWN_MS / 1000, why);
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        if (self != null) {
+            try {
+                meta.leave(nodeId);
+            } catch (IOException | RuntimeException e) {
+                log.debug("could not leave the member list: {}", e.toString());
+            }
+        }
+    }
+}

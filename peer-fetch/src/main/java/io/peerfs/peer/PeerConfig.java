@@ -1,0 +1,51 @@
+package io.peerfs.peer;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a node joins the cluster.
+ *
+ * @param listen {@code host:port} the peer server binds and other nodes reach it at (port 0:
+ *     any free port, announced through the MetaStore); null for a node that only fetches
+ * @param peers static members, {@code host:port} each (may include this node)
+ * @param nodeId this node's name in member lists and logs
+ * @param secret the cluster secret every connection proves it knows
+ * @param timeout how long a peer may take to answer before the next candidate is asked
+ */
+public record PeerConfig(String listen, List<String> peers, String nodeId, byte[] secret, Duration timeout) {
+    public PeerConfig {
+        peers = List.copyOf(peers);
+        Objects.requireNonNull(nodeId, "nodeId");
+        if (secret == null || secret.length < 16) {
+            throw new IllegalArgumentException("the cluster secret must be at least 16 bytes (--secret-file)");
+        }
+        if (listen != null) {
+            requireAddress("--listen", listen);
+        }
+        for (String p : peers) {
+            requireAddress("--peers", p);
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("--peer-timeout must be positive, got " + timeout);
+        }
+    }
+
+    /** Checks {@code host:port}; throws with a message for the user otherwise. */
+    public static void requireAddress(String option, String address) {
+        int colon = address.lastIndexOf(':');
+        boolean ok = colon > 0;
+        if (ok) {
+            try {
+                int port = Integer.parseInt(address.substring(colon + 1));
+                ok = port >= 0 && port <= 65535;
+            } catch (NumberFormatException e) {
+                ok = false;
+            }
+        }
+        if (!ok) {
+            throw new IllegalArgumentException(option + " wants host:port, got '" + address + "'");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.peerfs.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.fetch.ChunkRef;
+import io.peerfs.fetch.PeerSource;
+import io.peerfs.peer.netty.NettyPeerClient;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link PeerSource} of a node: asks a chunk's owner (rendezvous order over the live
+ * members), then the next candidate; a peer that is down, slow or sends bad bytes costs a
+ * fallback, never a failed read.
+ */
+public final class PeerNetwork implements PeerSource {
+    private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
+    /** Remote candidates asked before giving up on peers. */
+    private static final int MAX_PEERS_ASKED = 2;
+
+    private final Membership members;
+    private final NettyPeerClient client;
+    private final PeerStats stats;
+    private final long timeoutMs;
+
+    public PeerNetwork(Membership members, NettyPeerClient client, PeerStats stats, Duration timeout) {
+        this.members = members;
+        this.client = client;
+        this.stats = stats;
+        this.timeoutMs = timeout.toMillis();
+    }
+
+    @Override
+    public boolean ownedHere(ChunkKey key) {
+        List<String> order = Rendezvous.order(key, members.live());
+        return members.self() != null && !order.isEmpty() && order.get(0).equals(members.self());
+    }
+
+    @Override
+    public boolean fetch(ChunkRef ref, ByteBuffer dst) throws IOException {
+        int asked = 0;
+        for (String peer : Rendezvous.order(ref.key(), members.live())) {
+            if (peer.equals(members.self()) || asked == MAX_PEERS_ASKED) {
+                return false; // this node is the owner after the peers that failed: it reads the backend
+            }
+            asked++;
+            try {
+                ByteBuf chunk = client.fetch(peer, ref).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get();
+                try {
+                    dst.put(chunk.nioBuffer());
+                } finally {
+                    chunk.release();
+                }
+                stats.bytesFetched.add(ref.length());
+                PeerStats.Peer p = stats.peer(peer);
+                p.bytesFetched.add(ref.length());
+                p.chunksFetched.increment();
+                return true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted waiting for peer " + peer);
+            } catch (ExecutionException e) {
+                failed(peer, ref, e.getCause());
+            }
+        }
+        return false;
+    }
+
+    private void failed(String peer, ChunkRef ref, Throwable cause) {
+        stats.fallbacks.increment();
+        stats.peer(peer).failures.increment();
+        if (cause instanceof NettyPeerClient.CorruptTransferException) {
+            stats.corruptTransfers.increment();
+            log.warn("{}; trying the next source", cause.getMessage());
+        } else if (cause instanceof TimeoutException) {
+            members.markDown(peer, "no answer for chunk " + ref.key() + " within " + timeoutMs + " ms");
+        } else if (cause instanceof NettyPeerClient.PeerFailedException f && f.unreachable) {
+            members.markDown(peer, f.getMessage());
+        } else if (cause instanceof IOException && !(cause instanceof NettyPeerClient.PeerFailedException)) {
+            members.markDown(peer, cause.getMessage()); // it broke the protocol or failed authentication
+        } else {
+            log.debug("peer {} could not serve chunk {}: {}", peer, ref.key(), String.valueOf(cause));
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.peerfs.peer.netty;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The peer protocol's frames: {@code int length} (of what follows), {@code byte version},
+ * {@code byte type}, then the type's fields, big-endian.
+ *
+ * <pre>
+ * CHALLENGE  s→c  nonce[32]
+ * AUTH       c→s  nonce[32] mac[32] nodeIdLen:u16 nodeId    mac = HMAC-SHA256(secret, "peerfs-v1 client"|sNonce|cNonce|nodeId)
+ * AUTH_OK    s→c  mac[32]                                    mac = HMAC-SHA256(secret, "peerfs-v1 server"|cNonce|sNonce)
+ * GET        c→s  reqId:i64 key[16] fileOffset:i64 length:i32 pathLen:u16 path
+ * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
+ * ERROR      s→c  reqId:i64 msgLen:u16 msg
+ * </pre>
+ * Nothing but CHALLENGE/AUTH passes before authentication; a frame of another version,
+ * an unknown type or one longer than the receiver's bound closes the connection.
+ */
+final class Frames {
+    static final byte VERSION = 1;
+    static final byte CHALLENGE = 1;
+    static final byte AUTH = 2;
+    static final byte AUTH_OK = 3;
+    static final byte GET = 10;
+    static final byte CHUNK = 11;
+    static final byte ERROR = 12;
+    static final int NONCE = 32;
+    static final int MAC = 32;
+    /** Longest frame a server accepts: requests are small. */
+    static final int MAX_REQUEST = 16 * 1024;
+
+    private Frames() {
+    }
+
+    /** A frame with its length field and header written; the caller appends the fields. */
+    static ByteBuf start(ByteBufAllocator alloc, byte type, int bodyLength) {
+        ByteBuf b = alloc.buffer(4 + 2 + bodyLength);
+        b.writeInt(2 + bodyLength).writeByte(VERSION).writeByte(type);
+        return b;
+    }
+
+    /** Header of a CHUNK frame whose {@code length} body bytes follow separately. */
+    static ByteBuf chunkHeader(ByteBufAllocator alloc, long reqId, int length, int[] crcs) {
+        int fields = 8 + 4 + 4 + 4 * crcs.length;
+        ByteBuf b = alloc.buffer(4 + 2 + fields);
+        b.writeInt(2 + fields + length).writeByte(VERSION).writeByte(CHUNK);
+        b.writeLong(reqId).writeInt(length).writeInt(crcs.length);
+        for (int c : crcs) {
+            b.writeInt(c);
+        }
+        return b;
+    }
+
+    static ByteBuf error(ByteBufAllocator alloc, long reqId, String message) {
+        byte[] m = truncate(message);
+        ByteBuf b = start(alloc, ERROR, 8 + 2 + m.length);
+        return b.writeLong(reqId).writeShort(m.length).writeBytes(m);
+    }
+
+    static byte[] truncate(String s) {
+        byte[] b = String.valueOf(s).getBytes(StandardCharsets.UTF_8);
+        return b.length <= 1024 ? b : java.util.Arrays.copyOf(b, 1024);
+    }
+
+    static byte[] mac(byte[] secret, String label, byte[]... parts) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(new SecretKeySpec(secret, "HmacSHA256"));
+            m.update(label.getBytes(StandardCharsets.US_ASCII));
+            for (byte[] p : parts) {
+                m.update(p);
+            }
+            return m.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+    }
+
+    /** Reads the version and type of a frame (after the length field); null when the version is not ours. */
+    static Byte type(ByteBuf frame) {
+        if (frame.readableBytes() < 2 || frame.readByte() != VERSION) {
+            return null;
+        }
+        return frame.readByte();
+    }
+}

@@ -1,0 +1,236 @@
+package io.peerfs.peer.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.peerfs.PeerFsException;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.fetch.ChunkRef;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * Fetches chunks from peers: one authenticated connection per peer address, requests
+ * multiplexed on it by id. Every chunk received is checked against its per-block CRC32Cs
+ * before a byte of it is handed out.
+ */
+public final class NettyPeerClient implements AutoCloseable {
+    private final byte[] secret;
+    private final byte[] nodeId;
+    private final int maxChunk;
+    private final int connectTimeoutMs;
+    private final SecureRandom random = new SecureRandom();
+    private final EventLoopGroup group = new NioEventLoopGroup(2, NettyPeerServer.daemonThreads("peerfs-peer-client"));
+    private final Map<String, Connection> connections = new ConcurrentHashMap<>();
+    private final AtomicLong nextId = new AtomicLong(1);
+
+    public NettyPeerClient(byte[] secret, String nodeId, int maxChunk, int connectTimeoutMs) {
+        this.secret = secret.clone();
+        this.nodeId = nodeId.getBytes(StandardCharsets.UTF_8);
+        this.maxChunk = maxChunk;
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    /** A chunk request in flight. */
+    private record Pending(ChunkRef ref, CompletableFuture<ByteBuf> done) {
+    }
+
+    /** A peer answered with an error, or its answer could not be used. */
+    public static final class PeerFailedException extends PeerFsException {
+        /** True when the peer could not be reached at all (not a refusal of one request). */
+        public final boolean unreachable;
+
+        PeerFailedException(String message, boolean unreachable) {
+            super(message);
+            this.unreachable = unreachable;
+        }
+    }
+
+    /**
+     * Asks the peer at {@code address} for a chunk; the future completes with the whole
+     * chunk, verified, which the caller must release, or fails. A timeout applied to the
+     * returned future ({@code orTimeout}) makes a late answer be dropped.
+     */
+    public CompletableFuture<ByteBuf> fetch(String address, ChunkRef ref) {
+        Connection c = connections.compute(address, (a, old) -> old != null && !old.closed ? old : connect(a));
+        long id = nextId.getAndIncrement();
+        Pending p = new Pending(ref, new CompletableFuture<>());
+        c.pending.put(id, p);
+        p.done.whenComplete((n, e) -> c.pending.remove(id));
+        c.ready.whenComplete((ch, e) -> {
+            if (e != null) {
+                p.done.completeExceptionally(e);
+                return;
+            }
+            byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
+            ByteBuf b = Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 2 + path.length);
+            b.writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
+                    .writeShort(path.length).writeBytes(path);
+            ch.writeAndFlush(b).addListener(f -> {
+                if (!f.isSuccess()) {
+                    p.done.completeExceptionally(new PeerFailedException("cannot send to " + address + ": " + f.cause(), true));
+                }
+            });
+        });
+        return p.done;
+    }
+
+    /** One connection to one peer, from connect through authentication to close. */
+    private final class Connection extends SimpleChannelInboundHandler<ByteBuf> {
+        final String address;
+        final CompletableFuture<Channel> ready = new CompletableFuture<>();
+        final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+        final byte[] nonce = new byte[Frames.NONCE];
+        byte[] serverNonce;
+        volatile boolean closed;
+
+        Connection(String address) {
+            this.address = address;
+            random.nextBytes(nonce);
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
+            Byte type = Frames.type(frame);
+            if (type == null) {
+                throw new ProtocolException("frame of an unknown protocol version from " + address);
+            }
+            switch (type) {
+                case Frames.CHALLENGE -> {
+                    serverNonce = new byte[Frames.NONCE];
+                    frame.readBytes(serverNonce);
+                    byte[] mac = Frames.mac(secret, "peerfs-v1 client", serverNonce, nonce, nodeId);
+                    ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH, Frames.NONCE + Frames.MAC + 2 + nodeId.length)
+                            .writeBytes(nonce).writeBytes(mac).writeShort(nodeId.length).writeBytes(nodeId));
+                }
+                case Frames.AUTH_OK -> {
+                    byte[] mac = new byte[Frames.MAC];
+                    frame.readBytes(mac);
+                    if (serverNonce == null
+                            || !MessageDigest.isEqual(mac, Frames.mac(secret, "peerfs-v1 server", nonce, serverNonce))) {
+                        throw new ProtocolException("peer " + address + " does not know the cluster secret");
+                    }
+                    ready.complete(ctx.channel());
+                }
+                case Frames.CHUNK -> received(frame);
+                case Frames.ERROR -> {
+                    Pending p = pending.get(frame.readLong());
+                    String msg = frame.readCharSequence(frame.readUnsignedShort(), StandardCharsets.UTF_8).toString();
+                    if (p != null) {
+                        p.done.completeExceptionally(new PeerFailedException("peer " + address + ": " + msg, false));
+                    }
+                }
+                default -> throw new ProtocolException("unexpected frame type " + type + " from " + address);
+            }
+        }
+
+        private void received(ByteBuf frame) throws ProtocolException {
+            long id = frame.readLong();
+            int length = frame.readInt();
+            int blocks = frame.readInt();
+            if (length < 0 || length > maxChunk || blocks != (length + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK
+                    || frame.readableBytes() != 4L * blocks + length) {
+                throw new ProtocolException("malformed chunk frame from " + address);
+            }
+            int[] crcs = new int[blocks];
+            for (int i = 0; i < blocks; i++) {
+                crcs[i] = frame.readInt();
+            }
+            Pending p = pending.get(id);
+            if (p == null) {
+                return; // timed out meanwhile
+            }
+            if (length != p.ref().length()) {
+                p.done.completeExceptionally(new PeerFailedException("peer " + address + " sent " + length
+                        + " bytes for a chunk of " + p.ref().length(), false));
+                return;
+            }
+            ByteBuffer body = frame.nioBuffer(frame.readerIndex(), length);
+            for (int i = 0; i < blocks; i++) {
+                int from = i * ChunkStore.CHECKSUM_BLOCK;
+                CRC32C c = new CRC32C();
+                c.update(body.slice(from, Math.min(ChunkStore.CHECKSUM_BLOCK, length - from)));
+                if ((int) c.getValue() != crcs[i]) {
+                    p.done.completeExceptionally(new CorruptTransferException(address, p.ref(), i));
+                    return;
+                }
+            }
+            ByteBuf chunk = frame.retainedSlice(frame.readerIndex(), length);
+            if (!p.done.complete(chunk)) {
+                chunk.release(); // timed out meanwhile
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            fail(new PeerFailedException("connection to peer " + address + " closed", true));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(cause instanceof IOException io ? io : new PeerFailedException("peer " + address + ": " + cause, true));
+            ctx.close();
+        }
+
+        void fail(IOException e) {
+            closed = true;
+            connections.remove(address, this);
+            ready.completeExceptionally(e);
+            pending.values().forEach(p -> p.done.completeExceptionally(e));
+        }
+    }
+
+    /** A chunk from a peer failed its checksum: dropped, never handed out. */
+    public static final class CorruptTransferException extends PeerFsException {
+        CorruptTransferException(String address, ChunkRef ref, int block) {
+            super("chunk " + ref.key() + " from peer " + address + " failed its checksum in block " + block);
+        }
+    }
+
+    private Connection connect(String address) {
+        Connection c = new Connection(address);
+        int colon = address.lastIndexOf(':');
+        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        int maxFrame = 64 + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4), c);
+                    }
+                });
+        ChannelFuture f = b.connect(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                c.fail(new PeerFailedException("cannot connect to peer " + address + ": " + done.cause().getMessage(), true));
+            }
+        });
+        return c;
+    }
+
+    @Override
+    public void close() {
+        connections.values().forEach(c -> c.fail(new PeerFailedException("client closed", true)));
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    }
+}

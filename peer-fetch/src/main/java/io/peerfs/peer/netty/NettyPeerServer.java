@@ -1,0 +1,249 @@
+package io.peerfs.peer.netty;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.peerfs.PeerFsException;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.fetch.ChunkRef;
+import io.peerfs.peer.PeerStats;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves this node's chunks to authenticated peers. A requested chunk comes from the local
+ * store, or, on a miss, is loaded from the backend once (this node is its owner) and then
+ * sent. Chunk files go out zero-copy ({@link DefaultFileRegion}, sendfile). A connection
+ * that fails authentication, sends a malformed or oversized frame, or stays silent is
+ * closed; the server keeps serving everyone else.
+ */
+public final class NettyPeerServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NettyPeerServer.class);
+    private static final int AUTH_TIMEOUT_SECONDS = 10;
+
+    private final byte[] secret;
+    private final ChunkStore store;
+    private final ChunkFetcher fetcher;
+    private final int maxChunk;
+    private final PeerStats stats;
+    private final SecureRandom random = new SecureRandom();
+    private final EventLoopGroup group = new NioEventLoopGroup(2, daemonThreads("peerfs-peer-io"));
+    private final ThreadPoolExecutor work;
+    private Channel server;
+
+    public NettyPeerServer(byte[] secret, ChunkStore store, ChunkFetcher fetcher, int maxChunk, PeerStats stats) {
+        this.secret = secret.clone();
+        this.store = store;
+        this.fetcher = fetcher;
+        this.maxChunk = maxChunk;
+        this.stats = stats;
+        this.work = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
+                daemonThreads("peerfs-peer-serve"));
+    }
+
+    static java.util.concurrent.ThreadFactory daemonThreads(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Binds and starts serving; returns the bound address (port 0 picks a free one). */
+    public InetSocketAddress start(InetSocketAddress listen) throws IOException {
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4),
+                                new Session());
+                    }
+                });
+        try {
+            server = b.bind(listen).sync().channel();
+        } catch (Exception e) {
+            throw new PeerFsException("cannot listen for peers on " + listen.getHostString() + ":" + listen.getPort()
+                    + ": " + e.getMessage(), e);
+        }
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    /** One connection: challenge, authentication, then requests. */
+    private final class Session extends SimpleChannelInboundHandler<ByteBuf> {
+        private final byte[] nonce = new byte[Frames.NONCE];
+        private boolean authenticated;
+        private String peer = "?";
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            peer = String.valueOf(ctx.channel().remoteAddress());
+            random.nextBytes(nonce);
+            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.CHALLENGE, Frames.NONCE).writeBytes(nonce));
+            ctx.executor().schedule(() -> {
+                if (!authenticated && ctx.channel().isActive()) {
+                    refuse(ctx, "did not authenticate within " + AUTH_TIMEOUT_SECONDS + " s");
+                }
+            }, AUTH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
+            Byte type = Frames.type(frame);
+            if (type == null) {
+                throw new ProtocolException("frame of an unknown protocol version");
+            }
+            if (!authenticated) {
+                if (type != Frames.AUTH) {
+                    throw new ProtocolException("request before authentication");
+                }
+                authenticate(ctx, frame);
+                return;
+            }
+            if (type != Frames.GET) {
+                throw new ProtocolException("unexpected frame type " + type);
+            }
+            long reqId = frame.readLong();
+            byte[] key = new byte[16];
+            frame.readBytes(key);
+            long offset = frame.readLong();
+            int length = frame.readInt();
+            int pathLen = frame.readUnsignedShort();
+            if (length <= 0 || length > maxChunk || offset < 0 || pathLen != frame.readableBytes()) {
+                throw new ProtocolException("malformed chunk request");
+            }
+            String path = frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString();
+            ChunkRef ref = new ChunkRef(ChunkKey.fromBytes(key), path, offset, length);
+            try {
+                work.execute(() -> serve(ctx, reqId, ref));
+            } catch (RejectedExecutionException e) {
+                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
+            }
+        }
+
+        private void authenticate(ChannelHandlerContext ctx, ByteBuf frame) throws ProtocolException {
+            if (frame.readableBytes() < Frames.NONCE + Frames.MAC + 2) {
+                throw new ProtocolException("short authentication frame");
+            }
+            byte[] clientNonce = new byte[Frames.NONCE];
+            byte[] mac = new byte[Frames.MAC];
+            frame.readBytes(clientNonce).readBytes(mac);
+            int idLen = frame.readUnsignedShort();
+            if (idLen != frame.readableBytes() || idLen > 255) {
+                throw new ProtocolException("malformed authentication frame");
+            }
+            byte[] nodeId = new byte[idLen];
+            frame.readBytes(nodeId);
+            if (!MessageDigest.isEqual(mac, Frames.mac(secret, "peerfs-v1 client", nonce, clientNonce, nodeId))) {
+                stats.authFailures.increment();
+                refuse(ctx, "wrong cluster secret (node '" + new String(nodeId, StandardCharsets.UTF_8) + "')");
+                return;
+            }
+            authenticated = true;
+            peer = new String(nodeId, StandardCharsets.UTF_8) + "@" + ctx.channel().remoteAddress();
+            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH_OK, Frames.MAC)
+                    .writeBytes(Frames.mac(secret, "peerfs-v1 server", clientNonce, nonce)));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof ProtocolException || cause instanceof io.netty.handler.codec.TooLongFrameException
+                    || cause instanceof IndexOutOfBoundsException) {
+                stats.badFrames.increment();
+                refuse(ctx, cause instanceof IndexOutOfBoundsException ? "truncated frame" : cause.getMessage());
+            } else {
+                log.debug("peer connection {} failed: {}", peer, cause.toString());
+                ctx.close();
+            }
+        }
+
+        private void refuse(ChannelHandlerContext ctx, String why) {
+            stats.warnRefused(peer, why);
+            ctx.close();
+        }
+    }
+
+    /** Runs off the event loop: the store and the backend block. */
+    private void serve(ChannelHandlerContext ctx, long reqId, ChunkRef ref) {
+        try {
+            fetcher.loadLocally(ref);
+            var exported = store.export(ref.key());
+            if (exported.isPresent() && exported.get().length() == ref.length()) {
+                ChunkStore.Exported e = exported.get();
+                // header and body in one event-loop task: answers of other threads must not slip between them
+                ctx.executor().execute(() -> {
+                    ctx.write(Frames.chunkHeader(ctx.alloc(), reqId, e.length(), e.blockCrcs()));
+                    ctx.writeAndFlush(new DefaultFileRegion(e.file(), 0, e.length())); // closes the file when sent
+                });
+            } else {
+                exported.ifPresent(e -> closeQuietly(e.file()));
+                sendBytes(ctx, reqId, ref); // the store could not keep it
+            }
+            stats.served(ref.length());
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
+        }
+    }
+
+    private void sendBytes(ChannelHandlerContext ctx, long reqId, ChunkRef ref) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(ref.length());
+        int n = fetcher.read(ref, 0, buf);
+        if (n != ref.length()) {
+            throw new IOException("read " + n + " of " + ref.length() + " bytes");
+        }
+        buf.flip();
+        int blocks = (n + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK;
+        int[] crcs = new int[blocks];
+        for (int i = 0; i < blocks; i++) {
+            CRC32C c = new CRC32C();
+            c.update(buf.slice(i * ChunkStore.CHECKSUM_BLOCK, Math.min(ChunkStore.CHECKSUM_BLOCK,
+                    n - i * ChunkStore.CHECKSUM_BLOCK)));
+            crcs[i] = (int) c.getValue();
+        }
+        ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(Frames.chunkHeader(ctx.alloc(), reqId, n, crcs),
+                io.netty.buffer.Unpooled.wrappedBuffer(buf)));
+    }
+
+    private static void closeQuietly(java.nio.channels.FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+
+    @Override
+    public void close() {
+        if (server != null) {
+            server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        work.shutdownNow();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    }
+}

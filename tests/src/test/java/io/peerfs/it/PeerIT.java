@@ -1,0 +1,349 @@
+package io.peerfs.it;
+
+import static io.peerfs.it.TestFiles.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.peer.Rendezvous;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three real daemons on 127.0.0.1 over one backend: each chunk is read from the backend about
+ * once for the whole cluster, measured by the daemons' counters and, independently, by the
+ * read counter of the loop device the backend file system lives on (page cache dropped
+ * between phases). Dead owners, wrong secrets, garbage frames and corrupt chunks cost a
+ * fallback, never a wrong byte.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PeerIT {
+    static final int CHUNK = 4 << 20;
+    static final int NODES = 3;
+    @TempDir
+    static Path tmp;
+    static Path backend;
+    /** The loop device under the backend ({@code loop3}), or null where loop mounts are not possible. */
+    static String loopDevice;
+    static Path secret;
+    static final List<PeerFsMount> nodes = new ArrayList<>();
+    static final List<String> addresses = new ArrayList<>();
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        PeerFsMount.assumeFuse();
+        backend = Files.createDirectories(tmp.resolve("backend"));
+        Path image = tmp.resolve("backend.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(1536L << 20);
+        }
+        if (ResultIT.run("mkfs.ext4", "-q", image.toString()).exit() == 0
+                && ResultIT.run("mount", "-o", "loop", image.toString(), backend.toString()).exit() == 0) {
+            String dev = ResultIT.run("losetup", "-j", image.toString()).out();
+            loopDevice = Path.of(dev.substring(0, dev.indexOf(':'))).getFileName().toString();
+        } else {
+            System.out.println("no loop device: backend reads are measured by the daemons' counters only");
+        }
+        secret = Files.writeString(tmp.resolve("secret"), "correct horse battery staple 42\n");
+        for (int i = 0; i < NODES; i++) {
+            addresses.add("127.0.0.1:" + freePort());
+        }
+        for (int i = 0; i < NODES; i++) {
+            nodes.add(node(i, secret).mount());
+        }
+    }
+
+    static PeerFsMount node(int i, Path secretFile) {
+        return new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--listen", addresses.get(i),
+                "--peers", String.join(",", addresses), "--secret-file", secretFile.toString(), "--peer-timeout", "3s");
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        for (PeerFsMount n : nodes) {
+            n.close();
+        }
+        if (loopDevice != null) {
+            ResultIT.run("umount", backend.toString());
+        }
+    }
+
+    /** Writes {@code files} files of {@code size} bytes under {@code dir} of the backend, flushed to its disk. */
+    static List<String> dataset(String dir, int files, int size, long seed) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < files; i++) {
+            String name = dir + "/f" + i;
+            TestFiles.write(backend.resolve(name), random(size, seed + i));
+            names.add(name);
+        }
+        ResultIT.run("sync");
+        return names;
+    }
+
+    static long deviceBytesRead() throws IOException {
+        if (loopDevice == null) {
+            return -1;
+        }
+        String[] f = Files.readString(Path.of("/sys/block/" + loopDevice + "/stat")).trim().split("\\s+");
+        return Long.parseLong(f[2]) * 512;
+    }
+
+    static void dropPageCache() throws Exception {
+        ResultIT.run("sync");
+        Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+    }
+
+    static long sum(String section, String field) throws IOException {
+        long total = 0;
+        for (PeerFsMount n : nodes) {
+            if (n.isMounted()) {
+                total += n.status().path(section).path(field).asLong();
+            }
+        }
+        return total;
+    }
+
+    /** Reads a file through a node and compares every byte. */
+    static void readAndCompare(PeerFsMount node, String name, int size, long seed) throws IOException {
+        byte[] want = random(size, seed);
+        byte[] got = new byte[size];
+        try (InputStream in = Files.newInputStream(node.mountpoint.resolve(name))) {
+            new DataInputStream(in).readFully(got);
+            assertEquals(-1, in.read(), name + " is longer than written");
+        }
+        assertArrayEquals(want, got, name + " through " + node.mountpoint);
+    }
+
+    /** Checks what reached the backend during a phase that read {@code dataset} bytes in {@code files} files. */
+    static void assertBackendReadOnce(String phase, long backendBefore, long deviceBefore, long dataset, int files)
+            throws IOException {
+        long bound = dataset + (long) files * CHUNK;
+        long counted = sum("backend", "bytesRead") - backendBefore;
+        assertTrue(counted >= dataset && counted <= bound, phase + ": daemons read " + counted
+                + " bytes from the backend for a " + dataset + "-byte dataset (bound " + bound + ")");
+        if (loopDevice != null) {
+            long device = deviceBytesRead() - deviceBefore;
+            assertTrue(device >= dataset * 9 / 10 && device <= bound + (16 << 20), phase + ": the backend's disk read "
+                    + device + " bytes for a " + dataset + "-byte dataset (bound " + bound + " + metadata)");
+            System.out.printf("%s: %d MiB dataset, daemons counted %d MiB from the backend, its disk read %d MiB%n",
+                    phase, dataset >> 20, counted >> 20, device >> 20);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void allNodesReadingConcurrentlyReadTheBackendOnce() throws Exception {
+        int files = 8;
+        int size = 32 << 20;
+        List<String> names = dataset("concurrent", files, size, 100);
+        dropPageCache();
+        long backendBefore = sum("backend", "bytesRead");
+        long deviceBefore = deviceBytesRead();
+        ExecutorService pool = Executors.newFixedThreadPool(NODES);
+        List<Future<?>> reads = new ArrayList<>();
+        for (int n = 0; n < NODES; n++) {
+            PeerFsMount node = nodes.get(n);
+            List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6, 7));
+            Collections.shuffle(order, new Random(n));
+            reads.add(pool.submit(() -> {
+                for (int i : order) {
+                    readAndCompare(node, names.get(i), size, 100 + i);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : reads) {
+            f.get();
+        }
+        pool.shutdown();
+        assertBackendReadOnce("concurrent readers", backendBefore, deviceBefore, (long) files * size, files);
+        for (PeerFsMount n : nodes) {
+            assertTrue(n.status().path("peers").path("bytesFetched").asLong() > 0, n.mountpoint + " used its peers");
+        }
+        PeerFsMount.Run peers = PeerFsMount.peerfs("peers", nodes.get(0).mountpoint.toString());
+        assertEquals(0, peers.exit(), peers.err());
+        for (String a : addresses) {
+            assertTrue(peers.out().contains(a), "peerfs peers lists " + a + ":\n" + peers.out());
+        }
+        assertEquals(NODES, peers.out().lines().filter(l -> l.contains(" live ")).count(), peers.out());
+    }
+
+    @Test
+    @Order(2)
+    void nodesReadingOneAfterAnotherReadTheBackendOnce() throws Exception {
+        int files = 8;
+        int size = 32 << 20;
+        List<String> names = dataset("sequential", files, size, 200);
+        dropPageCache();
+        long backendBefore = sum("backend", "bytesRead");
+        long deviceBefore = deviceBytesRead();
+        for (PeerFsMount node : nodes) {
+            for (int i = 0; i < files; i++) {
+                readAndCompare(node, names.get(i), size, 200 + i);
+            }
+        }
+        assertBackendReadOnce("one node after another", backendBefore, deviceBefore, (long) files * size, files);
+    }
+
+    @Test
+    @Order(3)
+    void aCorruptChunkOnTheOwnerIsDetectedByTheReaderAndNeverReturned() throws Exception {
+        byte[] data = random(3 * CHUNK, 300);
+        Path file = TestFiles.write(backend.resolve("corrupt/model.bin"), data);
+        var attr = Files.readAttributes(file, "unix:*");
+        long mtimeNs = ((java.nio.file.attribute.FileTime) attr.get("lastModifiedTime"))
+                .to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        ChunkKey key = ChunkKey.forBackendFile("corrupt/model.bin", data.length, mtimeNs, 1);
+        List<String> order = Rendezvous.order(key, addresses);
+        PeerFsMount owner = nodes.get(addresses.indexOf(order.get(0)));
+        PeerFsMount reader = nodes.get(addresses.indexOf(order.get(order.size() - 1)));
+        readAndCompare(owner, "corrupt/model.bin", data.length, 300); // the owner caches it
+        Path chunkFile = owner.cacheDir.resolve("chunks").resolve(key.hex().substring(0, 2))
+                .resolve(key.hex().substring(2, 4)).resolve(key.hex());
+        assertTrue(Files.exists(chunkFile), "the owner holds chunk 1 at " + chunkFile);
+        try (RandomAccessFile f = new RandomAccessFile(chunkFile.toFile(), "rw")) {
+            f.seek(CHUNK / 2);
+            int b = f.read();
+            f.seek(CHUNK / 2);
+            f.write(b ^ 0xff);
+        }
+        long corruptBefore = reader.status().path("peers").path("corruptTransfers").asLong();
+        readAndCompare(reader, "corrupt/model.bin", data.length, 300);
+        assertTrue(reader.status().path("peers").path("corruptTransfers").asLong() > corruptBefore,
+                "the reader saw the bad checksum and went elsewhere");
+    }
+
+    /** Reads a frame's length and body from a raw connection; null when the server closed it. */
+    static byte[] readFrame(DataInputStream in) throws IOException {
+        try {
+            byte[] b = new byte[in.readInt()];
+            in.readFully(b);
+            return b;
+        } catch (java.io.EOFException | java.net.SocketException e) {
+            return null;
+        }
+    }
+
+    static boolean closedByServer(Socket s) throws IOException {
+        s.setSoTimeout(15_000);
+        try {
+            return s.getInputStream().read() == -1;
+        } catch (java.net.SocketException e) {
+            return true; // reset
+        }
+    }
+
+    @Test
+    @Order(4)
+    void wrongSecretsAndGarbageFramesAreRefusedAndTheDaemonKeepsServing() throws Exception {
+        PeerFsMount target = nodes.get(0);
+        String[] hostPort = addresses.get(0).split(":");
+        InetSocketAddress at = new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1]));
+        long authBefore = target.status().path("peers").path("authFailures").asLong();
+        long badBefore = target.status().path("peers").path("badFrames").asLong();
+
+        try (Socket s = new Socket()) { // a wrong HMAC
+            s.connect(at, 5000);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            byte[] challenge = readFrame(in);
+            assertEquals(2 + 32, challenge.length);
+            OutputStream out = s.getOutputStream();
+            java.nio.ByteBuffer auth = java.nio.ByteBuffer.allocate(4 + 2 + 32 + 32 + 2 + 4);
+            auth.putInt(2 + 32 + 32 + 2 + 4).put((byte) 1).put((byte) 2).put(new byte[32]).put(random(32, 1))
+                    .putShort((short) 4).put("evil".getBytes());
+            out.write(auth.array());
+            out.flush();
+            assertTrue(closedByServer(s), "a wrong secret closes the connection");
+        }
+        for (byte[] garbage : List.of(random(5000, 7), new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 1, 10},
+                new byte[] {0, 0, 0, 30, 1, 10, 0, 0, 0, 0, 0, 0, 0, 1})) { // random, oversized, GET before AUTH
+            try (Socket s = new Socket()) {
+                s.connect(at, 5000);
+                readFrame(new DataInputStream(s.getInputStream()));
+                s.getOutputStream().write(garbage);
+                s.getOutputStream().flush();
+                assertTrue(closedByServer(s), "garbage closes the connection");
+            }
+        }
+        assertTrue(target.status().path("peers").path("authFailures").asLong() > authBefore);
+        assertTrue(target.status().path("peers").path("badFrames").asLong() > badBefore);
+
+        // a daemon with the wrong secret reads correct bytes (from the backend) and is refused by every peer
+        Path wrong = Files.writeString(tmp.resolve("wrong-secret"), "not the cluster secret at all!!");
+        addresses.add("127.0.0.1:" + freePort());
+        try (PeerFsMount intruder = node(NODES, wrong).mount()) {
+            byte[] data = random(2 * CHUNK + 5, 400);
+            TestFiles.write(backend.resolve("intruder/f"), data);
+            readAndCompare(intruder, "intruder/f", data.length, 400);
+            assertEquals(0, intruder.status().path("peers").path("bytesFetched").asLong());
+        } finally {
+            addresses.remove(NODES);
+        }
+        // and the cluster still serves its members
+        byte[] after = random(3 * CHUNK, 401);
+        TestFiles.write(backend.resolve("after/f"), after);
+        for (PeerFsMount n : nodes) {
+            readAndCompare(n, "after/f", after.length, 401);
+        }
+    }
+
+    @Test
+    @Order(5)
+    void killingAnOwnerMidReadCostsAFallbackNeverAFailedRead() throws Exception {
+        int files = 4;
+        int size = 24 << 20;
+        List<String> names = dataset("kill", files, size, 500);
+        PeerFsMount victim = nodes.get(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<?>> reads = new ArrayList<>();
+        for (int n = 0; n < 2; n++) {
+            PeerFsMount node = nodes.get(n);
+            reads.add(pool.submit(() -> {
+                for (int i = 0; i < files; i++) {
+                    readAndCompare(node, names.get(i), size, 500 + i);
+                }
+                return null;
+            }));
+        }
+        while (sum("peers", "bytesFetched") < (32L << 20) && !reads.get(0).isDone()) {
+            Thread.sleep(20);
+        }
+        victim.kill9(); // owner of about a third of the chunks
+        for (Future<?> f : reads) {
+            f.get();
+        }
+        pool.shutdown();
+        victim.mount(); // back in the cluster, at the same address
+        readAndCompare(victim, names.get(0), size, 500);
+    }
+}
