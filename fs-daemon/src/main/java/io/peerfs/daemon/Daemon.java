@@ -9,6 +9,7 @@ import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import io.peerfs.peer.MetaRouting;
 import io.peerfs.peer.PeerNode;
 import io.peerfs.vfs.Vfs;
 import io.peerfs.vfs.VfsConfig;
@@ -65,13 +66,14 @@ public final class Daemon implements AutoCloseable {
         MetaStore metaStore = null;
         PeerNode peers = null;
         try {
-            meta = BackendMetaCache.open(backend, config.cacheDir().resolve("meta"), config.metaTtl(),
+            MetaRouting routing = new MetaRouting(backend, config.metaTtl());
+            meta = BackendMetaCache.open(routing, config.cacheDir().resolve("meta"), config.metaTtl(),
                     System::currentTimeMillis);
             metaStore = RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
             int chunkSize = (int) config.chunkSize().bytes();
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
             if (config.cluster() != null) {
-                peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, chunkSize);
+                peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, meta, routing, chunkSize);
             }
             StatusReport status = new StatusReport(config, backend, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),

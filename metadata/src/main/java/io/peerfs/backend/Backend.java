@@ -20,6 +20,14 @@ public interface Backend {
     /** Attributes of the path itself (symlinks are not followed). */
     FileAttr stat(String path) throws IOException;
 
+    /**
+     * {@link #stat}, asking the backend itself even where answers are shared through
+     * peers: for revalidation at open (close-to-open consistency).
+     */
+    default FileAttr statDirect(String path) throws IOException {
+        return stat(path);
+    }
+
     /** Names in a directory, without {@code .} and {@code ..}. */
     List<String> list(String path) throws IOException;
 
@@ -32,6 +40,13 @@ public interface Backend {
      * @return bytes read, 0 at or past the end of the file
      */
     int read(String path, long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * Told that this node changed {@code path} (and what is below it) on the backend, so
+     * layers that share metadata answer from the backend itself for a while.
+     */
+    default void changedHere(String path) {
+    }
 
     /** The user extended attributes of a path ({@code user.} names), empty where unsupported. */
     Map<String, byte[]> xattrs(String path) throws IOException;

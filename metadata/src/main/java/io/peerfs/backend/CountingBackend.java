@@ -37,6 +37,12 @@ public final class CountingBackend extends ForwardingBackend {
     }
 
     @Override
+    public FileAttr statDirect(String path) throws IOException {
+        metaCalls.increment();
+        return super.statDirect(path);
+    }
+
+    @Override
     public List<String> list(String path) throws IOException {
         metaCalls.increment();
         return super.list(path);

@@ -20,6 +20,16 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
+    public void changedHere(String path) {
+        delegate.changedHere(path);
+    }
+
+    @Override
+    public FileAttr statDirect(String path) throws IOException {
+        return delegate.statDirect(path);
+    }
+
+    @Override
     public List<String> list(String path) throws IOException {
         return delegate.list(path);
     }

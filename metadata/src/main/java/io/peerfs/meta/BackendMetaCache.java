@@ -165,7 +165,7 @@ public final class BackendMetaCache implements AutoCloseable {
 
     /** Attributes straight from the backend (used on open), refreshing the cache. */
     public FileAttr statFresh(String path) throws IOException {
-        return store('A', path, ATTR, () -> backend.stat(path));
+        return store('A', path, ATTR, () -> backend.statDirect(path));
     }
 
     public List<String> list(String path) throws IOException {
@@ -250,6 +250,7 @@ public final class BackendMetaCache implements AutoCloseable {
 
     /** Forgets everything cached about a path (after PeerFS itself changed it on the backend). */
     public void invalidate(String path) throws PeerFsException {
+        backend.changedHere(path);
         try {
             for (char kind : new char[] {'A', 'L', 'S', 'X'}) {
                 db.delete(writeOptions, key(kind, path));

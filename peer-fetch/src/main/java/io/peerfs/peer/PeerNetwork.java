@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * members), then the next candidate; a peer that is down, slow or sends bad bytes costs a
  * fallback, never a failed read.
  */
-public final class PeerNetwork implements PeerSource {
+public final class PeerNetwork implements PeerSource, MetaRouting.Router {
     private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
     /** Remote candidates asked before giving up on peers. */
     private static final int MAX_PEERS_ASKED = 2;
@@ -74,20 +74,74 @@ public final class PeerNetwork implements PeerSource {
         return false;
     }
 
+    /**
+     * Asks the owner of {@code path}'s directory; null when this node owns it or no peer could
+     * answer (the caller asks the backend).
+     */
+    @Override
+    public Object ask(byte kind, String path) throws IOException {
+        int slash = path.lastIndexOf('/');
+        String dir = "dir:" + (slash < 0 ? "" : path.substring(0, slash));
+        int asked = 0;
+        for (String peer : Rendezvous.order(dir, members.live())) {
+            if (peer.equals(members.self()) || asked == MAX_PEERS_ASKED) {
+                return null;
+            }
+            asked++;
+            try {
+                ByteBuf answer = client.meta(peer, kind, path).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get();
+                try {
+                    stats.metaFetched.increment();
+                    return decode(kind, path, answer);
+                } finally {
+                    answer.release();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted waiting for peer " + peer);
+            } catch (ExecutionException e) {
+                failed(peer, "metadata of " + path, e.getCause());
+            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+                failed(peer, "metadata of " + path, new IOException("malformed answer: " + e.getMessage()));
+            }
+        }
+        return null;
+    }
+
+    private static Object decode(byte kind, String path, ByteBuf answer) throws IOException {
+        byte status = answer.readByte();
+        if (status == 1) {
+            throw new java.nio.file.NoSuchFileException(path);
+        }
+        if (status == 2) {
+            throw new java.nio.file.NotDirectoryException(path);
+        }
+        return switch (kind) {
+            case MetaCodec.STAT -> MetaCodec.readAttr(answer);
+            case MetaCodec.LIST -> MetaCodec.readNames(answer);
+            case MetaCodec.READLINK -> MetaCodec.readString(answer);
+            default -> MetaCodec.readXattrs(answer);
+        };
+    }
+
     private void failed(String peer, ChunkRef ref, Throwable cause) {
+        failed(peer, "chunk " + ref.key(), cause);
+    }
+
+    private void failed(String peer, String what, Throwable cause) {
         stats.fallbacks.increment();
         stats.peer(peer).failures.increment();
         if (cause instanceof NettyPeerClient.CorruptTransferException) {
             stats.corruptTransfers.increment();
             log.warn("{}; trying the next source", cause.getMessage());
         } else if (cause instanceof TimeoutException) {
-            members.markDown(peer, "no answer for chunk " + ref.key() + " within " + timeoutMs + " ms");
+            members.markDown(peer, "no answer for " + what + " within " + timeoutMs + " ms");
         } else if (cause instanceof NettyPeerClient.PeerFailedException f && f.unreachable) {
             members.markDown(peer, f.getMessage());
         } else if (cause instanceof IOException && !(cause instanceof NettyPeerClient.PeerFailedException)) {
             members.markDown(peer, cause.getMessage()); // it broke the protocol or failed authentication
         } else {
-            log.debug("peer {} could not serve chunk {}: {}", peer, ref.key(), String.valueOf(cause));
+            log.debug("peer {} could not serve {}: {}", peer, what, String.valueOf(cause));
         }
     }
 }

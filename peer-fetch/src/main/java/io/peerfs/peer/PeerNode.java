@@ -2,6 +2,7 @@ package io.peerfs.peer;
 
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.peer.netty.NettyPeerClient;
 import io.peerfs.peer.netty.NettyPeerServer;
@@ -36,13 +37,17 @@ public final class PeerNode implements AutoCloseable {
     }
 
     /** Starts serving (if {@code listen} is set), joins the cluster and puts the peers in front of the backend. */
+    /**
+     * @param metaCache this node's backend metadata cache, which answers peers about directories it owns
+     * @param routing the backend under {@code metaCache}, told to ask directories' owners from now on
+     */
     public static PeerNode start(PeerConfig config, ChunkStore store, ChunkFetcher fetcher, MetaStore meta,
-                                 int chunkSize) throws IOException {
+                                 BackendMetaCache metaCache, MetaRouting routing, int chunkSize) throws IOException {
         PeerStats stats = new PeerStats();
         NettyPeerServer server = null;
         String self = null;
         if (config.listen() != null) {
-            server = new NettyPeerServer(config.secret(), store, fetcher, chunkSize, stats);
+            server = new NettyPeerServer(config.secret(), store, fetcher, metaCache, chunkSize, stats);
             int colon = config.listen().lastIndexOf(':');
             String host = config.listen().substring(0, colon);
             try {
@@ -59,7 +64,9 @@ public final class PeerNode implements AutoCloseable {
         Membership members = new Membership(self, config.nodeId(), config.peers(), meta, HEARTBEAT,
                 System::currentTimeMillis);
         members.start();
-        fetcher.usePeers(new PeerNetwork(members, client, stats, config.timeout()));
+        PeerNetwork network = new PeerNetwork(members, client, stats, config.timeout());
+        fetcher.usePeers(network);
+        routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,
                 members.all());
         return new PeerNode(config, stats, server, client, members);
@@ -74,6 +81,8 @@ public final class PeerNode implements AutoCloseable {
         out.put("chunksServed", stats.chunksServed.sum());
         out.put("bytesFetched", stats.bytesFetched.sum());
         out.put("fallbacks", stats.fallbacks.sum());
+        out.put("metaServed", stats.metaServed.sum());
+        out.put("metaFetched", stats.metaFetched.sum());
         out.put("corruptTransfers", stats.corruptTransfers.sum());
         out.put("authFailures", stats.authFailures.sum());
         out.put("badFrames", stats.badFrames.sum());

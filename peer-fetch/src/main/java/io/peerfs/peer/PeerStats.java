@@ -24,6 +24,9 @@ public final class PeerStats {
     /** Reads that a peer could not serve and went to the next candidate or the backend. */
     public final LongAdder fallbacks = new LongAdder();
     public final LongAdder authFailures = new LongAdder();
+    /** Metadata questions this node answered for peers, and asked of peers. */
+    public final LongAdder metaServed = new LongAdder();
+    public final LongAdder metaFetched = new LongAdder();
     public final LongAdder badFrames = new LongAdder();
     /** Chunks from a peer whose bytes did not match their checksums (never used). */
     public final LongAdder corruptTransfers = new LongAdder();

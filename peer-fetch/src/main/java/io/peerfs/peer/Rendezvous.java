@@ -23,6 +23,12 @@ public final class Rendezvous {
         return out;
     }
 
+    /** Members ordered for a key that is not a chunk (a directory, for metadata). */
+    public static List<String> order(String key, Collection<String> members) {
+        long h = hash(key);
+        return order(new ChunkKey(h, mix(h ^ 0x9e3779b97f4a7c15L)), members);
+    }
+
     static long weight(ChunkKey key, String member) {
         return mix(key.hi() ^ mix(key.lo() ^ hash(member)));
     }

@@ -79,7 +79,8 @@ class PeerIT {
 
     static PeerFsMount node(int i, Path secretFile) {
         return new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--listen", addresses.get(i),
-                "--peers", String.join(",", addresses), "--secret-file", secretFile.toString(), "--peer-timeout", "3s");
+                "--peers", String.join(",", addresses), "--secret-file", secretFile.toString(), "--peer-timeout", "3s",
+                "--meta-ttl", "10s");
     }
 
     static int freePort() throws IOException {
@@ -241,6 +242,34 @@ class PeerIT {
         readAndCompare(reader, "corrupt/model.bin", data.length, 300);
         assertTrue(reader.status().path("peers").path("corruptTransfers").asLong() > corruptBefore,
                 "the reader saw the bad checksum and went elsewhere");
+    }
+
+    @Test
+    @Order(3)
+    void aDirectoryIsListedOnTheBackendOnceForTheWholeCluster() throws Exception {
+        int files = 200;
+        for (int i = 0; i < files; i++) {
+            TestFiles.write(backend.resolve("meta/f" + i), random(i, i));
+        }
+        long before = sum("backend", "metaCalls");
+        for (PeerFsMount n : nodes) {
+            List<Path> listed;
+            try (var s = Files.list(n.mountpoint.resolve("meta"))) {
+                listed = s.toList();
+            }
+            assertEquals(files, listed.size());
+            for (Path p : listed) {
+                int i = Integer.parseInt(p.getFileName().toString().substring(1));
+                assertEquals(i, Files.size(p), p.toString());
+            }
+        }
+        long calls = sum("backend", "metaCalls") - before;
+        long oneNode = files + 2; // the listing, the directory, each file once
+        assertTrue(calls <= oneNode * 3 / 2, "3 nodes listing a " + files + "-file directory made " + calls
+                + " backend metadata calls; one node alone makes about " + oneNode);
+        assertTrue(sum("peers", "metaFetched") > 0 && sum("peers", "metaServed") > 0);
+        System.out.printf("3 nodes listing %d files: %d backend metadata calls (one node alone: about %d)%n", files,
+                calls, oneNode);
     }
 
     /** Reads a frame's length and body from a raw connection; null when the server closed it. */

@@ -18,6 +18,8 @@ import javax.crypto.spec.SecretKeySpec;
  * GET        c→s  reqId:i64 key[16] fileOffset:i64 length:i32 pathLen:u16 path
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
+ * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
+ * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory
  * </pre>
  * Nothing but CHALLENGE/AUTH passes before authentication; a frame of another version,
  * an unknown type or one longer than the receiver's bound closes the connection.
@@ -30,6 +32,8 @@ final class Frames {
     static final byte GET = 10;
     static final byte CHUNK = 11;
     static final byte ERROR = 12;
+    static final byte META_GET = 20;
+    static final byte META = 21;
     static final int NONCE = 32;
     static final int MAC = 32;
     /** Longest frame a server accepts: requests are small. */

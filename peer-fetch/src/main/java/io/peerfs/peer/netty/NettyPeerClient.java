@@ -71,6 +71,30 @@ public final class NettyPeerClient implements AutoCloseable {
      * returned future ({@code orTimeout}) makes a late answer be dropped.
      */
     public CompletableFuture<ByteBuf> fetch(String address, ChunkRef ref) {
+        byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
+        return send(address, ref, (id, ch) -> Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 2 + path.length)
+                .writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
+                .writeShort(path.length).writeBytes(path));
+    }
+
+    /**
+     * Asks the peer at {@code address} a metadata question ({@code MetaCodec} kinds); the
+     * future completes with the status byte followed by the answer, which the caller releases.
+     */
+    public CompletableFuture<ByteBuf> meta(String address, byte kind, String path) {
+        return send(address, null, (id, ch) -> {
+            byte[] p = path.getBytes(StandardCharsets.UTF_8);
+            return Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length).writeLong(id).writeByte(kind)
+                    .writeShort(p.length).writeBytes(p);
+        });
+    }
+
+    /** Builds a request frame for an id on a channel. */
+    private interface Request {
+        ByteBuf frame(long id, Channel ch);
+    }
+
+    private CompletableFuture<ByteBuf> send(String address, ChunkRef ref, Request request) {
         Connection c = connections.compute(address, (a, old) -> old != null && !old.closed ? old : connect(a));
         long id = nextId.getAndIncrement();
         Pending p = new Pending(ref, new CompletableFuture<>());
@@ -81,13 +105,10 @@ public final class NettyPeerClient implements AutoCloseable {
                 p.done.completeExceptionally(e);
                 return;
             }
-            byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
-            ByteBuf b = Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 2 + path.length);
-            b.writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
-                    .writeShort(path.length).writeBytes(path);
-            ch.writeAndFlush(b).addListener(f -> {
+            ch.writeAndFlush(request.frame(id, ch)).addListener(f -> {
                 if (!f.isSuccess()) {
-                    p.done.completeExceptionally(new PeerFailedException("cannot send to " + address + ": " + f.cause(), true));
+                    p.done.completeExceptionally(new PeerFailedException("cannot send to " + address + ": " + f.cause(),
+                            true));
                 }
             });
         });
@@ -132,6 +153,13 @@ public final class NettyPeerClient implements AutoCloseable {
                     ready.complete(ctx.channel());
                 }
                 case Frames.CHUNK -> received(frame);
+                case Frames.META -> {
+                    Pending p = pending.get(frame.readLong());
+                    ByteBuf answer = frame.retainedSlice();
+                    if (p == null || p.ref() != null || !p.done.complete(answer)) {
+                        answer.release(); // timed out meanwhile, or not a metadata request
+                    }
+                }
                 case Frames.ERROR -> {
                     Pending p = pending.get(frame.readLong());
                     String msg = frame.readCharSequence(frame.readUnsignedShort(), StandardCharsets.UTF_8).toString();
@@ -156,7 +184,7 @@ public final class NettyPeerClient implements AutoCloseable {
                 crcs[i] = frame.readInt();
             }
             Pending p = pending.get(id);
-            if (p == null) {
+            if (p == null || p.ref() == null) {
                 return; // timed out meanwhile
             }
             if (length != p.ref().length()) {

@@ -18,6 +18,9 @@ import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.fetch.ChunkRef;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.peer.MetaCodec;
+import io.peerfs.peer.MetaRouting;
 import io.peerfs.peer.PeerStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -48,6 +51,7 @@ public final class NettyPeerServer implements AutoCloseable {
     private final byte[] secret;
     private final ChunkStore store;
     private final ChunkFetcher fetcher;
+    private final BackendMetaCache metaCache;
     private final int maxChunk;
     private final PeerStats stats;
     private final SecureRandom random = new SecureRandom();
@@ -55,8 +59,13 @@ public final class NettyPeerServer implements AutoCloseable {
     private final ThreadPoolExecutor work;
     private Channel server;
 
-    public NettyPeerServer(byte[] secret, ChunkStore store, ChunkFetcher fetcher, int maxChunk, PeerStats stats) {
+    /**
+     * @param metaCache answers peers' metadata questions about directories this node owns
+     */
+    public NettyPeerServer(byte[] secret, ChunkStore store, ChunkFetcher fetcher, BackendMetaCache metaCache,
+                           int maxChunk, PeerStats stats) {
         this.secret = secret.clone();
+        this.metaCache = metaCache;
         this.store = store;
         this.fetcher = fetcher;
         this.maxChunk = maxChunk;
@@ -123,6 +132,21 @@ public final class NettyPeerServer implements AutoCloseable {
                     throw new ProtocolException("request before authentication");
                 }
                 authenticate(ctx, frame);
+                return;
+            }
+            if (type == Frames.META_GET) {
+                long reqId = frame.readLong();
+                byte kind = frame.readByte();
+                int pathLen = frame.readUnsignedShort();
+                if (pathLen != frame.readableBytes() || kind < MetaCodec.STAT || kind > MetaCodec.XATTRS) {
+                    throw new ProtocolException("malformed metadata request");
+                }
+                String path = frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString();
+                try {
+                    work.execute(() -> answerMeta(ctx, reqId, kind, path));
+                } catch (RejectedExecutionException e) {
+                    ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
+                }
                 return;
             }
             if (type != Frames.GET) {
@@ -209,6 +233,40 @@ public final class NettyPeerServer implements AutoCloseable {
             log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
         }
+    }
+
+    /** Answers from this node's metadata cache, asking its backend on a miss (never another peer). */
+    private void answerMeta(ChannelHandlerContext ctx, long reqId, byte kind, String path) {
+        ByteBuf answer = ctx.alloc().buffer();
+        byte status = 0;
+        try {
+            MetaRouting.servingPeer(() -> {
+                switch (kind) {
+                    case MetaCodec.STAT -> MetaCodec.writeAttr(answer, metaCache.stat(path));
+                    case MetaCodec.LIST -> MetaCodec.writeNames(answer, metaCache.list(path));
+                    case MetaCodec.READLINK -> MetaCodec.writeString(answer, metaCache.readlink(path));
+                    default -> MetaCodec.writeXattrs(answer, metaCache.xattrs(path));
+                }
+                return null;
+            });
+        } catch (java.nio.file.NoSuchFileException e) {
+            status = 1;
+        } catch (java.nio.file.NotDirectoryException e) {
+            status = 2;
+        } catch (Exception e) {
+            answer.release();
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
+            return;
+        }
+        ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + (status == 0 ? answer.readableBytes() : 0));
+        head.writeLong(reqId).writeByte(status);
+        ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, status == 0 ? answer : releaseEmpty(answer)));
+        stats.metaServed.increment();
+    }
+
+    private static ByteBuf releaseEmpty(ByteBuf b) {
+        b.release();
+        return io.netty.buffer.Unpooled.EMPTY_BUFFER;
     }
 
     private void sendBytes(ChannelHandlerContext ctx, long reqId, ChunkRef ref) throws IOException {

@@ -1,0 +1,95 @@
+package io.peerfs.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.peerfs.meta.FileAttr;
+import io.peerfs.meta.FileType;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Backend metadata answers on the wire: attributes, listings, link targets, xattrs. */
+public final class MetaCodec {
+    public static final byte STAT = 1;
+    public static final byte STAT_FRESH = 2;
+    public static final byte LIST = 3;
+    public static final byte READLINK = 4;
+    public static final byte XATTRS = 5;
+
+    private MetaCodec() {
+    }
+
+    public static void writeAttr(ByteBuf b, FileAttr a) {
+        b.writeByte(a.type().ordinal()).writeInt(a.mode()).writeLong(a.size()).writeLong(a.mtimeNs())
+                .writeLong(a.ctimeNs()).writeLong(a.atimeNs()).writeInt(a.nlink()).writeInt(a.uid()).writeInt(a.gid())
+                .writeLong(a.ino());
+    }
+
+    public static FileAttr readAttr(ByteBuf b) {
+        FileType[] types = FileType.values();
+        int t = b.readByte();
+        if (t < 0 || t >= types.length) {
+            throw new IllegalArgumentException("unknown file type " + t);
+        }
+        return new FileAttr(types[t], b.readInt(), b.readLong(), b.readLong(), b.readLong(), b.readLong(),
+                b.readInt(), b.readInt(), b.readInt(), b.readLong());
+    }
+
+    public static void writeString(ByteBuf b, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        b.writeInt(bytes.length).writeBytes(bytes);
+    }
+
+    public static String readString(ByteBuf b) {
+        int n = b.readInt();
+        if (n < 0 || n > b.readableBytes()) {
+            throw new IllegalArgumentException("bad string length " + n);
+        }
+        return b.readCharSequence(n, StandardCharsets.UTF_8).toString();
+    }
+
+    public static void writeNames(ByteBuf b, List<String> names) {
+        b.writeInt(names.size());
+        names.forEach(n -> writeString(b, n));
+    }
+
+    public static List<String> readNames(ByteBuf b) {
+        int n = b.readInt();
+        if (n < 0 || n > b.readableBytes() / 4) {
+            throw new IllegalArgumentException("bad name count " + n);
+        }
+        List<String> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(readString(b));
+        }
+        return out;
+    }
+
+    public static void writeXattrs(ByteBuf b, Map<String, byte[]> x) {
+        b.writeInt(x.size());
+        x.forEach((k, v) -> {
+            writeString(b, k);
+            b.writeInt(v.length).writeBytes(v);
+        });
+    }
+
+    public static Map<String, byte[]> readXattrs(ByteBuf b) {
+        int n = b.readInt();
+        if (n < 0 || n > b.readableBytes() / 8) {
+            throw new IllegalArgumentException("bad xattr count " + n);
+        }
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            String k = readString(b);
+            int len = b.readInt();
+            if (len < 0 || len > b.readableBytes()) {
+                throw new IllegalArgumentException("bad xattr length " + len);
+            }
+            byte[] v = new byte[len];
+            b.readBytes(v);
+            out.put(k, v);
+        }
+        return out;
+    }
+}
