@@ -96,6 +96,15 @@ public final class MountCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}).")
     Duration peerTimeout;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "This node's certificate for TLS between peers.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Its private key (PKCS#8).")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "The CA that signed every member's certificate.")
+    Path tlsCa;
+
     @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
     boolean foreground;
 
@@ -122,8 +131,8 @@ public final class MountCommand implements Callable<Integer> {
     /** The peer settings, or null when neither --listen nor --peers is given. */
     private PeerConfig cluster() {
         if (listen == null && peers.isEmpty()) {
-            if (secretFile != null) {
-                throw new IllegalArgumentException("--secret-file needs --listen or --peers");
+            if (secretFile != null || tlsCert != null || tlsKey != null || tlsCa != null) {
+                throw new IllegalArgumentException("--secret-file and --tls-* need --listen or --peers");
             }
             return null;
         }
@@ -138,7 +147,18 @@ public final class MountCommand implements Callable<Integer> {
             throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
         }
         String id = nodeId != null ? nodeId : listen != null ? listen : hostName();
-        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout);
+        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls());
+    }
+
+    private PeerConfig.Tls tls() {
+        int given = (tlsCert != null ? 1 : 0) + (tlsKey != null ? 1 : 0) + (tlsCa != null ? 1 : 0);
+        if (given == 0) {
+            return null;
+        }
+        if (given != 3) {
+            throw new IllegalArgumentException("TLS between peers needs all of --tls-cert, --tls-key and --tls-ca");
+        }
+        return new PeerConfig.Tls(tlsCert, tlsKey, tlsCa);
     }
 
     private static byte[] trimNewline(byte[] b) {

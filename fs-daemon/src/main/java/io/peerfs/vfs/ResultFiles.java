@@ -4,6 +4,7 @@ import io.peerfs.backend.Backend;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.StagedFile;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
@@ -53,6 +54,8 @@ final class ResultFiles implements AutoCloseable {
          * must never replace the backend's whole file.
          */
         volatile boolean failed;
+        /** True once a writer's close or fsync made this data something the backend must get. */
+        volatile boolean ready;
         /** Handles on this node; guarded by the {@link ResultFiles#byPath} table. */
         int opens;
         boolean queued;
@@ -104,16 +107,26 @@ final class ResultFiles implements AutoCloseable {
      * @return how many files were pending
      */
     int replay() throws IOException {
-        Map<Long, String> journal = meta.staged();
-        for (Map.Entry<Long, String> e : journal.entrySet()) {
-            Staged s = new Staged(e.getKey(), e.getValue());
+        Map<Long, StagedFile> journal = meta.staged();
+        int resumed = 0;
+        for (Map.Entry<Long, StagedFile> e : journal.entrySet()) {
+            Staged s = new Staged(e.getKey(), e.getValue().path());
+            if (!e.getValue().ready()) {
+                // never closed by its writer: the backend keeps what it had (an empty new file, or the old one)
+                log.info("writeback journal: dropping {} (staged inode {}), which its writer never closed", s.path,
+                        s.ino);
+                files.deleteIfUnused(meta.unstage(s.ino));
+                continue;
+            }
+            s.ready = true;
             synchronized (byPath) {
                 byPath.put(s.path, s);
             }
             log.info("writeback journal: uploading {} (staged inode {}) left by the previous daemon", s.path, s.ino);
             enqueue(s, 0);
+            resumed++;
         }
-        return journal.size();
+        return resumed;
     }
 
     Optional<Staged> staged(String path) {
@@ -186,6 +199,7 @@ final class ResultFiles implements AutoCloseable {
     /** close(2): commits locally, then uploads (or queues the upload with writeback). */
     void flush(Staged s, OpenScratch f) throws IOException {
         commit(s, f, writeback); // with writeback the journal is all there is until the upload: make it durable
+        markReady(s, writeback);
         if (writeback) {
             enqueue(s, 0);
         } else {
@@ -193,9 +207,35 @@ final class ResultFiles implements AutoCloseable {
         }
     }
 
+    /**
+     * A close by another process than the writer (a child closing an inherited descriptor):
+     * nothing is committed or uploaded, so neither a crash nor an upload can publish the
+     * writer's half-done file.
+     */
+    void closedElsewhere(Staged s, OpenScratch f) {
+        log.debug("close of {} by another process than its writer: not uploaded", s.path);
+    }
+
+    /** Journals the committed data as acknowledged: after a crash it is uploaded, not dropped. */
+    private void markReady(Staged s, boolean durable) throws IOException {
+        s.lock.lock();
+        try {
+            if (!s.ready && !s.discarded) { // a removed name's data stays local until its last close
+                meta.readyToUpload(s.ino);
+                s.ready = true;
+                if (durable) {
+                    meta.sync();
+                }
+            }
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
     /** fsync(2): the data is on the backend, durably, when it returns. */
     void fsync(Staged s, OpenScratch f) throws IOException {
         commit(s, f, true);
+        markReady(s, true);
         upload(s);
     }
 
@@ -233,6 +273,9 @@ final class ResultFiles implements AutoCloseable {
             if (last && s.failed) {
                 discard(s);
             } else if (last) {
+                if (!s.discarded && s.uploaded != s.version.get()) {
+                    markReady(s, writeback); // every descriptor is closed: what is there is the file
+                }
                 if (!finishIfIdle(s)) {
                     enqueue(s, 0); // an upload at close failed, or writeback: the uploader takes it from here
                 }

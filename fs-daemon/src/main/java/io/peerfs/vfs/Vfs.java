@@ -70,9 +70,10 @@ public final class Vfs {
     private sealed interface Handle permits SourceHandle, ScratchHandle, ResultHandle {
     }
 
-    private record ResultHandle(ResultFiles.Staged staged, OpenScratch file) implements Handle {
-        ResultHandle(ResultFiles.Opened o) {
-            this(o.staged(), o.file());
+    /** @param pid the process that opened it: its close uploads, other processes' closes of inherited copies do not */
+    private record ResultHandle(ResultFiles.Staged staged, OpenScratch file, int pid) implements Handle {
+        ResultHandle(ResultFiles.Opened o, int pid) {
+            this(o.staged(), o.file(), pid);
         }
     }
 
@@ -282,6 +283,11 @@ public final class Vfs {
      * @return the handle for {@link #read}, {@link #write} and {@link #release}
      */
     public long open(String path, int flags) throws IOException {
+        return open(path, flags, 0);
+    }
+
+    /** {@link #open(String, int)} by process {@code pid} (0: unknown). */
+    public long open(String path, int flags, int pid) throws IOException {
         String rel = rel(path);
         Optional<Inode> s = scratchAt(rel);
         if (s.isPresent()) {
@@ -302,7 +308,7 @@ public final class Vfs {
                 scratchFiles.truncate(staged.get().file(), 0);
                 results.changed(staged.get().staged());
             }
-            return register(new ResultHandle(staged.get()));
+            return register(new ResultHandle(staged.get(), pid));
         }
         FileAttr attr = backend.statFresh(rel);
         if (attr.isDirectory()) {
@@ -313,7 +319,7 @@ public final class Vfs {
                 throw refuse("open for writing", path);
             }
             return register(new ResultHandle(
-                    resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong())));
+                    resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong()), pid));
         }
         return register(new SourceHandle(new OpenFile(rel, attr, sources.chunkSize())));
     }
@@ -323,7 +329,8 @@ public final class Vfs {
         String rel = rel(path);
         requireFreeName(rel);
         if (newNameIsResult(rel)) {
-            return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong())));
+            return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong()),
+                    caller.pid()));
         }
         Inode inode = scratch.create(rel, Inode.fresh(0, FileType.FILE, mode, caller.uid(), caller.gid(), null,
                 clockNs.getAsLong()));
@@ -378,11 +385,24 @@ public final class Vfs {
      * result file is uploaded before it returns (queued with writeback).
      */
     public void flush(long fh) throws IOException {
+        flush(fh, 0);
+    }
+
+    /**
+     * {@link #flush(long)} from process {@code pid}. A child that inherited the descriptor and
+     * closes it (every fork + exec does) commits locally but does not upload a result file
+     * half-way through its writer's work; the writer's own close does, or the last release.
+     */
+    public void flush(long fh, int pid) throws IOException {
         Handle h = handle(fh);
         if (h instanceof ScratchHandle s) {
             scratchFiles.commit(s.file(), false);
         } else if (h instanceof ResultHandle r) {
-            results.flush(r.staged(), r.file());
+            if (pid == 0 || r.pid() == 0 || pid == r.pid()) {
+                results.flush(r.staged(), r.file());
+            } else {
+                results.closedElsewhere(r.staged(), r.file());
+            }
         }
     }
 

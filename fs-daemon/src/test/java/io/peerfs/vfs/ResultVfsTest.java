@@ -365,4 +365,30 @@ class ResultVfsTest {
         writeFile("/out/small", "fits".getBytes());
         assertEquals("fits", Files.readString(backendDir.resolve("out/small")), "room again afterwards");
     }
+
+    @Test
+    void aChildClosingAnInheritedDescriptorDoesNotUploadAHalfWrittenFile() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(false, "out/**");
+        long fh = vfs.create("/out/ckpt", 0644, new Caller(1000, 1000, 100));
+        vfs.write(fh, 0, bytes("first half ".getBytes()));
+        vfs.flush(fh, 200); // a child of the writer (fork + exec) closes its copy of the descriptor
+        assertEquals(0, Files.size(backendDir.resolve("out/ckpt")), "not uploaded half-way");
+        vfs.write(fh, 11, bytes("second half".getBytes()));
+        vfs.flush(fh, 100); // the writer's own close
+        assertEquals("first half second half", Files.readString(backendDir.resolve("out/ckpt")));
+        vfs.release(fh);
+
+        long again = vfs.open("/out/ckpt", 2, 100);
+        vfs.write(again, 0, bytes("FIRST".getBytes()));
+        vfs.flush(again, 300);
+        vfs.release(again); // the writer died without closing: the last release still uploads
+        awaitTrue("uploaded after the last release", () -> {
+            try {
+                return Files.readString(backendDir.resolve("out/ckpt")).startsWith("FIRST");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
 }

@@ -88,8 +88,11 @@ public interface MetaStore extends AutoCloseable {
      */
     Inode unstage(long ino) throws IOException;
 
-    /** The writeback journal: staged inode number → backend path, in inode order. */
-    java.util.SortedMap<Long, String> staged() throws IOException;
+    /** Marks a staged inode's data as acknowledged to a writer: it must be uploaded, whatever happens. */
+    void readyToUpload(long ino) throws IOException;
+
+    /** The writeback journal: staged inode number → backend path and readiness, in inode order. */
+    java.util.SortedMap<Long, StagedFile> staged() throws IOException;
 
     /** Tags ({@code on}) or untags a backend path as a result path: it and everything below it. */
     void tagResult(String path, boolean on) throws IOException;

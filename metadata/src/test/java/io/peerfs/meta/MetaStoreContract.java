@@ -235,9 +235,11 @@ public abstract class MetaStoreContract {
         assertEquals(1, a.nlink());
         assertTrue(store.list("out").isEmpty(), "a staged inode has no scratch name");
         assertTrue(store.lookup("out/a.bin").isEmpty());
+        store.readyToUpload(b.ino());
         store.restage(b.ino(), "out/c.bin");
         store = reopen(store);
-        assertEquals(Map.of(a.ino(), "out/a.bin", b.ino(), "out/c.bin"), store.staged());
+        assertEquals(Map.of(a.ino(), new StagedFile("out/a.bin", false), b.ino(), new StagedFile("out/c.bin", true)),
+                store.staged());
         assertTrue(store.orphans().isEmpty(), "staged inodes are not orphans");
         assertEquals(Optional.of(a.ino()), store.get(a.ino()).map(Inode::ino));
     }
@@ -253,6 +255,7 @@ public abstract class MetaStoreContract {
         assertTrue(store.get(a.ino()).isEmpty());
         assertThrows(NoSuchFileException.class, () -> store.unstage(a.ino()));
         assertThrows(NoSuchFileException.class, () -> store.restage(a.ino(), "b"));
+        assertThrows(NoSuchFileException.class, () -> store.readyToUpload(a.ino()));
     }
 
     @Test

@@ -13,8 +13,24 @@ import java.util.Objects;
  * @param nodeId this node's name in member lists and logs
  * @param secret the cluster secret every connection proves it knows
  * @param timeout how long a peer may take to answer before the next candidate is asked
+ * @param tls certificates for TLS between peers; null for plain TCP (the HMAC handshake still applies)
  */
-public record PeerConfig(String listen, List<String> peers, String nodeId, byte[] secret, Duration timeout) {
+public record PeerConfig(String listen, List<String> peers, String nodeId, byte[] secret, Duration timeout,
+                         Tls tls) {
+    /**
+     * PEM files: this node's certificate chain, its PKCS#8 private key, and the CA that signed
+     * every member's certificate (both sides verify each other).
+     */
+    public record Tls(java.nio.file.Path cert, java.nio.file.Path key, java.nio.file.Path ca) {
+        public Tls {
+            for (java.nio.file.Path p : List.of(cert, key, ca)) {
+                if (!java.nio.file.Files.isReadable(p)) {
+                    throw new IllegalArgumentException("TLS file " + p + " does not exist or is not readable");
+                }
+            }
+        }
+    }
+
     public PeerConfig {
         peers = List.copyOf(peers);
         Objects.requireNonNull(nodeId, "nodeId");

@@ -47,7 +47,8 @@ public final class PeerNode implements AutoCloseable {
         NettyPeerServer server = null;
         String self = null;
         if (config.listen() != null) {
-            server = new NettyPeerServer(config.secret(), store, fetcher, metaCache, chunkSize, stats);
+            server = new NettyPeerServer(config.secret(), PeerTls.server(config.tls()), store, fetcher, metaCache,
+                    chunkSize, stats);
             int colon = config.listen().lastIndexOf(':');
             String host = config.listen().substring(0, colon);
             try {
@@ -59,7 +60,8 @@ public final class PeerNode implements AutoCloseable {
                 throw e;
             }
         }
-        NettyPeerClient client = new NettyPeerClient(config.secret(), config.nodeId(), chunkSize,
+        NettyPeerClient client = new NettyPeerClient(config.secret(), PeerTls.client(config.tls()), config.nodeId(),
+                chunkSize,
                 (int) Math.min(config.timeout().toMillis(), 10_000));
         Membership members = new Membership(self, config.nodeId(), config.peers(), meta, HEARTBEAT,
                 System::currentTimeMillis);

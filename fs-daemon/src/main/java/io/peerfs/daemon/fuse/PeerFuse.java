@@ -119,7 +119,7 @@ public final class PeerFuse extends FuseStubFS {
     @Override
     public int open(String path, FuseFileInfo fi) {
         return guard("open", path, () -> {
-            fi.fh.set(vfs.open(path, fi.flags.get()));
+            fi.fh.set(vfs.open(path, fi.flags.get(), (int) getContext().pid.get()));
             return 0;
         });
     }
@@ -197,7 +197,7 @@ public final class PeerFuse extends FuseStubFS {
     // Changes: scratch entries change; source data is refused by the Vfs with EROFS.
 
     private Caller caller() {
-        return new Caller((int) getContext().uid.get(), (int) getContext().gid.get());
+        return new Caller((int) getContext().uid.get(), (int) getContext().gid.get(), (int) getContext().pid.get());
     }
 
     @Override
@@ -219,7 +219,7 @@ public final class PeerFuse extends FuseStubFS {
     @Override
     public int flush(String path, FuseFileInfo fi) {
         return guard("flush", path, () -> {
-            vfs.flush(fi.fh.get());
+            vfs.flush(fi.fh.get(), (int) getContext().pid.get());
             return 0;
         });
     }

@@ -4,6 +4,7 @@ import io.peerfs.PeerFsException;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
+import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -174,7 +175,7 @@ public final class RocksDbMetaStore implements MetaStore {
         try (WriteBatch b = new WriteBatch()) {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());
-            b.put(journalKey(ino), target.getBytes(StandardCharsets.UTF_8));
+            b.put(journalKey(ino), journalValue(target, false));
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("stage", target, e);
@@ -194,10 +195,11 @@ public final class RocksDbMetaStore implements MetaStore {
     @Override
     public synchronized void restage(long ino, String target) throws IOException {
         try {
-            if (db.get(journalKey(ino)) == null) {
+            byte[] v = db.get(journalKey(ino));
+            if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
-            db.put(sync, journalKey(ino), target.getBytes(StandardCharsets.UTF_8));
+            db.put(sync, journalKey(ino), journalValue(target, v[0] == 1));
         } catch (RocksDBException e) {
             throw failure("restage", target, e);
         }
@@ -217,12 +219,34 @@ public final class RocksDbMetaStore implements MetaStore {
         return unlinked;
     }
 
+    /** A journal value: readiness byte, then the path. */
+    private static byte[] journalValue(String target, boolean ready) {
+        byte[] p = target.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + p.length).put((byte) (ready ? 1 : 0)).put(p).array();
+    }
+
     @Override
-    public java.util.SortedMap<Long, String> staged() throws IOException {
-        java.util.SortedMap<Long, String> out = new java.util.TreeMap<>();
+    public synchronized void readyToUpload(long ino) throws IOException {
+        try {
+            byte[] v = db.get(journalKey(ino));
+            if (v == null) {
+                throw new NoSuchFileException("staged inode " + ino);
+            }
+            v[0] = 1;
+            db.put(sync, journalKey(ino), v);
+        } catch (RocksDBException e) {
+            throw failure("mark ready", Long.toString(ino), e);
+        }
+    }
+
+    @Override
+    public java.util.SortedMap<Long, StagedFile> staged() throws IOException {
+        java.util.SortedMap<Long, StagedFile> out = new java.util.TreeMap<>();
         try (RocksIterator it = db.newIterator()) {
             for (it.seek(new byte[] {'w'}); it.isValid() && it.key()[0] == 'w'; it.next()) {
-                out.put(ByteBuffer.wrap(it.key(), 1, 8).getLong(), new String(it.value(), StandardCharsets.UTF_8));
+                byte[] v = it.value();
+                out.put(ByteBuffer.wrap(it.key(), 1, 8).getLong(),
+                        new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8), v[0] == 1));
             }
         }
         return out;

@@ -13,6 +13,7 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkRef;
@@ -35,6 +36,8 @@ import java.util.zip.CRC32C;
  */
 public final class NettyPeerClient implements AutoCloseable {
     private final byte[] secret;
+    /** TLS for every connection, or null for plain TCP. */
+    private final SslContext tls;
     private final byte[] nodeId;
     private final int maxChunk;
     private final int connectTimeoutMs;
@@ -43,8 +46,9 @@ public final class NettyPeerClient implements AutoCloseable {
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final AtomicLong nextId = new AtomicLong(1);
 
-    public NettyPeerClient(byte[] secret, String nodeId, int maxChunk, int connectTimeoutMs) {
+    public NettyPeerClient(byte[] secret, SslContext tls, String nodeId, int maxChunk, int connectTimeoutMs) {
         this.secret = secret.clone();
+        this.tls = tls;
         this.nodeId = nodeId.getBytes(StandardCharsets.UTF_8);
         this.maxChunk = maxChunk;
         this.connectTimeoutMs = connectTimeoutMs;
@@ -244,6 +248,9 @@ public final class NettyPeerClient implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         int maxFrame = 64 + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4), c);
                     }
                 });

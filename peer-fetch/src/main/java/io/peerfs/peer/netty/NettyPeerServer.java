@@ -13,6 +13,9 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
@@ -49,6 +52,8 @@ public final class NettyPeerServer implements AutoCloseable {
     private static final int AUTH_TIMEOUT_SECONDS = 10;
 
     private final byte[] secret;
+    /** TLS for every connection, or null for plain TCP. */
+    private final SslContext tls;
     private final ChunkStore store;
     private final ChunkFetcher fetcher;
     private final BackendMetaCache metaCache;
@@ -62,9 +67,10 @@ public final class NettyPeerServer implements AutoCloseable {
     /**
      * @param metaCache answers peers' metadata questions about directories this node owns
      */
-    public NettyPeerServer(byte[] secret, ChunkStore store, ChunkFetcher fetcher, BackendMetaCache metaCache,
-                           int maxChunk, PeerStats stats) {
+    public NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher,
+                           BackendMetaCache metaCache, int maxChunk, PeerStats stats) {
         this.secret = secret.clone();
+        this.tls = tls;
         this.metaCache = metaCache;
         this.store = store;
         this.fetcher = fetcher;
@@ -90,6 +96,9 @@ public final class NettyPeerServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) { // chunk files then go through the TLS engine in pieces, not sendfile
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc()), new ChunkedWriteHandler());
+                        }
                         ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4),
                                 new Session());
                     }
@@ -222,7 +231,7 @@ public final class NettyPeerServer implements AutoCloseable {
                 // header and body in one event-loop task: answers of other threads must not slip between them
                 ctx.executor().execute(() -> {
                     ctx.write(Frames.chunkHeader(ctx.alloc(), reqId, e.length(), e.blockCrcs()));
-                    ctx.writeAndFlush(new DefaultFileRegion(e.file(), 0, e.length())); // closes the file when sent
+                    ctx.writeAndFlush(body(e)); // closes the file when sent
                 });
             } else {
                 exported.ifPresent(e -> closeQuietly(e.file()));
@@ -232,6 +241,17 @@ public final class NettyPeerServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
+        }
+    }
+
+    private Object body(ChunkStore.Exported e) {
+        if (tls == null) {
+            return new DefaultFileRegion(e.file(), 0, e.length());
+        }
+        try {
+            return new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024);
+        } catch (IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
         }
     }
 
