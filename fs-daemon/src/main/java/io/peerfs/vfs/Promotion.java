@@ -37,24 +37,19 @@ final class Promotion {
         this.clockNs = clockNs;
     }
 
-    private static String parent(String rel) {
-        int slash = rel.lastIndexOf('/');
-        return slash < 0 ? "" : rel.substring(0, slash);
-    }
-
     /** Persists the scratch entry at {@code rel}; returns the bytes written to the backend. */
     long persist(String rel) throws IOException {
         Inode top = meta.lookup(rel).orElseThrow(() -> invalid(rel,
                 "only scratch files and directories are persisted; this path is already on the backend"));
-        if (!parent(rel).isEmpty() && meta.lookup(parent(rel)).isPresent()) {
-            throw invalid(rel, "its directory '" + parent(rel) + "' is scratch too: persist that directory");
+        if (!Vfs.parent(rel).isEmpty() && meta.lookup(Vfs.parent(rel)).isPresent()) {
+            throw invalid(rel, "its directory '" + Vfs.parent(rel) + "' is scratch too: persist that directory");
         }
         long[] bytes = {0};
         int count = copy(rel, top, bytes);
         meta.tagResult(rel, true);
         remove(rel, top);
         cache.invalidateTree(rel);
-        cache.invalidate(parent(rel));
+        cache.invalidate(Vfs.parent(rel));
         log.info("persisted {}: {} entries, {} bytes written to the backend; it is a result path now", rel, count,
                 bytes[0]);
         return bytes[0];

@@ -33,14 +33,9 @@ final class ResultTree {
         this.setOwners = setOwners;
     }
 
-    private static String parent(String rel) {
-        int slash = rel.lastIndexOf('/');
-        return slash < 0 ? "" : rel.substring(0, slash);
-    }
-
     private void changed(String rel) throws IOException {
         cache.invalidateTree(rel);
-        cache.invalidate(parent(rel));
+        cache.invalidate(Vfs.parent(rel));
     }
 
     private Backend.NewFile newFile(int mode, Caller caller, long nowNs) {

@@ -165,7 +165,8 @@ public final class Vfs {
         return path.length() <= 1 ? "" : path.substring(1);
     }
 
-    private static String parent(String rel) {
+    /** The directory of a backend-relative path ({@code ""} for a name at the root). */
+    static String parent(String rel) {
         int slash = rel.lastIndexOf('/');
         return slash < 0 ? "" : rel.substring(0, slash);
     }

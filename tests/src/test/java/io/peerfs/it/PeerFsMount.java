@@ -52,13 +52,18 @@ final class PeerFsMount implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(LAUNCHER.toString());
         cmd.addAll(Arrays.asList(args));
+        return command(cmd.toArray(String[]::new));
+    }
+
+    /** Runs a command to its end (at most 120 s) and gives its exit code and output. */
+    static Run command(String... cmd) throws IOException, InterruptedException {
         Path out = Files.createTempFile("peerfs-out", ".txt");
         Path err = Files.createTempFile("peerfs-err", ".txt");
         try {
             Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             if (!p.waitFor(120, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                throw new AssertionError("peerfs " + String.join(" ", args) + " did not finish in 120 s");
+                throw new AssertionError(String.join(" ", cmd) + " did not finish in 120 s");
             }
             return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
         } finally {

@@ -61,9 +61,9 @@ class PeerIT {
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(1536L << 20);
         }
-        if (ResultIT.run("mkfs.ext4", "-q", image.toString()).exit() == 0
-                && ResultIT.run("mount", "-o", "loop", image.toString(), backend.toString()).exit() == 0) {
-            String dev = ResultIT.run("losetup", "-j", image.toString()).out();
+        if (PeerFsMount.command("mkfs.ext4", "-q", image.toString()).exit() == 0
+                && PeerFsMount.command("mount", "-o", "loop", image.toString(), backend.toString()).exit() == 0) {
+            String dev = PeerFsMount.command("losetup", "-j", image.toString()).out();
             loopDevice = Path.of(dev.substring(0, dev.indexOf(':'))).getFileName().toString();
         } else {
             System.out.println("no loop device: backend reads are measured by the daemons' counters only");
@@ -95,7 +95,7 @@ class PeerIT {
             n.close();
         }
         if (loopDevice != null) {
-            ResultIT.run("umount", backend.toString());
+            PeerFsMount.command("umount", backend.toString());
         }
     }
 
@@ -107,7 +107,7 @@ class PeerIT {
             TestFiles.write(backend.resolve(name), random(size, seed + i));
             names.add(name);
         }
-        ResultIT.run("sync");
+        PeerFsMount.command("sync");
         return names;
     }
 
@@ -120,7 +120,7 @@ class PeerIT {
     }
 
     static void dropPageCache() throws Exception {
-        ResultIT.run("sync");
+        PeerFsMount.command("sync");
         Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
     }
 

@@ -28,7 +28,7 @@ class PeerTlsIT {
     private void openssl(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("openssl"));
         cmd.addAll(List.of(args));
-        PeerFsMount.Run r = ResultIT.run(cmd.toArray(String[]::new));
+        PeerFsMount.Run r = PeerFsMount.command(cmd.toArray(String[]::new));
         assertEquals(0, r.exit(), String.join(" ", cmd) + "\n" + r.err());
     }
 

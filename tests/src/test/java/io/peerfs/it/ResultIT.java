@@ -94,7 +94,7 @@ class ResultIT {
         assertTrue(String.valueOf(xdev.getReason()).contains("cross-device"), xdev.toString());
         assertFalse(Files.exists(backend.resolve("data/scratch.txt")));
         // mv falls back to copy + delete, which is how scratch data is meant to be promoted by hand
-        PeerFsMount.Run mv = run("mv", m.resolve("data/scratch.txt").toString(), m.resolve("out/").toString());
+        PeerFsMount.Run mv = PeerFsMount.command("mv", m.resolve("data/scratch.txt").toString(), m.resolve("out/").toString());
         assertEquals(0, mv.exit(), mv.err());
         assertEquals("scratch", Files.readString(backend.resolve("out/scratch.txt")));
         assertFalse(Files.exists(m.resolve("data/scratch.txt")));
@@ -114,7 +114,7 @@ class ResultIT {
         assertEquals("weights", Files.readString(backend.resolve("models/v1.txt")));
         info = PeerFsMount.peerfs("info", m.resolve("models/v1.txt").toString());
         assertTrue(info.out().contains("result") && info.out().contains("'models' is tagged"), info.out());
-        PeerFsMount.Run getfattr = run("getfattr", "-n", "user.peerfs.result", "--only-values",
+        PeerFsMount.Run getfattr = PeerFsMount.command("getfattr", "-n", "user.peerfs.result", "--only-values",
                 m.resolve("models").toString());
         assertEquals("1", getfattr.out().strip());
 
@@ -123,12 +123,12 @@ class ResultIT {
         Files.writeString(m.resolve("models/v2.txt"), "scratch now");
         assertFalse(Files.exists(backend.resolve("models/v2.txt")));
 
-        PeerFsMount.Run setfattr = run("setfattr", "-n", "user.peerfs.result", "-v", "1",
+        PeerFsMount.Run setfattr = PeerFsMount.command("setfattr", "-n", "user.peerfs.result", "-v", "1",
                 m.resolve("models").toString());
         assertEquals(0, setfattr.exit(), setfattr.err());
         assertTrue(PeerFsMount.peerfs("info", m.resolve("models/v3").getParent().toString()).out()
                 .contains("new files:  result"));
-        run("setfattr", "-x", "user.peerfs.result", m.resolve("models").toString());
+        PeerFsMount.command("setfattr", "-x", "user.peerfs.result", m.resolve("models").toString());
 
         Files.createDirectories(m.resolve("run7/sub"));
         byte[] data = random(2 * CHUNK + 9, 22);
@@ -159,18 +159,5 @@ class ResultIT {
         assertEquals("source data", Files.readString(backend.resolve("data/input.txt")));
         assertTrue(Files.readString(mount.cacheDir.resolve("peerfs.log")).contains("peerfs tag --result"),
                 "the log says how to make it writable");
-    }
-
-    static PeerFsMount.Run run(String... cmd) throws Exception {
-        Path out = Files.createTempFile("cmd-out", ".txt");
-        Path err = Files.createTempFile("cmd-err", ".txt");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), String.join(" ", cmd));
-            return new PeerFsMount.Run(p.exitValue(), Files.readString(out), Files.readString(err));
-        } finally {
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
     }
 }
