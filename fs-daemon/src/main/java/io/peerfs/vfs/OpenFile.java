@@ -33,8 +33,6 @@ final class OpenFile {
     }
 
     ChunkRef chunk(long index) {
-        long off = index * chunkSize;
-        int len = (int) Math.min(chunkSize, attr.size() - off);
-        return new ChunkRef(ChunkKey.forBackendFile(path, attr.size(), attr.mtimeNs(), index), backendPath, off, len);
+        return ChunkRef.of(new ChunkRef.Version(path, attr.size(), attr.mtimeNs()), backendPath, index, chunkSize);
     }
 }

@@ -39,8 +39,16 @@ public final class LocalDirBackend implements Backend {
         return root;
     }
 
-    Path resolve(String path) {
-        return path.isEmpty() ? root : root.resolve(path);
+    /** The file of a backend-relative path; one that would lead outside the backend directory is refused. */
+    Path resolve(String path) throws java.nio.file.AccessDeniedException {
+        if (path.isEmpty()) {
+            return root;
+        }
+        Path p = root.resolve(path).normalize();
+        if (!p.startsWith(root) || p.equals(root) || path.startsWith("/")) {
+            throw new java.nio.file.AccessDeniedException(path, null, "outside the backend directory " + root);
+        }
+        return p;
     }
 
     @Override

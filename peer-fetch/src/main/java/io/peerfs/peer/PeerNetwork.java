@@ -46,6 +46,9 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router {
 
     @Override
     public boolean fetch(ChunkRef ref, ByteBuffer dst) throws IOException {
+        if (!ref.shareable()) {
+            return false; // read at another path than its key's (renamed while open): this node reads it itself
+        }
         int asked = 0;
         for (String peer : Rendezvous.order(ref.key(), members.live())) {
             if (peer.equals(members.self()) || asked == MAX_PEERS_ASKED) {

@@ -74,8 +74,7 @@ class ChunkFetcherTest {
     }
 
     private ChunkRef ref(String name, long size, int index) {
-        long off = (long) index * CHUNK;
-        return new ChunkRef(ChunkKey.forBackendFile(name, size, 1, index), name, off, (int) Math.min(CHUNK, size - off));
+        return ChunkRef.of(new ChunkRef.Version(name, size, 1), name, index, CHUNK);
     }
 
     private byte[] read(ChunkRef ref, long off, int len) throws Exception {

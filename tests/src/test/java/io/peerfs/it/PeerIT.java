@@ -283,6 +283,32 @@ class PeerIT {
         }
     }
 
+    /** A raw connection that passed the challenge with {@code secret}, as a daemon's client does. */
+    static Socket authenticatedConnection(InetSocketAddress at, String secret) throws Exception {
+        Socket s = new Socket();
+        s.connect(at, 5000);
+        s.setSoTimeout(10_000);
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        byte[] challenge = readFrame(in);
+        byte[] serverNonce = java.util.Arrays.copyOfRange(challenge, 2, 34);
+        byte[] clientNonce = random(32, 3);
+        byte[] nodeId = "raw-test".getBytes();
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(secret.getBytes(), "HmacSHA256"));
+        mac.update("peerfs-v1 client".getBytes());
+        mac.update(serverNonce);
+        mac.update(clientNonce);
+        byte[] proof = mac.doFinal(nodeId);
+        java.nio.ByteBuffer auth = java.nio.ByteBuffer.allocate(4 + 2 + 32 + 32 + 2 + nodeId.length);
+        auth.putInt(auth.capacity() - 4).put((byte) 1).put((byte) 2).put(clientNonce).put(proof)
+                .putShort((short) nodeId.length).put(nodeId);
+        s.getOutputStream().write(auth.array());
+        s.getOutputStream().flush();
+        byte[] ok = readFrame(in);
+        assertTrue(ok != null && ok[1] == 3, "authenticated with the cluster secret");
+        return s;
+    }
+
     static boolean closedByServer(Socket s) throws IOException {
         s.setSoTimeout(15_000);
         try {
@@ -326,6 +352,25 @@ class PeerIT {
         }
         assertTrue(target.status().path("peers").path("authFailures").asLong() > authBefore);
         assertTrue(target.status().path("peers").path("badFrames").asLong() > badBefore);
+
+        // even with the secret, no request may read outside the backend or file bytes under another key
+        Path outside = Files.writeString(tmp.resolve("outside.txt"), "private");
+        String escape = backend.relativize(outside).toString(); // ../outside.txt
+        ChunkKey forged = ChunkKey.forBackendFile(escape, 7, 0, 0);
+        ChunkKey wrongKey = ChunkKey.forBackendFile("after/f", 1, 1, 0);
+        TestFiles.write(backend.resolve("forge/f"), random(100, 402));
+        for (Object[] req : List.of(new Object[] {forged, escape, 7L}, new Object[] {wrongKey, "forge/f", 100L})) {
+            try (Socket s = authenticatedConnection(at, "correct horse battery staple 42")) {
+                byte[] path = ((String) req[1]).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                long size = (Long) req[2];
+                java.nio.ByteBuffer get = java.nio.ByteBuffer.allocate(4 + 2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length);
+                get.putInt(get.capacity() - 4).put((byte) 1).put((byte) 10).putLong(1).put(((ChunkKey) req[0]).toBytes())
+                        .putLong(0).putInt((int) size).putLong(size).putLong(0).putShort((short) path.length).put(path);
+                s.getOutputStream().write(get.array());
+                s.getOutputStream().flush();
+                assertTrue(closedByServer(s), "a forged request for " + req[1] + " closes the connection");
+            }
+        }
 
         // a daemon with the wrong secret reads correct bytes (from the backend) and is refused by every peer
         Path wrong = Files.writeString(tmp.resolve("wrong-secret"), "not the cluster secret at all!!");

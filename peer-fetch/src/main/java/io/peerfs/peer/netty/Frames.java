@@ -15,7 +15,8 @@ import javax.crypto.spec.SecretKeySpec;
  * CHALLENGE  s→c  nonce[32]
  * AUTH       c→s  nonce[32] mac[32] nodeIdLen:u16 nodeId    mac = HMAC-SHA256(secret, "peerfs-v1 client"|sNonce|cNonce|nodeId)
  * AUTH_OK    s→c  mac[32]                                    mac = HMAC-SHA256(secret, "peerfs-v1 server"|cNonce|sNonce)
- * GET        c→s  reqId:i64 key[16] fileOffset:i64 length:i32 pathLen:u16 path
+ * GET        c→s  reqId:i64 key[16] fileOffset:i64 length:i32 fileSize:i64 mtimeNs:i64 pathLen:u16 path
+ *                 (the server recomputes the key from path, size, mtime and offset: a mismatch closes)
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec

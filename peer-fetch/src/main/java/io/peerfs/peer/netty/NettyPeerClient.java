@@ -76,8 +76,10 @@ public final class NettyPeerClient implements AutoCloseable {
      */
     public CompletableFuture<ByteBuf> fetch(String address, ChunkRef ref) {
         byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
-        return send(address, ref, (id, ch) -> Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 2 + path.length)
+        return send(address, ref, (id, ch) -> Frames.start(ch.alloc(), Frames.GET,
+                        8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
                 .writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
+                .writeLong(ref.version().size()).writeLong(ref.version().mtimeNs())
                 .writeShort(path.length).writeBytes(path));
     }
 

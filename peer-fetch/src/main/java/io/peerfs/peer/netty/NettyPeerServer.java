@@ -150,7 +150,7 @@ public final class NettyPeerServer implements AutoCloseable {
                 if (pathLen != frame.readableBytes() || kind < MetaCodec.STAT || kind > MetaCodec.XATTRS) {
                     throw new ProtocolException("malformed metadata request");
                 }
-                String path = frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString();
+                String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
                 try {
                     work.execute(() -> answerMeta(ctx, reqId, kind, path));
                 } catch (RejectedExecutionException e) {
@@ -166,12 +166,18 @@ public final class NettyPeerServer implements AutoCloseable {
             frame.readBytes(key);
             long offset = frame.readLong();
             int length = frame.readInt();
+            long size = frame.readLong();
+            long mtimeNs = frame.readLong();
             int pathLen = frame.readUnsignedShort();
-            if (length <= 0 || length > maxChunk || offset < 0 || pathLen != frame.readableBytes()) {
+            if (length <= 0 || length > maxChunk || offset < 0 || offset % maxChunk != 0 || offset >= size
+                    || pathLen != frame.readableBytes()) {
                 throw new ProtocolException("malformed chunk request");
             }
-            String path = frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString();
-            ChunkRef ref = new ChunkRef(ChunkKey.fromBytes(key), path, offset, length);
+            String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
+            ChunkRef ref = ChunkRef.of(new ChunkRef.Version(path, size, mtimeNs), path, offset / maxChunk, maxChunk);
+            if (!ref.key().equals(ChunkKey.fromBytes(key)) || ref.length() != length) {
+                throw new ProtocolException("chunk request whose key does not match its file and offset");
+            }
             try {
                 work.execute(() -> serve(ctx, reqId, ref));
             } catch (RejectedExecutionException e) {
@@ -219,6 +225,22 @@ public final class NettyPeerServer implements AutoCloseable {
             stats.warnRefused(peer, why);
             ctx.close();
         }
+    }
+
+    /**
+     * A backend-relative path as PeerFS forms them ({@code ""}, {@code a/b}); anything that
+     * could name a file outside the backend directory is a protocol violation.
+     */
+    static String requireBackendPath(String path) throws ProtocolException {
+        if (path.isEmpty()) {
+            return path;
+        }
+        for (String part : path.split("/", -1)) {
+            if (part.isEmpty() || part.equals(".") || part.equals("..") || part.indexOf('\0') >= 0) {
+                throw new ProtocolException("path outside the backend directory requested: " + path);
+            }
+        }
+        return path;
     }
 
     /** Runs off the event loop: the store and the backend block. */
