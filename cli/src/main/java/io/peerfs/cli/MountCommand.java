@@ -96,6 +96,11 @@ public final class MountCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}).")
     Duration peerTimeout;
 
+    @Option(names = "--keep-peer-chunks", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Keep a copy of chunks fetched from peers in this node's cache (default on: readers"
+                    + " here come back to them). --no-keep-peer-chunks keeps only the last few in memory.")
+    boolean keepPeerChunks;
+
     @Option(names = "--tls-cert", paramLabel = "PEM", description = "This node's certificate for TLS between peers.")
     Path tlsCert;
 
@@ -147,7 +152,7 @@ public final class MountCommand implements Callable<Integer> {
             throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
         }
         String id = nodeId != null ? nodeId : listen != null ? listen : hostName();
-        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls());
+        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls(), keepPeerChunks);
     }
 
     private PeerConfig.Tls tls() {

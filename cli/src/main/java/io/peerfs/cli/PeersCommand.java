@@ -43,6 +43,15 @@ public final class PeersCommand implements Callable<Integer> {
                     m.path("live").asBoolean() ? "live" : "down", m.path("self").asBoolean() ? "yes" : "",
                     m.path("bytesFetched").asLong(), m.path("failures").asLong());
         }
+        var servedTo = peers.path("servedTo").fields();
+        if (servedTo.hasNext()) {
+            out.printf("%-24s %14s %9s%n", "SERVED TO NODE", "BYTES", "CHUNKS");
+            while (servedTo.hasNext()) {
+                var e = servedTo.next();
+                out.printf("%-24s %14d %9d%n", e.getKey(), e.getValue().path("bytesServed").asLong(),
+                        e.getValue().path("chunksServed").asLong());
+            }
+        }
         out.flush();
         return 0;
     }

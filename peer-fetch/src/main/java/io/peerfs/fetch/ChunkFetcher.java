@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChunkFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChunkFetcher.class);
+    /** Memory for chunks fetched from peers when they are not kept in the store. */
+    private static final long PEER_WINDOW_BYTES = 32L << 20;
 
     /** Counters since start. */
     public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches, long peerLoads) {
@@ -46,6 +48,9 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> ownerInflight = new ConcurrentHashMap<>();
     private volatile PeerSource peers;
+    /** Chunks fetched from peers, when the store does not keep copies of them; null when it does. */
+    private volatile PeerChunkWindow peerWindow;
+    private final int chunkSize;
     private final LongAdder peerLoads = new LongAdder();
     private final LongAdder backendLoads = new LongAdder();
     private final LongAdder singleFlightWaits = new LongAdder();
@@ -59,6 +64,7 @@ public final class ChunkFetcher implements AutoCloseable {
     public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads) {
         this.store = store;
         this.backend = backend;
+        this.chunkSize = chunkSize;
         this.chunkBuffers = new DirectBufferPool(chunkSize, 2 + readaheadThreads);
         AtomicInteger n = new AtomicInteger();
         this.readahead = new ThreadPoolExecutor(Math.max(1, readaheadThreads), Math.max(1, readaheadThreads),
@@ -79,6 +85,10 @@ public final class ChunkFetcher implements AutoCloseable {
     public int read(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
         for (int attempt = 0; attempt < 3; attempt++) {
             int n = store.read(ref.key(), offsetInChunk, dst);
+            PeerChunkWindow window = peerWindow;
+            if (n < 0 && window != null) {
+                n = window.read(ref.key(), offsetInChunk, dst);
+            }
             if (n >= 0) {
                 return n;
             }
@@ -92,7 +102,9 @@ public final class ChunkFetcher implements AutoCloseable {
 
     /** Loads the chunk into the store in the background unless it is there or on its way. */
     public void prefetch(ChunkRef ref) {
-        if (inflight.containsKey(ref.key()) || store.contains(ref.key())) {
+        PeerChunkWindow window = peerWindow;
+        if (inflight.containsKey(ref.key()) || store.contains(ref.key())
+                || (window != null && window.contains(ref.key()))) {
             return;
         }
         readahead.execute(() -> {
@@ -107,8 +119,15 @@ public final class ChunkFetcher implements AutoCloseable {
         });
     }
 
-    /** Puts peers between the store and the backend; call before the first read. */
-    public void usePeers(PeerSource source) {
+    /**
+     * Puts peers between the store and the backend; call before the first read.
+     *
+     * @param keepCopies whether chunks fetched from peers are also kept in this node's store
+     *     (readers here come back to them); without, only the last few stay, in memory
+     */
+    public void usePeers(PeerSource source, boolean keepCopies) {
+        this.peerWindow = keepCopies ? null
+                : new PeerChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize));
         this.peers = source;
     }
 
@@ -157,8 +176,16 @@ public final class ChunkFetcher implements AutoCloseable {
         }
     }
 
-    /** The chunk from a peer, stored here too (this node's readers come back to it). */
+    /** The chunk from a peer, stored here too (this node's readers come back to it) unless copies are not kept. */
     private boolean loadFromPeers(PeerSource p, ChunkRef ref) throws IOException {
+        PeerChunkWindow window = peerWindow;
+        if (window != null) {
+            boolean fetched = window.fill(ref.key(), ref.length(), dst -> p.fetch(ref, dst));
+            if (fetched) {
+                peerLoads.increment();
+            }
+            return fetched;
+        }
         ByteBuffer buf = chunkBuffers.acquire();
         try {
             buf.limit(ref.length());

@@ -14,9 +14,10 @@ import java.util.Objects;
  * @param secret the cluster secret every connection proves it knows
  * @param timeout how long a peer may take to answer before the next candidate is asked
  * @param tls certificates for TLS between peers; null for plain TCP (the HMAC handshake still applies)
+ * @param keepPeerChunks whether chunks fetched from peers are also kept in this node's cache
  */
 public record PeerConfig(String listen, List<String> peers, String nodeId, byte[] secret, Duration timeout,
-                         Tls tls) {
+                         Tls tls, boolean keepPeerChunks) {
     /**
      * PEM files: this node's certificate chain, its PKCS#8 private key, and the CA that signed
      * every member's certificate (both sides verify each other).

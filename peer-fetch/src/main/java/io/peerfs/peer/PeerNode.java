@@ -67,7 +67,7 @@ public final class PeerNode implements AutoCloseable {
                 System::currentTimeMillis);
         members.start();
         PeerNetwork network = new PeerNetwork(members, client, stats, config.timeout());
-        fetcher.usePeers(network);
+        fetcher.usePeers(network, config.keepPeerChunks());
         routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,
                 members.all());
@@ -101,6 +101,10 @@ public final class PeerNode implements AutoCloseable {
             list.add(e);
         }
         out.put("members", list);
+        Map<String, Object> servedTo = new LinkedHashMap<>();
+        stats.clients().forEach((node, c) -> servedTo.put(node,
+                Map.of("bytesServed", c.bytesServed.sum(), "chunksServed", c.chunksServed.sum())));
+        out.put("servedTo", servedTo);
         return out;
     }
 

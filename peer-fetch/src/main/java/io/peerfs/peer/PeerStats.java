@@ -18,6 +18,12 @@ public final class PeerStats {
         public final LongAdder failures = new LongAdder();
     }
 
+    /** Per node this one served chunks to (by the node id it authenticated with). */
+    public static final class Client {
+        public final LongAdder bytesServed = new LongAdder();
+        public final LongAdder chunksServed = new LongAdder();
+    }
+
     public final LongAdder bytesServed = new LongAdder();
     public final LongAdder chunksServed = new LongAdder();
     public final LongAdder bytesFetched = new LongAdder();
@@ -31,6 +37,7 @@ public final class PeerStats {
     /** Chunks from a peer whose bytes did not match their checksums (never used). */
     public final LongAdder corruptTransfers = new LongAdder();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    private final Map<String, Client> clients = new ConcurrentHashMap<>();
     private volatile long lastRefusalLogMs;
 
     public Peer peer(String address) {
@@ -41,9 +48,17 @@ public final class PeerStats {
         return new TreeMap<>(peers);
     }
 
-    public void served(int bytes) {
+    public Map<String, Client> clients() {
+        return new TreeMap<>(clients);
+    }
+
+    /** A chunk sent to the node {@code nodeId}. */
+    public void served(String nodeId, int bytes) {
         bytesServed.add(bytes);
         chunksServed.increment();
+        Client c = clients.computeIfAbsent(nodeId, n -> new Client());
+        c.bytesServed.add(bytes);
+        c.chunksServed.increment();
     }
 
     /** Logs a refused connection, at most once a second (a scanner must not flood the log). */

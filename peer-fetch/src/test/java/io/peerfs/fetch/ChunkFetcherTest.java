@@ -173,4 +173,64 @@ class ChunkFetcherTest {
         assertTrue(store.contains(next.key()));
         assertEquals(1, fetcher.stats().prefetches());
     }
+
+    /** Peers that own every chunk and serve it from the backend's file, counting what they send. */
+    static final class CountingPeers implements PeerSource {
+        final Path root;
+        final java.util.concurrent.atomic.AtomicInteger fetches = new java.util.concurrent.atomic.AtomicInteger();
+
+        CountingPeers(Path root) {
+            this.root = root;
+        }
+
+        @Override
+        public boolean ownedHere(ChunkKey key) {
+            return false;
+        }
+
+        @Override
+        public boolean fetch(ChunkRef ref, ByteBuffer dst) throws java.io.IOException {
+            fetches.incrementAndGet();
+            try (var ch = java.nio.channels.FileChannel.open(root.resolve(ref.backendPath()))) {
+                int want = dst.position() + ref.length();
+                long pos = ref.fileOffset();
+                while (dst.position() < want) {
+                    int n = ch.read(dst, pos);
+                    if (n < 0) {
+                        return false;
+                    }
+                    pos += n;
+                }
+                return true;
+            }
+        }
+    }
+
+    @Test
+    void chunksFromPeersAreKeptOnlyWhenAskedTo() throws Exception {
+        byte[] data = writeFile("p.bin", 3 * CHUNK + 100);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        for (boolean keep : new boolean[] {true, false}) {
+            close();
+            Files.walk(cacheDir).sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(cacheDir))
+                    .forEach(p -> p.toFile().delete());
+            open(backend, 64L * CHUNK);
+            CountingPeers peers = new CountingPeers(backendDir);
+            fetcher.usePeers(peers, keep);
+            // a reader walking the file in 128 KiB requests, twice
+            for (int pass = 0; pass < 2; pass++) {
+                for (int c = 0; c < 4; c++) {
+                    ChunkRef ref = ref("p.bin", data.length, c);
+                    for (int off = 0; off < ref.length(); off += 128 << 10) {
+                        byte[] got = read(ref, off, 128 << 10);
+                        int at = c * CHUNK + off;
+                        assertArrayEquals(Arrays.copyOfRange(data, at, at + got.length), got, "keep=" + keep);
+                    }
+                }
+            }
+            assertEquals(4, peers.fetches.get(), "each chunk fetched from a peer once, keep=" + keep);
+            assertEquals(keep, store.contains(ref("p.bin", data.length, 0).key()), "kept in the store: " + keep);
+            assertEquals(0, backend.counts().dataReads(), "nothing read from the backend");
+        }
+    }
 }

@@ -189,7 +189,14 @@ class PeerIT {
         pool.shutdown();
         assertBackendReadOnce("concurrent readers", backendBefore, deviceBefore, (long) files * size, files);
         for (PeerFsMount n : nodes) {
-            assertTrue(n.status().path("peers").path("bytesFetched").asLong() > 0, n.mountpoint + " used its peers");
+            JsonNode p = n.status().path("peers");
+            assertTrue(p.path("bytesFetched").asLong() > 0, n.mountpoint + " used its peers");
+            long perNode = 0;
+            for (JsonNode c : p.path("servedTo")) {
+                perNode += c.path("bytesServed").asLong();
+            }
+            assertTrue(p.path("servedTo").size() >= 1, "served other nodes: " + p);
+            assertEquals(p.path("bytesServed").asLong(), perNode, "bytes served per node add up to the total: " + p);
         }
         PeerFsMount.Run peers = PeerFsMount.peerfs("peers", nodes.get(0).mountpoint.toString());
         assertEquals(0, peers.exit(), peers.err());
@@ -197,6 +204,7 @@ class PeerIT {
             assertTrue(peers.out().contains(a), "peerfs peers lists " + a + ":\n" + peers.out());
         }
         assertEquals(NODES, peers.out().lines().filter(l -> l.contains(" live ")).count(), peers.out());
+        assertTrue(peers.out().contains("SERVED TO NODE"), peers.out());
     }
 
     @Test

@@ -117,6 +117,8 @@ public final class NettyPeerServer implements AutoCloseable {
         private final byte[] nonce = new byte[Frames.NONCE];
         private boolean authenticated;
         private String peer = "?";
+        /** The node id the peer authenticated with. */
+        private String nodeName = "?";
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -179,7 +181,8 @@ public final class NettyPeerServer implements AutoCloseable {
                 throw new ProtocolException("chunk request whose key does not match its file and offset");
             }
             try {
-                work.execute(() -> serve(ctx, reqId, ref));
+                String to = nodeName;
+                work.execute(() -> serve(ctx, reqId, ref, to));
             } catch (RejectedExecutionException e) {
                 ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
             }
@@ -204,7 +207,8 @@ public final class NettyPeerServer implements AutoCloseable {
                 return;
             }
             authenticated = true;
-            peer = new String(nodeId, StandardCharsets.UTF_8) + "@" + ctx.channel().remoteAddress();
+            nodeName = new String(nodeId, StandardCharsets.UTF_8);
+            peer = nodeName + "@" + ctx.channel().remoteAddress();
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH_OK, Frames.MAC)
                     .writeBytes(Frames.mac(secret, "peerfs-v1 server", clientNonce, nonce)));
         }
@@ -244,7 +248,7 @@ public final class NettyPeerServer implements AutoCloseable {
     }
 
     /** Runs off the event loop: the store and the backend block. */
-    private void serve(ChannelHandlerContext ctx, long reqId, ChunkRef ref) {
+    private void serve(ChannelHandlerContext ctx, long reqId, ChunkRef ref, String to) {
         try {
             fetcher.loadLocally(ref);
             var exported = store.export(ref.key());
@@ -259,7 +263,7 @@ public final class NettyPeerServer implements AutoCloseable {
                 exported.ifPresent(e -> closeQuietly(e.file()));
                 sendBytes(ctx, reqId, ref); // the store could not keep it
             }
-            stats.served(ref.length());
+            stats.served(to, ref.length());
         } catch (IOException | RuntimeException e) {
             log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
