@@ -19,15 +19,35 @@ import java.util.Map;
  * {@code i}, null for a hole). Immutable; the {@code with*} methods return changed copies.
  *
  * @param generation counts chunk seals of this file, so every sealed chunk gets a new key
+ * @param holders {@code holders.get(i)}: id of the node that sealed chunk {@code i} and keeps it
+ *     (null for a hole or when not known); never longer than {@code chunks}
  */
 public record Inode(long ino, FileType type, int mode, int uid, int gid, long size, long atimeNs, long mtimeNs,
                     long ctimeNs, int nlink, long generation, String target, Map<String, byte[]> xattrs,
-                    List<ChunkKey> chunks) {
-    private static final byte VERSION = 1;
+                    List<ChunkKey> chunks, List<String> holders) {
+    private static final byte VERSION = 2;
 
     public Inode {
         xattrs = Collections.unmodifiableMap(new LinkedHashMap<>(xattrs));
         chunks = Collections.unmodifiableList(new ArrayList<>(chunks));
+        List<String> h = new ArrayList<>(holders.subList(0, Math.min(holders.size(), chunks.size())));
+        while (!h.isEmpty() && h.get(h.size() - 1) == null) {
+            h.remove(h.size() - 1);
+        }
+        holders = Collections.unmodifiableList(h);
+    }
+
+    /** An inode whose chunks' holders are not known. */
+    public Inode(long ino, FileType type, int mode, int uid, int gid, long size, long atimeNs, long mtimeNs,
+                 long ctimeNs, int nlink, long generation, String target, Map<String, byte[]> xattrs,
+                 List<ChunkKey> chunks) {
+        this(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, ctimeNs, nlink, generation, target, xattrs, chunks,
+                List.of());
+    }
+
+    /** The node that holds chunk {@code i}, or null. */
+    public String holder(long i) {
+        return i < holders.size() ? holders.get((int) i) : null;
     }
 
     /** A new inode with one name and no data. */
@@ -46,28 +66,39 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
     }
 
     public Inode withNlink(int n, long nowNs) {
-        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, n, generation, target, xattrs, chunks);
+        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, n, generation,
+                target, xattrs, chunks, holders);
     }
 
     public Inode withMode(int m, long nowNs) {
-        return new Inode(ino, type, m & 07777, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, xattrs, chunks);
+        return new Inode(ino, type, m & 07777, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation,
+                target, xattrs, chunks, holders);
     }
 
     public Inode withOwner(int u, int g, long nowNs) {
-        return new Inode(ino, type, mode, u, g, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, xattrs, chunks);
+        return new Inode(ino, type, mode, u, g, size, atimeNs, mtimeNs, nowNs, nlink, generation,
+                target, xattrs, chunks, holders);
     }
 
     public Inode withTimes(long atime, long mtime, long nowNs) {
-        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, nowNs, nlink, generation, target, xattrs, chunks);
+        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, nowNs, nlink, generation,
+                target, xattrs, chunks, holders);
     }
 
     public Inode withXattrs(Map<String, byte[]> x, long nowNs) {
-        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation, target, x, chunks);
+        return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, nlink, generation,
+                target, x, chunks, holders);
     }
 
-    /** New content: size, layout and seal counter, with mtime and ctime set to {@code mtimeNs}. */
+    /** New content: size, layout and seal counter, with mtime and ctime set to {@code mtimeNs}; holders kept. */
     public Inode withData(long newSize, List<ChunkKey> layout, long gen, long mtime) {
-        return new Inode(ino, type, mode, uid, gid, newSize, atimeNs, mtime, mtime, nlink, gen, target, xattrs, layout);
+        return withData(newSize, layout, holders, gen, mtime);
+    }
+
+    /** New content with the nodes that hold its chunks. */
+    public Inode withData(long newSize, List<ChunkKey> layout, List<String> chunkHolders, long gen, long mtime) {
+        return new Inode(ino, type, mode, uid, gid, newSize, atimeNs, mtime, mtime, nlink, gen, target, xattrs, layout,
+                chunkHolders);
     }
 
     public byte[] encode() {
@@ -103,6 +134,13 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
                     out.writeLong(k.lo());
                 }
             }
+            out.writeInt(holders.size());
+            for (String h : holders) {
+                out.writeBoolean(h != null);
+                if (h != null) {
+                    out.writeUTF(h);
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e); // in-memory stream
         }
@@ -112,8 +150,9 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
     /** Decodes {@link #encode()}'s form. */
     public static Inode decode(byte[] b) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
-        if (in.readByte() != VERSION) {
-            throw new IOException("inode record of an unknown version");
+        byte version = in.readByte();
+        if (version != 1 && version != VERSION) {
+            throw new IOException("inode record of an unknown version " + version);
         }
         long ino = in.readLong();
         FileType type = FileType.values()[in.readByte()];
@@ -140,6 +179,13 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
         for (int i = 0; i < nc; i++) {
             chunks.add(in.readBoolean() ? new ChunkKey(in.readLong(), in.readLong()) : null);
         }
-        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, ctime, nlink, gen, target, x, chunks);
+        List<String> holders = new ArrayList<>();
+        if (version >= 2) {
+            int nh = in.readInt();
+            for (int i = 0; i < nh; i++) {
+                holders.add(in.readBoolean() ? in.readUTF() : null);
+            }
+        }
+        return new Inode(ino, type, mode, uid, gid, size, atime, mtime, ctime, nlink, gen, target, x, chunks, holders);
     }
 }

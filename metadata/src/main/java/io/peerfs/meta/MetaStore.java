@@ -13,7 +13,8 @@ import java.util.Optional;
  * Failures use the {@link java.nio.file} exceptions ({@code FileAlreadyExistsException},
  * {@code NoSuchFileException}, {@code DirectoryNotEmptyException}, {@code NotDirectoryException})
  * plus {@code FileSystemException} with the strerror text as reason for EISDIR and EINVAL.
- * Implementations: {@code RocksDbMetaStore} (embedded, one node); both pass {@code MetaStoreContract}.
+ * Implementations: {@code RocksDbMetaStore} (embedded, one node) and {@code RedisMetaStore} (shared by a
+ * cluster); both pass {@code MetaStoreContract}.
  */
 public interface MetaStore extends AutoCloseable {
 
@@ -108,6 +109,14 @@ public interface MetaStore extends AutoCloseable {
 
     /** Removes a member (its daemon stops cleanly). */
     void leave(String nodeId) throws IOException;
+
+    /**
+     * Records a setting every node of the cluster must share (chunk size, secret) the first
+     * time a mount names it, and refuses a mount whose value differs. {@code describe} is how
+     * the message names this mount's value. A one-node engine may accept anything.
+     */
+    default void agree(String setting, String value, String describe) throws IOException {
+    }
 
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;

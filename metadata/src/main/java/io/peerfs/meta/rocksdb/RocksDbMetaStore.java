@@ -154,7 +154,7 @@ public final class RocksDbMetaStore implements MetaStore {
         long ino = nextIno;
         Inode inode = new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
                 spec.mtimeNs(), spec.ctimeNs(), spec.nlink(), spec.generation(), spec.target(), spec.xattrs(),
-                spec.chunks());
+                spec.chunks(), spec.holders());
         try (WriteBatch b = new WriteBatch()) {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());
@@ -171,7 +171,8 @@ public final class RocksDbMetaStore implements MetaStore {
     public synchronized Inode stage(String target, Inode spec) throws IOException {
         long ino = nextIno;
         Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
-                spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks());
+                spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks(),
+                spec.holders());
         try (WriteBatch b = new WriteBatch()) {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());

@@ -1,0 +1,691 @@
+package io.peerfs.meta.redis;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.TransactionResult;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.peerfs.PeerFsException;
+import io.peerfs.chunk.ChunkKey;
+import io.peerfs.meta.FileType;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.Member;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.StagedFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+
+/**
+ * The shared {@link MetaStore} engine ({@code --meta redis://host:port/db}): the scratch
+ * namespace of a whole cluster in one Redis database, so a file created on one node is
+ * listed and opened on every other. Keys, all under {@code peerfs:}:
+ * <pre>
+ * next          counter of inode numbers (INCR)
+ * i:INO         inode record ({@link Inode#encode()})
+ * d:DIR         hash: name → ino (8 bytes) + type ('d' directory, 'f' anything else)
+ * w:NODE        hash: ino → readiness byte + backend path (NODE's writeback journal)
+ * o:NODE        set of inodes whose last name NODE removed (its orphans to collect)
+ * t             set of result-tagged paths
+ * m             hash: node id → heartbeat ms (8 bytes) + peer address
+ * c             hash: cluster settings every mount must agree on
+ * </pre>
+ * Changes that touch more than one key (create, link, unlink, rename, modify) run as
+ * optimistic transactions: WATCH what they read, MULTI/EXEC their writes, and start over
+ * when another node changed a watched key meanwhile. A lost connection fails calls at once
+ * (or after the command timeout), and the client reconnects by itself.
+ */
+public final class RedisMetaStore implements MetaStore {
+    private static final String PREFIX = "peerfs:";
+    private static final byte DIR = 'd';
+    private static final byte OTHER = 'f';
+    private static final int MAX_ATTEMPTS = 10_000;
+
+    private final String where;
+    private final String nodeId;
+    private final RedisClient client;
+    /** For reads and single-key writes; thread-safe. */
+    private final RedisCommands<byte[], byte[]> redis;
+    /** For transactions: WATCH and MULTI are per connection, so one transaction at a time. */
+    private final RedisCommands<byte[], byte[]> tx;
+    private final StatefulRedisConnection<byte[], byte[]> readConnection;
+    private final StatefulRedisConnection<byte[], byte[]> txConnection;
+
+    private RedisMetaStore(String where, String nodeId, RedisClient client,
+                           StatefulRedisConnection<byte[], byte[]> readConnection,
+                           StatefulRedisConnection<byte[], byte[]> txConnection) {
+        this.where = where;
+        this.nodeId = nodeId;
+        this.client = client;
+        this.readConnection = readConnection;
+        this.txConnection = txConnection;
+        this.redis = readConnection.sync();
+        this.tx = txConnection.sync();
+    }
+
+    /**
+     * Connects to {@code redis://[:password@]host:port/db} or {@code rediss://…} (TLS).
+     *
+     * @param nodeId this node's id: its writeback journal and orphans are kept apart from other nodes'
+     * @param timeout how long one call may wait for Redis before it fails
+     */
+    public static RedisMetaStore open(String url, String nodeId, Duration timeout) throws PeerFsException {
+        RedisURI uri;
+        try {
+            uri = RedisURI.create(url);
+        } catch (IllegalArgumentException | RedisException e) {
+            throw new PeerFsException("--meta " + url + " is not a Redis URL (redis://[:password@]host:port/db): "
+                    + e.getMessage());
+        }
+        uri.setTimeout(timeout);
+        String where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/"
+                + uri.getDatabase();
+        RedisClient client = RedisClient.create(uri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(timeout))
+                .socketOptions(SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build())
+                .build());
+        StatefulRedisConnection<byte[], byte[]> reads = null;
+        try {
+            reads = client.connect(ByteArrayCodec.INSTANCE);
+            StatefulRedisConnection<byte[], byte[]> writes = client.connect(ByteArrayCodec.INSTANCE);
+            return new RedisMetaStore(where, nodeId, client, reads, writes);
+        } catch (RedisException e) {
+            if (reads != null) {
+                reads.close();
+            }
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            throw new PeerFsException("cannot connect to the metadata store " + where + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    }
+
+    private static byte[] key(String s) {
+        return (PREFIX + s).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] inoKey(long ino) {
+        return key("i:" + ino);
+    }
+
+    private static byte[] dirKey(String dir) {
+        return key("d:" + dir);
+    }
+
+    private byte[] journalKey() {
+        return key("w:" + nodeId);
+    }
+
+    private byte[] orphansKey() {
+        return key("o:" + nodeId);
+    }
+
+    private static String parentOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? "" : path.substring(0, slash);
+    }
+
+    private static String nameOf(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    private static byte[] dentry(long ino, boolean directory) {
+        return ByteBuffer.allocate(9).putLong(ino).put(directory ? DIR : OTHER).array();
+    }
+
+    private static long dentryIno(byte[] v) {
+        return ByteBuffer.wrap(v).getLong();
+    }
+
+    private static boolean dentryIsDir(byte[] v) {
+        return v.length > 8 && v[8] == DIR;
+    }
+
+    private PeerFsException failure(String op, String what, RuntimeException e) {
+        return new PeerFsException("metadata store " + where + ": cannot " + op + " " + what + ": " + rootMessage(e), e);
+    }
+
+    /** Work against Redis that may fail with its runtime exceptions. */
+    @FunctionalInterface
+    private interface Call<T> {
+        T run() throws IOException;
+    }
+
+    private <T> T call(String op, String what, Call<T> c) throws IOException {
+        try {
+            return c.run();
+        } catch (RedisException e) {
+            throw failure(op, what, e);
+        }
+    }
+
+    /** What a transaction decided after its watched reads: a result and the writes that make it so. */
+    private record Plan<T>(T result, Consumer<RedisCommands<byte[], byte[]>> writes) {
+        static <T> Plan<T> nothing(T result) {
+            return new Plan<>(result, null);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Decide<T> {
+        /** Watches and reads through {@code tx}, checks, and returns the writes; may throw to refuse. */
+        Plan<T> run(RedisCommands<byte[], byte[]> tx) throws IOException;
+    }
+
+    /** Runs an optimistic transaction until no watched key changed under it. */
+    private <T> T transaction(String op, String what, Decide<T> decide) throws IOException {
+        synchronized (tx) {
+            try {
+                for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+                    Plan<T> plan;
+                    try {
+                        plan = decide.run(tx);
+                    } catch (IOException | RuntimeException e) {
+                        unwatchQuietly();
+                        throw e;
+                    }
+                    if (plan.writes() == null) {
+                        tx.unwatch();
+                        return plan.result();
+                    }
+                    tx.multi();
+                    try {
+                        plan.writes().accept(tx);
+                    } catch (RuntimeException e) {
+                        discardQuietly();
+                        throw e;
+                    }
+                    TransactionResult r = tx.exec();
+                    if (!r.wasDiscarded()) {
+                        for (Object o : r) {
+                            if (o instanceof Exception e) {
+                                throw new PeerFsException("metadata store " + where + ": " + op + " " + what
+                                        + " failed inside its transaction: " + e.getMessage(), e);
+                            }
+                        }
+                        return plan.result();
+                    }
+                    // another node changed a watched key: decide again on fresh reads
+                }
+                throw new PeerFsException("metadata store " + where + ": " + op + " " + what + " kept conflicting with"
+                        + " other nodes' changes; gave up after " + MAX_ATTEMPTS + " attempts");
+            } catch (RedisException e) {
+                throw failure(op, what, e);
+            }
+        }
+    }
+
+    private void unwatchQuietly() {
+        try {
+            tx.unwatch();
+        } catch (RedisException ignored) {
+            // the connection is gone; so is the watch
+        }
+    }
+
+    private void discardQuietly() {
+        try {
+            tx.discard();
+        } catch (RedisException ignored) {
+            // the connection is gone; so is the transaction
+        }
+    }
+
+    /**
+     * Records a cluster setting the first time a mount names it, and refuses a mount whose
+     * value differs from what the cluster recorded.
+     */
+    @Override
+    public void agree(String setting, String value, String describe) throws IOException {
+        call("record cluster setting", setting, () -> {
+            byte[] k = key("c");
+            redis.hsetnx(k, utf8(setting), utf8(value));
+            byte[] recorded = redis.hget(k, utf8(setting));
+            if (recorded != null && !value.equals(new String(recorded, StandardCharsets.UTF_8))) {
+                throw new ClusterMismatchException(where, setting, describe);
+            }
+            return null;
+        });
+    }
+
+    /** This mount disagrees with a setting the cluster recorded. */
+    public static final class ClusterMismatchException extends PeerFsException {
+        ClusterMismatchException(String where, String setting, String describe) {
+            super("the cluster in " + where + " was created with a different " + setting + " than this mount's ("
+                    + describe + "): every node of one cluster must use the same value");
+        }
+    }
+
+    private Optional<byte[]> dentryOf(RedisCommands<byte[], byte[]> c, String path) {
+        if (path.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(c.hget(dirKey(parentOf(path)), utf8(nameOf(path))));
+    }
+
+    private Optional<Inode> inode(RedisCommands<byte[], byte[]> c, long ino) throws IOException {
+        byte[] v = c.get(inoKey(ino));
+        return v == null ? Optional.empty() : Optional.of(Inode.decode(v));
+    }
+
+    @Override
+    public Optional<Inode> lookup(String path) throws IOException {
+        return call("look up", path, () -> {
+            Optional<byte[]> d = dentryOf(redis, path);
+            return d.isEmpty() ? Optional.<Inode>empty() : inode(redis, dentryIno(d.get()));
+        });
+    }
+
+    @Override
+    public Optional<Inode> get(long ino) throws IOException {
+        return call("read inode", Long.toString(ino), () -> inode(redis, ino));
+    }
+
+    @Override
+    public List<String> list(String dir) throws IOException {
+        return call("list", dir, () -> {
+            List<String> names = new ArrayList<>();
+            for (byte[] k : redis.hkeys(dirKey(dir))) {
+                names.add(new String(k, StandardCharsets.UTF_8));
+            }
+            names.sort(null);
+            return names;
+        });
+    }
+
+    /** Watches the name's directory entry and its parent's, and checks a scratch parent is a directory. */
+    private void watchNameAndParent(RedisCommands<byte[], byte[]> c, String path) throws IOException {
+        String parent = parentOf(path);
+        if (parent.isEmpty()) {
+            c.watch(dirKey(""));
+            return;
+        }
+        c.watch(dirKey(parent), dirKey(parentOf(parent)));
+        Optional<byte[]> p = dentryOf(c, parent);
+        if (p.isPresent() && !dentryIsDir(p.get())) {
+            throw new NotDirectoryException(parent);
+        }
+    }
+
+    @Override
+    public Inode create(String path, Inode spec) throws IOException {
+        return transaction("create", path, c -> {
+            watchNameAndParent(c, path);
+            if (dentryOf(c, path).isPresent()) {
+                throw new FileAlreadyExistsException(path);
+            }
+            long ino = redis.incr(key("next"));
+            Inode inode = renumbered(spec, ino, spec.nlink());
+            return new Plan<>(inode, w -> {
+                w.set(inoKey(ino), inode.encode());
+                w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, inode.isDirectory()));
+            });
+        });
+    }
+
+    private static Inode renumbered(Inode spec, long ino, int nlink) {
+        return new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
+                spec.mtimeNs(), spec.ctimeNs(), nlink, spec.generation(), spec.target(), spec.xattrs(),
+                spec.chunks(), spec.holders());
+    }
+
+    @Override
+    public Inode link(long ino, String path, long nowNs) throws IOException {
+        return transaction("link", path, c -> {
+            c.watch(inoKey(ino));
+            watchNameAndParent(c, path);
+            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino
+                    + " is gone"));
+            if (inode.isDirectory()) {
+                throw new FileSystemException(path, null, "Operation not permitted");
+            }
+            if (dentryOf(c, path).isPresent()) {
+                throw new FileAlreadyExistsException(path);
+            }
+            Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
+            return new Plan<>(linked, w -> {
+                w.set(inoKey(ino), linked.encode());
+                w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, false));
+            });
+        });
+    }
+
+    @Override
+    public Inode unlink(String path, long nowNs) throws IOException {
+        return transaction("unlink", path, c -> {
+            c.watch(dirKey(parentOf(path)), dirKey(path));
+            byte[] d = dentryOf(c, path).orElseThrow(() -> new NoSuchFileException(path));
+            long ino = dentryIno(d);
+            c.watch(inoKey(ino));
+            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException(path));
+            if (inode.isDirectory() && c.hlen(dirKey(path)) > 0) {
+                throw new DirectoryNotEmptyException(path);
+            }
+            Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
+            return new Plan<>(unlinked, w -> {
+                w.hdel(dirKey(parentOf(path)), utf8(nameOf(path)));
+                w.set(inoKey(ino), unlinked.encode());
+                if (unlinked.nlink() == 0) {
+                    w.sadd(orphansKey(), utf8(Long.toString(ino)));
+                }
+            });
+        });
+    }
+
+    @Override
+    public Optional<Inode> rename(String from, String to, long nowNs) throws IOException {
+        return transaction("rename", from + " to " + to, c -> {
+            c.watch(dirKey(parentOf(from)));
+            watchNameAndParent(c, to);
+            byte[] srcEntry = dentryOf(c, from).orElseThrow(() -> new NoSuchFileException(from));
+            if (from.equals(to)) {
+                return Plan.nothing(Optional.<Inode>empty());
+            }
+            boolean srcDir = dentryIsDir(srcEntry);
+            if (srcDir && to.startsWith(from + "/")) {
+                throw new FileSystemException(from, to, "Invalid argument");
+            }
+            long srcIno = dentryIno(srcEntry);
+            c.watch(inoKey(srcIno));
+            Inode src = inode(c, srcIno).orElseThrow(() -> new NoSuchFileException(from));
+            Optional<byte[]> targetEntry = dentryOf(c, to);
+            Optional<Inode> replaced = Optional.empty();
+            if (targetEntry.isPresent()) {
+                long targetIno = dentryIno(targetEntry.get());
+                if (targetIno == srcIno) {
+                    return Plan.nothing(Optional.<Inode>empty()); // two names of one file: rename(2) does nothing
+                }
+                c.watch(inoKey(targetIno), dirKey(to));
+                Inode target = inode(c, targetIno).orElseThrow(() -> new NoSuchFileException(to));
+                if (srcDir && !target.isDirectory()) {
+                    throw new NotDirectoryException(to);
+                }
+                if (!srcDir && target.isDirectory()) {
+                    throw new FileSystemException(to, null, "Is a directory");
+                }
+                if (target.isDirectory() && c.hlen(dirKey(to)) > 0) {
+                    throw new DirectoryNotEmptyException(to);
+                }
+                replaced = Optional.of(target.withNlink(target.isDirectory() ? 0 : target.nlink() - 1, nowNs));
+            }
+            List<String> movedDirs = srcDir ? directoriesBelow(c, from) : List.of();
+            Inode moved = src.withNlink(src.nlink(), nowNs);
+            Optional<Inode> gone = replaced;
+            return new Plan<>(replaced, w -> {
+                w.hdel(dirKey(parentOf(from)), utf8(nameOf(from)));
+                w.hset(dirKey(parentOf(to)), utf8(nameOf(to)), srcEntry);
+                w.set(inoKey(srcIno), moved.encode());
+                gone.ifPresent(t -> {
+                    w.set(inoKey(t.ino()), t.encode());
+                    if (t.nlink() == 0) {
+                        w.sadd(orphansKey(), utf8(Long.toString(t.ino())));
+                    }
+                });
+                for (String d : movedDirs) {
+                    w.rename(dirKey(d), dirKey(to + d.substring(from.length())));
+                }
+            });
+        });
+    }
+
+    /**
+     * The directory {@code dir} and every scratch directory below it that has entries (those
+     * are the hashes a rename moves), each watched before it is read.
+     */
+    private List<String> directoriesBelow(RedisCommands<byte[], byte[]> c, String dir) {
+        List<String> out = new ArrayList<>();
+        List<String> todo = new ArrayList<>(List.of(dir));
+        while (!todo.isEmpty()) {
+            String d = todo.remove(todo.size() - 1);
+            c.watch(dirKey(d));
+            Map<byte[], byte[]> entries = c.hgetall(dirKey(d));
+            if (entries.isEmpty()) {
+                continue;
+            }
+            out.add(d);
+            for (Map.Entry<byte[], byte[]> e : entries.entrySet()) {
+                if (dentryIsDir(e.getValue())) {
+                    todo.add(d + "/" + new String(e.getKey(), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Inode modify(long ino, UnaryOperator<Inode> change) throws IOException {
+        return transaction("update inode", Long.toString(ino), c -> {
+            c.watch(inoKey(ino));
+            Inode current = inode(c, ino).orElseThrow(() -> new NoSuchFileException("inode " + ino));
+            Inode changed = change.apply(current);
+            if (changed.ino() != ino) {
+                throw new IllegalArgumentException("modify must not change the inode number");
+            }
+            return new Plan<>(changed, w -> w.set(inoKey(ino), changed.encode()));
+        });
+    }
+
+    @Override
+    public void delete(long ino) throws IOException {
+        transaction("delete inode", Long.toString(ino), c -> new Plan<>(null, w -> {
+            w.del(inoKey(ino));
+            w.srem(orphansKey(), utf8(Long.toString(ino)));
+        }));
+    }
+
+    /** Durability is the Redis server's (its {@code appendfsync} setting); nothing to force from here. */
+    @Override
+    public void sync() throws IOException {
+        call("reach", "the server", () -> redis.ping());
+    }
+
+    @Override
+    public Set<ChunkKey> referencedChunks() throws IOException {
+        Set<ChunkKey> keys = new HashSet<>();
+        forEachInode(inode -> inode.chunks().stream().filter(Objects::nonNull).forEach(keys::add));
+        return keys;
+    }
+
+    private void forEachInode(Consumer<Inode> visitor) throws IOException {
+        call("scan", "inodes", () -> {
+            ScanArgs args = ScanArgs.Builder.matches(PREFIX + "i:*").limit(500);
+            KeyScanCursor<byte[]> cursor = redis.scan(args);
+            while (true) {
+                for (byte[] k : cursor.getKeys()) {
+                    byte[] v = redis.get(k);
+                    if (v != null) {
+                        visitor.accept(Inode.decode(v));
+                    }
+                }
+                if (cursor.isFinished()) {
+                    return null;
+                }
+                cursor = redis.scan(ScanCursor.of(cursor.getCursor()), args);
+            }
+        });
+    }
+
+    @Override
+    public Inode stage(String target, Inode spec) throws IOException {
+        return transaction("stage", target, c -> {
+            long ino = redis.incr(key("next"));
+            Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(),
+                    spec.atimeNs(), spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(),
+                    spec.chunks(), spec.holders());
+            return new Plan<>(inode, w -> {
+                w.set(inoKey(ino), inode.encode());
+                w.hset(journalKey(), utf8(Long.toString(ino)), journalValue(target, false));
+            });
+        });
+    }
+
+    private static byte[] journalValue(String target, boolean ready) {
+        byte[] p = utf8(target);
+        return ByteBuffer.allocate(1 + p.length).put((byte) (ready ? 1 : 0)).put(p).array();
+    }
+
+    /** Rewrites one journal entry. */
+    private void rewriteJournal(long ino, String op, UnaryOperator<StagedFile> change) throws IOException {
+        byte[] field = utf8(Long.toString(ino));
+        transaction(op, Long.toString(ino), c -> {
+            c.watch(journalKey());
+            byte[] v = c.hget(journalKey(), field);
+            if (v == null) {
+                throw new NoSuchFileException("staged inode " + ino);
+            }
+            StagedFile now = change.apply(new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8),
+                    v[0] == 1));
+            return new Plan<>(null, w -> w.hset(journalKey(), field, journalValue(now.path(), now.ready())));
+        });
+    }
+
+    @Override
+    public void restage(long ino, String target) throws IOException {
+        rewriteJournal(ino, "restage", s -> new StagedFile(target, s.ready()));
+    }
+
+    @Override
+    public void readyToUpload(long ino) throws IOException {
+        rewriteJournal(ino, "mark ready", s -> new StagedFile(s.path(), true));
+    }
+
+    @Override
+    public Inode unstage(long ino) throws IOException {
+        return transaction("unstage", Long.toString(ino), c -> {
+            c.watch(inoKey(ino));
+            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException("staged inode " + ino));
+            Inode unlinked = inode.withNlink(0, inode.ctimeNs());
+            return new Plan<>(unlinked, w -> {
+                w.hdel(journalKey(), utf8(Long.toString(ino)));
+                w.set(inoKey(ino), unlinked.encode());
+                w.sadd(orphansKey(), utf8(Long.toString(ino)));
+            });
+        });
+    }
+
+    @Override
+    public SortedMap<Long, StagedFile> staged() throws IOException {
+        return call("read", "the writeback journal", () -> {
+            SortedMap<Long, StagedFile> out = new TreeMap<>();
+            for (Map.Entry<byte[], byte[]> e : redis.hgetall(journalKey()).entrySet()) {
+                byte[] v = e.getValue();
+                out.put(Long.parseLong(new String(e.getKey(), StandardCharsets.UTF_8)),
+                        new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8), v[0] == 1));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void tagResult(String path, boolean on) throws IOException {
+        call("tag", path, () -> on ? redis.sadd(key("t"), utf8(path)) : redis.srem(key("t"), utf8(path)));
+    }
+
+    @Override
+    public Set<String> resultTags() throws IOException {
+        return call("read", "result tags", () -> {
+            Set<String> out = new TreeSet<>();
+            for (byte[] p : redis.smembers(key("t"))) {
+                out.add(new String(p, StandardCharsets.UTF_8));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void heartbeat(Member member) throws IOException {
+        byte[] addr = utf8(member.address());
+        call("register member", member.nodeId(), () -> redis.hset(key("m"), utf8(member.nodeId()),
+                ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array()));
+    }
+
+    @Override
+    public List<Member> members() throws IOException {
+        return call("read", "members", () -> {
+            List<Member> out = new ArrayList<>();
+            for (Map.Entry<byte[], byte[]> e : redis.hgetall(key("m")).entrySet()) {
+                byte[] v = e.getValue();
+                out.add(new Member(new String(e.getKey(), StandardCharsets.UTF_8),
+                        new String(v, 8, v.length - 8, StandardCharsets.UTF_8), ByteBuffer.wrap(v).getLong()));
+            }
+            out.sort(java.util.Comparator.comparing(Member::nodeId));
+            return out;
+        });
+    }
+
+    @Override
+    public void leave(String node) throws IOException {
+        call("remove member", node, () -> redis.hdel(key("m"), utf8(node)));
+    }
+
+    @Override
+    public List<Inode> orphans() throws IOException {
+        return call("read", "orphans", () -> {
+            List<Inode> out = new ArrayList<>();
+            for (byte[] m : redis.smembers(orphansKey())) {
+                long ino = Long.parseLong(new String(m, StandardCharsets.UTF_8));
+                Optional<Inode> inode = inode(redis, ino);
+                if (inode.isPresent() && inode.get().nlink() == 0) {
+                    out.add(inode.get());
+                } else if (inode.isEmpty()) {
+                    redis.srem(orphansKey(), m);
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public String toString() {
+        return where;
+    }
+
+    @Override
+    public void close() {
+        try {
+            txConnection.close();
+            readConnection.close();
+        } finally {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package io.peerfs.meta.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.PeerFsException;
+import io.peerfs.meta.FileType;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.MetaStoreContract;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The contract on a real redis-server, plus what only a shared engine has to show. */
+class RedisMetaStoreTest extends MetaStoreContract {
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+    private static final AtomicInteger DB = new AtomicInteger();
+    @TempDir
+    static Path dir;
+    static RedisServer redis;
+    private int db;
+
+    @BeforeAll
+    static void startRedis() throws Exception {
+        redis = RedisServer.start(dir.resolve("redis"));
+    }
+
+    @AfterAll
+    static void stopRedis() throws Exception {
+        redis.close();
+    }
+
+    @Override
+    protected MetaStore open() throws Exception {
+        db = DB.incrementAndGet() % 16; // a fresh database per test (16 by default)
+        MetaStore s = RedisMetaStore.open(redis.url(db), "node-a", TIMEOUT);
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
+        try (var c = client.connect()) {
+            c.sync().flushdb();
+        } finally {
+            client.shutdown();
+        }
+        return s;
+    }
+
+    @Override
+    protected MetaStore reopen(MetaStore old) throws Exception {
+        old.close();
+        return RedisMetaStore.open(redis.url(db), "node-a", TIMEOUT);
+    }
+
+    private static Inode file() {
+        return Inode.fresh(0, FileType.FILE, 0644, 0, 0, null, 1);
+    }
+
+    @Test
+    void twoNodesCreatingAndRenamingInOneDirectoryLoseNothing() throws Exception {
+        try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
+            store.create("shared", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 1));
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            List<Future<?>> work = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                MetaStore node = t % 2 == 0 ? store : other;
+                int thread = t;
+                work.add(pool.submit(() -> {
+                    for (int i = 0; i < 50; i++) {
+                        node.create("shared/t" + thread + "-" + i + ".tmp", file());
+                        node.rename("shared/t" + thread + "-" + i + ".tmp", "shared/t" + thread + "-" + i, i);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : work) {
+                f.get();
+            }
+            pool.shutdown();
+            List<String> names = other.list("shared");
+            assertEquals(200, names.size(), "every file once: " + names);
+            assertEquals(200, new HashSet<>(names).size());
+            assertTrue(names.stream().noneMatch(n -> n.endsWith(".tmp")), names.toString());
+            Set<Long> inos = new HashSet<>();
+            for (String n : names) {
+                inos.add(store.lookup("shared/" + n).orElseThrow().ino());
+            }
+            assertEquals(200, inos.size(), "no two files share an inode number");
+        }
+    }
+
+    @Test
+    void journalsAndOrphansBelongToTheirNode() throws Exception {
+        try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
+            long staged = store.stage("out/a", file()).ino();
+            store.create("gone", file());
+            store.unlink("gone", 2);
+            assertTrue(other.staged().isEmpty(), "node b's journal is its own");
+            assertEquals(Set.of(staged), store.staged().keySet());
+            assertEquals(1, store.orphans().size());
+            assertEquals(0, other.orphans().size());
+            assertTrue(other.lookup("gone").isEmpty(), "the name is gone for every node");
+        }
+    }
+
+    @Test
+    void aClusterSettingMustMatchWhatTheClusterRecorded() throws Exception {
+        store.agree("chunk size", "4194304", "4MiB");
+        store.agree("chunk size", "4194304", "4MiB");
+        try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
+            PeerFsException e = assertThrows(PeerFsException.class, () -> other.agree("chunk size", "1048576",
+                    "1MiB"));
+            assertTrue(e.getMessage().contains("chunk size") && e.getMessage().contains("1MiB"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anUnreachableServerIsAClearErrorAndALostOneFailsCallsUntilItReturns() throws Exception {
+        PeerFsException refused = assertThrows(PeerFsException.class,
+                () -> RedisMetaStore.open("redis://127.0.0.1:1/0", "node-b", TIMEOUT));
+        assertTrue(refused.getMessage().contains("cannot connect to the metadata store redis://127.0.0.1:1/0"),
+                refused.getMessage());
+        assertThrows(PeerFsException.class, () -> RedisMetaStore.open("http://nope", "node-b", TIMEOUT));
+
+        store.create("before", file());
+        redis.stop();
+        try {
+            long start = System.nanoTime();
+            assertThrows(PeerFsException.class, () -> store.lookup("before"));
+            assertThrows(PeerFsException.class, () -> store.create("during", file()));
+            assertTrue(System.nanoTime() - start < Duration.ofSeconds(10).toNanos(), "calls fail in bounded time");
+        } finally {
+            redis.start();
+        }
+        // the data of a server without persistence is gone, but the store works again
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            try {
+                store.create("after", file());
+                break;
+            } catch (PeerFsException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+        assertTrue(store.lookup("after").isPresent());
+    }
+}
