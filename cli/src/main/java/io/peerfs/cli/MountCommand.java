@@ -96,6 +96,12 @@ public final class MountCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}).")
     Duration peerTimeout;
 
+    @Option(names = "--meta", paramLabel = "URL", defaultValue = "rocksdb:",
+            description = "Where the scratch namespace, tags and members live: rocksdb: (embedded, this node only;"
+                    + " the default) or redis://[:password@]host:port/db (rediss:// for TLS), shared by every"
+                    + " node of the cluster.")
+    String meta;
+
     @Option(names = "--keep-peer-chunks", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Keep a copy of chunks fetched from peers in this node's cache (default on: readers"
                     + " here come back to them). --no-keep-peer-chunks keeps only the last few in memory.")
@@ -130,7 +136,7 @@ public final class MountCommand implements Callable<Integer> {
     DaemonConfig config() {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster());
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */
@@ -151,7 +157,7 @@ public final class MountCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
         }
-        String id = nodeId != null ? nodeId : listen != null ? listen : hostName();
+        String id = nodeId != null ? nodeId : listen != null && !listen.endsWith(":0") ? listen : hostName();
         return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls(), keepPeerChunks);
     }
 

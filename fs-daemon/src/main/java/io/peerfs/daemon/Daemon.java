@@ -8,6 +8,7 @@ import io.peerfs.daemon.fuse.PeerFuse;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.redis.RedisMetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
 import io.peerfs.peer.MetaRouting;
 import io.peerfs.peer.PeerNode;
@@ -33,6 +34,8 @@ public final class Daemon implements AutoCloseable {
     private final DaemonConfig config;
     private final DiskChunkStore store;
     private final BackendMetaCache meta;
+    /** How long a MetaStore call may wait for Redis before the file operation fails with EIO. */
+    private static final java.time.Duration META_TIMEOUT = java.time.Duration.ofSeconds(5);
     private final MetaStore metaStore;
     private final ChunkFetcher fetcher;
     private final Vfs vfs;
@@ -69,7 +72,7 @@ public final class Daemon implements AutoCloseable {
             MetaRouting routing = new MetaRouting(backend, config.metaTtl());
             meta = BackendMetaCache.open(routing, config.cacheDir().resolve("meta"), config.metaTtl(),
                     System::currentTimeMillis);
-            metaStore = RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
+            metaStore = openMetaStore(config);
             int chunkSize = (int) config.chunkSize().bytes();
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
             if (config.cluster() != null) {
@@ -80,6 +83,9 @@ public final class Daemon implements AutoCloseable {
                     config.writeback(), isRoot());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
+            if (peers != null) {
+                vfs.useScratchHolders(peers.scratchPeers());
+            }
             log.info("start: {}", vfs.recover());
             return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs));
         } catch (IOException | RuntimeException e) {
@@ -94,6 +100,34 @@ public final class Daemon implements AutoCloseable {
             }
             store.close();
             throw e;
+        }
+    }
+
+    /** The configured MetaStore; a shared one must have been created with this mount's chunk size and secret. */
+    private static MetaStore openMetaStore(DaemonConfig config) throws IOException {
+        if (!DaemonConfig.isRedis(config.meta())) {
+            return RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
+        }
+        MetaStore m = RedisMetaStore.open(config.meta(), config.cluster().nodeId(), META_TIMEOUT);
+        try {
+            m.agree("chunk size", Long.toString(config.chunkSize().bytes()), "--chunk-size " + config.chunkSize());
+            m.agree("cluster secret", secretCheck(config.cluster().secret()), "--secret-file");
+            return m;
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** A value that tells whether two secrets are equal without revealing either. */
+    private static String secretCheck(byte[] secret) {
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+            return java.util.HexFormat.of().formatHex(mac.doFinal(
+                    "peerfs cluster secret check".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }
     }
 

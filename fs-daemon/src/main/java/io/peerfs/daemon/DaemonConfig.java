@@ -17,11 +17,13 @@ import java.util.Objects;
  * @param resultPaths globs of backend paths written back ({@code --result-paths})
  * @param writeback upload result files after close returns, in the background
  * @param cluster how to join the peer network; null for a node on its own
+ * @param meta the MetaStore: {@code rocksdb:} (embedded, under the cache dir) or
+ *     {@code redis://[:password@]host:port/db} / {@code rediss://…} (shared by the cluster)
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
-                           PeerConfig cluster) {
+                           PeerConfig cluster, String meta) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -52,5 +54,18 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         cacheDir = cacheDir.toAbsolutePath().normalize();
         fuseOptions = List.copyOf(fuseOptions);
         Objects.requireNonNull(resultPaths, "resultPaths");
+        if (!meta.equals("rocksdb:") && !isRedis(meta)) {
+            throw new IllegalArgumentException("--meta must be rocksdb: or redis://[:password@]host:port/db"
+                    + " (rediss:// for TLS), got '" + meta + "'");
+        }
+        if (isRedis(meta) && (cluster == null || cluster.listen() == null)) {
+            throw new IllegalArgumentException("--meta " + meta.replaceAll("//[^@/]*@", "//***@") + " shares scratch"
+                    + " files with other nodes, which read them from this one: it needs --listen and --secret-file");
+        }
+    }
+
+    /** True for a MetaStore URL that names a Redis server. */
+    public static boolean isRedis(String meta) {
+        return meta.startsWith("redis://") || meta.startsWith("rediss://");
     }
 }

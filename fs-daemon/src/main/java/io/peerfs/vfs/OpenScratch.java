@@ -4,7 +4,6 @@ import io.peerfs.meta.Inode;
 import io.peerfs.chunk.ChunkKey;
 import java.nio.ByteBuffer;
 import java.util.HashSet;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -36,6 +35,8 @@ final class OpenScratch {
     /** Keys of the layout as last committed, and keys sealed since: what a commit may leave unused. */
     final Set<ChunkKey> committedKeys = new HashSet<>();
     final Set<ChunkKey> sealedSinceCommit = new HashSet<>();
+    /** The node holding each chunk this file used since it was opened here (null: not known). */
+    final java.util.Map<ChunkKey, String> holderOf = new java.util.HashMap<>();
     /** Keys sealed since the last fsync: written, but not yet forced to disk. */
     final Set<ChunkKey> unsynced = new HashSet<>();
     int handles;
@@ -43,6 +44,14 @@ final class OpenScratch {
     OpenScratch(Inode inode) {
         this.ino = inode.ino();
         this.working = inode;
-        inode.chunks().stream().filter(Objects::nonNull).forEach(committedKeys::add);
+        for (int i = 0; i < inode.chunks().size(); i++) {
+            ChunkKey k = inode.chunks().get(i);
+            if (k != null) {
+                committedKeys.add(k);
+                if (inode.holder(i) != null) {
+                    holderOf.put(k, inode.holder(i));
+                }
+            }
+        }
     }
 }

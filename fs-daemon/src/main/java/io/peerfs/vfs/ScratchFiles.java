@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * Data of scratch files: they live only in this node's chunk store, pinned (they are the
  * only copy). Writes go into off-heap chunk buffers, are sealed into the store as chunks
  * fill, and the layout is committed to the {@link MetaStore} on flush, fsync and last
- * close (close-to-open consistency). Chunks a commit replaces are freed after it.
+ * close (close-to-open consistency). Chunks a commit replaces are freed after it. With a
+ * shared MetaStore the layout names the node holding each chunk; a reader on another node
+ * fetches it from that node and keeps an unpinned copy, and frees go back to the holder.
  */
 final class ScratchFiles {
     private static final Logger log = LoggerFactory.getLogger(ScratchFiles.class);
@@ -37,6 +39,8 @@ final class ScratchFiles {
     private final LongSupplier clockNs;
     private final DirectBufferPool buffers;
     private final Map<Long, OpenScratch> open = new HashMap<>();
+    /** The holders of other nodes' chunks; null for a node on its own. */
+    private volatile io.peerfs.fetch.ScratchPeers holders;
     /** Dirty chunks held by all files; random writers get many, but the total stays bounded. */
     private final AtomicInteger dirtyTotal = new AtomicInteger();
     private final int maxDirtyTotal;
@@ -50,6 +54,16 @@ final class ScratchFiles {
         this.maxDirtyTotal = (int) Math.max(4, DIRTY_BUDGET_BYTES / chunkSize);
         this.maxDirtyPerFile = Math.max(2, maxDirtyTotal / 2);
         this.buffers = new DirectBufferPool(chunkSize, 8);
+    }
+
+    /** Reads and frees chunks that other nodes hold through {@code peers}. */
+    void useHolders(io.peerfs.fetch.ScratchPeers peers) {
+        this.holders = peers;
+    }
+
+    private String self() {
+        io.peerfs.fetch.ScratchPeers h = holders;
+        return h == null ? null : h.nodeId();
     }
 
     /** Takes a handle on the file; all handles of one inode share its state. */
@@ -74,7 +88,7 @@ final class ScratchFiles {
         try {
             Inode w = f.working;
             long mtime = f.changed ? w.mtimeNs() : stored.mtimeNs(); // a utimens after the last commit wins
-            Inode merged = stored.withData(w.size(), w.chunks(), w.generation(), mtime);
+            Inode merged = stored.withData(w.size(), w.chunks(), w.holders(), w.generation(), mtime);
             return merged.withTimes(stored.atimeNs(), mtime, f.changed ? mtime : stored.ctimeNs());
         } finally {
             f.lock.readLock().unlock();
@@ -142,9 +156,38 @@ final class ScratchFiles {
         }
         int n = store.read(key, inChunk, view);
         if (n < 0) {
-            throw new ScratchDataLostException(f.ino, idx, key);
+            n = readFromHolder(f, idx, key, inChunk, view);
         }
         return n;
+    }
+
+    /**
+     * A chunk this node does not have: from the node the layout names, kept here unpinned
+     * (other readers here come back to it; the holder keeps the pinned copy).
+     */
+    private int readFromHolder(OpenScratch f, long idx, ChunkKey key, int inChunk, ByteBuffer view)
+            throws IOException {
+        io.peerfs.fetch.ScratchPeers peers = holders;
+        String holder = f.working.holder(idx);
+        if (peers == null || holder == null || holder.equals(peers.nodeId())) {
+            throw new ScratchDataLostException(f.ino, idx, key);
+        }
+        ByteBuffer buf = buffers.acquire();
+        try {
+            buf.clear();
+            int length = peers.fetch(holder, key, buf);
+            buf.flip();
+            try {
+                store.put(key, buf.duplicate(), false);
+            } catch (IOException e) {
+                log.debug("not keeping scratch chunk {} from node {}: {}", key, holder, e.toString());
+            }
+            int n = Math.max(0, Math.min(view.remaining(), length - inChunk));
+            view.put(view.position(), buf, inChunk, n);
+            return n;
+        } finally {
+            buffers.release(buf);
+        }
     }
 
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024);
@@ -197,10 +240,14 @@ final class ScratchFiles {
         int length = 0;
         ChunkKey key = keyAt(f.working, idx);
         if (key != null) {
-            length = store.read(key, 0, buf.duplicate());
-            if (length < 0) {
+            try {
+                length = store.read(key, 0, buf.duplicate());
+                if (length < 0) {
+                    length = readFromHolder(f, idx, key, 0, buf.duplicate());
+                }
+            } catch (IOException | RuntimeException e) {
                 buffers.release(buf);
-                throw new ScratchDataLostException(f.ino, idx, key);
+                throw e;
             }
         }
         d = new OpenScratch.DirtyChunk(buf, length);
@@ -228,16 +275,22 @@ final class ScratchFiles {
         while (layout.size() <= idx) {
             layout.add(null);
         }
+        List<String> holderList = new ArrayList<>(w.holders());
+        while (holderList.size() <= idx) {
+            holderList.add(null);
+        }
         long gen = w.generation() + 1;
         ChunkKey key = null;
         if (d.length > 0) {
             key = ChunkKey.forScratchFile(f.ino, gen, idx);
             store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
+            f.holderOf.put(key, self());
             f.sealedSinceCommit.add(key);
             f.unsynced.add(key);
         }
         layout.set((int) idx, key);
-        f.working = w.withData(w.size(), layout, gen, w.mtimeNs());
+        holderList.set((int) idx, key == null ? null : self());
+        f.working = w.withData(w.size(), layout, holderList, gen, w.mtimeNs());
         dropDirty(f, idx);
     }
 
@@ -298,7 +351,8 @@ final class ScratchFiles {
                 }
                 f.unsynced.clear();
             }
-            Inode committed = meta.modify(f.ino, s -> s.withData(w.size(), w.chunks(), w.generation(), w.mtimeNs()));
+            Inode committed = meta.modify(f.ino, s -> s.withData(w.size(), w.chunks(), w.holders(), w.generation(),
+                    w.mtimeNs()));
             if (durable) {
                 meta.sync();
             }
@@ -318,6 +372,7 @@ final class ScratchFiles {
         }
         for (ChunkKey k : garbage) {
             store.remove(k);
+            freeOnHolder(f.holderOf.remove(k), f.ino, k);
         }
     }
 
@@ -383,12 +438,22 @@ final class ScratchFiles {
     }
 
     private void delete(Inode inode) throws IOException {
-        for (ChunkKey k : inode.chunks()) {
+        meta.delete(inode.ino()); // first: a holder frees a chunk only once no inode uses it
+        for (int i = 0; i < inode.chunks().size(); i++) {
+            ChunkKey k = inode.chunks().get(i);
             if (k != null) {
                 store.remove(k);
+                freeOnHolder(inode.holder(i), inode.ino(), k);
             }
         }
-        meta.delete(inode.ino());
+    }
+
+    /** Asks the node holding a chunk no longer used to drop it, unless that is this node. */
+    private void freeOnHolder(String holder, long ino, ChunkKey key) {
+        io.peerfs.fetch.ScratchPeers peers = holders;
+        if (peers != null && holder != null && !holder.equals(peers.nodeId())) {
+            peers.free(holder, ino, key);
+        }
     }
 
     /** A scratch chunk that should be in this node's store is not (deleted or corrupt on disk). */

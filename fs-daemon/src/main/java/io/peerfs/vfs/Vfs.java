@@ -344,6 +344,11 @@ public final class Vfs {
         return fh;
     }
 
+    /** Scratch chunks that other nodes hold are fetched from them and freed through {@code peers}. */
+    public void useScratchHolders(io.peerfs.fetch.ScratchPeers peers) {
+        scratchFiles.useHolders(peers);
+    }
+
     /**
      * Reads into {@code dst} from {@code offset}, up to {@code dst.remaining()} bytes or the
      * end of the file.

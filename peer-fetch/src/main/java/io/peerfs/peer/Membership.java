@@ -40,6 +40,8 @@ public final class Membership implements AutoCloseable {
         return t;
     });
     private volatile Set<String> registered = Set.of();
+    /** Node id → peer address of every registered member, live or not. */
+    private volatile Map<String, String> addresses = Map.of();
 
     /**
      * @param self this node's peer address ({@code host:port}), or null for a node that only fetches
@@ -67,12 +69,15 @@ public final class Membership implements AutoCloseable {
             }
             long fresh = clockMs.getAsLong() - 3 * heartbeat.toMillis();
             Set<String> live = new TreeSet<>();
+            Map<String, String> ids = new java.util.HashMap<>();
             for (Member m : meta.members()) {
+                ids.put(m.nodeId(), m.address());
                 if (m.heartbeatMs() >= fresh) {
                     live.add(m.address());
                 }
             }
             registered = live;
+            addresses = ids;
         } catch (IOException | RuntimeException e) {
             log.warn("cluster membership: cannot reach the metadata store: {}", e.toString());
         }
@@ -84,6 +89,22 @@ public final class Membership implements AutoCloseable {
 
     public String nodeId() {
         return nodeId;
+    }
+
+    /** The peer address of the node {@code id}, as it last registered; null if it never did. */
+    public String addressOf(String id) throws IOException {
+        if (id.equals(nodeId)) {
+            return self;
+        }
+        String a = addresses.get(id);
+        if (a == null) { // registered since the last heartbeat round
+            for (Member m : meta.members()) {
+                if (m.nodeId().equals(id)) {
+                    return m.address();
+                }
+            }
+        }
+        return a;
     }
 
     /** Every known member, live or not. */

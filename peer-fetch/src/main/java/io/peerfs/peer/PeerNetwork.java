@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * members), then the next candidate; a peer that is down, slow or sends bad bytes costs a
  * fallback, never a failed read.
  */
-public final class PeerNetwork implements PeerSource, MetaRouting.Router {
+public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.peerfs.fetch.ScratchPeers {
     private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
     /** Remote candidates asked before giving up on peers. */
     private static final int MAX_PEERS_ASKED = 2;
@@ -145,6 +145,75 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router {
             members.markDown(peer, cause.getMessage()); // it broke the protocol or failed authentication
         } else {
             log.debug("peer {} could not serve {}: {}", peer, what, String.valueOf(cause));
+        }
+    }
+
+    @Override
+    public String nodeId() {
+        return members.nodeId();
+    }
+
+    @Override
+    public int fetch(String holder, io.peerfs.chunk.ChunkKey key, ByteBuffer dst) throws IOException {
+        String address = members.addressOf(holder);
+        if (address == null) {
+            throw new HolderUnavailableException(holder, key, "it is not a member of the cluster");
+        }
+        if (!members.isLive(address)) {
+            throw new HolderUnavailableException(holder, key, "it failed recently (" + address + ")");
+        }
+        try {
+            ByteBuf chunk = client.fetchHeld(address, key).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get();
+            try {
+                int n = chunk.readableBytes();
+                if (n > dst.remaining()) {
+                    throw new HolderUnavailableException(holder, key, "it sent a chunk of " + n + " bytes");
+                }
+                dst.put(chunk.nioBuffer());
+                stats.bytesFetched.add(n);
+                PeerStats.Peer p = stats.peer(address);
+                p.bytesFetched.add(n);
+                p.chunksFetched.increment();
+                return n;
+            } finally {
+                chunk.release();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for node " + holder);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof TimeoutException || cause instanceof NettyPeerClient.PeerFailedException f
+                    && f.unreachable) {
+                members.markDown(address, "no scratch chunk from node " + holder + ": " + cause.getMessage());
+            }
+            throw new HolderUnavailableException(holder, key, cause instanceof TimeoutException
+                    ? "no answer within " + timeoutMs + " ms" : String.valueOf(cause.getMessage()));
+        }
+    }
+
+    @Override
+    public void free(String holder, long ino, io.peerfs.chunk.ChunkKey key) {
+        try {
+            String address = members.addressOf(holder);
+            if (address == null || address.equals(members.self())) {
+                return;
+            }
+            client.free(address, ino, key).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).whenComplete((ok, e) -> {
+                if (e != null) {
+                    log.info("node {} did not free chunk {} of deleted scratch inode {}: {} ('peerfs gc' on it"
+                            + " will)", holder, key, ino, e.getMessage());
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            log.info("cannot ask node {} to free chunk {}: {}", holder, key, e.toString());
+        }
+    }
+
+    /** The only node holding a scratch chunk cannot serve it. */
+    public static final class HolderUnavailableException extends io.peerfs.PeerFsException {
+        HolderUnavailableException(String holder, io.peerfs.chunk.ChunkKey key, String why) {
+            super("scratch chunk " + key + " is held by node " + holder + ", which cannot serve it: " + why);
         }
     }
 }

@@ -27,8 +27,11 @@ public final class PeerNode implements AutoCloseable {
     private final NettyPeerClient client;
     private final Membership members;
 
+    private final PeerNetwork network;
+
     private PeerNode(PeerConfig config, PeerStats stats, NettyPeerServer server, NettyPeerClient client,
-                     Membership members) {
+                     Membership members, PeerNetwork network) {
+        this.network = network;
         this.config = config;
         this.stats = stats;
         this.server = server;
@@ -48,7 +51,7 @@ public final class PeerNode implements AutoCloseable {
         String self = null;
         if (config.listen() != null) {
             server = new NettyPeerServer(config.secret(), PeerTls.server(config.tls()), store, fetcher, metaCache,
-                    chunkSize, stats);
+                    meta, chunkSize, stats);
             int colon = config.listen().lastIndexOf(':');
             String host = config.listen().substring(0, colon);
             try {
@@ -71,7 +74,12 @@ public final class PeerNode implements AutoCloseable {
         routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,
                 members.all());
-        return new PeerNode(config, stats, server, client, members);
+        return new PeerNode(config, stats, server, client, members, network);
+    }
+
+    /** The holders of scratch chunks, reached through the peer network. */
+    public io.peerfs.fetch.ScratchPeers scratchPeers() {
+        return network;
     }
 
     /** Members and counters, for status and {@code peerfs peers}. */

@@ -15,27 +15,38 @@ import java.util.concurrent.TimeUnit;
 public final class RedisServer implements AutoCloseable {
     private final Path dir;
     private final int port;
+    private final boolean persistent;
     private Process process;
 
-    private RedisServer(Path dir, int port) {
+    private RedisServer(Path dir, int port, boolean persistent) {
         this.dir = dir;
         this.port = port;
+        this.persistent = persistent;
     }
 
-    /** Starts a server whose files live under {@code dir}. */
+    /** Starts a server whose files live under {@code dir}, keeping nothing across restarts. */
     public static RedisServer start(Path dir) throws IOException, InterruptedException {
+        return start(dir, false);
+    }
+
+    /**
+     * Starts a server whose files live under {@code dir}; a {@code persistent} one writes every
+     * change to its append-only file, so a restart finds the data again.
+     */
+    public static RedisServer start(Path dir, boolean persistent) throws IOException, InterruptedException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        RedisServer r = new RedisServer(Files.createDirectories(dir), port);
+        RedisServer r = new RedisServer(Files.createDirectories(dir), port, persistent);
         r.start();
         return r;
     }
 
     public void start() throws IOException, InterruptedException {
         process = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "no", "--protected-mode", "no")
+                "--dir", dir.toString(), "--save", "", "--appendonly", persistent ? "yes" : "no", "--appendfsync",
+                "always", "--protected-mode", "no")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {

@@ -17,6 +17,10 @@ import javax.crypto.spec.SecretKeySpec;
  * AUTH_OK    s→c  mac[32]                                    mac = HMAC-SHA256(secret, "peerfs-v1 server"|cNonce|sNonce)
  * GET        c→s  reqId:i64 key[16] fileOffset:i64 length:i32 fileSize:i64 mtimeNs:i64 pathLen:u16 path
  *                 (the server recomputes the key from path, size, mtime and offset: a mismatch closes)
+ * HELD       c→s  reqId:i64 key[16]                         a scratch chunk the server holds; never read from the backend
+ * FREE       c→s  reqId:i64 ino:i64 key[16]                 the scratch file no longer uses the chunk: the server drops it
+ *                 if its MetaStore agrees (the inode is gone or its layout does not name the key); answered by OK
+ * OK         s→c  reqId:i64
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
@@ -32,6 +36,9 @@ final class Frames {
     static final byte AUTH_OK = 3;
     static final byte GET = 10;
     static final byte CHUNK = 11;
+    static final byte HELD = 13;
+    static final byte FREE = 14;
+    static final byte OK = 15;
     static final byte ERROR = 12;
     static final byte META_GET = 20;
     static final byte META = 21;

@@ -15,6 +15,7 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.peerfs.PeerFsException;
+import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkRef;
 import java.io.IOException;
@@ -54,8 +55,14 @@ public final class NettyPeerClient implements AutoCloseable {
         this.connectTimeoutMs = connectTimeoutMs;
     }
 
-    /** A chunk request in flight. */
-    private record Pending(ChunkRef ref, CompletableFuture<ByteBuf> done) {
+    /**
+     * A request in flight.
+     *
+     * @param answer the frame type that answers it (CHUNK, META or OK)
+     * @param key the chunk asked for (CHUNK answers)
+     * @param length the chunk's length when known, else -1
+     */
+    private record Pending(byte answer, ChunkKey key, int length, CompletableFuture<ByteBuf> done) {
     }
 
     /** A peer answered with an error, or its answer could not be used. */
@@ -76,7 +83,7 @@ public final class NettyPeerClient implements AutoCloseable {
      */
     public CompletableFuture<ByteBuf> fetch(String address, ChunkRef ref) {
         byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
-        return send(address, ref, (id, ch) -> Frames.start(ch.alloc(), Frames.GET,
+        return send(address, Frames.CHUNK, ref.key(), ref.length(), (id, ch) -> Frames.start(ch.alloc(), Frames.GET,
                         8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
                 .writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
                 .writeLong(ref.version().size()).writeLong(ref.version().mtimeNs())
@@ -88,11 +95,26 @@ public final class NettyPeerClient implements AutoCloseable {
      * future completes with the status byte followed by the answer, which the caller releases.
      */
     public CompletableFuture<ByteBuf> meta(String address, byte kind, String path) {
-        return send(address, null, (id, ch) -> {
+        return send(address, Frames.META, null, -1, (id, ch) -> {
             byte[] p = path.getBytes(StandardCharsets.UTF_8);
             return Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length).writeLong(id).writeByte(kind)
                     .writeShort(p.length).writeBytes(p);
         });
+    }
+
+    /**
+     * Asks the peer at {@code address} for a scratch chunk it holds; the future completes with
+     * the chunk, verified, which the caller releases, or fails when the peer does not hold it.
+     */
+    public CompletableFuture<ByteBuf> fetchHeld(String address, ChunkKey key) {
+        return send(address, Frames.CHUNK, key, -1, (id, ch) -> Frames.start(ch.alloc(), Frames.HELD, 8 + 16)
+                .writeLong(id).writeBytes(key.toBytes()));
+    }
+
+    /** Tells the peer at {@code address} that scratch inode {@code ino} no longer uses the chunk. */
+    public CompletableFuture<ByteBuf> free(String address, long ino, ChunkKey key) {
+        return send(address, Frames.OK, key, -1, (id, ch) -> Frames.start(ch.alloc(), Frames.FREE, 8 + 8 + 16)
+                .writeLong(id).writeLong(ino).writeBytes(key.toBytes()));
     }
 
     /** Builds a request frame for an id on a channel. */
@@ -100,10 +122,10 @@ public final class NettyPeerClient implements AutoCloseable {
         ByteBuf frame(long id, Channel ch);
     }
 
-    private CompletableFuture<ByteBuf> send(String address, ChunkRef ref, Request request) {
+    private CompletableFuture<ByteBuf> send(String address, byte answer, ChunkKey key, int length, Request request) {
         Connection c = connections.compute(address, (a, old) -> old != null && !old.closed ? old : connect(a));
         long id = nextId.getAndIncrement();
-        Pending p = new Pending(ref, new CompletableFuture<>());
+        Pending p = new Pending(answer, key, length, new CompletableFuture<>());
         c.pending.put(id, p);
         p.done.whenComplete((n, e) -> c.pending.remove(id));
         c.ready.whenComplete((ch, e) -> {
@@ -162,8 +184,14 @@ public final class NettyPeerClient implements AutoCloseable {
                 case Frames.META -> {
                     Pending p = pending.get(frame.readLong());
                     ByteBuf answer = frame.retainedSlice();
-                    if (p == null || p.ref() != null || !p.done.complete(answer)) {
+                    if (p == null || p.answer() != Frames.META || !p.done.complete(answer)) {
                         answer.release(); // timed out meanwhile, or not a metadata request
+                    }
+                }
+                case Frames.OK -> {
+                    Pending p = pending.get(frame.readLong());
+                    if (p != null && p.answer() == Frames.OK) {
+                        p.done.complete(io.netty.buffer.Unpooled.EMPTY_BUFFER);
                     }
                 }
                 case Frames.ERROR -> {
@@ -190,12 +218,12 @@ public final class NettyPeerClient implements AutoCloseable {
                 crcs[i] = frame.readInt();
             }
             Pending p = pending.get(id);
-            if (p == null || p.ref() == null) {
+            if (p == null || p.answer() != Frames.CHUNK) {
                 return; // timed out meanwhile
             }
-            if (length != p.ref().length()) {
+            if (p.length() >= 0 && length != p.length()) {
                 p.done.completeExceptionally(new PeerFailedException("peer " + address + " sent " + length
-                        + " bytes for a chunk of " + p.ref().length(), false));
+                        + " bytes for a chunk of " + p.length(), false));
                 return;
             }
             ByteBuffer body = frame.nioBuffer(frame.readerIndex(), length);
@@ -204,7 +232,7 @@ public final class NettyPeerClient implements AutoCloseable {
                 CRC32C c = new CRC32C();
                 c.update(body.slice(from, Math.min(ChunkStore.CHECKSUM_BLOCK, length - from)));
                 if ((int) c.getValue() != crcs[i]) {
-                    p.done.completeExceptionally(new CorruptTransferException(address, p.ref(), i));
+                    p.done.completeExceptionally(new CorruptTransferException(address, p.key(), i));
                     return;
                 }
             }
@@ -235,8 +263,8 @@ public final class NettyPeerClient implements AutoCloseable {
 
     /** A chunk from a peer failed its checksum: dropped, never handed out. */
     public static final class CorruptTransferException extends PeerFsException {
-        CorruptTransferException(String address, ChunkRef ref, int block) {
-            super("chunk " + ref.key() + " from peer " + address + " failed its checksum in block " + block);
+        CorruptTransferException(String address, ChunkKey key, int block) {
+            super("chunk " + key + " from peer " + address + " failed its checksum in block " + block);
         }
     }
 

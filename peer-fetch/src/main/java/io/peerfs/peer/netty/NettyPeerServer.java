@@ -57,6 +57,8 @@ public final class NettyPeerServer implements AutoCloseable {
     private final ChunkStore store;
     private final ChunkFetcher fetcher;
     private final BackendMetaCache metaCache;
+    /** The scratch namespace, asked before a peer's FREE drops a chunk. */
+    private final io.peerfs.meta.MetaStore scratch;
     private final int maxChunk;
     private final PeerStats stats;
     private final SecureRandom random = new SecureRandom();
@@ -66,10 +68,13 @@ public final class NettyPeerServer implements AutoCloseable {
 
     /**
      * @param metaCache answers peers' metadata questions about directories this node owns
+     * @param scratch the scratch namespace, which must agree before a chunk is freed on a peer's word
      */
     public NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher,
-                           BackendMetaCache metaCache, int maxChunk, PeerStats stats) {
+                           BackendMetaCache metaCache, io.peerfs.meta.MetaStore scratch, int maxChunk,
+                           PeerStats stats) {
         this.secret = secret.clone();
+        this.scratch = scratch;
         this.tls = tls;
         this.metaCache = metaCache;
         this.store = store;
@@ -155,6 +160,29 @@ public final class NettyPeerServer implements AutoCloseable {
                 String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
                 try {
                     work.execute(() -> answerMeta(ctx, reqId, kind, path));
+                } catch (RejectedExecutionException e) {
+                    ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
+                }
+                return;
+            }
+            if (type == Frames.HELD || type == Frames.FREE) {
+                long reqId = frame.readLong();
+                long ino = type == Frames.FREE ? frame.readLong() : 0;
+                byte[] key = new byte[16];
+                frame.readBytes(key);
+                if (frame.isReadable()) {
+                    throw new ProtocolException("malformed scratch chunk request");
+                }
+                ChunkKey k = ChunkKey.fromBytes(key);
+                String to = nodeName;
+                try {
+                    work.execute(() -> {
+                        if (type == Frames.HELD) {
+                            serveHeld(ctx, reqId, k, to);
+                        } else {
+                            free(ctx, reqId, ino, k);
+                        }
+                    });
                 } catch (RejectedExecutionException e) {
                     ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
                 }
@@ -247,18 +275,52 @@ public final class NettyPeerServer implements AutoCloseable {
         return path;
     }
 
+    /** A scratch chunk from this node's store, as it is: never loaded from the backend. */
+    private void serveHeld(ChannelHandlerContext ctx, long reqId, ChunkKey key, String to) {
+        try {
+            var exported = store.export(key);
+            if (exported.isEmpty()) {
+                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is not held here"));
+                return;
+            }
+            sendExported(ctx, reqId, exported.get());
+            stats.served(to, (int) exported.get().length());
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot serve held chunk {} to a peer: {}", key, e.toString());
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
+        }
+    }
+
+    /** Drops a scratch chunk a peer says is no longer used, once the scratch namespace agrees. */
+    private void free(ChannelHandlerContext ctx, long reqId, long ino, ChunkKey key) {
+        try {
+            var inode = scratch.get(ino);
+            if (inode.isPresent() && inode.get().chunks().contains(key)) {
+                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is still used by inode " + ino));
+                return;
+            }
+            store.remove(key);
+            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.OK, 8).writeLong(reqId));
+        } catch (IOException | RuntimeException e) {
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
+        }
+    }
+
+    /** Sends an exported chunk file: header and body in one event-loop task, so other answers cannot slip between. */
+    private void sendExported(ChannelHandlerContext ctx, long reqId, ChunkStore.Exported e) {
+        ctx.executor().execute(() -> {
+            ctx.write(Frames.chunkHeader(ctx.alloc(), reqId, e.length(), e.blockCrcs()));
+            ctx.writeAndFlush(body(e)); // closes the file when sent
+        });
+    }
+
     /** Runs off the event loop: the store and the backend block. */
     private void serve(ChannelHandlerContext ctx, long reqId, ChunkRef ref, String to) {
         try {
             fetcher.loadLocally(ref);
             var exported = store.export(ref.key());
             if (exported.isPresent() && exported.get().length() == ref.length()) {
-                ChunkStore.Exported e = exported.get();
-                // header and body in one event-loop task: answers of other threads must not slip between them
-                ctx.executor().execute(() -> {
-                    ctx.write(Frames.chunkHeader(ctx.alloc(), reqId, e.length(), e.blockCrcs()));
-                    ctx.writeAndFlush(body(e)); // closes the file when sent
-                });
+                sendExported(ctx, reqId, exported.get());
             } else {
                 exported.ifPresent(e -> closeQuietly(e.file()));
                 sendBytes(ctx, reqId, ref); // the store could not keep it

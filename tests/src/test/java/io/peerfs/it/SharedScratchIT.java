@@ -1,0 +1,312 @@
+package io.peerfs.it;
+
+import static io.peerfs.it.TestFiles.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.peerfs.meta.redis.RedisServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The seed's pipeline: three daemons on 127.0.0.1 share one real redis-server and one backend.
+ * A "CPU" node writes scratch files, a "GPU" node lists and reads them through the peer
+ * protocol, and the backend sees neither their names nor their bytes; only result files
+ * reach it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SharedScratchIT {
+    static final int CHUNK = 1 << 20;
+    static final long TTL_MS = 1000;
+    @TempDir
+    static Path tmp;
+    static Path backend;
+    static Path secret;
+    static RedisServer redis;
+    static final List<PeerFsMount> nodes = new ArrayList<>();
+    static final List<String> addresses = new ArrayList<>();
+    static Map<String, byte[]> tree = new TreeMap<>();
+    static TreeMap<String, String> backendBefore;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        PeerFsMount.assumeFuse();
+        redis = RedisServer.start(tmp.resolve("redis"), true);
+        backend = Files.createDirectories(tmp.resolve("backend"));
+        TestFiles.write(backend.resolve("src/input.txt"), "source data\n".getBytes());
+        Files.createDirectories(backend.resolve("out"));
+        secret = Files.writeString(tmp.resolve("secret"), "pipeline secret of sixteen+ bytes\n");
+        for (int i = 0; i < 3; i++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                addresses.add("127.0.0.1:" + s.getLocalPort());
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            nodes.add(node(i).mount());
+        }
+        backendBefore = TestFiles.describe(backend);
+    }
+
+    static PeerFsMount node(int i, String... more) {
+        List<String> args = new ArrayList<>(List.of("--meta", redis.url(0), "--listen", addresses.get(i),
+                "--node-id", "node" + i, "--secret-file", secret.toString(), "--chunk-size", "1MiB",
+                "--meta-ttl", "1s", "--peer-timeout", "2s", "--result-paths", "out/**"));
+        args.addAll(List.of(more));
+        return new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i),
+                args.toArray(String[]::new));
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        for (PeerFsMount n : nodes) {
+            n.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    static PeerFsMount cpu() {
+        return nodes.get(0);
+    }
+
+    static PeerFsMount gpu() {
+        return nodes.get(1);
+    }
+
+    /** Waits out the kernel's attribute and entry caches (--meta-ttl) of other nodes. */
+    static void waitTtl() throws InterruptedException {
+        Thread.sleep(TTL_MS + 300);
+    }
+
+    @Test
+    @Order(1)
+    void aTreeWrittenOnOneNodeIsListedAndReadOnTheOthersAndNeverReachesTheBackend() throws Exception {
+        for (int i = 0; i < 120; i++) {
+            tree.put("stage1/small/f" + i, random(4096 + i, i));
+        }
+        for (int i = 0; i < 3; i++) {
+            tree.put("stage1/big" + i, random(3 * CHUNK + 12345 * (i + 1), 1000 + i));
+        }
+        for (Map.Entry<String, byte[]> e : tree.entrySet()) {
+            TestFiles.write(cpu().mountpoint.resolve(e.getKey()), e.getValue());
+        }
+        long pinned = cpu().status().path("cache").path("pinnedBytes").asLong();
+        long total = tree.values().stream().mapToLong(b -> b.length).sum();
+        assertTrue(pinned >= total, "the writer pins its scratch data: " + pinned + " < " + total);
+
+        for (PeerFsMount reader : List.of(gpu(), nodes.get(2))) {
+            List<String> listed;
+            try (Stream<Path> s = Files.list(reader.mountpoint.resolve("stage1/small"))) {
+                listed = s.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+            assertEquals(120, listed.size(), reader.mountpoint + " lists the tree: " + listed);
+            for (Map.Entry<String, byte[]> e : tree.entrySet()) {
+                assertArrayEquals(e.getValue(), Files.readAllBytes(reader.mountpoint.resolve(e.getKey())),
+                        reader.mountpoint + " reads " + e.getKey());
+            }
+            assertTrue(reader.status().path("peers").path("bytesFetched").asLong() >= total,
+                    "the bytes came from the writer's cache");
+        }
+        assertEquals(0, gpu().backendBytesRead() + nodes.get(2).backendBytesRead(),
+                "no scratch byte read from the backend");
+
+        byte[] result = random(2 * CHUNK + 7, 77);
+        TestFiles.write(gpu().mountpoint.resolve("out/model.bin"), result);
+        assertArrayEquals(result, Files.readAllBytes(backend.resolve("out/model.bin")), "results reach the backend");
+
+        TreeMap<String, String> after = TestFiles.describe(backend);
+        after.remove("out/model.bin");
+        assertEquals(backendBefore, after, "no scratch name reached the backend");
+        try (Stream<Path> s = Files.walk(backend)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (Files.isRegularFile(p) && !p.endsWith("out/model.bin")) {
+                    assertTrue(Files.size(p) < 4096, "no scratch byte reached the backend: " + p);
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void renamesUnlinksAndTruncatesOnOneNodeAreSeenByTheOthers() throws Exception {
+        Path onCpu = cpu().mountpoint.resolve("stage1");
+        Path onGpu = gpu().mountpoint.resolve("stage1");
+        Files.move(onCpu.resolve("big0"), onCpu.resolve("big0.done"));
+        Files.delete(onCpu.resolve("small/f0"));
+        try (var ch = java.nio.channels.FileChannel.open(onCpu.resolve("small/f1"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(100);
+        }
+        waitTtl();
+        assertFalse(Files.exists(onGpu.resolve("big0")));
+        assertArrayEquals(tree.get("stage1/big0"), Files.readAllBytes(onGpu.resolve("big0.done")));
+        assertFalse(Files.exists(onGpu.resolve("small/f0")));
+        assertArrayEquals(java.util.Arrays.copyOf(tree.get("stage1/small/f1"), 100),
+                Files.readAllBytes(onGpu.resolve("small/f1")));
+
+        // the GPU node deletes a file the CPU node holds: the holder frees its chunks
+        long pinnedBefore = cpu().status().path("cache").path("pinnedBytes").asLong();
+        Files.delete(onGpu.resolve("big1"));
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        long pinned = pinnedBefore;
+        while (System.nanoTime() < deadline && pinned > pinnedBefore - tree.get("stage1/big1").length) {
+            Thread.sleep(100);
+            pinned = cpu().status().path("cache").path("pinnedBytes").asLong();
+        }
+        assertTrue(pinned <= pinnedBefore - tree.get("stage1/big1").length,
+                "the holder freed the deleted file's chunks: " + pinnedBefore + " -> " + pinned);
+        waitTtl();
+        assertFalse(Files.exists(cpu().mountpoint.resolve("stage1/big1")));
+    }
+
+    @Test
+    @Order(3)
+    void concurrentCreatesAndRenamesFromTwoNodesEndInOneConsistentDirectory() throws Exception {
+        Files.createDirectories(cpu().mountpoint.resolve("mix"));
+        waitTtl();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<?>> work = new ArrayList<>();
+        for (int n = 0; n < 2; n++) {
+            Path dir = nodes.get(n).mountpoint.resolve("mix");
+            String who = "n" + n;
+            work.add(pool.submit(() -> {
+                for (int i = 0; i < 100; i++) {
+                    Path tmpName = dir.resolve(who + "-" + i + ".tmp");
+                    Files.write(tmpName, (who + i).getBytes());
+                    Files.move(tmpName, dir.resolve(who + "-" + i));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : work) {
+            f.get();
+        }
+        pool.shutdown();
+        waitTtl();
+        for (PeerFsMount n : nodes) {
+            List<String> names;
+            try (Stream<Path> s = Files.list(n.mountpoint.resolve("mix"))) {
+                names = s.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+            assertEquals(200, names.size(), n.mountpoint + ": " + names);
+            assertEquals(200, new HashSet<>(names).size());
+            assertTrue(names.stream().noneMatch(x -> x.endsWith(".tmp")), names.toString());
+            assertEquals("n0" + 42, Files.readString(n.mountpoint.resolve("mix/n0-42")));
+            assertEquals("n1" + 99, Files.readString(n.mountpoint.resolve("mix/n1-99")));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void mountsThatDisagreeWithTheClusterOrCannotReachRedisAreRefused() throws Exception {
+        PeerFsMount.Run noRedis = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
+                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", "redis://127.0.0.1:1/0",
+                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", secret.toString());
+        assertNotEquals(0, noRedis.exit());
+        assertTrue(noRedis.err().contains("cannot connect to the metadata store redis://127.0.0.1:1/0"),
+                noRedis.err());
+
+        PeerFsMount.Run chunk = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
+                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0), "--chunk-size", "2MiB",
+                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", secret.toString());
+        assertNotEquals(0, chunk.exit());
+        assertTrue(chunk.err().contains("chunk size"), chunk.err());
+
+        Path otherSecret = Files.writeString(tmp.resolve("other-secret"), "a different secret, 16+ bytes");
+        PeerFsMount.Run wrongSecret = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
+                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0), "--chunk-size", "1MiB",
+                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", otherSecret.toString());
+        assertNotEquals(0, wrongSecret.exit());
+        assertTrue(wrongSecret.err().contains("cluster secret"), wrongSecret.err());
+
+        PeerFsMount.Run noListen = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
+                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0));
+        assertNotEquals(0, noListen.exit());
+        assertTrue(noListen.err().contains("--listen"), noListen.err());
+    }
+
+    @Test
+    @Order(5)
+    void aDeadHolderIsAQuickEioAndItsDataReturnsWithIt() throws Exception {
+        byte[] data = random(2 * CHUNK + 99, 5);
+        TestFiles.write(cpu().mountpoint.resolve("lonely.bin"), data);
+        waitTtl();
+        cpu().kill9();
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class,
+                () -> Files.readAllBytes(gpu().mountpoint.resolve("lonely.bin")));
+        long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+        assertTrue(seconds < 30, "EIO came after " + seconds + " s");
+        assertFalse(e instanceof NoSuchFileException, e.toString());
+        String log = Files.readString(gpu().cacheDir.resolve("peerfs.log"));
+        assertTrue(log.contains("lonely.bin") && log.contains("node0"), "the log names the file and the node");
+
+        nodes.set(0, node(0).mount()); // the stale mount is repaired; the pinned chunks are still on disk
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (true) {
+            try {
+                assertArrayEquals(data, Files.readAllBytes(gpu().mountpoint.resolve("lonely.bin")));
+                break;
+            } catch (IOException notYet) { // the holder's address may still be marked down for a few seconds
+                if (System.nanoTime() > deadline) {
+                    throw notYet;
+                }
+                Thread.sleep(500);
+            }
+        }
+    }
+
+    @Test
+    @Order(6)
+    void losingRedisFailsCallsInBoundedTimeAndTheyRecoverWhenItReturns() throws Exception {
+        redis.stop();
+        try {
+            long start = System.nanoTime();
+            assertThrows(IOException.class, () -> Files.write(gpu().mountpoint.resolve("while-down"), new byte[1]));
+            long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+            assertTrue(seconds < 30, "the call failed after " + seconds + " s");
+        } finally {
+            redis.start();
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (true) {
+            try {
+                Files.write(gpu().mountpoint.resolve("after-redis"), "back".getBytes());
+                break;
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw notYet;
+                }
+                Thread.sleep(500);
+            }
+        }
+        waitTtl();
+        assertEquals("back", Files.readString(cpu().mountpoint.resolve("after-redis")));
+        assertArrayEquals(tree.get("stage1/big2"), Files.readAllBytes(cpu().mountpoint.resolve("stage1/big2")),
+                "the namespace survived the Redis restart (append-only file)");
+    }
+}
