@@ -412,9 +412,28 @@ final class ScratchFiles {
         }
     }
 
-    /** Removes pinned chunks that no committed layout refers to; only safe while nothing is open. */
+    /**
+     * Removes pinned chunks that no layout refers to (left by a crash, or by a free a holder
+     * never received). Safe while files are open: chunks of open files count as used. The
+     * order matters: a chunk sealed but not yet committed belongs to an open file, and one
+     * committed since is in the layouts read last.
+     *
+     * @return chunks removed
+     */
     int freeUnreferencedChunks() throws IOException {
         Set<ChunkKey> unreferenced = store.pinnedKeys();
+        synchronized (open) {
+            for (OpenScratch f : open.values()) {
+                f.lock.readLock().lock();
+                try {
+                    unreferenced.removeAll(f.working.chunks());
+                    unreferenced.removeAll(f.sealedSinceCommit);
+                    unreferenced.removeAll(f.committedKeys);
+                } finally {
+                    f.lock.readLock().unlock();
+                }
+            }
+        }
         unreferenced.removeAll(meta.referencedChunks());
         for (ChunkKey k : unreferenced) {
             store.remove(k);

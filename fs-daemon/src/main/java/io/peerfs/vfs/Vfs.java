@@ -56,6 +56,10 @@ public final class Vfs {
     public static final String INFO_XATTR = "user.peerfs.info";
     /** Virtual xattr that, set on a scratch file or directory, writes it to the backend as result data. */
     public static final String PERSIST_XATTR = "user.peerfs.persist";
+    /** Set on the mount's root: removes pinned chunks no layout uses; reading it gives the last count. */
+    /** Chunks the last gc removed, -1 before the first. */
+    private volatile int lastGc = -1;
+    public static final String GC_XATTR = "user.peerfs.gc";
     public static final int O_ACCMODE = 3;
     public static final int O_RDONLY = 0;
     public static final int O_TRUNC = 01000;
@@ -670,6 +674,9 @@ public final class Vfs {
         if (path.equals("/") && name.equals(STATUS_XATTR)) {
             return status.get();
         }
+        if (path.equals("/") && name.equals(GC_XATTR)) {
+            return Integer.toString(lastGc).getBytes(StandardCharsets.US_ASCII);
+        }
         if (name.equals(INFO_XATTR)) {
             return info(rel);
         }
@@ -708,6 +715,12 @@ public final class Vfs {
         String rel = rel(path);
         if (name.equals(ResultPaths.TAG_XATTR)) {
             tag(path, new String(value, StandardCharsets.UTF_8).strip());
+            return;
+        }
+        if (name.equals(GC_XATTR) && rel.isEmpty()) {
+            int freed = scratchFiles.freeUnreferencedChunks();
+            lastGc = freed;
+            log.info("gc: removed {} scratch chunks no file uses", freed);
             return;
         }
         if (name.equals(PERSIST_XATTR)) {

@@ -222,6 +222,34 @@ class SharedScratchIT {
 
     @Test
     @Order(4)
+    void gcRemovesChunksNoFileUsesAndKeepsTheRest() throws Exception {
+        TestFiles.write(cpu().mountpoint.resolve("lost.bin"), random(CHUNK + 5, 9));
+        long pinnedBefore = cpu().status().path("cache").path("pinnedBytes").asLong();
+        // a node that deleted the file crashed before it told the holder: the name and inode are gone
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(0));
+        try (var c = client.connect(io.lettuce.core.codec.ByteArrayCodec.INSTANCE)) {
+            byte[] dir = "peerfs:d:".getBytes();
+            byte[] entry = c.sync().hget(dir, "lost.bin".getBytes());
+            long ino = java.nio.ByteBuffer.wrap(entry).getLong();
+            c.sync().hdel(dir, "lost.bin".getBytes());
+            c.sync().del(("peerfs:i:" + ino).getBytes());
+        } finally {
+            client.shutdown();
+        }
+        PeerFsMount.Run gc = PeerFsMount.peerfs("gc", cpu().mountpoint.toString());
+        assertEquals(0, gc.exit(), gc.err());
+        assertTrue(gc.out().contains("removed 2 scratch chunks"), gc.out());
+        long pinned = cpu().status().path("cache").path("pinnedBytes").asLong();
+        assertTrue(pinned <= pinnedBefore - CHUNK, pinnedBefore + " -> " + pinned);
+        for (String f : List.of("stage1/big2", "stage1/small/f7")) {
+            assertArrayEquals(tree.get(f), Files.readAllBytes(cpu().mountpoint.resolve(f)), f + " still reads");
+        }
+        PeerFsMount.Run again = PeerFsMount.peerfs("gc", cpu().mountpoint.toString());
+        assertTrue(again.out().contains("removed 0 scratch chunks"), again.out());
+    }
+
+    @Test
+    @Order(5)
     void mountsThatDisagreeWithTheClusterOrCannotReachRedisAreRefused() throws Exception {
         PeerFsMount.Run noRedis = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
                 "--cache-dir", tmp.resolve("cachex").toString(), "--meta", "redis://127.0.0.1:1/0",
@@ -250,7 +278,7 @@ class SharedScratchIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aDeadHolderIsAQuickEioAndItsDataReturnsWithIt() throws Exception {
         byte[] data = random(2 * CHUNK + 99, 5);
         TestFiles.write(cpu().mountpoint.resolve("lonely.bin"), data);
@@ -281,7 +309,7 @@ class SharedScratchIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void losingRedisFailsCallsInBoundedTimeAndTheyRecoverWhenItReturns() throws Exception {
         redis.stop();
         try {
