@@ -27,11 +27,22 @@ public record ChunkKey(long hi, long lo) {
 
     /** Key of chunk {@code index} of a scratch file (file id from the MetaStore, write generation). */
     public static ChunkKey forScratchFile(long fileId, long generation, long index) {
+        return forScratchFile(fileId, generation, index, null);
+    }
+
+    /**
+     * Key of chunk {@code index} of a scratch file sealed by node {@code writer} (null on a
+     * node of its own): two nodes writing one file at once never make one key for two contents.
+     */
+    public static ChunkKey forScratchFile(long fileId, long generation, long index, String writer) {
         MessageDigest sha = sha256();
         sha.update((byte) 'S');
         updateLong(sha, fileId);
         updateLong(sha, generation);
         updateLong(sha, index);
+        if (writer != null) {
+            sha.update(writer.getBytes(StandardCharsets.UTF_8));
+        }
         return fromDigest(sha.digest());
     }
 

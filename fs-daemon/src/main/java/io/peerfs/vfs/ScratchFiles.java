@@ -282,7 +282,7 @@ final class ScratchFiles {
         long gen = w.generation() + 1;
         ChunkKey key = null;
         if (d.length > 0) {
-            key = ChunkKey.forScratchFile(f.ino, gen, idx);
+            key = ChunkKey.forScratchFile(f.ino, gen, idx, self());
             store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
             f.holderOf.put(key, self());
             f.sealedSinceCommit.add(key);
