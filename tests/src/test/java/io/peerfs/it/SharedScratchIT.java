@@ -251,30 +251,46 @@ class SharedScratchIT {
     @Test
     @Order(5)
     void mountsThatDisagreeWithTheClusterOrCannotReachRedisAreRefused() throws Exception {
-        PeerFsMount.Run noRedis = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
-                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", "redis://127.0.0.1:1/0",
-                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", secret.toString());
-        assertNotEquals(0, noRedis.exit());
-        assertTrue(noRedis.err().contains("cannot connect to the metadata store redis://127.0.0.1:1/0"),
-                noRedis.err());
-
-        PeerFsMount.Run chunk = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
-                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0), "--chunk-size", "2MiB",
-                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", secret.toString());
-        assertNotEquals(0, chunk.exit());
-        assertTrue(chunk.err().contains("chunk size"), chunk.err());
-
+        String cluster = "--listen=127.0.0.1:0,--node-id=x,--secret-file=" + secret;
+        assertRefused("cannot connect to the metadata store redis://127.0.0.1:1/0",
+                "--meta=redis://127.0.0.1:1/0," + cluster);
+        assertRefused("chunk size", "--meta=" + redis.url(0) + ",--chunk-size=2MiB," + cluster);
         Path otherSecret = Files.writeString(tmp.resolve("other-secret"), "a different secret, 16+ bytes");
-        PeerFsMount.Run wrongSecret = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
-                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0), "--chunk-size", "1MiB",
-                "--listen", "127.0.0.1:0", "--node-id", "x", "--secret-file", otherSecret.toString());
-        assertNotEquals(0, wrongSecret.exit());
-        assertTrue(wrongSecret.err().contains("cluster secret"), wrongSecret.err());
+        assertRefused("cluster secret", "--meta=" + redis.url(0) + ",--chunk-size=1MiB,--listen=127.0.0.1:0,"
+                + "--node-id=x,--secret-file=" + otherSecret);
+        assertRefused("--listen", "--meta=" + redis.url(0));
+    }
 
-        PeerFsMount.Run noListen = PeerFsMount.peerfs("mount", backend.toString(), tmp.resolve("mntx").toString(),
-                "--cache-dir", tmp.resolve("cachex").toString(), "--meta", redis.url(0));
-        assertNotEquals(0, noListen.exit());
-        assertTrue(noListen.err().contains("--listen"), noListen.err());
+    /** A mount with these options ({@code ,}-separated {@code --opt=value}) fails, saying {@code why}. */
+    static void assertRefused(String why, String options) throws Exception {
+        List<String> args = new ArrayList<>(List.of("mount", backend.toString(), tmp.resolve("mntx").toString(),
+                "--cache-dir", tmp.resolve("cachex").toString()));
+        args.addAll(List.of(options.split(",")));
+        PeerFsMount.Run r = PeerFsMount.peerfs(args.toArray(String[]::new));
+        assertNotEquals(0, r.exit(), options);
+        assertTrue(r.err().contains(why), "expected '" + why + "' in: " + r.err());
+    }
+
+    /** Something that fails until the cluster has caught up. */
+    @FunctionalInterface
+    interface Attempt {
+        void run() throws IOException;
+    }
+
+    /** Retries {@code attempt} every 500 ms until it succeeds; its last failure after {@code seconds}. */
+    static void eventually(int seconds, Attempt attempt) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (true) {
+            try {
+                attempt.run();
+                return;
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    throw notYet;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     @Test
@@ -294,18 +310,8 @@ class SharedScratchIT {
         assertTrue(log.contains("lonely.bin") && log.contains("node0"), "the log names the file and the node");
 
         nodes.set(0, node(0).mount()); // the stale mount is repaired; the pinned chunks are still on disk
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (true) {
-            try {
-                assertArrayEquals(data, Files.readAllBytes(gpu().mountpoint.resolve("lonely.bin")));
-                break;
-            } catch (IOException notYet) { // the holder's address may still be marked down for a few seconds
-                if (System.nanoTime() > deadline) {
-                    throw notYet;
-                }
-                Thread.sleep(500);
-            }
-        }
+        // the holder's address may still be marked down for a few seconds
+        eventually(20, () -> assertArrayEquals(data, Files.readAllBytes(gpu().mountpoint.resolve("lonely.bin"))));
     }
 
     @Test
@@ -320,18 +326,7 @@ class SharedScratchIT {
         } finally {
             redis.start();
         }
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (true) {
-            try {
-                Files.write(gpu().mountpoint.resolve("after-redis"), "back".getBytes());
-                break;
-            } catch (IOException notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw notYet;
-                }
-                Thread.sleep(500);
-            }
-        }
+        eventually(30, () -> Files.write(gpu().mountpoint.resolve("after-redis"), "back".getBytes()));
         waitTtl();
         assertEquals("back", Files.readString(cpu().mountpoint.resolve("after-redis")));
         assertArrayEquals(tree.get("stage1/big2"), Files.readAllBytes(cpu().mountpoint.resolve("stage1/big2")),
