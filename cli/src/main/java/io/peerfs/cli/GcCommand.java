@@ -2,9 +2,7 @@ package io.peerfs.cli;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -27,13 +25,10 @@ public final class GcCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path root = mountpoint.toAbsolutePath().normalize();
         StatusCommand.read(root); // a clear error when this is not a PeerFS mount
-        UserDefinedFileAttributeView view = Files.getFileAttributeView(root, UserDefinedFileAttributeView.class);
-        view.write("peerfs.gc", java.nio.ByteBuffer.wrap("1".getBytes(StandardCharsets.US_ASCII)));
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(32);
-        view.read("peerfs.gc", b);
+        PathXattrs.set(root, "peerfs.gc", "1");
+        String removed = new String(PathXattrs.read(root, "peerfs.gc"), StandardCharsets.US_ASCII);
         PrintWriter out = spec.commandLine().getOut();
-        out.println(root + ": removed " + new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII)
-                + " scratch chunks that no file uses");
+        out.println(root + ": removed " + removed + " scratch chunks that no file uses");
         out.flush();
         return 0;
     }

@@ -32,11 +32,16 @@ final class PathXattrs {
 
     /** What the daemon says about a path ({@code peerfs info}); fails when the path is not on a PeerFS mount. */
     static JsonNode info(Path path) throws IOException {
+        return JSON.readTree(read(path, "peerfs.info"));
+    }
+
+    /** Reads a virtual xattr the daemon answers; fails when the path is not on a PeerFS mount. */
+    static byte[] read(Path path, String name) throws IOException {
         UserDefinedFileAttributeView v = view(path);
         try {
-            ByteBuffer b = ByteBuffer.allocate(v.size("peerfs.info") + 1024); // may change between the two calls
-            v.read("peerfs.info", b);
-            return JSON.readTree(Arrays.copyOf(b.array(), b.position()));
+            ByteBuffer b = ByteBuffer.allocate(v.size(name) + 1024); // may change between the two calls
+            v.read(name, b);
+            return Arrays.copyOf(b.array(), b.position());
         } catch (NoSuchFileException e) {
             throw new MountException(path + ": no such file or directory");
         } catch (IOException | UnsupportedOperationException e) {

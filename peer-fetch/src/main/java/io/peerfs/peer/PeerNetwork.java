@@ -62,10 +62,7 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
                 } finally {
                     chunk.release();
                 }
-                stats.bytesFetched.add(ref.length());
-                PeerStats.Peer p = stats.peer(peer);
-                p.bytesFetched.add(ref.length());
-                p.chunksFetched.increment();
+                stats.fetched(peer, ref.length());
                 return true;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -170,10 +167,7 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
                     throw new HolderUnavailableException(holder, key, "it sent a chunk of " + n + " bytes");
                 }
                 dst.put(chunk.nioBuffer());
-                stats.bytesFetched.add(n);
-                PeerStats.Peer p = stats.peer(address);
-                p.bytesFetched.add(n);
-                p.chunksFetched.increment();
+                stats.fetched(address, n);
                 return n;
             } finally {
                 chunk.release();

@@ -52,6 +52,14 @@ public final class PeerStats {
         return new TreeMap<>(clients);
     }
 
+    /** A chunk received from the peer at {@code address}. */
+    public void fetched(String address, int bytes) {
+        bytesFetched.add(bytes);
+        Peer p = peer(address);
+        p.bytesFetched.add(bytes);
+        p.chunksFetched.increment();
+    }
+
     /** A chunk sent to the node {@code nodeId}. */
     public void served(String nodeId, int bytes) {
         bytesServed.add(bytes);

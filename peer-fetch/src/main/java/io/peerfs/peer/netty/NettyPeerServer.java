@@ -284,7 +284,7 @@ public final class NettyPeerServer implements AutoCloseable {
                 return;
             }
             sendExported(ctx, reqId, exported.get());
-            stats.served(to, (int) exported.get().length());
+            stats.served(to, exported.get().length());
         } catch (IOException | RuntimeException e) {
             log.debug("cannot serve held chunk {} to a peer: {}", key, e.toString());
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
