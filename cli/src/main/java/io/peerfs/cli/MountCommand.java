@@ -107,6 +107,12 @@ public final class MountCommand implements Callable<Integer> {
                     + " here come back to them). --no-keep-peer-chunks keeps only the last few in memory.")
     boolean keepPeerChunks;
 
+    @Option(names = "--scratch-replicas", paramLabel = "N", defaultValue = "1",
+            description = "Nodes that keep each scratch chunk this node writes: 1 (default) keeps it only here;"
+                    + " N copies it to N-1 other live nodes chosen by rendezvous hashing before close returns,"
+                    + " so losing one node loses no scratch data. Needs --meta redis://….")
+    int scratchReplicas;
+
     @Option(names = "--tls-cert", paramLabel = "PEM", description = "This node's certificate for TLS between peers.")
     Path tlsCert;
 
@@ -142,6 +148,10 @@ public final class MountCommand implements Callable<Integer> {
     /** The peer settings, or null when neither --listen nor --peers is given. */
     private PeerConfig cluster() {
         if (listen == null && peers.isEmpty()) {
+            if (scratchReplicas != 1) {
+                throw new IllegalArgumentException("--scratch-replicas needs a cluster: --listen, --secret-file and"
+                        + " --meta redis://…");
+            }
             if (secretFile != null || tlsCert != null || tlsKey != null || tlsCa != null) {
                 throw new IllegalArgumentException("--secret-file and --tls-* need --listen or --peers");
             }
@@ -158,7 +168,8 @@ public final class MountCommand implements Callable<Integer> {
             throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
         }
         String id = nodeId != null ? nodeId : listen != null && !listen.endsWith(":0") ? listen : hostName();
-        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls(), keepPeerChunks);
+        return new PeerConfig(listen, peers, id, trimNewline(secret), peerTimeout, tls(), keepPeerChunks,
+                scratchReplicas);
     }
 
     private PeerConfig.Tls tls() {

@@ -84,7 +84,7 @@ public final class Daemon implements AutoCloseable {
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
             if (peers != null) {
-                vfs.useScratchHolders(peers.scratchPeers());
+                vfs.useScratchHolders(peers.scratchPeers(), config.cluster().scratchReplicas());
             }
             log.info("start: {}", vfs.recover());
             return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs));

@@ -62,6 +62,11 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
             throw new IllegalArgumentException("--meta " + meta.replaceAll("//[^@/]*@", "//***@") + " shares scratch"
                     + " files with other nodes, which read them from this one: it needs --listen and --secret-file");
         }
+        if (cluster != null && cluster.scratchReplicas() > 1 && !isRedis(meta)) {
+            throw new IllegalArgumentException("--scratch-replicas " + cluster.scratchReplicas() + " copies scratch"
+                    + " chunks to other nodes, which only find them through a shared namespace: it needs"
+                    + " --meta redis://…");
+        }
     }
 
     /** True for a MetaStore URL that names a Redis server. */

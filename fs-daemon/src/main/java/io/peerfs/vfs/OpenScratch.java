@@ -35,8 +35,11 @@ final class OpenScratch {
     /** Keys of the layout as last committed, and keys sealed since: what a commit may leave unused. */
     final Set<ChunkKey> committedKeys = new HashSet<>();
     final Set<ChunkKey> sealedSinceCommit = new HashSet<>();
-    /** The node holding each chunk this file used since it was opened here (null: not known). */
-    final java.util.Map<ChunkKey, String> holderOf = new java.util.HashMap<>();
+    /** The nodes holding each chunk this file used since it was opened here (absent: not known). */
+    final java.util.Map<ChunkKey, java.util.List<String>> holderOf = new java.util.HashMap<>();
+    /** Copies of chunks sealed since the last commit, under way: the nodes that confirmed, when done. */
+    final java.util.Map<ChunkKey, java.util.concurrent.CompletableFuture<java.util.List<String>>> replicating =
+            new java.util.HashMap<>();
     /** Keys sealed since the last fsync: written, but not yet forced to disk. */
     final Set<ChunkKey> unsynced = new HashSet<>();
     int handles;
@@ -48,8 +51,8 @@ final class OpenScratch {
             ChunkKey k = inode.chunks().get(i);
             if (k != null) {
                 committedKeys.add(k);
-                if (inode.holder(i) != null) {
-                    holderOf.put(k, inode.holder(i));
+                if (!inode.holders(i).isEmpty()) {
+                    holderOf.put(k, inode.holders(i));
                 }
             }
         }

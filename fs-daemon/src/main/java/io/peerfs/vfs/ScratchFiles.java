@@ -41,6 +41,8 @@ final class ScratchFiles {
     private final Map<Long, OpenScratch> open = new HashMap<>();
     /** The holders of other nodes' chunks; null for a node on its own. */
     private volatile io.peerfs.fetch.ScratchPeers holders;
+    /** Nodes that keep each chunk sealed here, this one included. */
+    private volatile int replicas = 1;
     /** Dirty chunks held by all files; random writers get many, but the total stays bounded. */
     private final AtomicInteger dirtyTotal = new AtomicInteger();
     private final int maxDirtyTotal;
@@ -56,9 +58,13 @@ final class ScratchFiles {
         this.buffers = new DirectBufferPool(chunkSize, 8);
     }
 
-    /** Reads and frees chunks that other nodes hold through {@code peers}. */
-    void useHolders(io.peerfs.fetch.ScratchPeers peers) {
+    /**
+     * Reads and frees chunks that other nodes hold through {@code peers}, and has each chunk
+     * sealed here copied to {@code replicas - 1} of them.
+     */
+    void useHolders(io.peerfs.fetch.ScratchPeers peers, int replicas) {
         this.holders = peers;
+        this.replicas = replicas;
     }
 
     private String self() {
@@ -162,25 +168,39 @@ final class ScratchFiles {
     }
 
     /**
-     * A chunk this node does not have: from the node the layout names, kept here unpinned
-     * (other readers here come back to it; the holder keeps the pinned copy).
+     * A chunk this node does not have: from the first node the layout names that can serve
+     * it, kept here unpinned (other readers here come back to it; the holders keep the pinned
+     * copies).
      */
     private int readFromHolder(OpenScratch f, long idx, ChunkKey key, int inChunk, ByteBuffer view)
             throws IOException {
         io.peerfs.fetch.ScratchPeers peers = holders;
-        String holder = f.working.holder(idx);
-        if (peers == null || holder == null || holder.equals(peers.nodeId())) {
+        List<String> others = new ArrayList<>(f.working.holders(idx));
+        others.remove(self());
+        if (peers == null || others.isEmpty()) {
             throw new ScratchDataLostException(f.ino, idx, key);
         }
         ByteBuffer buf = buffers.acquire();
         try {
-            buf.clear();
-            int length = peers.fetch(holder, key, buf);
+            int length = -1;
+            List<String> failures = new ArrayList<>();
+            for (String holder : others) {
+                buf.clear();
+                try {
+                    length = peers.fetch(holder, key, buf);
+                    break;
+                } catch (PeerFsException e) {
+                    failures.add(e.getMessage());
+                }
+            }
+            if (length < 0) {
+                throw new PeerFsException(String.join("; ", failures));
+            }
             buf.flip();
             try {
                 store.put(key, buf.duplicate(), false);
             } catch (IOException e) {
-                log.debug("not keeping scratch chunk {} from node {}: {}", key, holder, e.toString());
+                log.debug("not keeping a copy of scratch chunk {}: {}", key, e.toString());
             }
             int n = Math.max(0, Math.min(view.remaining(), length - inChunk));
             view.put(view.position(), buf, inChunk, n);
@@ -284,9 +304,13 @@ final class ScratchFiles {
         if (d.length > 0) {
             key = ChunkKey.forScratchFile(f.ino, gen, idx, self());
             store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
-            f.holderOf.put(key, self());
+            f.holderOf.put(key, self() == null ? List.of() : List.of(self()));
             f.sealedSinceCommit.add(key);
             f.unsynced.add(key);
+            io.peerfs.fetch.ScratchPeers peers = holders;
+            if (peers != null && replicas > 1) {
+                f.replicating.put(key, peers.replicate(f.ino, key, replicas - 1)); // the commit waits for it
+            }
         }
         layout.set((int) idx, key);
         holderList.set((int) idx, key == null ? null : self());
@@ -342,6 +366,7 @@ final class ScratchFiles {
             for (Long idx : new ArrayList<>(f.dirty.keySet())) {
                 seal(f, idx);
             }
+            awaitReplicas(f);
             Inode w = f.working;
             if (durable) {
                 for (ChunkKey k : f.unsynced) {
@@ -372,8 +397,45 @@ final class ScratchFiles {
         }
         for (ChunkKey k : garbage) {
             store.remove(k);
-            freeOnHolder(f.holderOf.remove(k), f.ino, k);
+            freeOnHolders(f.holderOf.remove(k), f.ino, k);
         }
+    }
+
+    /**
+     * Waits until the copies of the chunks sealed since the last commit are made, and names
+     * the nodes that keep them in the working layout. Caller holds the write lock.
+     */
+    private void awaitReplicas(OpenScratch f) throws IOException {
+        if (f.replicating.isEmpty()) {
+            return;
+        }
+        Map<ChunkKey, String> entries = new HashMap<>();
+        for (Map.Entry<ChunkKey, java.util.concurrent.CompletableFuture<List<String>>> e : f.replicating.entrySet()) {
+            List<String> nodes = new ArrayList<>(List.of(self()));
+            try {
+                nodes.addAll(e.getValue().get());
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for copies of scratch chunks");
+            } catch (java.util.concurrent.ExecutionException ee) {
+                log.warn("no copies of scratch chunk {}: {}", e.getKey(), ee.getCause().toString());
+            }
+            f.holderOf.put(e.getKey(), nodes);
+            entries.put(e.getKey(), Inode.holderEntry(nodes));
+        }
+        f.replicating.clear();
+        Inode w = f.working;
+        List<String> holderList = new ArrayList<>(w.holders());
+        for (int i = 0; i < w.chunks().size(); i++) {
+            String entry = entries.get(w.chunks().get(i));
+            if (entry != null) {
+                while (holderList.size() <= i) {
+                    holderList.add(null);
+                }
+                holderList.set(i, entry);
+            }
+        }
+        f.working = w.withData(w.size(), w.chunks(), holderList, w.generation(), w.mtimeNs());
     }
 
     /** Gives a handle back; the last one on this node commits and, for an unlinked file, frees its data. */
@@ -462,16 +524,21 @@ final class ScratchFiles {
             ChunkKey k = inode.chunks().get(i);
             if (k != null) {
                 store.remove(k);
-                freeOnHolder(inode.holder(i), inode.ino(), k);
+                freeOnHolders(inode.holders(i), inode.ino(), k);
             }
         }
     }
 
-    /** Asks the node holding a chunk no longer used to drop it, unless that is this node. */
-    private void freeOnHolder(String holder, long ino, ChunkKey key) {
+    /** Asks the other nodes holding a chunk no longer used to drop it. */
+    private void freeOnHolders(List<String> nodes, long ino, ChunkKey key) {
         io.peerfs.fetch.ScratchPeers peers = holders;
-        if (peers != null && holder != null && !holder.equals(peers.nodeId())) {
-            peers.free(holder, ino, key);
+        if (peers == null || nodes == null) {
+            return;
+        }
+        for (String holder : nodes) {
+            if (!holder.equals(peers.nodeId())) {
+                peers.free(holder, ino, key);
+            }
         }
     }
 

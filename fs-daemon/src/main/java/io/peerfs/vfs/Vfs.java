@@ -348,9 +348,12 @@ public final class Vfs {
         return fh;
     }
 
-    /** Scratch chunks that other nodes hold are fetched from them and freed through {@code peers}. */
-    public void useScratchHolders(io.peerfs.fetch.ScratchPeers peers) {
-        scratchFiles.useHolders(peers);
+    /**
+     * Scratch chunks that other nodes hold are fetched from them and freed through {@code peers};
+     * each chunk sealed here is kept by {@code replicas} nodes, this one and others it copies to.
+     */
+    public void useScratchHolders(io.peerfs.fetch.ScratchPeers peers, int replicas) {
+        scratchFiles.useHolders(peers, replicas);
     }
 
     /**

@@ -19,8 +19,9 @@ import java.util.Map;
  * {@code i}, null for a hole). Immutable; the {@code with*} methods return changed copies.
  *
  * @param generation counts chunk seals of this file, so every sealed chunk gets a new key
- * @param holders {@code holders.get(i)}: id of the node that sealed chunk {@code i} and keeps it
- *     (null for a hole or when not known); never longer than {@code chunks}
+ * @param holders {@code holders.get(i)}: ids of the nodes that keep chunk {@code i}, the one that
+ *     sealed it first, then its replicas, separated by {@code ','} (null for a hole or when not
+ *     known); never longer than {@code chunks}
  */
 public record Inode(long ino, FileType type, int mode, int uid, int gid, long size, long atimeNs, long mtimeNs,
                     long ctimeNs, int nlink, long generation, String target, Map<String, byte[]> xattrs,
@@ -45,9 +46,15 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
                 List.of());
     }
 
-    /** The node that holds chunk {@code i}, or null. */
-    public String holder(long i) {
-        return i < holders.size() ? holders.get((int) i) : null;
+    /** The nodes that hold chunk {@code i}, the sealing node first; empty when not known. */
+    public List<String> holders(long i) {
+        String h = i < holders.size() ? holders.get((int) i) : null;
+        return h == null ? List.of() : List.of(h.split(","));
+    }
+
+    /** The {@link #holders} entry for a chunk kept by {@code nodes}; null for none. */
+    public static String holderEntry(List<String> nodes) {
+        return nodes.isEmpty() ? null : String.join(",", nodes);
     }
 
     /** A new inode with one name and no data. */

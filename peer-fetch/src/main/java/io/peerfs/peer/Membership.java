@@ -107,6 +107,19 @@ public final class Membership implements AutoCloseable {
         return a;
     }
 
+    /** The node id registered with the peer address {@code address}; null when none did. */
+    public String nodeIdAt(String address) {
+        if (address.equals(self)) {
+            return nodeId;
+        }
+        for (Map.Entry<String, String> e : addresses.entrySet()) {
+            if (e.getValue().equals(address)) {
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
     /** Every known member, live or not. */
     public Set<String> all() {
         Set<String> all = new TreeSet<>(staticPeers);

@@ -15,9 +15,12 @@ import java.util.Objects;
  * @param timeout how long a peer may take to answer before the next candidate is asked
  * @param tls certificates for TLS between peers; null for plain TCP (the HMAC handshake still applies)
  * @param keepPeerChunks whether chunks fetched from peers are also kept in this node's cache
+ * @param scratchReplicas how many nodes keep each scratch chunk this node seals (1: only this one)
  */
 public record PeerConfig(String listen, List<String> peers, String nodeId, byte[] secret, Duration timeout,
-                         Tls tls, boolean keepPeerChunks) {
+                         Tls tls, boolean keepPeerChunks, int scratchReplicas) {
+    public static final int MAX_SCRATCH_REPLICAS = 8;
+
     /**
      * PEM files: this node's certificate chain, its PKCS#8 private key, and the CA that signed
      * every member's certificate (both sides verify each other).
@@ -35,6 +38,14 @@ public record PeerConfig(String listen, List<String> peers, String nodeId, byte[
     public PeerConfig {
         peers = List.copyOf(peers);
         Objects.requireNonNull(nodeId, "nodeId");
+        if (nodeId.isEmpty() || !nodeId.matches("[A-Za-z0-9._:\\[\\]-]{1,255}")) {
+            throw new IllegalArgumentException("--node-id may hold letters, digits and . _ : - [ ] (at most 255),"
+                    + " got '" + nodeId + "'");
+        }
+        if (scratchReplicas < 1 || scratchReplicas > MAX_SCRATCH_REPLICAS) {
+            throw new IllegalArgumentException("--scratch-replicas must be from 1 to " + MAX_SCRATCH_REPLICAS
+                    + ", got " + scratchReplicas);
+        }
         if (secret == null || secret.length < 16) {
             throw new IllegalArgumentException("the cluster secret must be at least 16 bytes (--secret-file)");
         }

@@ -9,7 +9,12 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -21,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * members), then the next candidate; a peer that is down, slow or sends bad bytes costs a
  * fallback, never a failed read.
  */
-public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.peerfs.fetch.ScratchPeers {
+public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.peerfs.fetch.ScratchPeers,
+        AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeerNetwork.class);
     /** Remote candidates asked before giving up on peers. */
     private static final int MAX_PEERS_ASKED = 2;
@@ -30,6 +36,10 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
     private final NettyPeerClient client;
     private final PeerStats stats;
     private final long timeoutMs;
+    /** Asks replicas to copy sealed scratch chunks; each request waits for one node at a time. */
+    private final ExecutorService replicator = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), io.peerfs.peer.netty.NettyPeerServer.daemonThreads("peerfs-replicate"));
+    private volatile long lastShortLogMs;
 
     public PeerNetwork(Membership members, NettyPeerClient client, PeerStats stats, Duration timeout) {
         this.members = members;
@@ -202,6 +212,56 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
         } catch (IOException | RuntimeException e) {
             log.info("cannot ask node {} to free chunk {}: {}", holder, key, e.toString());
         }
+    }
+
+    @Override
+    public CompletableFuture<List<String>> replicate(long ino, ChunkKey key, int copies) {
+        CompletableFuture<List<String>> done = new CompletableFuture<>();
+        try {
+            replicator.execute(() -> done.complete(replicateNow(ino, key, copies)));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.complete(List.of()); // closing
+        }
+        return done;
+    }
+
+    private List<String> replicateNow(long ino, ChunkKey key, int copies) {
+        List<String> confirmed = new ArrayList<>();
+        for (String address : Rendezvous.order(key, members.live())) {
+            String id = members.nodeIdAt(address);
+            if (confirmed.size() == copies) {
+                break;
+            }
+            if (address.equals(members.self()) || id == null) {
+                continue; // this node, or a static peer that never registered an id layouts could name
+            }
+            try { // the replica fetches the chunk from this node: two transfers' time
+                client.replicate(address, ino, key).orTimeout(2 * timeoutMs, TimeUnit.MILLISECONDS).get();
+                confirmed.add(id);
+                stats.replicated.increment();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException e) {
+                failed(address, "a copy of scratch chunk " + key, e.getCause());
+            }
+        }
+        if (confirmed.size() < copies) {
+            stats.underReplicated.increment();
+            long now = System.currentTimeMillis();
+            if (now - lastShortLogMs >= 60_000) { // one line a minute, however many chunks are short
+                lastShortLogMs = now;
+                log.warn("scratch chunk {} of inode {} has {} of the {} copies asked for on other nodes: not enough"
+                        + " live members answered ({} chunks short so far)", key, ino, confirmed.size(), copies,
+                        stats.underReplicated.sum());
+            }
+        }
+        return confirmed;
+    }
+
+    @Override
+    public void close() {
+        replicator.shutdownNow();
     }
 
     /** The only node holding a scratch chunk cannot serve it. */

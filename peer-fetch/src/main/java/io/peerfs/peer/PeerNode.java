@@ -70,6 +70,9 @@ public final class PeerNode implements AutoCloseable {
                 System::currentTimeMillis);
         members.start();
         PeerNetwork network = new PeerNetwork(members, client, stats, config.timeout());
+        if (server != null) {
+            server.keepReplicasFrom(network);
+        }
         fetcher.usePeers(network, config.keepPeerChunks());
         routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,
@@ -96,6 +99,9 @@ public final class PeerNode implements AutoCloseable {
         out.put("corruptTransfers", stats.corruptTransfers.sum());
         out.put("authFailures", stats.authFailures.sum());
         out.put("badFrames", stats.badFrames.sum());
+        out.put("scratchChunksReplicated", stats.replicated.sum());
+        out.put("scratchChunksUnderReplicated", stats.underReplicated.sum());
+        out.put("scratchReplicasKept", stats.replicasKept.sum());
         List<Map<String, Object>> list = new ArrayList<>();
         Map<String, PeerStats.Peer> per = stats.peers();
         for (String m : members.all()) {
@@ -118,6 +124,7 @@ public final class PeerNode implements AutoCloseable {
 
     @Override
     public void close() {
+        network.close();
         members.close();
         if (server != null) {
             server.close();

@@ -36,6 +36,11 @@ public final class PeerStats {
     public final LongAdder badFrames = new LongAdder();
     /** Chunks from a peer whose bytes did not match their checksums (never used). */
     public final LongAdder corruptTransfers = new LongAdder();
+    /** Scratch chunks copied to a replica, and chunks that got fewer replicas than asked for. */
+    public final LongAdder replicated = new LongAdder();
+    public final LongAdder underReplicated = new LongAdder();
+    /** Scratch chunks this node copied from their writer to keep as a replica. */
+    public final LongAdder replicasKept = new LongAdder();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
     private final Map<String, Client> clients = new ConcurrentHashMap<>();
     private volatile long lastRefusalLogMs;

@@ -103,6 +103,20 @@ class CliErrorsIT {
     }
 
     @Test
+    void clusterOptionsThatCannotWork() throws Exception {
+        String secret = Files.writeString(tmp.resolve("secret"), "sixteen bytes or more").toString();
+        assertFails(1, "--scratch-replicas needs a cluster", mountArgs("--scratch-replicas", "2"));
+        assertFails(1, "--scratch-replicas must be from 1 to 8", mountArgs("--listen", "127.0.0.1:0",
+                "--secret-file", secret, "--scratch-replicas", "0"));
+        assertFails(1, "needs --meta redis://", mountArgs("--listen", "127.0.0.1:0", "--secret-file", secret,
+                "--scratch-replicas", "2"));
+        assertFails(1, "--node-id may hold", mountArgs("--listen", "127.0.0.1:0", "--secret-file", secret,
+                "--node-id", "a,b"));
+        assertFails(1, "at least 16 bytes", mountArgs("--listen", "127.0.0.1:0", "--secret-file",
+                Files.writeString(tmp.resolve("short"), "short").toString()));
+    }
+
+    @Test
     void unknownFlagOrMissingArguments() throws Exception {
         assertFails(2, "Unknown option", mountArgs("--bogus"));
         assertFails(2, "Missing required", "mount");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.peerfs.meta.redis.RedisServer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -331,5 +332,58 @@ class SharedScratchIT {
         assertEquals("back", Files.readString(cpu().mountpoint.resolve("after-redis")));
         assertArrayEquals(tree.get("stage1/big2"), Files.readAllBytes(cpu().mountpoint.resolve("stage1/big2")),
                 "the namespace survived the Redis restart (append-only file)");
+    }
+
+    @Test
+    @Order(8)
+    void withTwoReplicasTheWriterCanDieAndEveryByteIsStillRead() throws Exception {
+        nodes.get(2).close();
+        nodes.set(2, node(2, "--scratch-replicas", "2").mount());
+        PeerFsMount writer = nodes.get(2);
+        Map<String, byte[]> files = new TreeMap<>();
+        files.put("replicated/big", random(3 * CHUNK + 17, 21));
+        files.put("replicated/small", random(1000, 22));
+        long pinnedBefore = pinnedOn(nodes.get(0)) + pinnedOn(nodes.get(1));
+        for (Map.Entry<String, byte[]> f : files.entrySet()) {
+            TestFiles.write(writer.mountpoint.resolve(f.getKey()), f.getValue()); // close waits for the copies
+        }
+        JsonNode peers = writer.status().path("peers");
+        assertEquals(5, peers.path("scratchChunksReplicated").asLong(), peers.toString());
+        assertEquals(0, peers.path("scratchChunksUnderReplicated").asLong(), peers.toString());
+        long kept = 0;
+        for (int n = 0; n < 2; n++) {
+            kept += nodes.get(n).status().path("peers").path("scratchReplicasKept").asLong();
+        }
+        assertEquals(5, kept, "each chunk has one copy on node0 or node1");
+        long replicaBytes = files.values().stream().mapToLong(b -> b.length).sum();
+        assertEquals(pinnedBefore + replicaBytes, pinnedOn(nodes.get(0)) + pinnedOn(nodes.get(1)),
+                "the copies are pinned: eviction must not drop the only other copy");
+
+        waitTtl();
+        writer.kill9();
+        for (int n = 0; n < 2; n++) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                assertArrayEquals(f.getValue(), Files.readAllBytes(nodes.get(n).mountpoint.resolve(f.getKey())),
+                        f.getKey() + " on node" + n + " after its writer died");
+            }
+        }
+
+        // deleting frees the copies on every holder that is up
+        for (String f : files.keySet()) {
+            Files.delete(nodes.get(1).mountpoint.resolve(f));
+        }
+        eventually(10, () -> {
+            long pinned = pinnedOn(nodes.get(0)) + pinnedOn(nodes.get(1));
+            if (pinned > pinnedBefore) {
+                throw new IOException("copies still pinned: " + pinnedBefore + " -> " + pinned);
+            }
+        });
+        nodes.set(2, node(2).mount());
+        waitTtl();
+        assertFalse(Files.exists(nodes.get(2).mountpoint.resolve("replicated/big")));
+    }
+
+    static long pinnedOn(PeerFsMount node) throws IOException {
+        return node.status().path("cache").path("pinnedBytes").asLong();
     }
 }

@@ -20,6 +20,8 @@ import javax.crypto.spec.SecretKeySpec;
  * HELD       c→s  reqId:i64 key[16]                         a scratch chunk the server holds; never read from the backend
  * FREE       c→s  reqId:i64 ino:i64 key[16]                 the scratch file no longer uses the chunk: the server drops it
  *                 if its MetaStore agrees (the inode is gone or its layout does not name the key); answered by OK
+ * PULL       c→s  reqId:i64 ino:i64 key[16]                 keep a replica: the server fetches the scratch chunk from the
+ *                 client's node (HELD) and keeps it pinned; answered by OK once stored
  * OK         s→c  reqId:i64
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
@@ -39,6 +41,7 @@ final class Frames {
     static final byte HELD = 13;
     static final byte FREE = 14;
     static final byte OK = 15;
+    static final byte PULL = 16;
     static final byte ERROR = 12;
     static final byte META_GET = 20;
     static final byte META = 21;

@@ -117,6 +117,15 @@ public final class NettyPeerClient implements AutoCloseable {
                 .writeLong(id).writeLong(ino).writeBytes(key.toBytes()));
     }
 
+    /**
+     * Asks the peer at {@code address} to copy scratch chunk {@code key} of inode {@code ino}
+     * from this node (HELD) and keep it pinned; completes when it has.
+     */
+    public CompletableFuture<ByteBuf> replicate(String address, long ino, ChunkKey key) {
+        return send(address, Frames.OK, key, -1, (id, ch) -> Frames.start(ch.alloc(), Frames.PULL, 8 + 8 + 16)
+                .writeLong(id).writeLong(ino).writeBytes(key.toBytes()));
+    }
+
     /** Builds a request frame for an id on a channel. */
     private interface Request {
         ByteBuf frame(long id, Channel ch);

@@ -64,6 +64,14 @@ public final class NettyPeerServer implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final EventLoopGroup group = new NioEventLoopGroup(2, daemonThreads("peerfs-peer-io"));
     private final ThreadPoolExecutor work;
+    /**
+     * Copies replicas from their writers. Its own threads: a pull waits on the writer's server,
+     * which may at the same time wait on this one; the serving threads must stay free for that.
+     */
+    private final ThreadPoolExecutor pulls;
+    private final io.peerfs.chunk.DirectBufferPool pullBuffers;
+    /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
+    private volatile io.peerfs.fetch.ScratchPeers replicaSource;
     private Channel server;
 
     /**
@@ -83,9 +91,18 @@ public final class NettyPeerServer implements AutoCloseable {
         this.stats = stats;
         this.work = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
                 daemonThreads("peerfs-peer-serve"));
+        this.pulls = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
+                daemonThreads("peerfs-peer-pull"));
+        this.pullBuffers = new io.peerfs.chunk.DirectBufferPool(maxChunk, 2);
     }
 
-    static java.util.concurrent.ThreadFactory daemonThreads(String name) {
+    /** Keeps replicas of scratch chunks that peers ask for (PULL), fetched from them through {@code source}. */
+    public void keepReplicasFrom(io.peerfs.fetch.ScratchPeers source) {
+        this.replicaSource = source;
+    }
+
+    /** Daemon threads named {@code name-1}, {@code name-2}, …, so a stuck process shows whose they are. */
+    public static java.util.concurrent.ThreadFactory daemonThreads(String name) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
             Thread t = new Thread(r, name + "-" + n.incrementAndGet());
@@ -165,24 +182,23 @@ public final class NettyPeerServer implements AutoCloseable {
                 }
                 return;
             }
-            if (type == Frames.HELD || type == Frames.FREE) {
+            if (type == Frames.HELD || type == Frames.FREE || type == Frames.PULL) {
                 long reqId = frame.readLong();
-                long ino = type == Frames.FREE ? frame.readLong() : 0;
+                long ino = type == Frames.HELD ? 0 : frame.readLong();
                 byte[] key = new byte[16];
                 frame.readBytes(key);
                 if (frame.isReadable()) {
                     throw new ProtocolException("malformed scratch chunk request");
                 }
                 ChunkKey k = ChunkKey.fromBytes(key);
-                String to = nodeName;
+                String peerNode = nodeName;
+                Runnable task = switch (type) {
+                    case Frames.HELD -> () -> serveHeld(ctx, reqId, k, peerNode);
+                    case Frames.FREE -> () -> free(ctx, reqId, ino, k);
+                    default -> () -> keepReplica(ctx, reqId, ino, k, peerNode);
+                };
                 try {
-                    work.execute(() -> {
-                        if (type == Frames.HELD) {
-                            serveHeld(ctx, reqId, k, to);
-                        } else {
-                            free(ctx, reqId, ino, k);
-                        }
-                    });
+                    (type == Frames.PULL ? pulls : work).execute(task);
                 } catch (RejectedExecutionException e) {
                     ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
                 }
@@ -306,6 +322,30 @@ public final class NettyPeerServer implements AutoCloseable {
         }
     }
 
+    /** Copies a scratch chunk from the node that wrote it and keeps it pinned, as a replica. */
+    private void keepReplica(ChannelHandlerContext ctx, long reqId, long ino, ChunkKey key, String from) {
+        io.peerfs.fetch.ScratchPeers source = replicaSource;
+        if (source == null) {
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "this node keeps no replicas yet"));
+            return;
+        }
+        ByteBuffer buf = pullBuffers.acquire();
+        try {
+            buf.clear();
+            source.fetch(from, key, buf);
+            buf.flip();
+            store.put(key, buf, true); // CacheFullException: the writer asks the next node
+            stats.replicasKept.increment();
+            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.OK, 8).writeLong(reqId));
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot keep a replica of chunk {} of scratch inode {} from node {}: {}", key, ino, from,
+                    e.toString());
+            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.getMessage()));
+        } finally {
+            pullBuffers.release(buf);
+        }
+    }
+
     /** Sends an exported chunk file: header and body in one event-loop task, so other answers cannot slip between. */
     private void sendExported(ChannelHandlerContext ctx, long reqId, ChunkStore.Exported e) {
         ctx.executor().execute(() -> {
@@ -410,6 +450,7 @@ public final class NettyPeerServer implements AutoCloseable {
             server.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
         work.shutdownNow();
+        pulls.shutdownNow();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     }
 }
