@@ -13,6 +13,9 @@ public final class Main {
     }
 
     static int run(String... args) {
+        if (args.length > 0 && args[0].equals("mount-helper")) { // bin/mount.peerfs, for mount(8)
+            return MountHelper.run(java.util.List.of(args).subList(1, args.length), System.err);
+        }
         CommandLine cl = new CommandLine(new PeerFsCommand());
         cl.setParameterExceptionHandler((ex, a) -> {
             // a user's mistake: one line saying what is wrong, and where to look
@@ -29,6 +32,18 @@ public final class Main {
             }
             throw ex; // a bug: let picocli print the stack trace
         });
+        if (args.length > 0 && args[0].equals("mount")) {
+            CommandLine mount = cl.getSubcommands().get("mount");
+            try {
+                ConfigFile file = ConfigFile.find(java.util.List.of(args), mount.getCommandSpec());
+                if (file != null) {
+                    mount.setDefaultValueProvider(file);
+                }
+            } catch (java.io.IOException e) {
+                cl.getErr().println("peerfs: " + e.getMessage());
+                return 2;
+            }
+        }
         return cl.execute(args);
     }
 }

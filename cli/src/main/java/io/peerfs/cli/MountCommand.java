@@ -28,11 +28,18 @@ public final class MountCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "BACKEND_DIR", description = "Directory of the central store to serve.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "BACKEND_DIR",
+            description = "Directory of the central store to serve (or 'backend' in the config file).")
     Path backend;
 
-    @Parameters(index = "1", paramLabel = "MOUNTPOINT", description = "Empty directory to mount on (created if missing).")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "MOUNTPOINT",
+            description = "Empty directory to mount on, created if missing (or 'mountpoint' in the config file).")
     Path mountpoint;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Read options from FILE (key = value lines, keys are option names without '--');"
+                    + " flags given here override it. Default: /etc/peerfs/peerfs.conf if it exists.")
+    Path config;
 
     @Option(names = "--cache-dir", paramLabel = "DIR",
             description = "Local cache directory (chunks, index, metadata, log). Default: /var/cache/peerfs/<mountpoint>"
@@ -136,10 +143,14 @@ public final class MountCommand implements Callable<Integer> {
         if (!foreground) {
             return Background.start(spec, config);
         }
-        return runDaemon(config);
+        return runDaemon(config, effectiveConfiguration());
     }
 
     DaemonConfig config() {
+        if (backend == null || mountpoint == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Missing required parameters:"
+                    + " BACKEND_DIR and MOUNTPOINT (as arguments, or backend and mountpoint in the config file)");
+        }
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
                 autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta);
@@ -206,7 +217,30 @@ public final class MountCommand implements Callable<Integer> {
         return base.resolve(name);
     }
 
-    private static int runDaemon(DaemonConfig config) throws IOException, InterruptedException {
+    /**
+     * Every option's value as this mount uses it, whether from a flag, the config file or the
+     * built-in default; a password in a Redis URL is masked.
+     */
+    String effectiveConfiguration() {
+        StringBuilder b = new StringBuilder();
+        b.append("backend=").append(backend).append(" mountpoint=").append(mountpoint);
+        for (picocli.CommandLine.Model.OptionSpec o : spec.options()) {
+            if (o.usageHelp() || o.versionHelp() || o.longestName().equals("--foreground")) {
+                continue;
+            }
+            Object v = o.getValue();
+            String s = v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList())
+                    : String.valueOf(v);
+            b.append(' ').append(o.longestName().replaceFirst("^-+", "")).append('=')
+                    .append(s.replaceAll("//[^@/]*@", "//***@"));
+        }
+        if (spec.commandLine().getDefaultValueProvider() instanceof ConfigFile f) {
+            b.append(" (config file ").append(f.path()).append(", overridden by flags)");
+        }
+        return b.toString();
+    }
+
+    private static int runDaemon(DaemonConfig config, String effective) throws IOException, InterruptedException {
         Daemon daemon;
         try {
             daemon = Daemon.open(config);
@@ -217,6 +251,7 @@ public final class MountCommand implements Callable<Integer> {
             }
             throw e;
         }
+        org.slf4j.LoggerFactory.getLogger(MountCommand.class).info("effective configuration: {}", effective);
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "peerfs-shutdown"));
         try {
             daemon.mount();
