@@ -109,6 +109,11 @@ public final class MountCommand implements Callable<Integer> {
                     + " node of the cluster.")
     String meta;
 
+    @Option(names = "--metrics", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:0",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (:PORT is loopback; the default"
+                    + " ${DEFAULT-VALUE} picks a free port, shown by 'peerfs status'); none turns them off.")
+    String metrics;
+
     @Option(names = "--keep-peer-chunks", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Keep a copy of chunks fetched from peers in this node's cache (default on: readers"
                     + " here come back to them). --no-keep-peer-chunks keeps only the last few in memory.")
@@ -153,7 +158,7 @@ public final class MountCommand implements Callable<Integer> {
         }
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta);
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metrics);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */
@@ -240,6 +245,23 @@ public final class MountCommand implements Callable<Integer> {
         return b.toString();
     }
 
+    /** Under systemd ({@code Type=notify}): the mount answers, the unit is started. */
+    private static void notifySystemd(DaemonConfig config) {
+        if (System.getenv("NOTIFY_SOCKET") == null) {
+            return;
+        }
+        try {
+            Process p = new ProcessBuilder("systemd-notify", "--ready", "--pid=" + ProcessHandle.current().pid(),
+                    "--status=mounted " + config.backend() + " on " + config.mountpoint()).inheritIO().start();
+            p.waitFor();
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(MountCommand.class).warn("cannot tell systemd the mount is ready: {}",
+                    e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static int runDaemon(DaemonConfig config, String effective) throws IOException, InterruptedException {
         Daemon daemon;
         try {
@@ -255,6 +277,7 @@ public final class MountCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "peerfs-shutdown"));
         try {
             daemon.mount();
+            notifySystemd(config);
             daemon.awaitUnmounted();
         } finally {
             daemon.close();

@@ -1,5 +1,6 @@
 package io.peerfs.daemon;
 
+import io.peerfs.PeerFsException;
 import io.peerfs.backend.CountingBackend;
 import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStoreConfig;
@@ -15,6 +16,7 @@ import io.peerfs.peer.PeerNode;
 import io.peerfs.vfs.Vfs;
 import io.peerfs.vfs.VfsConfig;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,6 +44,9 @@ public final class Daemon implements AutoCloseable {
     /** This node's part in the cluster; null when it runs on its own. */
     private final PeerNode peers;
     private final PeerFuse fuse;
+    private final StatusReport status;
+    /** Serves /metrics while mounted; null when --metrics none. */
+    private Metrics metrics;
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
     private boolean closed;
@@ -49,7 +54,8 @@ public final class Daemon implements AutoCloseable {
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
     private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, MetaStore metaStore,
-                   ChunkFetcher fetcher, PeerNode peers, Vfs vfs, PeerFuse fuse) {
+                   ChunkFetcher fetcher, PeerNode peers, Vfs vfs, PeerFuse fuse, StatusReport status) {
+        this.status = status;
         this.peers = peers;
         this.config = config;
         this.store = store;
@@ -87,7 +93,7 @@ public final class Daemon implements AutoCloseable {
                 vfs.useScratchHolders(peers.scratchPeers(), config.cluster().scratchReplicas());
             }
             log.info("start: {}", vfs.recover());
-            return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs));
+            return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs), status);
         } catch (IOException | RuntimeException e) {
             if (peers != null) {
                 peers.close();
@@ -196,6 +202,19 @@ public final class Daemon implements AutoCloseable {
                     + " (is libfuse2 installed? apt-get install libfuse2 fuse3)");
         }
         log.info("mounted {} on {}", config.backend(), config.mountpoint());
+        if (!config.metrics().equals("none")) {
+            Metrics m = new Metrics(status);
+            try {
+                InetSocketAddress at = m.start(Metrics.parse(config.metrics()));
+                String url = "http://" + at.getHostString() + ":" + at.getPort() + "/metrics";
+                status.metricsAt(url);
+                fuse.observeOps(m);
+                metrics = m;
+                log.info("metrics at {}", url);
+            } catch (PeerFsException e) {
+                log.warn("no metrics: {}", e.getMessage()); // the mount itself works
+            }
+        }
     }
 
     private String failure() {
@@ -223,6 +242,9 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         closed = true;
+        if (metrics != null) {
+            metrics.close();
+        }
         boolean drained = true;
         if (loop != null) {
             fuse.umount();

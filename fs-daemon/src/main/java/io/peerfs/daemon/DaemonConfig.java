@@ -19,11 +19,13 @@ import java.util.Objects;
  * @param cluster how to join the peer network; null for a node on its own
  * @param meta the MetaStore: {@code rocksdb:} (embedded, under the cache dir) or
  *     {@code redis://[:password@]host:port/db} / {@code rediss://…} (shared by the cluster)
+ * @param metrics where Prometheus metrics are served: {@code host:port}, {@code :port}
+ *     (loopback; port 0 picks a free one) or {@code none}
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
-                           PeerConfig cluster, String meta) {
+                           PeerConfig cluster, String meta, String metrics) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -61,6 +63,9 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         if (isRedis(meta) && (cluster == null || cluster.listen() == null)) {
             throw new IllegalArgumentException("--meta " + meta.replaceAll("//[^@/]*@", "//***@") + " shares scratch"
                     + " files with other nodes, which read them from this one: it needs --listen and --secret-file");
+        }
+        if (!metrics.equals("none")) {
+            Metrics.parse(metrics);
         }
         if (cluster != null && cluster.scratchReplicas() > 1 && !isRedis(meta)) {
             throw new IllegalArgumentException("--scratch-replicas " + cluster.scratchReplicas() + " copies scratch"

@@ -28,6 +28,7 @@ final class StatusReport implements Supplier<byte[]> {
     private final PeerNode peers;
     private final long startedMs = System.currentTimeMillis();
     private volatile Vfs vfs;
+    private volatile String metricsUrl;
 
     StatusReport(DaemonConfig config, CountingBackend backend, ChunkStore store, BackendMetaCache meta,
                  ChunkFetcher fetcher, PeerNode peers) {
@@ -43,6 +44,11 @@ final class StatusReport implements Supplier<byte[]> {
         this.vfs = v;
     }
 
+    /** Where this mount's Prometheus metrics are served. */
+    void metricsAt(String url) {
+        this.metricsUrl = url;
+    }
+
     Map<String, Object> document() {
         Map<String, Object> daemon = new LinkedHashMap<>();
         daemon.put("pid", ProcessHandle.current().pid());
@@ -53,6 +59,7 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("chunkSize", config.chunkSize().bytes());
         daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
+        daemon.put("metrics", metricsUrl);
 
         CountingBackend.Counts b = backend.counts();
         Map<String, Object> back = new LinkedHashMap<>();

@@ -40,18 +40,34 @@ public final class PeerFuse extends FuseStubFS {
         int run() throws Exception;
     }
 
+    /** Told how long each operation took (for metrics). */
+    @FunctionalInterface
+    public interface OpObserver {
+        void observe(String op, long nanos, boolean failed);
+    }
+
     private final Vfs vfs;
+    private volatile OpObserver observer = (op, nanos, failed) -> { };
 
     public PeerFuse(Vfs vfs) {
         this.vfs = vfs;
     }
 
-    private static int guard(String op, String path, Op body) {
+    /** Reports every operation's duration to {@code o} from now on. */
+    public void observeOps(OpObserver o) {
+        this.observer = o;
+    }
+
+    private int guard(String op, String path, Op body) {
+        long start = System.nanoTime();
+        int result;
         try {
-            return body.run();
+            result = body.run();
         } catch (Throwable t) {
-            return -Errno.of(op, path, t);
+            result = -Errno.of(op, path, t);
         }
+        observer.observe(op, System.nanoTime() - start, result < 0);
+        return result;
     }
 
     @Override
