@@ -41,6 +41,32 @@ final class SourceFiles {
         return total;
     }
 
+    /**
+     * Loads the chunks holding bytes {@code [offset, offset + length)} into this node's cache,
+     * or with {@code atOwner} into each chunk's owner's; false when a cache could not keep one.
+     */
+    boolean warm(OpenFile f, long offset, long length, boolean atOwner) throws IOException {
+        long end = Math.min(f.attr.size(), offset + length);
+        for (long idx = offset / chunkSize; idx * chunkSize < end; idx++) {
+            if (!fetcher.warm(f.chunk(idx), atOwner)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Bytes of the file whose chunks are in this node's cache. */
+    long cachedBytes(OpenFile f) {
+        long cached = 0;
+        for (long idx = 0; idx < f.chunkCount(); idx++) {
+            io.peerfs.fetch.ChunkRef ref = f.chunk(idx);
+            if (fetcher.cached(ref)) {
+                cached += ref.length();
+            }
+        }
+        return cached;
+    }
+
     /** A reader continuing where it stopped is sequential: load the chunks it will want next. */
     private void readAhead(OpenFile f, long start, long end) {
         boolean sequential = start == f.lastEnd || start == 0;

@@ -60,6 +60,14 @@ public final class Vfs {
     /** Chunks the last gc removed, -1 before the first. */
     private volatile int lastGc = -1;
     public static final String GC_XATTR = "user.peerfs.gc";
+    /**
+     * Virtual xattr that, set to {@code "OFFSET LENGTH"} on a backend file, loads the chunks of
+     * those bytes into this node's cache ({@code "OFFSET LENGTH owner"}: into each chunk's
+     * owner's); returns when they are there.
+     */
+    public static final String WARMUP_XATTR = "user.peerfs.warmup";
+    /** Virtual xattr: {@code {"bytes":N,"cachedBytes":M}}, how much of a file this node's cache holds. */
+    public static final String CACHED_XATTR = "user.peerfs.cached";
     public static final int O_ACCMODE = 3;
     public static final int O_RDONLY = 0;
     public static final int O_TRUNC = 01000;
@@ -683,6 +691,9 @@ public final class Vfs {
         if (name.equals(INFO_XATTR)) {
             return info(rel);
         }
+        if (name.equals(CACHED_XATTR)) {
+            return cached(path, rel);
+        }
         if (name.equals(ResultPaths.TAG_XATTR) && tags.contains(rel)) {
             attrOf(rel);
             return "1".getBytes(StandardCharsets.US_ASCII);
@@ -692,6 +703,53 @@ public final class Vfs {
             throw new NoSuchXattrException(path, name);
         }
         return v;
+    }
+
+    /**
+     * Loads the chunks of a byte range of a backend file (source or uploaded result data).
+     * Scratch files and result files still staged are kept on this node already.
+     */
+    private void warm(String path, String rel, String range) throws IOException {
+        String[] parts = range.strip().split(" ");
+        long offset;
+        long length;
+        try {
+            offset = Long.parseLong(parts[0]);
+            length = Long.parseLong(parts[1]);
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new FileSystemException(path, null, "Invalid argument"); // WARMUP_XATTR wants 'OFFSET LENGTH [owner]'
+        }
+        boolean atOwner = parts.length > 2 && parts[2].equals("owner");
+        if (offset < 0 || length < 0 || scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {
+            return;
+        }
+        if (!sources.warm(sourceVersion(path, rel), offset, length, atOwner)) {
+            throw new FileSystemException(path, null, "No space left on device"); // the cache is full of pinned data
+        }
+    }
+
+    private byte[] cached(String path, String rel) throws IOException {
+        long bytes;
+        long cached = 0;
+        Optional<Inode> s = scratchAt(rel);
+        if (s.isPresent() || results.staged(rel).isPresent()) {
+            bytes = getattr(path).size(); // kept by this node or its holders
+            cached = bytes;
+        } else {
+            OpenFile f = sourceVersion(path, rel);
+            bytes = f.attr.size();
+            cached = sources.cachedBytes(f);
+        }
+        return ("{\"bytes\":" + bytes + ",\"cachedBytes\":" + cached + "}").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The current version of a backend file, as an open would pin it. */
+    private OpenFile sourceVersion(String path, String rel) throws IOException {
+        FileAttr attr = backend.statFresh(rel);
+        if (attr.isDirectory()) {
+            throw new FileSystemException(path, null, "Is a directory");
+        }
+        return new OpenFile(rel, attr, sources.chunkSize());
     }
 
     public List<String> listxattr(String path) throws IOException {
@@ -724,6 +782,10 @@ public final class Vfs {
             int freed = scratchFiles.freeUnreferencedChunks();
             lastGc = freed;
             log.info("gc: removed {} scratch chunks no file uses", freed);
+            return;
+        }
+        if (name.equals(WARMUP_XATTR)) {
+            warm(path, rel, new String(value, StandardCharsets.US_ASCII));
             return;
         }
         if (name.equals(PERSIST_XATTR)) {

@@ -176,6 +176,30 @@ public final class ChunkFetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Warmup of one chunk: into this node's store (from its owner or the backend, whatever
+     * {@code --keep-peer-chunks} says), or with {@code atOwner} into its owner's store (this
+     * node keeps a copy as for any read).
+     *
+     * @return false when the store that should keep it could not
+     */
+    public boolean warm(ChunkRef ref, boolean atOwner) throws IOException {
+        PeerSource p = peers;
+        if (store.contains(ref.key())) {
+            return true;
+        }
+        if (atOwner || p == null || p.ownedHere(ref.key())) {
+            return load(ref);
+        }
+        return singleFlight(inflight, ref, () -> store.contains(ref.key()) || fetchIntoStore(p, ref)
+                || loadLocally(ref));
+    }
+
+    /** True when the chunk is in this node's store. */
+    public boolean cached(ChunkRef ref) {
+        return store.contains(ref.key());
+    }
+
     /** The chunk from a peer, stored here too (this node's readers come back to it) unless copies are not kept. */
     private boolean loadFromPeers(PeerSource p, ChunkRef ref) throws IOException {
         PeerChunkWindow window = peerWindow;
@@ -186,6 +210,11 @@ public final class ChunkFetcher implements AutoCloseable {
             }
             return fetched;
         }
+        return fetchIntoStore(p, ref);
+    }
+
+    /** The chunk from a peer into this node's store; false when no peer had it or the store could not keep it. */
+    private boolean fetchIntoStore(PeerSource p, ChunkRef ref) throws IOException {
         ByteBuffer buf = chunkBuffers.acquire();
         try {
             buf.limit(ref.length());
