@@ -68,7 +68,7 @@ class PackagingIT {
     @AfterAll
     static void purge() throws Exception {
         if (deb != null) {
-            for (String m : List.of("mnt-t", "mnt-fstab", "mnt-unit")) {
+            for (String m : List.of("mnt-t", "mnt-fstab", "mnt-unit", "mnt-pod")) {
                 if (isMounted(tmp.resolve(m))) {
                     PeerFsMount.command("umount", "-l", tmp.resolve(m).toString());
                 }
@@ -178,11 +178,10 @@ class PackagingIT {
         }
         Path dir = Files.createDirectories(tmp.resolve("units"));
         Files.writeString(dir.resolve("peerfs@ci.service"), unit);
-        if (Files.isExecutable(Path.of("/usr/bin/systemd-analyze"))) {
-            Run verify = run("systemd-analyze", "verify", dir.resolve("peerfs@ci.service").toString());
-            assertEquals(0, verify.exit(), verify.out() + verify.err());
-            assertFalse(verify.err().contains("peerfs@ci.service:"), "no warnings about the unit: " + verify.err());
-        }
+        assertTrue(Files.isExecutable(Path.of("/usr/bin/systemd-analyze")), "bin/install-deps installs systemd");
+        Run verify = run("systemd-analyze", "verify", dir.resolve("peerfs@ci.service").toString());
+        assertEquals(0, verify.exit(), verify.out() + verify.err());
+        assertFalse(verify.err().contains("peerfs@ci.service:"), "no warnings about the unit: " + verify.err());
         // no systemd runs here: start the unit's ExecStart as systemd would, stop it as systemd does
         Matcher exec = Pattern.compile("(?m)^ExecStart=(.*)$").matcher(unit);
         assertTrue(exec.find());
@@ -212,8 +211,40 @@ class PackagingIT {
         }
     }
 
+    /** The DaemonSet's container without Docker: its entry point, readiness probe and preStop hook on this host. */
     @Test
     @Order(5)
+    void containerEntryPointProbeAndPreStopWork() throws Exception {
+        Path mnt = tmp.resolve("mnt-pod");
+        ProcessBuilder pb = new ProcessBuilder("bash", PeerFsMount.ROOT.resolve("packaging/container/peerfs-node.sh")
+                .toString()).redirectErrorStream(true).redirectOutput(tmp.resolve("pod.log").toFile());
+        pb.environment().put("PEERFS_BACKEND", backend.toString());
+        pb.environment().put("PEERFS_MOUNTPOINT", mnt.toString());
+        pb.environment().put("PEERFS_CACHE_DIR", tmp.resolve("cache-pod").toString());
+        pb.environment().put("PEERFS_CACHE_SIZE", "64MiB");
+        pb.environment().put("PEERFS_METRICS", "127.0.0.1:0");
+        Process pod = pb.start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            Run probe;
+            do {
+                Thread.sleep(200);
+                probe = run("/usr/bin/peerfs", "status", mnt.toString()); // the readiness probe's command
+            } while (probe.exit() != 0 && pod.isAlive() && System.nanoTime() < deadline);
+            assertEquals(0, probe.exit(), "ready; pod output: " + Files.readString(tmp.resolve("pod.log")));
+            assertArrayEquals(second, Files.readAllBytes(mnt.resolve("data/second.bin")));
+            Run preStop = run("/usr/bin/peerfs", "umount", "--lazy", mnt.toString());
+            assertEquals(0, preStop.exit(), preStop.err());
+            assertTrue(pod.waitFor(60, TimeUnit.SECONDS), "the pod's process ends after the preStop unmount");
+            assertFalse(isMounted(mnt));
+            assertNotEquals(0, run("/usr/bin/peerfs", "status", mnt.toString()).exit(), "not ready once unmounted");
+        } finally {
+            pod.destroyForcibly();
+        }
+    }
+
+    @Test
+    @Order(6)
     void removesCleanly() throws Exception {
         Run remove = run("dpkg", "-r", "peerfs");
         assertEquals(0, remove.exit(), remove.out() + remove.err());

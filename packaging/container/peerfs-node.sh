@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Entry point of the PeerFS DaemonSet pod: mounts the central store at PEERFS_MOUNTPOINT on
+# the host (through a Bidirectional hostPath) and stays in the foreground; SIGTERM (pod
+# deletion) unmounts. Settings come from the environment (ConfigMap, Secret, downward API).
+set -euo pipefail
+: "${PEERFS_BACKEND:?must name the directory of the central store, as mounted into this pod}"
+: "${PEERFS_MOUNTPOINT:=/mnt/peerfs}"
+: "${PEERFS_CACHE_DIR:=/var/cache/peerfs/data}"
+: "${PEERFS_CACHE_SIZE:=100GiB}"
+: "${PEERFS_PORT:=7070}"
+: "${PEERFS_METRICS:=0.0.0.0:9567}"
+: "${PEERFS_SECRET_FILE:=/etc/peerfs/secret/secret}"
+args=(mount "$PEERFS_BACKEND" "$PEERFS_MOUNTPOINT" --foreground
+      --cache-dir "$PEERFS_CACHE_DIR" --cache-size "$PEERFS_CACHE_SIZE" --metrics "$PEERFS_METRICS"
+      )
+if [ -n "${PEERFS_META:-}" ]; then
+  # a cluster: the node is reached at its host IP; its name is the Kubernetes node's
+  : "${POD_IP:?must be set from status.podIP (the pod runs with hostNetwork)}"
+  args+=(--meta "$PEERFS_META" --listen "$POD_IP:$PEERFS_PORT" --secret-file "$PEERFS_SECRET_FILE")
+  if [ -n "${NODE_NAME:-}" ]; then args+=(--node-id "$NODE_NAME"); fi
+fi
+if [ -n "${PEERFS_RESULT_PATHS:-}" ]; then args+=(--result-paths "$PEERFS_RESULT_PATHS"); fi
+if [ -n "${PEERFS_SCRATCH_REPLICAS:-}" ]; then args+=(--scratch-replicas "$PEERFS_SCRATCH_REPLICAS"); fi
+# anything else, e.g. PEERFS_EXTRA_ARGS="--chunk-size 8MiB --writeback"
+read -r -a extra <<< "${PEERFS_EXTRA_ARGS:-}"
+exec /usr/bin/peerfs "${args[@]}" "${extra[@]}"
