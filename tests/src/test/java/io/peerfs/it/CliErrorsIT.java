@@ -117,6 +117,26 @@ class CliErrorsIT {
     }
 
     @Test
+    void configFileSuppliesOptionsFlagsOverrideItAndBadFilesAreRefused() throws Exception {
+        Path conf = Files.writeString(tmp.resolve("peerfs.conf"), "# a mount from a file\nbackend = " + backend
+                + "\nmountpoint = " + mnt + "\ncache-dir = " + tmp.resolve("cache") + "\ncache-size = 1GiB\n"
+                + "chunk-size = 1MiB\nmetrics = none\n");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache"))) {
+            Run r = PeerFsMount.peerfs("mount", "--config", conf.toString(), "--cache-size", "2GiB");
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("x", Files.readString(mnt.resolve("file")));
+            assertEquals(2L << 30, m.status().path("cache").path("capacityBytes").asLong(), "the flag wins");
+            assertEquals(1L << 20, m.status().path("daemon").path("chunkSize").asLong(), "the file's value");
+            assertTrue(m.status().path("daemon").path("metrics").isNull(), "metrics = none");
+        }
+        Files.writeString(conf, "cache-size = 1GiB\nbogus = 1\n");
+        assertFails(2, "line 2: unknown option 'bogus'", mountArgs("--config", conf.toString()));
+        Files.writeString(conf, "just words\n");
+        assertFails(2, "expected 'key = value'", mountArgs("--config", conf.toString()));
+        assertFails(2, "does not exist", mountArgs("--config", tmp.resolve("nope.conf").toString()));
+    }
+
+    @Test
     void unknownFlagOrMissingArguments() throws Exception {
         assertFails(2, "Unknown option", mountArgs("--bogus"));
         assertFails(2, "Missing required", "mount");

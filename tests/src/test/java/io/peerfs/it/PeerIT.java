@@ -225,6 +225,35 @@ class PeerIT {
     }
 
     @Test
+    @Order(2)
+    void clusterWarmupLoadsEachChunkIntoItsOwnerAndReadersThenSpareTheBackend() throws Exception {
+        int files = 4;
+        int size = 8 << 20;
+        List<String> names = dataset("warm", files, size, 250);
+        dropPageCache();
+        long backendBefore = sum("backend", "bytesRead");
+        long deviceBefore = deviceBytesRead();
+        PeerFsMount.Run warm = PeerFsMount.peerfs("warmup", "--cluster", nodes.get(0).mountpoint.resolve("warm")
+                .toString());
+        assertEquals(0, warm.exit(), warm.err());
+        assertTrue(warm.out().contains("warmed 4 of 4 files") && warm.out().contains("owners"), warm.out());
+        assertBackendReadOnce("cluster warmup", backendBefore, deviceBefore, (long) files * size, files);
+        long owned = 0;
+        for (PeerFsMount n : nodes) {
+            PeerFsMount.Run check = PeerFsMount.peerfs("warmup", "--check", n.mountpoint.resolve("warm").toString());
+            assertEquals(0, check.exit(), check.err());
+            assertTrue(check.out().startsWith("4 files, 32.0 MiB"), check.out());
+            owned += n.status().path("cache").path("backendLoads").asLong();
+        }
+        assertTrue(owned >= (long) files * size / CHUNK, "every chunk was loaded by some node: " + owned);
+        long afterWarmup = sum("backend", "bytesRead");
+        for (int i = 0; i < files; i++) {
+            readAndCompare(nodes.get(2), names.get(i), size, 250 + i);
+        }
+        assertEquals(afterWarmup, sum("backend", "bytesRead"), "a warm cluster serves readers from its caches");
+    }
+
+    @Test
     @Order(3)
     void aCorruptChunkOnTheOwnerIsDetectedByTheReaderAndNeverReturned() throws Exception {
         byte[] data = random(3 * CHUNK, 300);
