@@ -234,6 +234,9 @@ final class ScratchFiles {
                 int inChunk = (int) (pos % chunkSize);
                 int len = Math.min(src.remaining(), chunkSize - inChunk);
                 OpenScratch.DirtyChunk d = dirtyChunk(f, idx);
+                if (inChunk > d.length) {
+                    zero(d.buf, d.length, inChunk - d.length); // a gap reads as zeros
+                }
                 d.buf.put(inChunk, src, src.position(), len);
                 src.position(src.position() + len);
                 d.length = Math.max(d.length, inChunk + len);
@@ -255,8 +258,8 @@ final class ScratchFiles {
         if (d != null) {
             return d;
         }
+        // pooled buffers hold old bytes: only [0, length) is valid, and a write past length zeroes the gap
         ByteBuffer buf = buffers.acquire();
-        zero(buf, 0, chunkSize); // pooled buffers hold old bytes; gaps must read as zeros
         int length = 0;
         ChunkKey key = keyAt(f.working, idx);
         if (key != null) {
@@ -343,8 +346,7 @@ final class ScratchFiles {
             int tail = (int) (size % chunkSize);
             if (tail != 0 && size < w.size()) {
                 OpenScratch.DirtyChunk d = dirtyChunk(f, size / chunkSize);
-                zero(d.buf, tail, chunkSize - tail);
-                d.length = Math.min(d.length, tail);
+                d.length = Math.min(d.length, tail); // the bytes past it are zeroed when a write extends the chunk
             }
             f.changed = true;
         } finally {
