@@ -51,7 +51,8 @@ trap cleanup EXIT
 
 # ---- data: one big file, four quarter files (one per job), on the backend and on local disk
 mkdir -p "$LOCAL" "$BACK"
-truncate -s $((2 * SIZE + 2 * CLUSTER + SMALL / 16 + 512))M "$WORK/backend.img"
+# the data, plus one write test at a time (bindfs, then a result file), plus small files
+truncate -s $((4 * SIZE + 2 * CLUSTER + SMALL / 16 + 1024))M "$WORK/backend.img"
 mkfs.ext4 -q -F "$WORK/backend.img"
 LOOP=$(losetup -f --show "$WORK/backend.img")
 mount "$LOOP" "$BACK"
@@ -79,8 +80,14 @@ fio_run() {
   cmd="$cmd --ioengine=psync --direct=0 --group_reporting $extra"
   grep -q "^$id " "$COMMANDS" || echo "$id  $cmd" >> "$COMMANDS"
   # shellcheck disable=SC2086
-  ${cmd/DIR/$dir} --output-format=json 2>/dev/null |
-    python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(int((j["read"]["bw"]+j["write"]["bw"])/1024))'
+  local out
+  if ! out=$(${cmd/DIR/$dir} --output-format=json 2>&1); then
+    echo "run.sh: $id in $dir failed: $(echo "$out" | grep -v '^[{} ]' | head -3)" >&2
+    echo "-"
+    return
+  fi
+  echo "$out" | python3 -c 'import json,sys; t=sys.stdin.read(); j=json.loads(t[t.index("{"):])["jobs"][0]
+print(int((j["read"]["bw"]+j["write"]["bw"])/1024))'
 }
 
 rss() { # daemon RSS in MiB of the mount at $1
