@@ -105,6 +105,35 @@ class CacheIT {
     }
 
     @Test
+    void chunkFilesDeletedTruncatedOrFlippedUnderARunningDaemonAreNeverServedWrong() throws Exception {
+        byte[] data = random(4 * CHUNK, 7);
+        write(backend.resolve("data.bin"), data);
+        try (PeerFsMount m = mount().mount()) {
+            assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            List<Path> chunks = chunkFiles(m.cacheDir).stream().sorted().toList();
+            assertEquals(4, chunks.size());
+            Files.delete(chunks.get(0));
+            try (RandomAccessFile f = new RandomAccessFile(chunks.get(1).toFile(), "rw")) {
+                f.setLength(1000);
+            }
+            try (RandomAccessFile f = new RandomAccessFile(chunks.get(2).toFile(), "rw")) {
+                f.seek(CHUNK - 7);
+                int b = f.read();
+                f.seek(CHUNK - 7);
+                f.write(b ^ 0x80);
+            }
+            PeerFsMount.command("sync");
+            Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3"); // the next reads reach the daemon
+            for (int round = 0; round < 2; round++) {
+                assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")), "round " + round);
+            }
+            assertTrue(m.status().path("cache").path("corruptChunks").asLong() >= 1, m.status().toString());
+            assertTrue(m.backendBytesRead() >= data.length + CHUNK, "damaged chunks were read again from the"
+                    + " backend: " + m.backendBytesRead());
+        }
+    }
+
+    @Test
     void aFileRewrittenOnTheBackendIsReadFreshAfterTheTtl() throws Exception {
         Path f = write(backend.resolve("model.ckpt"), random(2 * CHUNK, 1));
         try (PeerFsMount m = mount("--meta-ttl", "200ms").mount()) {
