@@ -110,21 +110,21 @@ public final class Metrics implements PeerFuse.OpObserver, AutoCloseable {
     }
 
     private void counter(String name, String help, String section, String field) {
-        CounterWithCallback.builder().name(name).help(help).callback(cb -> {
-            double v = value(section, field);
-            if (!Double.isNaN(v)) {
-                cb.call(v);
-            }
-        }).register(registry);
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> report(section, field, cb::call))
+                .register(registry);
     }
 
     private void gauge(String name, String help, String section, String field) {
-        GaugeWithCallback.builder().name(name).help(help).callback(cb -> {
-            double v = value(section, field);
-            if (!Double.isNaN(v)) {
-                cb.call(v);
-            }
-        }).register(registry);
+        GaugeWithCallback.builder().name(name).help(help).callback(cb -> report(section, field, cb::call))
+                .register(registry);
+    }
+
+    /** Hands a status field to a metric's callback; a section this mount does not have reports nothing. */
+    private void report(String section, String field, java.util.function.DoubleConsumer sink) {
+        double v = value(section, field);
+        if (!Double.isNaN(v)) {
+            sink.accept(v);
+        }
     }
 
     /** A field of the status document; NaN when this mount has no such section (no peers). */

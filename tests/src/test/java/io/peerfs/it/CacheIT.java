@@ -41,6 +41,16 @@ class CacheIT {
         }
     }
 
+    /** Flips the bits of {@code mask} in the byte at {@code offset} of a file, as a failing disk would. */
+    private static void flipBit(Path file, long offset, int mask) throws Exception {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(offset);
+            int b = f.read();
+            f.seek(offset);
+            f.write(b ^ mask);
+        }
+    }
+
     @Test
     void dataIsReadFromTheBackendOnceAcrossRereadsAndRestarts() throws Exception {
         byte[] data = random(7 * CHUNK + 3, 1);
@@ -90,12 +100,7 @@ class CacheIT {
             List<Path> chunks = chunkFiles(m.cacheDir);
             assertEquals(3, chunks.size());
             for (Path chunk : chunks) {
-                try (RandomAccessFile f = new RandomAccessFile(chunk.toFile(), "rw")) {
-                    f.seek(12345);
-                    int b = f.read();
-                    f.seek(12345);
-                    f.write(b ^ 0x01);
-                }
+                flipBit(chunk, 12345, 0x01);
             }
             m.mount();
             assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
@@ -116,12 +121,7 @@ class CacheIT {
             try (RandomAccessFile f = new RandomAccessFile(chunks.get(1).toFile(), "rw")) {
                 f.setLength(1000);
             }
-            try (RandomAccessFile f = new RandomAccessFile(chunks.get(2).toFile(), "rw")) {
-                f.seek(CHUNK - 7);
-                int b = f.read();
-                f.seek(CHUNK - 7);
-                f.write(b ^ 0x80);
-            }
+            flipBit(chunks.get(2), CHUNK - 7, 0x80);
             PeerFsMount.command("sync");
             Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3"); // the next reads reach the daemon
             for (int round = 0; round < 2; round++) {
