@@ -6,6 +6,7 @@ import io.peerfs.daemon.DaemonConfig;
 import io.peerfs.daemon.MountException;
 import io.peerfs.daemon.MountPreflight;
 import io.peerfs.meta.ResultPaths;
+import io.peerfs.meta.redis.RedisMetaStore;
 import io.peerfs.peer.PeerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -237,7 +238,7 @@ public final class MountCommand implements Callable<Integer> {
             String s = v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList())
                     : String.valueOf(v);
             b.append(' ').append(o.longestName().replaceFirst("^-+", "")).append('=')
-                    .append(s.replaceAll("//[^@/]*@", "//***@"));
+                    .append(RedisMetaStore.withoutPassword(s));
         }
         if (spec.commandLine().getDefaultValueProvider() instanceof ConfigFile f) {
             b.append(" (config file ").append(f.path()).append(", overridden by flags)");

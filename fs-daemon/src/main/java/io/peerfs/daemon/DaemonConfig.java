@@ -2,6 +2,7 @@ package io.peerfs.daemon;
 
 import io.peerfs.chunk.ByteSize;
 import io.peerfs.meta.ResultPaths;
+import io.peerfs.meta.redis.RedisMetaStore;
 import io.peerfs.peer.PeerConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,7 +62,7 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
                     + " (rediss:// for TLS), got '" + meta + "'");
         }
         if (isRedis(meta) && (cluster == null || cluster.listen() == null)) {
-            throw new IllegalArgumentException("--meta " + meta.replaceAll("//[^@/]*@", "//***@") + " shares scratch"
+            throw new IllegalArgumentException("--meta " + RedisMetaStore.withoutPassword(meta) + " shares scratch"
                     + " files with other nodes, which read them from this one: it needs --listen and --secret-file");
         }
         if (!metrics.equals("none")) {

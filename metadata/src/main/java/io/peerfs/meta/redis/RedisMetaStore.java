@@ -95,6 +95,11 @@ public final class RedisMetaStore implements MetaStore {
      * @param nodeId this node's id: its writeback journal and orphans are kept apart from other nodes'
      * @param timeout how long one call may wait for Redis before it fails
      */
+    /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
+    public static String withoutPassword(String url) {
+        return url.replaceAll("//[^@/]*@", "//***@");
+    }
+
     public static RedisMetaStore open(String url, String nodeId, Duration timeout) throws PeerFsException {
         RedisURI uri;
         try {
