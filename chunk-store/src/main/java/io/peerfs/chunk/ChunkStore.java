@@ -25,6 +25,14 @@ public interface ChunkStore extends AutoCloseable {
      */
     int read(ChunkKey key, long offsetInChunk, ByteBuffer dst) throws IOException;
 
+    /**
+     * False while the store takes no new chunks (its disk is full, read-only or failing):
+     * readers then keep what they fetch in memory instead of storing it.
+     */
+    default boolean acceptsChunks() {
+        return true;
+    }
+
     /** True when the chunk is in the store (without reading or verifying it). */
     boolean contains(ChunkKey key);
 

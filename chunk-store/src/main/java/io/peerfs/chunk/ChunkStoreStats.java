@@ -1,8 +1,11 @@
 package io.peerfs.chunk;
 
 /**
- * Counters of a {@link ChunkStore} since it was opened (hits … corrupt) and its current
- * occupancy (chunks … capacity).
+ * Counters of a {@link ChunkStore} since it was opened (hits … corrupt), its current
+ * occupancy (chunks … capacity) and the health of its disk.
+ *
+ * @param diskState {@code normal}, {@code unstable}, {@code read-only} or {@code down}
+ * @param diskErrors I/O errors of the cache disk since start
  */
 public record ChunkStoreStats(
         long hits,
@@ -14,5 +17,13 @@ public record ChunkStoreStats(
         long chunks,
         long usedBytes,
         long pinnedBytes,
-        long capacityBytes) {
+        long capacityBytes,
+        String diskState,
+        long diskErrors) {
+
+    /** The same counters with the disk's health as its watcher sees it. */
+    public ChunkStoreStats withDisk(String state, long errors) {
+        return new ChunkStoreStats(hits, misses, bytesRead, bytesWritten, evictions, corrupt, chunks, usedBytes,
+                pinnedBytes, capacityBytes, state, errors);
+    }
 }

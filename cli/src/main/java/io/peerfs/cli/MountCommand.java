@@ -63,6 +63,18 @@ public final class MountCommand implements Callable<Integer> {
             description = "How long backend attributes and listings are cached (default ${DEFAULT-VALUE}).")
     Duration metaTtl;
 
+    @Option(names = "--cache-recheck", paramLabel = "DURATION", defaultValue = "30s",
+            converter = Converters.Time.class,
+            description = "How often a cache disk found failing, full or read-only is checked again; meanwhile"
+                    + " reads go to peers and the backend (default ${DEFAULT-VALUE}).")
+    Duration cacheRecheck;
+
+    @Option(names = "--backend-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            converter = Converters.Time.class,
+            description = "Longest wait for one backend read or metadata call; then the operation fails with EIO"
+                    + " instead of hanging (default ${DEFAULT-VALUE}).")
+    Duration backendTimeout;
+
     @Option(names = "--readahead", paramLabel = "CHUNKS", defaultValue = "2",
             description = "Chunks loaded ahead of a sequential reader (default ${DEFAULT-VALUE}).")
     int readahead;
@@ -159,7 +171,8 @@ public final class MountCommand implements Callable<Integer> {
         }
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metrics);
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metrics,
+                cacheRecheck, backendTimeout);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */

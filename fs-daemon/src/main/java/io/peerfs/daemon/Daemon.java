@@ -4,7 +4,7 @@ import io.peerfs.PeerFsException;
 import io.peerfs.backend.CountingBackend;
 import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStoreConfig;
-import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.chunk.disk.CacheDisk;
 import io.peerfs.daemon.fuse.PeerFuse;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
@@ -34,7 +34,7 @@ public final class Daemon implements AutoCloseable {
     private static final long MOUNT_TIMEOUT_MS = 30_000;
 
     private final DaemonConfig config;
-    private final DiskChunkStore store;
+    private final CacheDisk store;
     private final BackendMetaCache meta;
     /** How long a MetaStore call may wait for Redis before the file operation fails with EIO. */
     private static final java.time.Duration META_TIMEOUT = java.time.Duration.ofSeconds(5);
@@ -53,7 +53,7 @@ public final class Daemon implements AutoCloseable {
     /** How long an unmount waits for queued result uploads; the rest resume at the next start. */
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
-    private Daemon(DaemonConfig config, DiskChunkStore store, BackendMetaCache meta, MetaStore metaStore,
+    private Daemon(DaemonConfig config, CacheDisk store, BackendMetaCache meta, MetaStore metaStore,
                    ChunkFetcher fetcher, PeerNode peers, Vfs vfs, PeerFuse fuse, StatusReport status) {
         this.status = status;
         this.peers = peers;
@@ -69,8 +69,9 @@ public final class Daemon implements AutoCloseable {
     /** Opens the caches and builds the file system; mounts nothing yet. */
     public static Daemon open(DaemonConfig config) throws IOException {
         CountingBackend backend = new CountingBackend(new LocalDirBackend(config.backend()));
-        DiskChunkStore store = DiskChunkStore.open(
-                new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()));
+        CacheDisk store = CacheDisk.open(
+                new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()),
+                config.cacheRecheck());
         BackendMetaCache meta = null;
         MetaStore metaStore = null;
         PeerNode peers = null;

@@ -22,11 +22,15 @@ import java.util.Objects;
  *     {@code redis://[:password@]host:port/db} / {@code rediss://…} (shared by the cluster)
  * @param metrics where Prometheus metrics are served: {@code host:port}, {@code :port}
  *     (loopback; port 0 picks a free one) or {@code none}
+ * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
+ * @param backendTimeout longest wait for one backend read or metadata call before the
+ *     operation fails with EIO (a hung backend must not hang the mount)
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
-                           PeerConfig cluster, String meta, String metrics) {
+                           PeerConfig cluster, String meta, String metrics, Duration cacheRecheck,
+                           Duration backendTimeout) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -57,6 +61,12 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         cacheDir = cacheDir.toAbsolutePath().normalize();
         fuseOptions = List.copyOf(fuseOptions);
         Objects.requireNonNull(resultPaths, "resultPaths");
+        if (cacheRecheck.isNegative() || cacheRecheck.isZero()) {
+            throw new IllegalArgumentException("--cache-recheck must be positive, got " + cacheRecheck);
+        }
+        if (backendTimeout.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("--backend-timeout must be at least 100ms, got " + backendTimeout);
+        }
         if (!meta.equals("rocksdb:") && !isRedis(meta)) {
             throw new IllegalArgumentException("--meta must be rocksdb: or redis://[:password@]host:port/db"
                     + " (rediss:// for TLS), got '" + meta + "'");

@@ -52,6 +52,7 @@ public final class Metrics implements PeerFuse.OpObserver, AutoCloseable {
                 "pinnedBytes");
         gauge("peerfs_cache_capacity_bytes", "Most chunk data the cache keeps", "cache", "capacityBytes");
         gauge("peerfs_cache_chunks", "Chunks in the cache", "cache", "chunks");
+        counter("peerfs_cache_disk_errors", "I/O errors of the cache disk", "cache", "diskErrors");
         counter("peerfs_backend_read_bytes", "Bytes read from the backend", "backend", "bytesRead");
         counter("peerfs_backend_reads", "Data reads sent to the backend", "backend", "dataReads");
         counter("peerfs_backend_meta_calls", "Metadata calls sent to the backend", "backend", "metaCalls");

@@ -81,6 +81,8 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("corruptChunks", s.corrupt());
         cache.put("chunks", s.chunks());
         cache.put("usedBytes", s.usedBytes());
+        cache.put("diskState", s.diskState());
+        cache.put("diskErrors", s.diskErrors());
         cache.put("pinnedBytes", s.pinnedBytes());
         cache.put("capacityBytes", s.capacityBytes());
         cache.put("backendLoads", f.backendLoads());

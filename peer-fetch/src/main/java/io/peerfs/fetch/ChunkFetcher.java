@@ -50,6 +50,8 @@ public final class ChunkFetcher implements AutoCloseable {
     private volatile PeerSource peers;
     /** Chunks fetched from peers, when the store does not keep copies of them; null when it does. */
     private volatile PeerChunkWindow peerWindow;
+    /** Chunks read while the store takes none (its disk is full, read-only or failing). */
+    private final PeerChunkWindow diskless;
     private final int chunkSize;
     private final LongAdder peerLoads = new LongAdder();
     private final LongAdder backendLoads = new LongAdder();
@@ -66,6 +68,7 @@ public final class ChunkFetcher implements AutoCloseable {
         this.backend = backend;
         this.chunkSize = chunkSize;
         this.chunkBuffers = new DirectBufferPool(chunkSize, 2 + readaheadThreads);
+        this.diskless = new PeerChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize));
         AtomicInteger n = new AtomicInteger();
         this.readahead = new ThreadPoolExecutor(Math.max(1, readaheadThreads), Math.max(1, readaheadThreads),
                 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4 * Math.max(1, readaheadThreads)), r -> {
@@ -89,8 +92,14 @@ public final class ChunkFetcher implements AutoCloseable {
             if (n < 0 && window != null) {
                 n = window.read(ref.key(), offsetInChunk, dst);
             }
+            if (n < 0) {
+                n = diskless.read(ref.key(), offsetInChunk, dst);
+            }
             if (n >= 0) {
                 return n;
+            }
+            if (!store.acceptsChunks()) {
+                return readWithoutStore(ref, offsetInChunk, dst);
             }
             if (!load(ref)) {
                 break; // the store could not keep it
@@ -100,11 +109,38 @@ public final class ChunkFetcher implements AutoCloseable {
         return readDirect(ref, offsetInChunk, dst);
     }
 
+    /**
+     * A read while the store takes no chunks (its disk is full, read-only or failing): the
+     * chunk is fetched once into memory, from its owner or the backend, and the next reads
+     * of it are served from there.
+     */
+    private int readWithoutStore(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
+        boolean held = singleFlight(inflight, ref, () -> diskless.contains(ref.key())
+                || diskless.fill(ref.key(), ref.length(), buf -> fetchIntoMemory(ref, buf)));
+        int n = held ? diskless.read(ref.key(), offsetInChunk, dst) : -1;
+        return n >= 0 ? n : readDirect(ref, offsetInChunk, dst);
+    }
+
+    private boolean fetchIntoMemory(ChunkRef ref, ByteBuffer buf) throws IOException {
+        PeerSource p = peers;
+        if (p != null && !p.ownedHere(ref.key()) && p.fetch(ref, buf)) {
+            peerLoads.increment();
+            return true;
+        }
+        buf.clear().limit(ref.length());
+        backendLoads.increment();
+        int n = backend.read(ref.backendPath(), ref.fileOffset(), buf);
+        if (n != ref.length()) {
+            throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
+        }
+        return true;
+    }
+
     /** Loads the chunk into the store in the background unless it is there or on its way. */
     public void prefetch(ChunkRef ref) {
         PeerChunkWindow window = peerWindow;
-        if (inflight.containsKey(ref.key()) || store.contains(ref.key())
-                || (window != null && window.contains(ref.key()))) {
+        if (!store.acceptsChunks() || inflight.containsKey(ref.key()) || store.contains(ref.key())
+                || diskless.contains(ref.key()) || (window != null && window.contains(ref.key()))) {
             return;
         }
         readahead.execute(() -> {

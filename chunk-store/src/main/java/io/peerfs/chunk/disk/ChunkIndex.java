@@ -77,6 +77,17 @@ final class ChunkIndex implements AutoCloseable {
         }
     }
 
+    /** Writes and deletes a probe entry (not a chunk key), to learn whether the index still takes writes. */
+    void checkWritable() throws PeerFsException {
+        byte[] probe = "probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try {
+            db.put(writeOptions, probe, probe);
+            db.delete(writeOptions, probe);
+        } catch (RocksDBException e) {
+            throw new PeerFsException("chunk index " + dir + " takes no writes: " + e.getMessage(), e);
+        }
+    }
+
     /** Visits every entry; an undecodable one is passed with a null meta. */
     void forEach(BiConsumer<ChunkKey, ChunkMeta> visitor) {
         try (RocksIterator it = db.newIterator()) {

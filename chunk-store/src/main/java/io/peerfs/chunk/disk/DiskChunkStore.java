@@ -451,6 +451,17 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
+    /** Throws when the index no longer takes writes (RocksDB stops writing after a failed write). */
+    void checkIndex() throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            index.checkWritable();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
     /** Where the chunk's file is, for zero-copy transfer; the file may vanish at any time. */
     public Path chunkFile(ChunkKey key) {
         return files.pathOf(key);
@@ -461,7 +472,7 @@ public final class DiskChunkStore implements ChunkStore {
         synchronized (lru) {
             return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesWritten.sum(),
                     evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
-                    config.capacity().bytes());
+                    config.capacity().bytes(), "normal", 0);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.peerfs.daemon.fuse;
 
+import io.peerfs.chunk.CacheDiskException;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.fetch.BackendChangedException;
 import io.peerfs.vfs.BadHandleException;
@@ -67,6 +68,12 @@ public final class Errno {
         } else if (t instanceof CacheFullException) {
             log.warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.ENOSPC();
+        } else if (t instanceof CacheDiskException cde) {
+            return switch (cde.kind()) {
+                case FULL -> ErrorCodes.ENOSPC();
+                case READ_ONLY -> ErrorCodes.EROFS();
+                case FAILING -> ErrorCodes.EIO();
+            };
         } else if (t instanceof BackendChangedException) {
             log.warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
