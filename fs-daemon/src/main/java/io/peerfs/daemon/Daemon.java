@@ -2,6 +2,7 @@ package io.peerfs.daemon;
 
 import io.peerfs.PeerFsException;
 import io.peerfs.backend.CountingBackend;
+import io.peerfs.backend.GuardedBackend;
 import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.disk.CacheDisk;
@@ -68,7 +69,9 @@ public final class Daemon implements AutoCloseable {
 
     /** Opens the caches and builds the file system; mounts nothing yet. */
     public static Daemon open(DaemonConfig config) throws IOException {
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(config.backend()));
+        GuardedBackend guard = new GuardedBackend(new LocalDirBackend(config.backend()), config.backend(),
+                config.backendTimeout());
+        CountingBackend backend = new CountingBackend(guard);
         CacheDisk store = CacheDisk.open(
                 new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()),
                 config.cacheRecheck());
@@ -85,7 +88,7 @@ public final class Daemon implements AutoCloseable {
             if (config.cluster() != null) {
                 peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, meta, routing, chunkSize);
             }
-            StatusReport status = new StatusReport(config, backend, store, meta, fetcher, peers);
+            StatusReport status = new StatusReport(config, backend, guard, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
                     config.writeback(), isRoot());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);

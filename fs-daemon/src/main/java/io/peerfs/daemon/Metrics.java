@@ -58,6 +58,9 @@ public final class Metrics implements PeerFuse.OpObserver, AutoCloseable {
         counter("peerfs_backend_meta_calls", "Metadata calls sent to the backend", "backend", "metaCalls");
         counter("peerfs_backend_written_bytes", "Bytes written to the backend", "backend", "bytesWritten");
         counter("peerfs_backend_uploads", "Result files uploaded to the backend", "backend", "uploads");
+        counter("peerfs_backend_timeouts", "Backend calls given up after --backend-timeout", "backend", "timeouts");
+        counter("peerfs_backend_unavailable", "Backend calls failed because the backend was unavailable", "backend",
+                "unavailable");
         counter("peerfs_meta_cache_hits", "Backend metadata answered from the local cache", "meta", "hits");
         counter("peerfs_meta_cache_misses", "Backend metadata the local cache had to ask for", "meta", "misses");
         gauge("peerfs_writeback_staged_files", "Result files staged locally, not yet uploaded", "writeback",

@@ -3,6 +3,7 @@ package io.peerfs.daemon;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.backend.CountingBackend;
+import io.peerfs.backend.GuardedBackend;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.ChunkStoreStats;
 import io.peerfs.fetch.ChunkFetcher;
@@ -22,6 +23,7 @@ final class StatusReport implements Supplier<byte[]> {
 
     private final DaemonConfig config;
     private final CountingBackend backend;
+    private final GuardedBackend guard;
     private final ChunkStore store;
     private final BackendMetaCache meta;
     private final ChunkFetcher fetcher;
@@ -30,9 +32,10 @@ final class StatusReport implements Supplier<byte[]> {
     private volatile Vfs vfs;
     private volatile String metricsUrl;
 
-    StatusReport(DaemonConfig config, CountingBackend backend, ChunkStore store, BackendMetaCache meta,
-                 ChunkFetcher fetcher, PeerNode peers) {
+    StatusReport(DaemonConfig config, CountingBackend backend, GuardedBackend guard, ChunkStore store,
+                 BackendMetaCache meta, ChunkFetcher fetcher, PeerNode peers) {
         this.peers = peers;
+        this.guard = guard;
         this.config = config;
         this.backend = backend;
         this.store = store;
@@ -69,6 +72,10 @@ final class StatusReport implements Supplier<byte[]> {
         back.put("changes", b.changes());
         back.put("uploads", b.uploads());
         back.put("bytesWritten", b.bytesWritten());
+        GuardedBackend.Stats g = guard.stats();
+        back.put("timeouts", g.timeouts());
+        back.put("unavailable", g.failures());
+        back.put("busyThreads", g.busyThreads());
 
         ChunkStoreStats s = store.stats();
         ChunkFetcher.Stats f = fetcher.stats();
@@ -94,6 +101,7 @@ final class StatusReport implements Supplier<byte[]> {
         BackendMetaCache.Stats m = meta.stats();
         Map<String, Object> metaMap = new LinkedHashMap<>();
         metaMap.put("hits", m.hits());
+        metaMap.put("staleAnswers", m.staleAnswers());
         metaMap.put("misses", m.misses());
 
         Map<String, Object> doc = new LinkedHashMap<>();

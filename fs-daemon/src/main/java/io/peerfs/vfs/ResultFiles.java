@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ResultFiles implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ResultFiles.class);
-    private static final long RETRY_SECONDS = 10;
+    /** Longest wait between upload attempts of one file; the waits double from 1 s up to this. */
+    static final long MAX_RETRY_SECONDS = 60;
 
     /** A result file staged on this node. */
     static final class Staged {
@@ -59,6 +60,8 @@ final class ResultFiles implements AutoCloseable {
         /** Handles on this node; guarded by the {@link ResultFiles#byPath} table. */
         int opens;
         boolean queued;
+        /** Background uploads that failed in a row; only the uploader thread touches it. */
+        int failedUploads;
 
         Staged(long ino, String path) {
             this.ino = ino;
@@ -352,12 +355,18 @@ final class ResultFiles implements AutoCloseable {
         }
         try {
             upload(s);
+            if (s.failedUploads > 0) {
+                log.info("result file {} uploaded after {} failed attempts", s.path, s.failedUploads);
+                s.failedUploads = 0;
+            }
             finishIfIdle(s);
         } catch (IOException | RuntimeException e) {
             failures.increment();
-            log.warn("upload of result file {} failed, retrying in {}s (the data stays staged): {}", s.path,
-                    RETRY_SECONDS, e.toString());
-            enqueue(s, RETRY_SECONDS);
+            long delay = Math.min(MAX_RETRY_SECONDS, 1L << Math.min(s.failedUploads, 6));
+            s.failedUploads++;
+            log.warn("upload of result file {} failed (attempt {}), retrying in {}s (the data stays staged): {}",
+                    s.path, s.failedUploads, delay, e.toString());
+            enqueue(s, delay);
         }
     }
 

@@ -2,6 +2,7 @@ package io.peerfs.meta;
 
 import io.peerfs.PeerFsException;
 import io.peerfs.backend.Backend;
+import io.peerfs.backend.BackendUnavailableException;
 import io.peerfs.backend.FsStats;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -36,7 +37,7 @@ public final class BackendMetaCache implements AutoCloseable {
     }
 
     /** Counters: lookups answered from the cache, and lookups that went to the backend. */
-    public record Stats(long hits, long misses) {
+    public record Stats(long hits, long misses, long staleAnswers) {
     }
 
     private interface Load<T> {
@@ -130,6 +131,8 @@ public final class BackendMetaCache implements AutoCloseable {
     private final WriteOptions writeOptions = new WriteOptions().setDisableWAL(true);
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
+    /** Expired entries answered because the backend was unavailable. */
+    private final LongAdder staleAnswers = new LongAdder();
 
     private BackendMetaCache(Backend backend, Path dir, Duration ttl, LongSupplier clockMs, Options options, RocksDB db) {
         this.backend = backend;
@@ -186,7 +189,7 @@ public final class BackendMetaCache implements AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(hits.sum(), misses.sum());
+        return new Stats(hits.sum(), misses.sum(), staleAnswers.sum());
     }
 
     private <T> T cached(char kind, String path, Codec<T> codec, Load<T> load) throws IOException {
@@ -214,9 +217,29 @@ public final class BackendMetaCache implements AutoCloseable {
         } catch (NoSuchFileException e) {
             put(kind, path, null, codec);
             throw e;
+        } catch (BackendUnavailableException e) {
+            return stale(kind, path, codec, e);
         }
         put(kind, path, value, codec);
         return value;
+    }
+
+    /**
+     * What the cache last knew, however old, while the backend cannot be asked: cached files
+     * stay readable through a backend outage. Without an entry the caller gets the failure.
+     */
+    private <T> T stale(char kind, String path, Codec<T> codec, BackendUnavailableException e) throws IOException {
+        byte[] v = get(key(kind, path));
+        if (v == null) {
+            throw e;
+        }
+        staleAnswers.increment();
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(v));
+        in.readLong();
+        if (in.readBoolean()) {
+            return codec.read(in);
+        }
+        throw new NoSuchFileException(path.isEmpty() ? "/" : path);
     }
 
     private <T> void put(char kind, String path, T value, Codec<T> codec) throws PeerFsException {

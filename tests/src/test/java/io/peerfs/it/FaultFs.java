@@ -15,14 +15,15 @@ import java.util.concurrent.TimeUnit;
 final class FaultFs implements AutoCloseable {
     static final Path SCRIPT = PeerFsMount.ROOT.resolve("tests/faults/faultfs.py");
 
+    final Path root;
     final Path mountpoint;
     private final Path control;
-    private final Process process;
+    private Process process;
 
-    private FaultFs(Path mountpoint, Path control, Process process) {
+    private FaultFs(Path root, Path mountpoint, Path control) {
+        this.root = root;
         this.mountpoint = mountpoint;
         this.control = control;
-        this.process = process;
     }
 
     /** Serves {@code root} at {@code mountpoint}, passing everything through until told otherwise. */
@@ -32,22 +33,44 @@ final class FaultFs implements AutoCloseable {
                 + probe.err());
         Files.createDirectories(root);
         Files.createDirectories(mountpoint);
-        Path control = mountpoint.resolveSibling(mountpoint.getFileName() + ".faults");
-        Files.writeString(control, "ok\n");
-        Process p = new ProcessBuilder("/usr/bin/python3", SCRIPT.toString(), root.toString(), mountpoint.toString(),
-                control.toString()).redirectErrorStream(true)
-                .redirectOutput(mountpoint.resolveSibling(mountpoint.getFileName() + ".log").toFile()).start();
-        FaultFs fs = new FaultFs(mountpoint, control, p);
+        FaultFs fs = new FaultFs(root, mountpoint, mountpoint.resolveSibling(mountpoint.getFileName() + ".faults"));
+        fs.set("ok");
+        fs.serve();
+        return fs;
+    }
+
+    private void serve() throws Exception {
+        Path log = mountpoint.resolveSibling(mountpoint.getFileName() + ".log");
+        process = new ProcessBuilder("/usr/bin/python3", SCRIPT.toString(), root.toString(), mountpoint.toString(),
+                control.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!fs.isMounted()) {
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                fs.close();
-                throw new AssertionError("faultfs did not mount " + mountpoint + ": " + Files.readString(
-                        mountpoint.resolveSibling(mountpoint.getFileName() + ".log")));
+        while (!isMounted()) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                close();
+                throw new AssertionError("faultfs did not mount " + mountpoint + ": " + Files.readString(log));
             }
             Thread.sleep(50);
         }
-        return fs;
+    }
+
+    /** Kills the file system process: its mount answers ENOTCONN, like a crashed network file system client. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** Unmounts whatever is at the mountpoint (lazily, a dead mount included): the directory shows what is under it. */
+    void unmount() throws Exception {
+        new ProcessBuilder("fusermount", "-u", "-z", mountpoint.toString()).start().waitFor();
+        process.destroy();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** Mounts it again after {@link #kill} or {@link #unmount}. */
+    void restart() throws Exception {
+        if (isMounted()) {
+            unmount();
+        }
+        serve();
     }
 
     /** Sets the mode ({@code ok}, {@code eio}, {@code erofs}, {@code enospc}, {@code hang}) for paths under the prefixes. */
@@ -63,14 +86,16 @@ final class FaultFs implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException, InterruptedException {
+    public void close() throws Exception {
         set("ok");
         if (isMounted()) {
             new ProcessBuilder("fusermount", "-u", "-z", mountpoint.toString()).start().waitFor();
         }
-        process.destroy();
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
+        if (process != null) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.peerfs.daemon.fuse;
 
+import io.peerfs.backend.BackendUnavailableException;
 import io.peerfs.chunk.CacheDiskException;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.fetch.BackendChangedException;
@@ -74,6 +75,8 @@ public final class Errno {
                 case READ_ONLY -> ErrorCodes.EROFS();
                 case FAILING -> ErrorCodes.EIO();
             };
+        } else if (t instanceof BackendUnavailableException) {
+            return ErrorCodes.EIO(); // GuardedBackend logs the outage, once per 10 s rather than once per call
         } else if (t instanceof BackendChangedException) {
             log.warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
