@@ -429,6 +429,97 @@ class PeerIT {
     }
 
     @Test
+    @Order(4)
+    void floodsOfIdleAndHostileConnectionsAreShedWithBoundedMemoryAndMembersStillRead() throws Exception {
+        PeerFsMount target = nodes.get(0);
+        String[] hostPort = addresses.get(0).split(":");
+        InetSocketAddress at = new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1]));
+        long pid = target.pid();
+        long rssBefore = rssKiB(pid);
+        long fdsBefore = openFds(pid);
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 400; i++) { // never authenticate: only 128 may wait at once, the rest are shed
+                Socket s = new Socket();
+                s.connect(at, 5000);
+                idle.add(s);
+            }
+            int shed = 0;
+            for (Socket s : idle) {
+                s.setSoTimeout(50);
+                try {
+                    DataInputStream in = new DataInputStream(s.getInputStream());
+                    if (readFrame(in) == null) {
+                        shed++;
+                    }
+                } catch (java.net.SocketTimeoutException e) {
+                    // challenged and waiting: one of the admitted ones
+                }
+            }
+            assertTrue(shed >= 400 - 128 - 10, "connections beyond the bound are closed on arrival: " + shed);
+            assertTrue(openFds(pid) < fdsBefore + 128 + 64, "descriptors stay bounded under a flood");
+
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            List<Future<?>> hostile = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                hostile.add(pool.submit(() -> {
+                    java.util.Random r = new java.util.Random(seed);
+                    for (int i = 0; i < 100; i++) {
+                        try (Socket s = new Socket()) {
+                            s.connect(at, 5000);
+                            byte[] junk = random(r.nextInt(64 * 1024), r.nextLong());
+                            if (i % 3 == 0 && junk.length >= 4) { // oversized length field
+                                junk[0] = 0x7f;
+                            }
+                            s.getOutputStream().write(junk);
+                            s.getOutputStream().flush();
+                        } catch (IOException e) {
+                            // shed or reset by the server: what it should do
+                        }
+                    }
+                    return null;
+                }));
+            }
+            byte[] data = random(2 * CHUNK + 3, 450);
+            TestFiles.write(backend.resolve("flood/f"), data);
+            for (PeerFsMount n : nodes) {
+                readAndCompare(n, "flood/f", data.length, 450); // members read while the flood goes on
+            }
+            for (Future<?> f : hostile) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (openFds(pid) > fdsBefore + 16 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertTrue(openFds(pid) <= fdsBefore + 16, "descriptors return to where they were: " + openFds(pid) + " vs "
+                + fdsBefore);
+        assertTrue(rssKiB(pid) < rssBefore + 256 * 1024, "memory stays bounded: " + rssKiB(pid) + " KiB, was "
+                + rssBefore);
+        byte[] after = random(CHUNK + 1, 451);
+        TestFiles.write(backend.resolve("flood/after"), after);
+        readAndCompare(nodes.get(1), "flood/after", after.length, 451);
+    }
+
+    static long rssKiB(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("VmRSS:"))
+                .map(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElseThrow();
+    }
+
+    static long openFds(long pid) throws IOException {
+        try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return s.count();
+        }
+    }
+
+    @Test
     @Order(5)
     void killingAnOwnerMidReadCostsAFallbackNeverAFailedRead() throws Exception {
         int files = 4;

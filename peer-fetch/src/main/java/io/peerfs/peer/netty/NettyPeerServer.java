@@ -12,6 +12,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.ChannelHandler;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedNioFile;
@@ -33,6 +34,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,6 +52,10 @@ import org.slf4j.LoggerFactory;
 public final class NettyPeerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NettyPeerServer.class);
     private static final int AUTH_TIMEOUT_SECONDS = 10;
+    /** Connections served at once; more are closed on arrival (each costs a descriptor the FUSE side needs too). */
+    static final int MAX_CONNECTIONS = 1024;
+    /** Connections that have not proven the secret yet; more are closed on arrival. */
+    static final int MAX_UNAUTHENTICATED = 128;
 
     private final byte[] secret;
     /** TLS for every connection, or null for plain TCP. */
@@ -63,12 +69,15 @@ public final class NettyPeerServer implements AutoCloseable {
     private final PeerStats stats;
     private final SecureRandom random = new SecureRandom();
     private final EventLoopGroup group = new NioEventLoopGroup(2, daemonThreads("peerfs-peer-io"));
-    private final ThreadPoolExecutor work;
+    private final ExecutorService work;
     /**
      * Copies replicas from their writers. Its own threads: a pull waits on the writer's server,
      * which may at the same time wait on this one; the serving threads must stay free for that.
      */
-    private final ThreadPoolExecutor pulls;
+    private final ExecutorService pulls;
+    /** Connections open now, and those of them not authenticated yet: both bounded against floods. */
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger unauthenticated = new AtomicInteger();
     private final io.peerfs.chunk.DirectBufferPool pullBuffers;
     /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
     private volatile io.peerfs.fetch.ScratchPeers replicaSource;
@@ -81,6 +90,17 @@ public final class NettyPeerServer implements AutoCloseable {
     public NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher,
                            BackendMetaCache metaCache, io.peerfs.meta.MetaStore scratch, int maxChunk,
                            PeerStats stats) {
+        this(secret, tls, store, fetcher, metaCache, scratch, maxChunk, stats,
+                new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
+                        daemonThreads("peerfs-peer-serve")),
+                new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
+                        daemonThreads("peerfs-peer-pull")));
+    }
+
+    /** With the executors for requests and for replica pulls given (tests run them on the calling thread). */
+    NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher, BackendMetaCache metaCache,
+                    io.peerfs.meta.MetaStore scratch, int maxChunk, PeerStats stats, ExecutorService work,
+                    ExecutorService pulls) {
         this.secret = secret.clone();
         this.scratch = scratch;
         this.tls = tls;
@@ -89,10 +109,8 @@ public final class NettyPeerServer implements AutoCloseable {
         this.fetcher = fetcher;
         this.maxChunk = maxChunk;
         this.stats = stats;
-        this.work = new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
-                daemonThreads("peerfs-peer-serve"));
-        this.pulls = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
-                daemonThreads("peerfs-peer-pull"));
+        this.work = work;
+        this.pulls = pulls;
         this.pullBuffers = new io.peerfs.chunk.DirectBufferPool(maxChunk, 2);
     }
 
@@ -121,8 +139,7 @@ public final class NettyPeerServer implements AutoCloseable {
                         if (tls != null) { // chunk files then go through the TLS engine in pieces, not sendfile
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()), new ChunkedWriteHandler());
                         }
-                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4),
-                                new Session());
+                        ch.pipeline().addLast(handlers());
                     }
                 });
         try {
@@ -134,10 +151,17 @@ public final class NettyPeerServer implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
+    /** What decodes and serves one connection, after TLS if any. */
+    ChannelHandler[] handlers() {
+        return new ChannelHandler[] {new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4), new Session()};
+    }
+
     /** One connection: challenge, authentication, then requests. */
     private final class Session extends SimpleChannelInboundHandler<ByteBuf> {
         private final byte[] nonce = new byte[Frames.NONCE];
         private boolean authenticated;
+        /** Whether this connection is in {@link #connections}. */
+        private boolean counted;
         private String peer = "?";
         /** The node id the peer authenticated with. */
         private String nodeName = "?";
@@ -145,6 +169,14 @@ public final class NettyPeerServer implements AutoCloseable {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             peer = String.valueOf(ctx.channel().remoteAddress());
+            counted = true;
+            int open = connections.incrementAndGet();
+            int waiting = unauthenticated.incrementAndGet();
+            if (open > MAX_CONNECTIONS || waiting > MAX_UNAUTHENTICATED) {
+                refuse(ctx, open > MAX_CONNECTIONS ? open - 1 + " connections open already"
+                        : waiting - 1 + " connections are still authenticating");
+                return;
+            }
             random.nextBytes(nonce);
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.CHALLENGE, Frames.NONCE).writeBytes(nonce));
             ctx.executor().schedule(() -> {
@@ -251,10 +283,22 @@ public final class NettyPeerServer implements AutoCloseable {
                 return;
             }
             authenticated = true;
+            unauthenticated.decrementAndGet();
             nodeName = new String(nodeId, StandardCharsets.UTF_8);
             peer = nodeName + "@" + ctx.channel().remoteAddress();
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH_OK, Frames.MAC)
                     .writeBytes(Frames.mac(secret, "peerfs-v1 server", clientNonce, nonce)));
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (counted) {
+                counted = false;
+                connections.decrementAndGet();
+                if (!authenticated) {
+                    unauthenticated.decrementAndGet();
+                }
+            }
         }
 
         @Override

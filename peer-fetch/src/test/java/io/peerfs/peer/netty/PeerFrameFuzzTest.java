@@ -1,0 +1,231 @@
+package io.peerfs.peer.netty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.FileRegion;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.peerfs.backend.ForwardingBackend;
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileAttr;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import io.peerfs.peer.PeerStats;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Coverage-guided fuzzing (Jazzer) of what a peer connection accepts: the frame decoder,
+ * the authentication handshake and every request type, over the server's real pipeline in
+ * an {@link EmbeddedChannel}, with a real chunk store and a real backend directory. Requests
+ * run on the calling thread so every input is handled to its end before the checks.
+ *
+ * <p>Properties: no input throws out of the pipeline (a crash of the daemon); without the
+ * secret nothing but the challenge is ever sent; with it, no path outside the backend
+ * directory reaches the backend, and a frame longer than the bound closes the connection.
+ * {@code mvn verify} replays the seeds under {@code src/test/resources/…Inputs}; with
+ * {@code JAZZER_FUZZ=1} each test fuzzes for its {@code maxDuration}.
+ */
+class PeerFrameFuzzTest {
+    private static final int CHUNK = 64 * 1024;
+    private static Fixture fixture;
+
+    /** One server for all inputs (opening RocksDB per input would be most of the run). */
+    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside) {
+    }
+
+    private static synchronized Fixture fixture() throws IOException {
+        if (fixture == null) {
+            Path dir = Files.createTempDirectory("peerfs-fuzz");
+            Path backendDir = Files.createDirectories(dir.resolve("backend"));
+            Files.write(backendDir.resolve("data"), new byte[3 * CHUNK + 5]);
+            Files.createDirectories(backendDir.resolve("sub"));
+            Files.writeString(dir.resolve("outside-secret"), "must never be served");
+            Set<String> outside = ConcurrentHashMap.newKeySet();
+            ForwardingBackend backend = new ForwardingBackend(new LocalDirBackend(backendDir)) {
+                private String check(String path) {
+                    Path p = backendDir.resolve(path).normalize();
+                    if (!p.startsWith(backendDir) || path.startsWith("/")) {
+                        outside.add(path);
+                    }
+                    return path;
+                }
+
+                @Override
+                public FileAttr stat(String path) throws IOException {
+                    return super.stat(check(path));
+                }
+
+                @Override
+                public FileAttr statDirect(String path) throws IOException {
+                    return super.statDirect(check(path));
+                }
+
+                @Override
+                public List<String> list(String path) throws IOException {
+                    return super.list(check(path));
+                }
+
+                @Override
+                public String readlink(String path) throws IOException {
+                    return super.readlink(check(path));
+                }
+
+                @Override
+                public int read(String path, long offset, ByteBuffer dst) throws IOException {
+                    return super.read(check(path), offset, dst);
+                }
+
+                @Override
+                public Map<String, byte[]> xattrs(String path) throws IOException {
+                    return super.xattrs(check(path));
+                }
+            };
+            DiskChunkStore store = DiskChunkStore.open(new ChunkStoreConfig(dir.resolve("cache"),
+                    ByteSize.parse("64MiB"), 0));
+            BackendMetaCache meta = BackendMetaCache.open(backend, dir.resolve("meta"), Duration.ofSeconds(1),
+                    System::currentTimeMillis);
+            byte[] secret = "fuzzing secret, 32 bytes or more".getBytes();
+            NettyPeerServer server = new NettyPeerServer(secret, null, store, new ChunkFetcher(store, backend, CHUNK, 0),
+                    meta, RocksDbMetaStore.open(dir.resolve("metastore")), CHUNK, new PeerStats(), new DirectExecutor(),
+                    new DirectExecutor());
+            fixture = new Fixture(server, secret, outside);
+        }
+        return fixture;
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void withoutTheSecretNothingButTheChallengeIsSent(FuzzedDataProvider data) throws IOException {
+        EmbeddedChannel ch = new EmbeddedChannel(fixture().server().handlers());
+        try {
+            challenge(ch).release();
+            feed(ch, data);
+            Object sent = ch.readOutbound();
+            assertNull(sent, () -> "a connection that never authenticated was sent " + describe(sent));
+            ch.checkException();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @FuzzTest(maxDuration = "30s")
+    void authenticatedRequestsNeverReachOutsideTheBackend(FuzzedDataProvider data) throws IOException {
+        Fixture f = fixture();
+        EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
+        try {
+            f.outside().clear();
+            authenticate(ch, f.secret());
+            byte[] input = data.consumeRemainingAsBytes();
+            ch.writeInbound(Unpooled.wrappedBuffer(input));
+            ch.runPendingTasks();
+            drain(ch);
+            ch.checkException();
+            assertTrue(f.outside().isEmpty(), () -> "paths outside the backend were asked for: " + f.outside());
+            if (input.length >= 4 && Integer.toUnsignedLong(ByteBuffer.wrap(input).getInt()) > Frames.MAX_REQUEST) {
+                assertTrue(!ch.isOpen(), "a first frame longer than the bound closes the connection");
+            }
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    /** Writes the input in a few pieces, as TCP may deliver it. */
+    private static void feed(EmbeddedChannel ch, FuzzedDataProvider data) {
+        int pieces = data.consumeInt(1, 4);
+        for (int i = 0; i < pieces && ch.isOpen(); i++) {
+            byte[] piece = i == pieces - 1 ? data.consumeRemainingAsBytes() : data.consumeBytes(data.consumeInt(0, 64));
+            ch.writeInbound(Unpooled.wrappedBuffer(piece));
+        }
+        ch.runPendingTasks();
+    }
+
+    private static ByteBuf challenge(EmbeddedChannel ch) {
+        ByteBuf c = ch.readOutbound();
+        assertNotNull(c, "the server speaks first");
+        assertEquals(2 + Frames.NONCE, c.getInt(0));
+        assertEquals(Frames.CHALLENGE, c.getByte(5));
+        return c;
+    }
+
+    private static void authenticate(EmbeddedChannel ch, byte[] secret) {
+        ByteBuf c = challenge(ch);
+        byte[] serverNonce = new byte[Frames.NONCE];
+        c.getBytes(6, serverNonce);
+        c.release();
+        byte[] clientNonce = new byte[Frames.NONCE];
+        byte[] nodeId = "fuzzer".getBytes();
+        byte[] mac = Frames.mac(secret, "peerfs-v1 client", serverNonce, clientNonce, nodeId);
+        ByteBuf auth = Frames.start(ch.alloc(), Frames.AUTH, Frames.NONCE + Frames.MAC + 2 + nodeId.length)
+                .writeBytes(clientNonce).writeBytes(mac).writeShort(nodeId.length).writeBytes(nodeId);
+        ch.writeInbound(auth);
+        ByteBuf ok = ch.readOutbound();
+        assertNotNull(ok, "the right secret is accepted");
+        assertEquals(Frames.AUTH_OK, ok.getByte(5));
+        ok.release();
+    }
+
+    private static void drain(EmbeddedChannel ch) {
+        for (Object o; (o = ch.readOutbound()) != null; ) {
+            ReferenceCountUtil.release(o);
+        }
+    }
+
+    private static String describe(Object o) {
+        if (o instanceof ByteBuf b && b.readableBytes() >= 6) {
+            return "a frame of type " + b.getByte(5);
+        }
+        return o instanceof FileRegion ? "chunk file data" : String.valueOf(o);
+    }
+
+    /** Runs every task at once on the calling thread. */
+    private static final class DirectExecutor extends AbstractExecutorService {
+        @Override
+        public void execute(Runnable command) {
+            command.run();
+        }
+
+        @Override
+        public void shutdown() {
+        }
+
+        @Override
+        public List<Runnable> shutdownNow() {
+            return List.of();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return false;
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return false;
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) {
+            return true;
+        }
+    }
+}
