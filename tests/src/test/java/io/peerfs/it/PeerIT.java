@@ -521,6 +521,35 @@ class PeerIT {
 
     @Test
     @Order(5)
+    void aFrozenOwnerCostsATimeoutThenReadsGoAroundItUntilItThaws() throws Exception {
+        int files = 3;
+        int size = 12 << 20;
+        List<String> names = dataset("frozen", files, size, 600);
+        PeerFsMount frozen = nodes.get(2);
+        long pid = frozen.pid();
+        long fallbacksBefore = nodes.get(0).status().path("peers").path("fallbacks").asLong();
+        assertEquals(0, PeerFsMount.command("kill", "-STOP", Long.toString(pid)).exit());
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try { // SIGSTOP: its sockets accept and then say nothing, the worst kind of dead peer
+            Future<?> read = reader.submit(() -> {
+                for (int i = 0; i < files; i++) {
+                    readAndCompare(nodes.get(0), names.get(i), size, 600 + i);
+                }
+                return null;
+            });
+            read.get(120, java.util.concurrent.TimeUnit.SECONDS); // bounded: one --peer-timeout, then skipped
+            assertTrue(nodes.get(0).status().path("peers").path("fallbacks").asLong() > fallbacksBefore,
+                    "chunks the frozen node owns came from elsewhere");
+        } finally {
+            PeerFsMount.command("kill", "-CONT", Long.toString(pid));
+            reader.shutdownNow();
+        }
+        readAndCompare(frozen, names.get(0), size, 600); // thawed, it serves and reads again
+        readAndCompare(nodes.get(1), names.get(2), size, 602);
+    }
+
+    @Test
+    @Order(6)
     void killingAnOwnerMidReadCostsAFallbackNeverAFailedRead() throws Exception {
         int files = 4;
         int size = 24 << 20;
