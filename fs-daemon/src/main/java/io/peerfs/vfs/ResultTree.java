@@ -110,6 +110,22 @@ final class ResultTree {
         }
     }
 
+    /**
+     * Sets an xattr of a result path. A staged file gets it on its backend file at once too:
+     * the backend decides how much it holds (ext4 keeps one block of xattrs per inode), and
+     * its refusal belongs to this setxattr, not to an upload that could never succeed.
+     */
+    void setXattr(String rel, String name, byte[] value, UnaryOperator<Inode> staged) throws IOException {
+        if (files.staged(rel).isPresent()) {
+            try {
+                backend.setXattr(rel, name, value);
+            } catch (java.nio.file.NoSuchFileException e) {
+                // not on the backend yet: the upload brings it along, or fails to and says why
+            }
+        }
+        setAttributes(rel, staged, b -> b.setXattr(rel, name, value));
+    }
+
     /** A change of one backend path's attributes. */
     @FunctionalInterface
     interface BackendChange {

@@ -813,7 +813,7 @@ public final class Vfs {
             return i.withXattrs(x, clockNs.getAsLong());
         };
         if (classOf(rel) == PathClass.RESULT) {
-            resultTree.setAttributes(rel, change, b -> b.setXattr(rel, name, value));
+            resultTree.setXattr(rel, name, value, change);
         } else {
             scratch.modify(writable("setxattr", path).ino(), change);
         }

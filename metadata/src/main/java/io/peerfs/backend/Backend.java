@@ -80,6 +80,32 @@ public interface Backend {
         return name.startsWith(".") && name.endsWith(".peerfs-tmp");
     }
 
+    /** Longest file name, in bytes, on the file systems PeerFS runs on (NAME_MAX). */
+    int NAME_MAX = 255;
+
+    /**
+     * The temporary name {@link #replace} uses for {@code name}: {@code .NAME.TAG.peerfs-tmp},
+     * with NAME cut (on a character boundary) so the whole stays within {@link #NAME_MAX}
+     * bytes; {@code tag} keeps cut names apart.
+     */
+    static String temporaryName(String name, String tag) {
+        String suffix = "." + tag + ".peerfs-tmp";
+        int room = NAME_MAX - 1 - suffix.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        StringBuilder kept = new StringBuilder();
+        int bytes = 0;
+        for (int i = 0; i < name.length(); ) {
+            int cp = name.codePointAt(i);
+            int len = new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes + len > room) {
+                break;
+            }
+            kept.appendCodePoint(cp);
+            bytes += len;
+            i += Character.charCount(cp);
+        }
+        return "." + kept + suffix;
+    }
+
     /** Creates an empty file; fails with {@code FileAlreadyExistsException} if the name exists. */
     void createFile(String path, NewFile meta) throws IOException;
 

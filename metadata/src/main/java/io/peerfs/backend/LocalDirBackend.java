@@ -133,7 +133,7 @@ public final class LocalDirBackend implements Backend {
     @Override
     public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
         Path target = resolve(path);
-        Path temp = target.resolveSibling("." + target.getFileName() + "." + tempTag + ".peerfs-tmp");
+        Path temp = target.resolveSibling(Backend.temporaryName(target.getFileName().toString(), tempTag));
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {

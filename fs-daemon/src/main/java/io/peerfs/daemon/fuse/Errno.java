@@ -46,6 +46,13 @@ public final class Errno {
     private Errno() {
     }
 
+    /** The errno of a strerror text, alone or at the end of a JDK message ("Error writing extended attribute 'a': …"). */
+    private static Integer byReason(String reason) {
+        Integer e = BY_REASON.get(reason);
+        int colon = reason.lastIndexOf(": ");
+        return e != null || colon < 0 ? e : BY_REASON.get(reason.substring(colon + 2));
+    }
+
     /** The positive errno for a failure of {@code op} on {@code path}; unexpected ones are logged. */
     public static int of(String op, String path, Throwable t) {
         if (t instanceof NoSuchFileException) {
@@ -81,8 +88,8 @@ public final class Errno {
             log.warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
         } else if (t instanceof FileSystemException fse && fse.getReason() != null
-                && BY_REASON.containsKey(fse.getReason())) {
-            return BY_REASON.get(fse.getReason());
+                && byReason(fse.getReason()) != null) {
+            return byReason(fse.getReason());
         } else if (t instanceof java.io.IOException) {
             log.warn("{} {} failed: {}", op, path, t.toString());
             return ErrorCodes.EIO();
