@@ -16,6 +16,14 @@ public final class Main {
         if (args.length > 0 && args[0].equals("mount-helper")) { // bin/mount.peerfs, for mount(8)
             return MountHelper.run(java.util.List.of(args).subList(1, args.length), System.err);
         }
+        if (args.length == 1 && args[0].equals("cds-training")) { // bin/peerfs-cds
+            try {
+                return CdsTraining.run();
+            } catch (java.io.IOException | InterruptedException e) {
+                System.err.println("peerfs cds-training: " + e);
+                return 1;
+            }
+        }
         CommandLine cl = new CommandLine(new PeerFsCommand());
         cl.setParameterExceptionHandler((ex, a) -> {
             // a user's mistake: one line saying what is wrong, and where to look

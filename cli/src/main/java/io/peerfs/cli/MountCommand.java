@@ -231,7 +231,7 @@ public final class MountCommand implements Callable<Integer> {
 
     static Path defaultCacheDir(Path mnt) {
         String name = mnt.toString().equals("/") ? "root" : mnt.toString().substring(1).replace('/', '-');
-        boolean root = jnr.posix.POSIXFactory.getPOSIX().geteuid() == 0;
+        boolean root = io.peerfs.daemon.Uids.isRoot();
         Path base = root ? Path.of("/var/cache/peerfs") : Path.of(System.getProperty("user.home"), ".cache", "peerfs");
         return base.resolve(name);
     }

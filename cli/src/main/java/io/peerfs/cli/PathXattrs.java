@@ -1,7 +1,6 @@
 package io.peerfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.daemon.MountException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,7 +16,6 @@ import java.util.Arrays;
  * the CLI needs no socket, and permissions are the kernel's.
  */
 final class PathXattrs {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private PathXattrs() {
     }
@@ -32,7 +30,7 @@ final class PathXattrs {
 
     /** What the daemon says about a path ({@code peerfs info}); fails when the path is not on a PeerFS mount. */
     static JsonNode info(Path path) throws IOException {
-        return JSON.readTree(read(path, "peerfs.info"));
+        return Json.parse(read(path, "peerfs.info"));
     }
 
     /** Reads a virtual xattr the daemon answers; fails when the path is not on a PeerFS mount. */

@@ -1,7 +1,6 @@
 package io.peerfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.daemon.MountException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,7 +23,7 @@ public final class PeersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode doc = new ObjectMapper().readTree(StatusCommand.read(mountpoint.toAbsolutePath().normalize()));
+        JsonNode doc = Json.parse(StatusCommand.read(mountpoint.toAbsolutePath().normalize()));
         JsonNode peers = doc.path("peers");
         if (peers.isMissingNode()) {
             throw new MountException(mountpoint + " runs on its own: mount with --listen/--peers to join a cluster");

@@ -1,7 +1,6 @@
 package io.peerfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,7 +19,6 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Show the mount's activity, one line per interval: cache hit ratio and read rate, backend,"
                 + " peer and write rates, cache use, upload queue, open files.")
 public final class StatsCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
     private static final String HEADER = String.format(Locale.ROOT, "%-8s %6s %9s %9s %9s %9s %9s %9s %9s %6s %5s",
             "time", "hit%", "cache/s", "backend/s", "peerIn/s", "peerOut/s", "upload/s", "used", "pinned", "queue",
@@ -47,14 +45,14 @@ public final class StatsCommand implements Callable<Integer> {
         }
         Path mnt = mountpoint.toAbsolutePath().normalize();
         PrintWriter out = spec.commandLine().getOut();
-        JsonNode before = JSON.readTree(StatusCommand.read(mnt));
+        JsonNode before = Json.parse(StatusCommand.read(mnt));
         long beforeNs = System.nanoTime();
         for (int line = 0; count == 0 || line < count; line++) {
             if (line % 20 == 0) {
                 out.println(HEADER);
             }
             Thread.sleep(interval.toMillis());
-            JsonNode now = JSON.readTree(StatusCommand.read(mnt));
+            JsonNode now = Json.parse(StatusCommand.read(mnt));
             long nowNs = System.nanoTime();
             double secs = (nowNs - beforeNs) / 1e9;
             long hits = delta(before, now, "cache", "hits");

@@ -1,7 +1,6 @@
 package io.peerfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.daemon.MountException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -27,7 +26,6 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class StatusCommand implements Callable<Integer> {
     /** The mount root's virtual xattr that carries the status (without the {@code user.} prefix). */
     static final String XATTR = "peerfs.status";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     CommandSpec spec;
@@ -45,7 +43,7 @@ public final class StatusCommand implements Callable<Integer> {
         if (json) {
             out.println(new String(doc, StandardCharsets.UTF_8));
         } else {
-            print(JSON.readTree(doc), out);
+            print(Json.parse(doc), out);
         }
         out.flush();
         return 0;
@@ -66,7 +64,7 @@ public final class StatusCommand implements Callable<Integer> {
     /** The pid of the daemon serving {@code mnt}, if it answers. */
     static Optional<Long> daemonPid(Path mnt) {
         try {
-            return Optional.of(JSON.readTree(read(mnt)).path("daemon").path("pid").asLong());
+            return Optional.of(Json.parse(read(mnt)).path("daemon").path("pid").asLong());
         } catch (IOException e) {
             return Optional.empty();
         }

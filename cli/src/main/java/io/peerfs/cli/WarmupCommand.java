@@ -1,7 +1,6 @@
 package io.peerfs.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -33,7 +32,6 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Load files (directories: every file below) into this node's cache, or with --cluster into"
                 + " each chunk's owner's, showing progress; --check only reports how much is cached.")
 public final class WarmupCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Bytes asked for in one request: a multiple of every chunk size, small enough for a lively progress bar. */
     private static final long RANGE = 64L << 20;
 
@@ -94,7 +92,7 @@ public final class WarmupCommand implements Callable<Integer> {
         long cached = 0;
         int whole = 0;
         for (Target t : targets) {
-            JsonNode c = JSON.readTree(PathXattrs.read(t.path(), "peerfs.cached"));
+            JsonNode c = Json.parse(PathXattrs.read(t.path(), "peerfs.cached"));
             bytes += c.path("bytes").asLong();
             cached += c.path("cachedBytes").asLong();
             whole += c.path("cachedBytes").asLong() == c.path("bytes").asLong() ? 1 : 0;

@@ -69,12 +69,17 @@ public final class Daemon implements AutoCloseable {
 
     /** Opens the caches and builds the file system; mounts nothing yet. */
     public static Daemon open(DaemonConfig config) throws IOException {
+        long t0 = System.nanoTime();
+        // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
+        java.util.concurrent.CompletableFuture<PeerFuse> bindings =
+                java.util.concurrent.CompletableFuture.supplyAsync(PeerFuse::new, Daemon::startThread);
         GuardedBackend guard = new GuardedBackend(new LocalDirBackend(config.backend()), config.backend(),
                 config.backendTimeout());
         CountingBackend backend = new CountingBackend(guard);
         CacheDisk store = CacheDisk.open(
                 new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()),
                 config.cacheRecheck());
+        long tStore = System.nanoTime();
         BackendMetaCache meta = null;
         MetaStore metaStore = null;
         PeerNode peers = null;
@@ -82,7 +87,9 @@ public final class Daemon implements AutoCloseable {
             MetaRouting routing = new MetaRouting(backend, config.metaTtl());
             meta = BackendMetaCache.open(routing, config.cacheDir().resolve("meta"), config.metaTtl(),
                     System::currentTimeMillis);
+            long tMeta = System.nanoTime();
             metaStore = openMetaStore(config);
+            long tMetaStore = System.nanoTime();
             int chunkSize = (int) config.chunkSize().bytes();
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
             if (config.cluster() != null) {
@@ -90,14 +97,22 @@ public final class Daemon implements AutoCloseable {
             }
             StatusReport status = new StatusReport(config, backend, guard, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
-                    config.writeback(), isRoot());
+                    config.writeback(), Uids.isRoot());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
             if (peers != null) {
                 vfs.useScratchHolders(peers.scratchPeers(), config.cluster().scratchReplicas());
             }
-            log.info("start: {}", vfs.recover());
-            return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, new PeerFuse(vfs), status);
+            long tVfs = System.nanoTime();
+            Vfs.Recovery recovered = vfs.recover();
+            long tRecover = System.nanoTime();
+            PeerFuse fuse = fuseBindings(bindings).serve(vfs);
+            long tFuse = System.nanoTime();
+            log.info("start: {} (opened in {} ms: cache {}, metadata cache {}, metadata store {}, the rest {},"
+                    + " recovery {}, then waited {} for the FUSE bindings)", recovered, ms(tFuse - t0), ms(tStore - t0),
+                    ms(tMeta - tStore), ms(tMetaStore - tMeta), ms(tVfs - tMetaStore), ms(tRecover - tVfs),
+                    ms(tFuse - tRecover));
+            return new Daemon(config, store, meta, metaStore, fetcher, peers, vfs, fuse, status);
         } catch (IOException | RuntimeException e) {
             if (peers != null) {
                 peers.close();
@@ -141,6 +156,26 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    private static PeerFuse fuseBindings(java.util.concurrent.CompletableFuture<PeerFuse> bindings)
+            throws MountException {
+        try {
+            return bindings.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw new MountException("cannot bind to libfuse: " + e.getCause()
+                    + " (is libfuse2 installed? apt-get install libfuse2 fuse3)", e.getCause());
+        }
+    }
+
+    private static void startThread(Runnable r) {
+        Thread t = new Thread(r, "peerfs-fuse-bindings");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static long ms(long ns) {
+        return ns / 1_000_000;
+    }
+
     private static long nowNs() {
         java.time.Instant now = java.time.Instant.now();
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
@@ -162,7 +197,7 @@ public final class Daemon implements AutoCloseable {
                 // open(O_TRUNC) arrives as one call, so a result file is replaced whole at close
                 // instead of being cut to zero on the backend first
                 "atomic_o_trunc"));
-        if (isRoot()) {
+        if (Uids.isRoot()) {
             opts.add("allow_other"); // pods and other users see the mount; permissions as on the backend
             opts.add("default_permissions");
         }
@@ -176,10 +211,6 @@ public final class Daemon implements AutoCloseable {
             args.add(o);
         }
         return args;
-    }
-
-    private static boolean isRoot() {
-        return jnr.posix.POSIXFactory.getPOSIX().geteuid() == 0;
     }
 
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */

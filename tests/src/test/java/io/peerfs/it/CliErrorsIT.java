@@ -47,6 +47,27 @@ class CliErrorsIT {
     }
 
     @Test
+    void staleOrGarbageClassDataArchiveIsSkippedSilently() throws Exception {
+        // a copy of the launcher's lib dir whose peerfs.jsa does not match (another build, another JDK)
+        Path lib = Files.createDirectories(tmp.resolve("lib"));
+        try (var jars = Files.list(PeerFsMount.ROOT.resolve("cli/target/lib"))) {
+            for (Path j : jars.filter(p -> p.toString().endsWith(".jar")).toList()) {
+                Files.copy(j, lib.resolve(j.getFileName()));
+            }
+        }
+        for (byte[] archive : new byte[][] {"not an archive".getBytes(), Files.exists(ARCHIVE)
+                ? Files.readAllBytes(ARCHIVE) : new byte[0]}) {
+            Files.write(lib.resolve("peerfs.jsa"), archive);
+            Run v = PeerFsMount.command("env", "PEERFS_LIB=" + lib, PeerFsMount.LAUNCHER.toString(), "--version");
+            assertEquals(0, v.exit(), v.err());
+            assertTrue(v.out().matches("peerfs \\S+\\n"), "only the version: " + v.out());
+            assertEquals("", v.err());
+        }
+    }
+
+    static final Path ARCHIVE = PeerFsMount.ROOT.resolve("cli/target/lib/peerfs.jsa");
+
+    @Test
     void missingBackend() throws Exception {
         assertFails(1, "does not exist", "mount", tmp.resolve("nope").toString(), mnt.toString(),
                 "--cache-dir", tmp.resolve("cache").toString());

@@ -94,6 +94,11 @@ class PackagingIT {
         Run version = run("/usr/bin/peerfs", "--version");
         assertEquals(0, version.exit(), version.err());
         assertTrue(version.out().startsWith("peerfs "), version.out());
+        // postinst's class-data archive, trained with a real mount; the JVM maps it (or skips it silently)
+        assertTrue(install.out().contains("class-data archive /usr/share/peerfs/lib/peerfs.jsa written (trained with"
+                + " a mount)"), install.out() + install.err());
+        Run shared = run("env", "PEERFS_JAVA_OPTS=-Xlog:class+load", "/usr/bin/peerfs", "--version");
+        assertTrue(shared.out().contains("io.peerfs.cli.Main source: shared objects file (top)"), shared.out());
         assertTrue(Files.isExecutable(Path.of("/sbin/mount.peerfs")));
         assertTrue(Files.exists(Path.of("/etc/peerfs/peerfs.conf")));
         assertTrue(Files.exists(UNIT));
@@ -251,7 +256,7 @@ class PackagingIT {
         assertFalse(Files.exists(Path.of("/usr/bin/peerfs")));
         assertFalse(Files.exists(Path.of("/sbin/mount.peerfs")));
         assertFalse(Files.exists(UNIT));
-        assertFalse(Files.exists(Path.of("/usr/share/peerfs/lib")));
+        assertFalse(Files.exists(Path.of("/usr/share/peerfs/lib")), "prerm removes the class-data archive");
         assertTrue(Files.exists(Path.of("/etc/peerfs/peerfs.conf")), "dpkg -r keeps the config file");
         Run purge = run("dpkg", "-P", "peerfs");
         assertEquals(0, purge.exit(), purge.out() + purge.err());

@@ -46,11 +46,20 @@ public final class PeerFuse extends FuseStubFS {
         void observe(String op, long nanos, boolean failed);
     }
 
-    private final Vfs vfs;
+    private Vfs vfs; // set once before the mount starts the FUSE threads
     private volatile OpObserver observer = (op, nanos, failed) -> { };
 
-    public PeerFuse(Vfs vfs) {
-        this.vfs = vfs;
+    /**
+     * Builds the native bindings (a fifth of a start's time), without a file system to serve
+     * yet: the daemon does it while its stores open.
+     */
+    public PeerFuse() {
+    }
+
+    /** The file system to serve; call once, before mounting. */
+    public PeerFuse serve(Vfs v) {
+        this.vfs = v;
+        return this;
     }
 
     /** Reports every operation's duration to {@code o} from now on. */
