@@ -72,6 +72,38 @@ class BackendMetaCacheTest {
     }
 
     @Test
+    void belowAnAbsentDirectoryTheBackendIsNotAsked() throws Exception {
+        assertThrows(NoSuchFileException.class, () -> cache.stat("scratch"));
+        long calls = backend.counts().metaCalls();
+        for (int i = 0; i < 50; i++) {
+            int n = i;
+            assertThrows(NoSuchFileException.class, () -> cache.stat("scratch/f" + n));
+            assertThrows(NoSuchFileException.class, () -> cache.stat("scratch/sub/deeper/g" + n));
+        }
+        assertEquals(calls, backend.counts().metaCalls(), "one lookup of the absent directory serves its children");
+        // once the TTL passes the directory is asked again, once, and its children are found
+        Files.createDirectories(backendDir.resolve("scratch"));
+        Files.writeString(backendDir.resolve("scratch/f1"), "x");
+        now.addAndGet(1001);
+        assertEquals(1, cache.stat("scratch/f1").size());
+        assertThrows(NoSuchFileException.class, () -> cache.stat("scratch/f2"));
+    }
+
+    @Test
+    void invalidatingAPathForgetsItsParentsToo() throws Exception {
+        assertThrows(NoSuchFileException.class, () -> cache.stat("out/a"));
+        assertThrows(NoSuchFileException.class, () -> cache.stat("out/a/b.txt"));
+        assertEquals(List.of(), cache.list(""));
+        // PeerFS uploads a result file, creating its directories on the backend
+        Files.createDirectories(backendDir.resolve("out/a"));
+        Files.writeString(backendDir.resolve("out/a/b.txt"), "abc");
+        cache.invalidate("out/a/b.txt");
+        assertEquals(3, cache.stat("out/a/b.txt").size(), "visible at once, not after the TTL");
+        assertTrue(cache.stat("out/a").isDirectory());
+        assertEquals(List.of("out"), cache.list(""));
+    }
+
+    @Test
     void listingsSymlinksAndXattrsAreCached() throws Exception {
         Files.createDirectories(backendDir.resolve("d"));
         Files.writeString(backendDir.resolve("d/ä-file"), "x");
