@@ -52,15 +52,16 @@ trap cleanup EXIT
 # ---- data: one big file, four quarter files (one per job), on the backend and on local disk
 mkdir -p "$LOCAL" "$BACK"
 # the data, plus one write test at a time (bindfs, then a result file), plus small files
-truncate -s $((4 * SIZE + 2 * CLUSTER + SMALL / 16 + 1024))M "$WORK/backend.img"
+truncate -s $((4 * SIZE + SIZE / 8 + 2 * CLUSTER + SMALL / 16 + 1024))M "$WORK/backend.img"
 mkfs.ext4 -q -F "$WORK/backend.img"
 LOOP=$(losetup -f --show "$WORK/backend.img")
 mount "$LOOP" "$BACK"
-mkdir -p "$BACK/data" "$BACK/cluster" "$BACK/out"
+mkdir -p "$BACK/data" "$BACK/cluster" "$BACK/out" "$BACK/warmup"
 head -c $((SIZE << 20)) /dev/urandom > "$LOCAL/big"
 for j in 0 1 2 3; do head -c $((SIZE / 4 << 20)) /dev/urandom > "$LOCAL/p.$j"; done
 cp "$LOCAL"/big "$LOCAL"/p.* "$BACK/data/"
 for i in $(seq 0 7); do head -c $((CLUSTER / 8 << 20)) /dev/urandom > "$BACK/cluster/f$i"; done
+head -c $((SIZE / 8 << 20)) /dev/urandom > "$BACK/warmup/w"
 sync
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -95,8 +96,8 @@ rss() { # daemon RSS in MiB of the mount at $1
   pid=$("$PEERFS" status --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["pid"])')
   awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status"
 }
-record() { # row, value, unit, local ref, bindfs ref, rss
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" "${6:--}" >> "$RESULTS"
+record() { # row, value, unit, local ref, bindfs ref, rss[, backend ref]
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:--}" "${5:--}" "${6:--}" "${7:--}" >> "$RESULTS"
 }
 
 MOUNT_READY_MS=()
@@ -121,18 +122,22 @@ rclone mount "$BACK" "$WORK/mnt-rclone" --vfs-cache-mode full --cache-dir "$WORK
 for i in $(seq 50); do mountpoint -q "$WORK/mnt-rclone" && break; sleep 0.1; done
 declare -A REF
 for jobs in 1 4; do
-  drop; REF[local$jobs]=$(fio_run "seq-read-$jobs" "$LOCAL" read 1m $jobs)
-  drop; REF[backend$jobs]=$(fio_run "seq-read-$jobs" "$BACK/data" read 1m $jobs)
-  drop; REF[bindfs$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-bindfs/data" read 1m $jobs)
   drop; REF[rclonecold$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-rclone/data" read 1m $jobs)
   drop; REF[rclonewarm$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-rclone/data" read 1m $jobs)
 done
 fusermount -u -z "$WORK/mnt-rclone" || true
 
-# ---- sequential reads through PeerFS
+# ---- sequential reads through PeerFS, each right after the references it is compared with:
+# this disk's speed drifts by 2x within minutes, so a reference taken minutes earlier says little
 for jobs in 1 4; do
   peerfs_mount seq
+  # "cold" is a cold cache, not a cold JVM: a daemon serves for days, so its JIT has compiled
+  # the read path before; one read of an unrelated file does that here
+  cat "$WORK/mnt-seq/warmup/w" > /dev/null
+  drop; REF[backend$jobs]=$(fio_run "seq-read-$jobs" "$BACK/data" read 1m $jobs)
   drop; cold=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
+  drop; REF[local$jobs]=$(fio_run "seq-read-$jobs" "$LOCAL" read 1m $jobs)
+  drop; REF[bindfs$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-bindfs/data" read 1m $jobs)
   drop; warm=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
   r=$(rss "$WORK/mnt-seq")
   peerfs_umount seq
@@ -141,7 +146,8 @@ for jobs in 1 4; do
   done
   record "seq read 1M, $jobs job(s): rclone full cache, cold" "${REF[rclonecold$jobs]}" MiB/s
   record "seq read 1M, $jobs job(s): rclone full cache, warm" "${REF[rclonewarm$jobs]}" MiB/s
-  record "seq read 1M, $jobs job(s): peerfs cold" "$cold" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r"
+  record "seq read 1M, $jobs job(s): peerfs cold" "$cold" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r" \
+    "${REF[backend$jobs]}"
   record "seq read 1M, $jobs job(s): peerfs warm" "$warm" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r"
 done
 
@@ -261,11 +267,11 @@ done
 python3 - "$RESULTS" "$WORK/cluster.tsv" "$CLUSTER" "${MOUNT_READY_MS[*]}" <<'EOF'
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-print(f"{'row':<52} {'value':>9} {'unit':<6} {'vs local':>8} {'vs bindfs':>9} {'RSS MiB':>7}")
+print(f"{'row':<52} {'value':>9} {'unit':<6} {'vs local':>8} {'vs bindfs':>9} {'RSS MiB':>7} {'vs backend':>10}")
 def ratio(v, r):
     return f"{float(v) / float(r):.2f}x" if r not in ("-", "", "0") and v not in ("-", "") else "-"
-for name, v, unit, loc, bnd, rss in rows:
-    print(f"{name:<52} {v:>9} {unit:<6} {ratio(v, loc):>8} {ratio(v, bnd):>9} {rss:>7}")
+for name, v, unit, loc, bnd, rss, back in rows:
+    print(f"{name:<52} {v:>9} {unit:<6} {ratio(v, loc):>8} {ratio(v, bnd):>9} {rss:>7} {ratio(v, back):>10}")
 print()
 print(f"{'cluster (' + sys.argv[3] + ' MiB dataset, each node reads all)':<52} {'wall s':>8} {'direct s':>9} {'backend MiB':>12} {'x dataset':>9} {'max RSS':>8}")
 first = None

@@ -73,6 +73,20 @@ class PartitionIT {
         readAll(nodes.get(1), "joined", joined);
         assertTrue(fetched(1) > 0, "joined, the second reader fetches the first one's chunks from it");
 
+        // a slow peer: the first node's side of the link sends 32 KB/s (tbf; this kernel has no netem),
+        // so a chunk it serves would take half a minute: the --peer-timeout bounds the wait
+        sh("tc", "-n", NS[0], "qdisc", "add", "dev", LINK[0], "root", "tbf", "rate", "256kbit", "burst", "16kbit",
+                "latency", "1s");
+        List<byte[]> slow = dataset(backend, "slow", 50);
+        long slowFallbacks = fallbacks(1);
+        long start = System.nanoTime();
+        readAll(nodes.get(1), "slow", slow);
+        long slowSeconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        assertTrue(fallbacks(1) > slowFallbacks, "chunks the slow peer owns came from the backend");
+        assertTrue(slowSeconds < 60, "a slow peer costs its timeout, not its pace: " + slowSeconds + " s");
+        sh("tc", "-n", NS[0], "qdisc", "del", "dev", LINK[0], "root");
+        Thread.sleep(11_000); // a peer that failed is skipped for 10 s
+
         sh("ip", "-n", NS[0], "link", "set", LINK[0], "down"); // the cut
         List<byte[]> cut = dataset(backend, "cut", 100);
         long fallbacks = fallbacks(0) + fallbacks(1);
