@@ -82,10 +82,14 @@ public final class Vfs {
     private sealed interface Handle permits SourceHandle, ScratchHandle, ResultHandle {
     }
 
-    /** @param pid the process that opened it: its close uploads, other processes' closes of inherited copies do not */
-    private record ResultHandle(ResultFiles.Staged staged, OpenScratch file, int pid) implements Handle {
-        ResultHandle(ResultFiles.Opened o, int pid) {
-            this(o.staged(), o.file(), pid);
+    /**
+     * @param pid the process that opened it: its close uploads, other processes' closes of inherited copies do not
+     * @param writer opened for writing: a reader's close neither commits nor uploads (nor fails when the upload does)
+     */
+    private record ResultHandle(ResultFiles.Staged staged, OpenScratch file, int pid, boolean writer)
+            implements Handle {
+        ResultHandle(ResultFiles.Opened o, int pid, boolean writer) {
+            this(o.staged(), o.file(), pid, writer);
         }
     }
 
@@ -321,7 +325,7 @@ public final class Vfs {
                 scratchFiles.truncate(staged.get().file(), 0);
                 results.changed(staged.get().staged());
             }
-            return register(new ResultHandle(staged.get(), pid));
+            return register(new ResultHandle(staged.get(), pid, writing));
         }
         FileAttr attr = backend.statFresh(rel);
         if (attr.isDirectory()) {
@@ -332,7 +336,7 @@ public final class Vfs {
                 throw refuse("open for writing", path);
             }
             return register(new ResultHandle(
-                    resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong()), pid));
+                    resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong()), pid, true));
         }
         return register(new SourceHandle(new OpenFile(rel, attr, sources.chunkSize())));
     }
@@ -343,7 +347,7 @@ public final class Vfs {
         requireFreeName(rel);
         if (newNameIsResult(rel)) {
             return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong()),
-                    caller.pid()));
+                    caller.pid(), true));
         }
         Inode inode = scratch.create(rel, Inode.fresh(0, FileType.FILE, mode, caller.uid(), caller.gid(), null,
                 clockNs.getAsLong()));
@@ -418,7 +422,7 @@ public final class Vfs {
         Handle h = handle(fh);
         if (h instanceof ScratchHandle s) {
             scratchFiles.commit(s.file(), false);
-        } else if (h instanceof ResultHandle r) {
+        } else if (h instanceof ResultHandle r && r.writer()) {
             if (pid == 0 || r.pid() == 0 || pid == r.pid()) {
                 results.flush(r.staged(), r.file());
             } else {

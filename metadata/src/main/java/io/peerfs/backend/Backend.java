@@ -61,6 +61,18 @@ public interface Backend {
     interface Content {
         /** Fills {@code dst} from {@code offset} as far as the content goes; returns bytes copied. */
         int read(long offset, ByteBuffer dst) throws IOException;
+
+        /** Told after each write and flush of the temporary file: the upload is moving. */
+        default void progress() {
+        }
+
+        /**
+         * Asked right before the temporary file is renamed over the target; false (the caller
+         * gave up on this upload) leaves the target alone and fails the upload.
+         */
+        default boolean mayCommit() {
+            return true;
+        }
     }
 
     /** Mode, owner, times and user xattrs a new file gets; {@code uid}/{@code gid} {@code -1} leave the daemon's. */

@@ -36,8 +36,10 @@ import org.slf4j.LoggerFactory;
  * <p>Errors that mean the backend itself is gone (EIO, ENOTCONN from a dead FUSE or NFS
  * client, ESTALE, and a backend directory that was unmounted underneath and shows another
  * file system) become {@link BackendUnavailableException} too, so the metadata cache can
- * answer from what it knows. Result uploads ({@link #replace}) are not timed: they may run
- * long, and the uploader retries them.
+ * answer from what it knows. Result uploads ({@link #replace}) may run long: they fail when
+ * they make no progress (no 1 MiB written or flushed) for the timeout; an abandoned upload
+ * never renames its temporary file over the target, so a late one cannot overwrite a newer
+ * version, and the uploader retries.
  */
 public final class GuardedBackend extends ForwardingBackend {
     private static final Logger log = LoggerFactory.getLogger(GuardedBackend.class);
@@ -50,6 +52,10 @@ public final class GuardedBackend extends ForwardingBackend {
     private volatile Object rootDevice;
     private final long timeoutNs;
     private final ThreadPoolExecutor pool;
+    /** Uploads, on their own threads: a long one must not hold a metadata or read thread. */
+    private final ThreadPoolExecutor uploads;
+    private static final int MAX_UPLOADS = 64;
+    private final java.util.concurrent.atomic.AtomicLong uploadAttempts = new java.util.concurrent.atomic.AtomicLong();
     private final ThreadLocal<ByteBuffer> readBuffers = new ThreadLocal<>();
     private final LongAdder timeouts = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -72,6 +78,13 @@ public final class GuardedBackend extends ForwardingBackend {
                     return t;
                 });
         pool.allowCoreThreadTimeOut(true);
+        AtomicInteger u = new AtomicInteger();
+        this.uploads = new ThreadPoolExecutor(0, MAX_UPLOADS, 60, TimeUnit.SECONDS,
+                new java.util.concurrent.SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "peerfs-upload-" + u.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
     /** Calls that timed out and calls that failed because the backend was unavailable, since start. */
@@ -79,7 +92,7 @@ public final class GuardedBackend extends ForwardingBackend {
     }
 
     public Stats stats() {
-        return new Stats(timeouts.sum(), failures.sum(), pool.getActiveCount());
+        return new Stats(timeouts.sum(), failures.sum(), pool.getActiveCount() + uploads.getActiveCount());
     }
 
     @Override
@@ -247,10 +260,89 @@ public final class GuardedBackend extends ForwardingBackend {
 
     @Override
     public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        Upload up = new Upload(content);
+        // each attempt its own temporary file: an abandoned attempt may still be writing to its own
+        String tag = tempTag + "-" + uploadAttempts.incrementAndGet();
+        Future<Void> f;
         try {
-            super.replace(path, size, meta, content, tempTag);
-        } catch (IOException e) {
-            throw translate("upload", path, e);
+            f = uploads.submit(() -> {
+                super.replace(path, size, meta, up, tag);
+                return null;
+            });
+        } catch (RejectedExecutionException e) {
+            failures.increment();
+            throw unavailable("upload", path, MAX_UPLOADS + " uploads are stuck: the backend does not answer", null);
+        }
+        try {
+            while (true) {
+                long left = timeoutNs - (System.nanoTime() - up.lastProgressNs);
+                if (left <= 0) {
+                    up.abandon();
+                    f.cancel(false);
+                    timeouts.increment();
+                    throw unavailable("upload", path, "no progress in " + Duration.ofNanos(timeoutNs).toMillis()
+                            + " ms", null);
+                }
+                try {
+                    f.get(left, TimeUnit.NANOSECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    // progress since? the loop looks again
+                }
+            }
+        } catch (InterruptedException e) {
+            up.abandon();
+            f.cancel(false);
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("upload " + path + " interrupted");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw translate("upload", path, io);
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(cause);
+        }
+    }
+
+    /** An upload's content, watched: progress resets the timeout; once abandoned it reads and commits nothing. */
+    private static final class Upload implements Content {
+        private static final int RUNNING = 0;
+        private static final int COMMITTING = 1;
+        private static final int ABANDONED = 2;
+        private final Content content;
+        private final AtomicInteger state = new AtomicInteger(RUNNING);
+        volatile long lastProgressNs = System.nanoTime();
+
+        Upload(Content content) {
+            this.content = content;
+        }
+
+        @Override
+        public synchronized int read(long offset, ByteBuffer dst) throws IOException {
+            if (state.get() == ABANDONED) { // the caller has given the staged file back
+                throw new IOException("upload abandoned by its caller");
+            }
+            int n = content.read(offset, dst);
+            lastProgressNs = System.nanoTime();
+            return n;
+        }
+
+        @Override
+        public void progress() {
+            lastProgressNs = System.nanoTime();
+        }
+
+        @Override
+        public boolean mayCommit() {
+            return state.compareAndSet(RUNNING, COMMITTING);
+        }
+
+        /** Waits only for a read of the local staged file in progress, never for the backend. */
+        synchronized void abandon() {
+            state.compareAndSet(RUNNING, ABANDONED);
         }
     }
 

@@ -138,6 +138,7 @@ public final class LocalDirBackend implements Backend {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(Math.max(size, 1), COPY_BUFFER));
+                long unflushed = 0;
                 for (long off = 0; off < size; ) {
                     buf.clear().limit((int) Math.min(buf.capacity(), size - off));
                     int n = content.read(off, buf);
@@ -146,12 +147,23 @@ public final class LocalDirBackend implements Backend {
                     }
                     buf.flip();
                     while (buf.hasRemaining()) {
-                        off += ch.write(buf, off);
+                        int w = ch.write(buf, off);
+                        off += w;
+                        unflushed += w;
                     }
+                    if (unflushed >= FLUSH_EVERY) { // so that the final force is short, and progress is seen
+                        ch.force(false);
+                        unflushed = 0;
+                    }
+                    content.progress();
                 }
                 ch.force(true);
+                content.progress();
             }
             applyMeta(temp, meta);
+            if (!content.mayCommit()) {
+                throw new IOException("upload of " + path + " abandoned by its caller");
+            }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(temp);
@@ -161,6 +173,7 @@ public final class LocalDirBackend implements Backend {
     }
 
     private static final int COPY_BUFFER = 1 << 20;
+    private static final long FLUSH_EVERY = 16 << 20;
 
     private static void applyMeta(Path p, NewFile meta) throws IOException {
         Files.setAttribute(p, "unix:mode", meta.mode() & 07777, LinkOption.NOFOLLOW_LINKS);

@@ -136,6 +136,46 @@ class BackendFaultsIT {
         assertTrue(Files.readString(m.cacheDir.resolve("peerfs.log")).contains("uploaded after"));
     }
 
+    @Test
+    void aCloseWaitingForItsUploadFailsInBoundedTimeWhenTheStoreHangsAndTheUploadLandsLater() throws Exception {
+        // without --writeback close waits for the upload: a hung store must not hang close (and a FUSE thread)
+        PeerFsMount w = new PeerFsMount(store.mountpoint, tmp.resolve("mnt-w"), tmp.resolve("cache-w"), "--chunk-size",
+                "1MiB", "--backend-timeout", TIMEOUT, "--meta-ttl", "1s", "--result-paths", "out/**").mount();
+        try {
+            Files.write(store.root.resolve("out/late.bin"), new byte[0]);
+            assertEquals(0, Files.size(w.mountpoint.resolve("out/late.bin")));
+            byte[] result = random(5 * CHUNK + 3, 4);
+            IOException closeFailed = within(() -> assertThrows(IOException.class, () -> {
+                try (var out = java.nio.channels.FileChannel.open(w.mountpoint.resolve("out/late.bin"),
+                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                    out.write(java.nio.ByteBuffer.wrap(result));
+                    store.set("hang", "out");
+                }
+            }));
+            assertTrue(String.valueOf(closeFailed.getMessage()).contains("Input/output error"), closeFailed.toString());
+            assertArrayEquals(result, within(() -> Files.readAllBytes(w.mountpoint.resolve("out/late.bin"))),
+                    "the acknowledged writes stay staged and readable");
+            assertTrue(w.status().path("backend").path("timeouts").asLong() > 0, w.status().path("backend").toString());
+
+            store.set("ok"); // the hung attempt wakes up too: it must not rename anything over the target
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_SECONDS + 60);
+            while (!java.util.Arrays.equals(result, Files.readAllBytes(store.root.resolve("out/late.bin")))
+                    || w.status().path("writeback").path("staged").asLong() > 0 || temporaries() > 0) {
+                assertTrue(System.nanoTime() < deadline, "the upload lands once the store is back, temporaries gone: "
+                        + w.status().path("writeback") + ", " + temporaries() + " temporary files");
+                Thread.sleep(200);
+            }
+        } finally {
+            w.close();
+        }
+    }
+
+    private long temporaries() throws IOException {
+        try (var s = Files.list(store.root.resolve("out"))) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".peerfs-tmp")).count();
+        }
+    }
+
     /** Runs an operation on the mount and fails the test if it does not return within the bound. */
     private <T> T within(java.util.concurrent.Callable<T> op) throws Exception {
         Future<T> f = reader.submit(op);
