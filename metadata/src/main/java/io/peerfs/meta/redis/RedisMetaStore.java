@@ -105,8 +105,8 @@ public final class RedisMetaStore implements MetaStore {
         try {
             uri = RedisURI.create(url);
         } catch (IllegalArgumentException | RedisException e) {
-            throw new PeerFsException("--meta " + url + " is not a Redis URL (redis://[:password@]host:port/db): "
-                    + e.getMessage());
+            throw new PeerFsException("--meta " + withoutPassword(url) + " is not a Redis URL"
+                    + " (redis://[:password@]host:port/db): " + withoutPassword(String.valueOf(e.getMessage())));
         }
         uri.setTimeout(timeout);
         String where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/"

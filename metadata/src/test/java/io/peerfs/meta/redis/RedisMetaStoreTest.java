@@ -67,6 +67,14 @@ class RedisMetaStoreTest extends MetaStoreContract {
     }
 
     @Test
+    void aBadUrlIsReportedWithoutItsPassword() {
+        io.peerfs.PeerFsException e = org.junit.jupiter.api.Assertions.assertThrows(io.peerfs.PeerFsException.class,
+                () -> RedisMetaStore.open("redis://:s3cret-pw@127.0.0.1:6379/notadb", "node-a", TIMEOUT));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("is not a Redis URL"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertFalse(e.getMessage().contains("s3cret-pw"), e.getMessage());
+    }
+
+    @Test
     void twoNodesCreatingAndRenamingInOneDirectoryLoseNothing() throws Exception {
         try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
             store.create("shared", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 1));
