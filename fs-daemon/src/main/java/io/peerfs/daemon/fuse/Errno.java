@@ -46,6 +46,30 @@ public final class Errno {
     private Errno() {
     }
 
+    /** At most {@link #WARNINGS_PER_WINDOW} failure lines per 10 s: a reader retrying a bad file must not fill the disk. */
+    static final int WARNINGS_PER_WINDOW = 20;
+    private static final java.util.concurrent.atomic.AtomicLong windowStartMs = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.concurrent.atomic.AtomicInteger inWindow = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.util.concurrent.atomic.AtomicInteger suppressed =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    private static void warn(String format, Object... args) {
+        long now = System.currentTimeMillis();
+        long start = windowStartMs.get();
+        if (now - start >= 10_000 && windowStartMs.compareAndSet(start, now)) {
+            int dropped = suppressed.getAndSet(0);
+            inWindow.set(0);
+            if (dropped > 0) {
+                log.warn("{} more failed operations were not logged in the last 10 s", dropped);
+            }
+        }
+        if (inWindow.incrementAndGet() <= WARNINGS_PER_WINDOW) {
+            log.warn(format, args);
+        } else {
+            suppressed.incrementAndGet();
+        }
+    }
+
     /** The errno of a strerror text, alone or at the end of a JDK message ("Error writing extended attribute 'a': …"). */
     private static Integer byReason(String reason) {
         Integer e = BY_REASON.get(reason);
@@ -74,7 +98,7 @@ public final class Errno {
         } else if (t instanceof BadHandleException) {
             return ErrorCodes.EBADF();
         } else if (t instanceof CacheFullException) {
-            log.warn("{} {}: {}", op, path, t.getMessage());
+            warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.ENOSPC();
         } else if (t instanceof CacheDiskException cde) {
             return switch (cde.kind()) {
@@ -85,13 +109,13 @@ public final class Errno {
         } else if (t instanceof BackendUnavailableException) {
             return ErrorCodes.EIO(); // GuardedBackend logs the outage, once per 10 s rather than once per call
         } else if (t instanceof BackendChangedException) {
-            log.warn("{} {}: {}", op, path, t.getMessage());
+            warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
         } else if (t instanceof FileSystemException fse && fse.getReason() != null
                 && byReason(fse.getReason()) != null) {
             return byReason(fse.getReason());
         } else if (t instanceof java.io.IOException) {
-            log.warn("{} {} failed: {}", op, path, t.toString());
+            warn("{} {} failed: {}", op, path, t.toString());
             return ErrorCodes.EIO();
         }
         // a bug: log its stack once per kind so a storm of the same failure does not flood the log
