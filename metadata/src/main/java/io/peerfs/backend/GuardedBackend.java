@@ -56,6 +56,9 @@ public final class GuardedBackend extends ForwardingBackend {
     private final ThreadPoolExecutor uploads;
     private static final int MAX_UPLOADS = 64;
     private final java.util.concurrent.atomic.AtomicLong uploadAttempts = new java.util.concurrent.atomic.AtomicLong();
+    /** Temporary-name tags with an abandoned upload attempt still running. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> stragglers =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ThreadLocal<ByteBuffer> readBuffers = new ThreadLocal<>();
     private final LongAdder timeouts = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -261,12 +264,20 @@ public final class GuardedBackend extends ForwardingBackend {
     @Override
     public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
         Upload up = new Upload(content);
-        // each attempt its own temporary file: an abandoned attempt may still be writing to its own
-        String tag = tempTag + "-" + uploadAttempts.incrementAndGet();
+        // the file's own temporary name (a killed daemon's leftover is reused and renamed away),
+        // unless an abandoned attempt of it may still be writing there: then one of this attempt's own
+        String tag = stragglers.getOrDefault(tempTag, 0) > 0 ? tempTag + "-" + uploadAttempts.incrementAndGet()
+                : tempTag;
         Future<Void> f;
         try {
             f = uploads.submit(() -> {
-                super.replace(path, size, meta, up, tag);
+                try {
+                    super.replace(path, size, meta, up, tag);
+                } finally {
+                    if (up.finish()) {
+                        stragglers.computeIfPresent(tempTag, (k, n) -> n > 1 ? n - 1 : null);
+                    }
+                }
                 return null;
             });
         } catch (RejectedExecutionException e) {
@@ -277,7 +288,7 @@ public final class GuardedBackend extends ForwardingBackend {
             while (true) {
                 long left = timeoutNs - (System.nanoTime() - up.lastProgressNs);
                 if (left <= 0) {
-                    up.abandon();
+                    abandon(up, tempTag);
                     f.cancel(false);
                     timeouts.increment();
                     throw unavailable("upload", path, "no progress in " + Duration.ofNanos(timeoutNs).toMillis()
@@ -291,7 +302,7 @@ public final class GuardedBackend extends ForwardingBackend {
                 }
             }
         } catch (InterruptedException e) {
-            up.abandon();
+            abandon(up, tempTag);
             f.cancel(false);
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("upload " + path + " interrupted");
@@ -307,11 +318,22 @@ public final class GuardedBackend extends ForwardingBackend {
         }
     }
 
+    /** Counted before the worker can finish, so that its finish always finds the count. */
+    private void abandon(Upload up, String tempTag) {
+        synchronized (up) {
+            if (up.state.get() == Upload.RUNNING) {
+                stragglers.merge(tempTag, 1, Integer::sum);
+            }
+            up.abandon();
+        }
+    }
+
     /** An upload's content, watched: progress resets the timeout; once abandoned it reads and commits nothing. */
     private static final class Upload implements Content {
         private static final int RUNNING = 0;
         private static final int COMMITTING = 1;
         private static final int ABANDONED = 2;
+        private static final int DONE = 3;
         private final Content content;
         private final AtomicInteger state = new AtomicInteger(RUNNING);
         volatile long lastProgressNs = System.nanoTime();
@@ -343,6 +365,15 @@ public final class GuardedBackend extends ForwardingBackend {
         /** Waits only for a read of the local staged file in progress, never for the backend. */
         synchronized void abandon() {
             state.compareAndSet(RUNNING, ABANDONED);
+        }
+
+        /** The worker is done; true if the caller had given up on it (and counted it a straggler). */
+        synchronized boolean finish() {
+            if (state.get() == ABANDONED) {
+                return true;
+            }
+            state.set(DONE);
+            return false;
         }
     }
 
