@@ -1,0 +1,119 @@
+package io.peerfs.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Result uploads through a store that stalls: bounded by progress, never a late rename. */
+class GuardedBackendTest {
+    static final Backend.NewFile FILE = new Backend.NewFile(0644, -1, -1, 0, 0, Map.of());
+    @TempDir
+    Path root;
+
+    /** A store whose upload stalls right before the rename until {@link #wake} is counted down. */
+    final class StallingStore extends ForwardingBackend {
+        final CountDownLatch wake = new CountDownLatch(1);
+        final AtomicInteger finished = new AtomicInteger();
+
+        StallingStore() {
+            super(new LocalDirBackend(root));
+        }
+
+        @Override
+        public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+            try {
+                super.replace(path, size, meta, new Content() {
+                    @Override
+                    public int read(long offset, ByteBuffer dst) throws IOException {
+                        return content.read(offset, dst);
+                    }
+
+                    @Override
+                    public void progress() {
+                        content.progress();
+                    }
+
+                    @Override
+                    public boolean mayCommit() {
+                        try {
+                            wake.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return content.mayCommit();
+                    }
+                }, tempTag);
+            } finally {
+                finished.incrementAndGet();
+            }
+        }
+    }
+
+    static Backend.Content bytes(byte[] data) {
+        return (off, dst) -> {
+            int n = (int) Math.min(dst.remaining(), data.length - off);
+            dst.put(data, (int) off, n);
+            return n;
+        };
+    }
+
+    @Test
+    void anUploadThatStallsFailsAndItsLateWakeUpNeverReplacesTheTarget() throws Exception {
+        Files.writeString(root.resolve("model.bin"), "version 1");
+        StallingStore store = new StallingStore();
+        GuardedBackend guarded = new GuardedBackend(store, root, Duration.ofMillis(300));
+        byte[] v2 = "version 2".getBytes();
+        assertThrows(BackendUnavailableException.class,
+                () -> guarded.replace("model.bin", v2.length, FILE, bytes(v2), "peerfs-7"));
+        assertEquals(1, guarded.stats().timeouts());
+
+        store.wake.countDown(); // the store answers again: the abandoned attempt must not rename
+        for (int i = 0; i < 100 && store.finished.get() == 0; i++) {
+            Thread.sleep(50);
+        }
+        assertEquals(1, store.finished.get(), "the abandoned attempt ran to its end");
+        assertEquals("version 1", Files.readString(root.resolve("model.bin")));
+        try (var names = Files.list(root)) {
+            assertEquals(0, names.filter(p -> Backend.isTemporary(p.getFileName().toString())).count(),
+                    "the abandoned attempt removed its temporary file");
+        }
+        // the retry lands
+        byte[] v3 = "version 3".getBytes();
+        guarded.replace("model.bin", v3.length, FILE, bytes(v3), "peerfs-7");
+        assertEquals("version 3", Files.readString(root.resolve("model.bin")));
+    }
+
+    @Test
+    void aSlowUploadThatKeepsMovingIsNotCutOff() throws Exception {
+        GuardedBackend guarded = new GuardedBackend(new LocalDirBackend(root), root, Duration.ofMillis(300));
+        byte[] data = new byte[6 << 20];
+        new Random(5).nextBytes(data);
+        Backend.Content slow = (off, dst) -> {
+            try {
+                Thread.sleep(100); // each MiB takes a third of the timeout: slower in all than the timeout
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            return bytes(data).read(off, dst);
+        };
+        long start = System.nanoTime();
+        guarded.replace("big.bin", data.length, FILE, slow, "peerfs-8");
+        assertTrue(System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(300), "the test's premise");
+        assertArrayEquals(data, Files.readAllBytes(root.resolve("big.bin")));
+        assertEquals(0, guarded.stats().timeouts());
+    }
+}
