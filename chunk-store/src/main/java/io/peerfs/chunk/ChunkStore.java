@@ -37,6 +37,13 @@ public interface ChunkStore extends AutoCloseable {
     boolean contains(ChunkKey key);
 
     /**
+     * A reader will soon read the whole chunk: start loading it from the cache disk. Returns
+     * without waiting; a chunk that is not in the store is ignored.
+     */
+    default void willRead(ChunkKey key) {
+    }
+
+    /**
      * Stores the remaining bytes of {@code data} as the chunk {@code key}, replacing any
      * previous content; {@code data}'s position is left unchanged. Evicts unpinned
      * chunks as needed to stay under capacity.
@@ -45,6 +52,15 @@ public interface ChunkStore extends AutoCloseable {
      * @throws IOException when the cache disk fails
      */
     void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException;
+
+    /**
+     * {@link #put} of an unpinned chunk just fetched, whose readers the caller serves from
+     * memory: the store may write it past the page cache (direct I/O), which spares the CPU
+     * the copy and keeps the page cache for data that is read again.
+     */
+    default void putFetched(ChunkKey key, ByteBuffer data) throws IOException {
+        put(key, data, false);
+    }
 
     /**
      * Makes a stored chunk durable (fsync), for data that is the only copy. {@link #put}

@@ -79,7 +79,8 @@ final class SourceFiles {
         if (upTo <= f.readaheadUpTo) {
             return;
         }
-        for (long i = Math.max(current + 1, f.readaheadUpTo + 1); i <= upTo; i++) {
+        // the current chunk too when the reader is new: a cached chunk is then read ahead from disk
+        for (long i = Math.max(current, f.readaheadUpTo + 1); i <= upTo; i++) {
             fetcher.prefetch(f.chunk(i));
         }
         f.readaheadUpTo = upTo;

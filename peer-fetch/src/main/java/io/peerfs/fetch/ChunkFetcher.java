@@ -4,7 +4,6 @@ import io.peerfs.backend.Backend;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
-import io.peerfs.chunk.DirectBufferPool;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -32,6 +31,11 @@ public final class ChunkFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChunkFetcher.class);
     /** Memory for chunks fetched from peers when they are not kept in the store. */
     private static final long PEER_WINDOW_BYTES = 32L << 20;
+    /**
+     * Memory for chunks just loaded into the store: enough for a few sequential readers,
+     * each with its current chunk and the ones read ahead.
+     */
+    private static final long LOADED_WINDOW_BYTES = 64L << 20;
 
     /** Counters since start. */
     public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches, long peerLoads) {
@@ -39,7 +43,6 @@ public final class ChunkFetcher implements AutoCloseable {
 
     private final ChunkStore store;
     private final Backend backend;
-    private final DirectBufferPool chunkBuffers;
     private final ThreadPoolExecutor readahead;
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> inflight = new ConcurrentHashMap<>();
     /**
@@ -49,9 +52,14 @@ public final class ChunkFetcher implements AutoCloseable {
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> ownerInflight = new ConcurrentHashMap<>();
     private volatile PeerSource peers;
     /** Chunks fetched from peers, when the store does not keep copies of them; null when it does. */
-    private volatile PeerChunkWindow peerWindow;
+    private volatile ChunkWindow peerWindow;
     /** Chunks read while the store takes none (its disk is full, read-only or failing). */
-    private final PeerChunkWindow diskless;
+    private final ChunkWindow diskless;
+    /**
+     * Chunks just loaded into the store, served from memory: their readers are usually right
+     * behind the load, and the store writes their files past the page cache.
+     */
+    private final ChunkWindow loaded;
     private final int chunkSize;
     private final LongAdder peerLoads = new LongAdder();
     private final LongAdder backendLoads = new LongAdder();
@@ -67,8 +75,8 @@ public final class ChunkFetcher implements AutoCloseable {
         this.store = store;
         this.backend = backend;
         this.chunkSize = chunkSize;
-        this.chunkBuffers = new DirectBufferPool(chunkSize, 2 + readaheadThreads);
-        this.diskless = new PeerChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize));
+        this.diskless = new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false);
+        this.loaded = new ChunkWindow(chunkSize, (int) Math.max(2, LOADED_WINDOW_BYTES / chunkSize), true);
         AtomicInteger n = new AtomicInteger();
         this.readahead = new ThreadPoolExecutor(Math.max(1, readaheadThreads), Math.max(1, readaheadThreads),
                 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4 * Math.max(1, readaheadThreads)), r -> {
@@ -87,8 +95,11 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public int read(ChunkRef ref, long offsetInChunk, ByteBuffer dst) throws IOException {
         for (int attempt = 0; attempt < 3; attempt++) {
-            int n = store.read(ref.key(), offsetInChunk, dst);
-            PeerChunkWindow window = peerWindow;
+            int n = loaded.read(ref.key(), offsetInChunk, dst);
+            if (n < 0) {
+                n = store.read(ref.key(), offsetInChunk, dst);
+            }
+            ChunkWindow window = peerWindow;
             if (n < 0 && window != null) {
                 n = window.read(ref.key(), offsetInChunk, dst);
             }
@@ -101,10 +112,10 @@ public final class ChunkFetcher implements AutoCloseable {
             if (!store.acceptsChunks()) {
                 return readWithoutStore(ref, offsetInChunk, dst);
             }
-            if (!load(ref)) {
-                break; // the store could not keep it
+            if (!load(ref) && !loaded.contains(ref.key())) {
+                break; // the store could not keep it, nor memory
             }
-            // stored: loop and serve it from the store (a tiny cache may evict it at once, hence the bound)
+            // loop and serve it from memory or the store (either may drop it at once, hence the bound)
         }
         return readDirect(ref, offsetInChunk, dst);
     }
@@ -136,10 +147,17 @@ public final class ChunkFetcher implements AutoCloseable {
         return true;
     }
 
-    /** Loads the chunk into the store in the background unless it is there or on its way. */
+    /**
+     * Loads the chunk into the store in the background unless it is there or on its way; one
+     * that is there is read from the cache disk ahead of the reader.
+     */
     public void prefetch(ChunkRef ref) {
-        PeerChunkWindow window = peerWindow;
-        if (!store.acceptsChunks() || inflight.containsKey(ref.key()) || store.contains(ref.key())
+        if (store.contains(ref.key())) {
+            readahead.execute(() -> store.willRead(ref.key())); // from the cache disk, in large reads
+            return;
+        }
+        ChunkWindow window = peerWindow;
+        if (!store.acceptsChunks() || inflight.containsKey(ref.key())
                 || diskless.contains(ref.key()) || (window != null && window.contains(ref.key()))) {
             return;
         }
@@ -163,7 +181,7 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public void usePeers(PeerSource source, boolean keepCopies) {
         this.peerWindow = keepCopies ? null
-                : new PeerChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize));
+                : new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false);
         this.peers = source;
     }
 
@@ -238,7 +256,7 @@ public final class ChunkFetcher implements AutoCloseable {
 
     /** The chunk from a peer, stored here too (this node's readers come back to it) unless copies are not kept. */
     private boolean loadFromPeers(PeerSource p, ChunkRef ref) throws IOException {
-        PeerChunkWindow window = peerWindow;
+        ChunkWindow window = peerWindow;
         if (window != null) {
             boolean fetched = window.fill(ref.key(), ref.length(), dst -> p.fetch(ref, dst));
             if (fetched) {
@@ -251,48 +269,40 @@ public final class ChunkFetcher implements AutoCloseable {
 
     /** The chunk from a peer into this node's store; false when no peer had it or the store could not keep it. */
     private boolean fetchIntoStore(PeerSource p, ChunkRef ref) throws IOException {
-        ByteBuffer buf = chunkBuffers.acquire();
-        try {
-            buf.limit(ref.length());
+        boolean[] stored = {false};
+        boolean fetched = loaded.fill(ref.key(), ref.length(), buf -> {
             if (!p.fetch(ref, buf)) {
                 return false;
             }
-            buf.flip();
             peerLoads.increment();
-            try {
-                store.put(ref.key(), buf, false);
-                return true;
-            } catch (IOException e) {
-                warnStore(e);
-                return false; // the caller reads the backend directly; slower, never wrong
-            }
-        } finally {
-            chunkBuffers.release(buf);
-        }
+            stored[0] = keep(ref, buf);
+            return true;
+        });
+        return fetched && stored[0];
     }
 
     private boolean loadFromBackend(ChunkRef ref) throws IOException {
-        ByteBuffer buf = chunkBuffers.acquire();
-        try {
-            buf.limit(ref.length());
+        boolean[] stored = {false};
+        loaded.fill(ref.key(), ref.length(), buf -> {
             backendLoads.increment();
             int n = backend.read(ref.backendPath(), ref.fileOffset(), buf);
             if (n != ref.length()) {
                 throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
             }
-            buf.flip();
-            try {
-                store.put(ref.key(), buf, false);
-                return true;
-            } catch (CacheFullException e) {
-                warnStore(e);
-                return false;
-            } catch (IOException e) {
-                warnStore(e);
-                return false;
-            }
-        } finally {
-            chunkBuffers.release(buf);
+            stored[0] = keep(ref, buf);
+            return true;
+        });
+        return stored[0];
+    }
+
+    /** Stores a chunk just fetched into {@code buf} (filled up to its position); false when the store could not keep it. */
+    private boolean keep(ChunkRef ref, ByteBuffer buf) {
+        try {
+            store.putFetched(ref.key(), buf.duplicate().flip());
+            return true;
+        } catch (IOException e) {
+            warnStore(e);
+            return false; // the caller reads from memory or the backend; slower, never wrong
         }
     }
 

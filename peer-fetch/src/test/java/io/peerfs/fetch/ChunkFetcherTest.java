@@ -113,15 +113,49 @@ class ChunkFetcherTest {
         assertEquals(1, fetcher.stats().backendLoads());
     }
 
+    /** A fetcher that starts with nothing in memory, as after a restart, over the same store. */
+    private void restartFetcher(io.peerfs.backend.Backend backend) {
+        fetcher.close();
+        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
+    }
+
     @Test
-    void secondReadComesFromTheStore() throws Exception {
+    void readsRightAfterALoadComeFromMemoryUntilTheChunkWasReadToTheEnd() throws Exception {
         byte[] data = writeFile("f", CHUNK + 100);
         CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
         open(backend, 64L << 20);
-        assertArrayEquals(Arrays.copyOfRange(data, CHUNK, CHUNK + 100), read(ref("f", data.length, 1), 0, 4096));
-        assertArrayEquals(Arrays.copyOfRange(data, CHUNK + 50, CHUNK + 100), read(ref("f", data.length, 1), 50, 4096));
+        ChunkRef first = ref("f", data.length, 0);
+        assertArrayEquals(Arrays.copyOfRange(data, 0, 4096), read(first, 0, 4096));
+        assertArrayEquals(Arrays.copyOfRange(data, 50, 4146), read(first, 50, 4096));
+        assertEquals(0, store.stats().hits(), "the loaded chunk is served from memory, not read back from its file");
+        assertArrayEquals(Arrays.copyOfRange(data, 4146, CHUNK), read(first, 4146, CHUNK));
+        assertEquals(0, store.stats().hits());
+        // as many bytes read as the chunk holds: a sequential reader is done, memory is given up
+        assertArrayEquals(Arrays.copyOfRange(data, 7, 107), read(first, 7, 100));
+        assertEquals(1, store.stats().hits());
         assertEquals(1, backend.counts().dataReads());
-        assertTrue(store.stats().hits() >= 2);
+    }
+
+    @Test
+    void fullChunksAreWrittenPastThePageCacheAndReadBackWhole() throws Exception {
+        // 3 chunks: two whole ones (direct I/O for all their blocks) and a tail of 4096 + 123 bytes
+        int size = 2 * CHUNK + 4096 + 123;
+        byte[] data = writeFile("f", size);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        open(backend, 64L << 20);
+        for (int i = 0; i < 3; i++) {
+            read(ref("f", size, i), 0, 1);
+        }
+        restartFetcher(backend);
+        ByteBuffer all = ByteBuffer.allocate(size);
+        for (int i = 0; i < 3; i++) {
+            ChunkRef r = ref("f", size, i);
+            assertEquals(r.length(), Files.size(store.chunkFile(r.key())));
+            all.put(read(r, 0, CHUNK));
+        }
+        assertArrayEquals(data, all.array());
+        assertEquals(3, backend.counts().dataReads());
+        assertEquals(0, store.stats().corrupt());
     }
 
     @Test
@@ -135,6 +169,7 @@ class ChunkFetcherTest {
             f.seek(5);
             f.write(data[5] ^ 1);
         }
+        restartFetcher(backend); // not served from the memory of the first load
         assertArrayEquals(Arrays.copyOf(data, 100), read(r, 0, 100));
         assertEquals(2, backend.counts().dataReads());
         assertEquals(1, store.stats().corrupt());
@@ -148,9 +183,12 @@ class ChunkFetcherTest {
         ByteBuffer pinned = ByteBuffer.allocateDirect(CHUNK);
         store.put(ChunkKey.forScratchFile(1, 1, 1), pinned, true); // the whole cache is pinned
         for (int i = 0; i < 3; i++) {
-            assertArrayEquals(Arrays.copyOfRange(data, i * CHUNK + 7, i * CHUNK + 7 + 70_000), read(ref("f", data.length, i), 7, 70_000));
+            ChunkRef r = ref("f", data.length, i);
+            assertArrayEquals(Arrays.copyOfRange(data, i * CHUNK + 7, i * CHUNK + 7 + 70_000), read(r, 7, 70_000));
+            assertArrayEquals(Arrays.copyOfRange(data, i * CHUNK + 70_007, i * CHUNK + 140_007), read(r, 70_007, 70_000));
+            assertTrue(!store.contains(r.key()));
         }
-        assertEquals(3, fetcher.stats().directReads());
+        assertEquals(3, backend.counts().dataReads(), "each chunk loaded once into memory, its second read served there");
     }
 
     @Test

@@ -141,6 +141,17 @@ public final class CacheDisk implements ChunkStore {
     }
 
     @Override
+    public void willRead(ChunkKey key) {
+        if (state == State.NORMAL && swap.readLock().tryLock()) {
+            try {
+                store.willRead(key);
+            } finally {
+                swap.readLock().unlock();
+            }
+        }
+    }
+
+    @Override
     public boolean acceptsChunks() {
         State s = state;
         return s == State.NORMAL || s == State.UNSTABLE;
@@ -148,11 +159,24 @@ public final class CacheDisk implements ChunkStore {
 
     @Override
     public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException {
+        put(key, data, pinned, false);
+    }
+
+    @Override
+    public void putFetched(ChunkKey key, ByteBuffer data) throws IOException {
+        put(key, data, false, true);
+    }
+
+    private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean fetched) throws IOException {
         ensureOpen();
         refuseWritesUnlessAccepting();
         swap.readLock().lock();
         try {
-            store.put(key, data, pinned);
+            if (fetched) {
+                store.putFetched(key, data);
+            } else {
+                store.put(key, data, pinned);
+            }
         } catch (CacheFullException e) {
             throw e; // the cache's own limit, not a disk fault
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.peerfs.chunk.disk;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.chunk.ChunkKey;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -55,6 +57,8 @@ public final class DiskChunkStore implements ChunkStore {
     private final LongAdder evictions = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
     private volatile boolean closed;
+    /** False once the cache dir's file system refused direct I/O (tmpfs does): buffered writes only. */
+    private volatile boolean directIo = true;
 
     private DiskChunkStore(ChunkStoreConfig config, ChunkFiles files, ChunkIndex index, FileStore fileStore,
                            LongSupplier clockMs) {
@@ -315,7 +319,23 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     @Override
+    public void willRead(ChunkKey key) {
+        if (contains(key)) {
+            PageCacheHint.willNeed(files.pathOf(key));
+        }
+    }
+
+    @Override
     public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException {
+        put(key, data, pinned, false);
+    }
+
+    @Override
+    public void putFetched(ChunkKey key, ByteBuffer data) throws IOException {
+        put(key, data, false, true);
+    }
+
+    private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean direct) throws IOException {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
@@ -327,7 +347,7 @@ public final class DiskChunkStore implements ChunkStore {
             Path tmp = files.tempFor(key, tempCounter.incrementAndGet());
             boolean done = false;
             try {
-                writeFile(tmp, data.duplicate());
+                writeFile(tmp, data.duplicate(), direct);
                 Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 forget(key); // a replaced chunk's open channel would read the old file
                 index.put(key, meta);
@@ -350,12 +370,60 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
-    private static void writeFile(Path tmp, ByteBuffer data) throws IOException {
+    private void writeFile(Path tmp, ByteBuffer data, boolean direct) throws IOException {
         Files.createDirectories(tmp.getParent());
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            while (data.hasRemaining()) {
-                ch.write(data);
+        int written = direct && directIo ? writeBlocksDirect(tmp, data) : 0;
+        // the whole chunk, or the tail after the blocks written directly
+        ByteBuffer rest = data.slice(data.position() + written, data.remaining() - written);
+        try (FileChannel ch = written > 0 ? FileChannel.open(tmp, StandardOpenOption.WRITE)
+                : FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long pos = written;
+            while (rest.hasRemaining()) {
+                pos += ch.write(rest, pos);
             }
+        }
+    }
+
+    /**
+     * Writes the whole blocks at the start of {@code data} into the new file {@code tmp} with
+     * direct I/O (no copy into the page cache), leaving {@code data} unchanged.
+     *
+     * @return bytes written: 0 when the buffer is not block-aligned, holds less than a block,
+     *     or the file system does not do direct I/O (then no file was left behind)
+     */
+    private int writeBlocksDirect(Path tmp, ByteBuffer data) throws IOException {
+        int block = directBlockSize();
+        int blocks = block > 0 ? data.remaining() / block * block : 0;
+        if (blocks == 0 || !data.isDirect() || data.alignmentOffset(data.position(), block) != 0) {
+            return 0;
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                ExtendedOpenOption.DIRECT)) {
+            ByteBuffer whole = data.slice(data.position(), blocks);
+            long pos = 0;
+            while (whole.hasRemaining()) {
+                pos += ch.write(whole, pos);
+            }
+            return blocks;
+        } catch (FileSystemException e) {
+            if (!"Invalid argument".equals(e.getReason())) {
+                throw e; // a disk fault (EIO, ENOSPC, EROFS): the caller's to handle
+            }
+            Files.deleteIfExists(tmp);
+            directIo = false;
+            log.info("the cache dir {} does not take direct I/O ({}); chunk files go through the page cache",
+                    config.dir(), e.getMessage());
+            return 0;
+        }
+    }
+
+    /** The cache file system's block size, which direct I/O must be aligned to; 0 when unknown. */
+    private int directBlockSize() {
+        try {
+            long b = fileStore.getBlockSize();
+            return b > 0 && b <= (1 << 20) && Long.bitCount(b) == 1 ? (int) b : 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return 0;
         }
     }
 

@@ -11,6 +11,7 @@ import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.ChunkStoreContract;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -51,6 +52,33 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         store.put(key(8), direct(randomBytes((int) MiB, 8)), false);
         assertTrue(store.contains(key(0)));
         assertFalse(store.contains(key(1)), "LRU order must survive a restart");
+    }
+
+    @Test
+    void fetchedChunksInAnyBufferReadBackWholeAndTheBufferIsLeftAsItWas() throws Exception {
+        int[] sizes = {4096, 3 * 4096 + 10, 100, (int) MiB + 1};
+        int k = 0;
+        for (int size : sizes) {
+            byte[] data = randomBytes(size, size);
+            ByteBuffer aligned = ByteBuffer.allocateDirect(size + 2 * 4096).alignedSlice(4096);
+            ByteBuffer unaligned = ByteBuffer.allocateDirect(size + 1).position(1);
+            for (ByteBuffer buf : new ByteBuffer[] {aligned, unaligned, ByteBuffer.allocate(size)}) {
+                int start = buf.position();
+                buf.put(data).position(start).limit(start + size);
+                ChunkKey key = key(k++);
+                store.putFetched(key, buf);
+                assertEquals(start, buf.position());
+                assertEquals(start + size, buf.limit());
+                assertEquals(size, Files.size(disk().chunkFile(key)));
+                assertArrayEquals(data, read(key, 0, size));
+            }
+        }
+        reopen();
+        assertEquals(0, store.stats().corrupt());
+        assertArrayEquals(randomBytes((int) MiB + 1, (int) MiB + 1), read(key(k - 3), 0, (int) MiB + 1));
+        try (Stream<Path> files = Files.walk(dir)) {
+            assertEquals(0, files.filter(p -> p.getFileName().toString().startsWith(".tmp-")).count());
+        }
     }
 
     @Test
