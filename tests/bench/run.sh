@@ -5,23 +5,30 @@
 # of 1, 2, 4 daemons over a bandwidth-limited backend. Prints one table (MiB/s or ops/s, the
 # ratio to the references, daemon RSS), then the fio commands used.
 #
-#   tests/bench/run.sh [--quick] [--size MIB] [--small-files N] [--cluster-mib MIB]
+#   tests/bench/run.sh [--quick] [--size MIB] [--small-files N] [--cluster-mib MIB] [--only GROUPS]
 #
 # --quick: small sizes, a few seconds a row (CI runs it to prove the script works; its numbers
 # mean little). Default: --size 2048 --small-files 10000 --cluster-mib 1024.
+# --only: some row groups, comma-separated: seq (sequential reads), reread (re-read and random
+# reads), write (sequential writes and small files), cluster. Default: all.
 # Needs root, fio, bindfs and rclone (bin/install-deps installs them) and a built tree
 # (mvn -B -DskipTests package). Uses loop devices and the blkio cgroup for the slow backend.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-SIZE=2048 SMALL=10000 CLUSTER=1024 RUNTIME=15 BACKEND_MIBS=100
+SIZE=2048 SMALL=10000 CLUSTER=1024 RUNTIME=15 BACKEND_MIBS=100 ONLY=seq,reread,write,cluster
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) SIZE=64 SMALL=300 CLUSTER=64 RUNTIME=2 BACKEND_MIBS=100 ;;
     --size) SIZE=$2; shift ;;
     --small-files) SMALL=$2; shift ;;
     --cluster-mib) CLUSTER=$2; shift ;;
-    *) echo "run.sh: unknown argument '$1' (--quick, --size MIB, --small-files N, --cluster-mib MIB)" >&2; exit 2 ;;
+    --only) ONLY=$2; shift
+      for g in ${ONLY//,/ }; do
+        case "$g" in seq|reread|write|cluster) ;; *) echo "run.sh: --only takes seq, reread, write, cluster" >&2; exit 2 ;; esac
+      done ;;
+    *) echo "run.sh: unknown argument '$1' (--quick, --size MIB, --small-files N, --cluster-mib MIB, --only GROUPS)" >&2
+       exit 2 ;;
   esac
   shift
 done
@@ -65,6 +72,7 @@ head -c $((SIZE / 8 << 20)) /dev/urandom > "$BACK/warmup/w"
 sync
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 now() { date +%s%N; }
 RESULTS="$WORK/results.tsv"
 COMMANDS="$WORK/commands.txt"
@@ -117,10 +125,11 @@ echo "PeerFS benchmarks: $SIZE MiB per read set, $SMALL small files, cluster $CL
 # ---- references: local disk, backend, bindfs, rclone
 mkdir -p "$WORK/mnt-bindfs" "$WORK/mnt-rclone"
 bindfs "$BACK" "$WORK/mnt-bindfs"
+declare -A REF
+if want seq; then
 rclone mount "$BACK" "$WORK/mnt-rclone" --vfs-cache-mode full --cache-dir "$WORK/rclone-cache" --daemon \
   --vfs-read-chunk-size 4M 2>/dev/null
 for i in $(seq 50); do mountpoint -q "$WORK/mnt-rclone" && break; sleep 0.1; done
-declare -A REF
 for jobs in 1 4; do
   drop; REF[rclonecold$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-rclone/data" read 1m $jobs)
   drop; REF[rclonewarm$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-rclone/data" read 1m $jobs)
@@ -150,7 +159,9 @@ for jobs in 1 4; do
     "${REF[backend$jobs]}"
   record "seq read 1M, $jobs job(s): peerfs warm" "$warm" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r"
 done
+fi
 
+if want reread; then
 # ---- re-read (a second epoch): page cache kept
 keep="--invalidate=0" # fio drops a file's page cache before a job unless told not to
 drop; fio_run re-read "$LOCAL" read 1m 1 "$keep" > /dev/null; raw=$(fio_run re-read "$LOCAL" read 1m 1 "$keep")
@@ -175,7 +186,9 @@ for bs in 4k 128k; do
   record "rand read $bs, warm: peerfs" "$p" MiB/s "$l" "$b" "$(rss "$WORK/mnt-reread")"
 done
 peerfs_umount reread
+fi
 
+if want write; then
 # ---- sequential writes, 1M, with fsync at the end (a result file is uploaded by then)
 peerfs_mount write --result-paths 'out/**'
 mkdir -p "$WORK/mnt-write/scratch" "$LOCAL/w" "$WORK/mnt-bindfs/w"
@@ -223,9 +236,12 @@ for op in create stat read; do
   record "small files 16K $op: bindfs" "$b" ops/s "$l"
   record "small files 16K $op: peerfs scratch" "$p" ops/s "$l" "$b" "$r"
 done
+fi
 fusermount -u -z "$WORK/mnt-bindfs"
 
 # ---- cluster: N daemons share a backend limited to BACKEND_MIBS MiB/s (blkio throttle on its loop device)
+: > "$WORK/cluster.tsv"
+if want cluster; then
 mkdir -p "$CG"
 read -r major minor <<< "$(stat -c '%t %T' "$LOOP")"
 echo "$((16#$major)):$((16#$minor)) $((BACKEND_MIBS << 20))" > "$CG/blkio.throttle.read_bps_device"
@@ -262,6 +278,7 @@ for N in 1 2 4; do
   done
   printf 'cluster N=%d\t%d\t%d\t%d\t%d\n' "$N" "$wall" "$direct" "$((total >> 20))" "$maxrss" >> "$WORK/cluster.tsv"
 done
+fi
 
 # ---- the table
 python3 - "$RESULTS" "$WORK/cluster.tsv" "$CLUSTER" "${MOUNT_READY_MS[*]}" <<'EOF'
@@ -281,8 +298,9 @@ for l in open(sys.argv[2]):
     print(f"{name:<52} {int(wall)/1000:>8.2f} {int(direct)/1000:>9.2f} {back:>12} {int(back)/int(sys.argv[3]):>9.2f} {rss:>8}"
           f"   (wall vs N=1: {int(wall)/first:.2f}x)")
 ready = [int(x) for x in sys.argv[4].split()]
-print()
-print(f"mount ready (peerfs mount returns): median {sorted(ready)[len(ready)//2]} ms, max {max(ready)} ms over {len(ready)} mounts")
+if ready:
+    print()
+    print(f"mount ready (peerfs mount returns): median {sorted(ready)[len(ready)//2]} ms, max {max(ready)} ms over {len(ready)} mounts")
 EOF
 echo
 echo "fio and other commands (DIR: the directory of the row):"

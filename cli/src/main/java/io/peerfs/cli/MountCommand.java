@@ -158,10 +158,26 @@ public final class MountCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DaemonConfig config = config();
         MountPreflight.check(config);
-        if (!foreground) {
+        if (foreground) {
+            return runDaemon(config, effectiveConfiguration(), () -> notifySystemd(config));
+        }
+        Path log = config.cacheDir().resolve("peerfs.log");
+        Detached detached = Detached.requested() ? Detached.takeOver(log) : null;
+        if (detached == null) {
             return Background.start(spec, config);
         }
-        return runDaemon(config, effectiveConfiguration());
+        try {
+            return runDaemon(config, effectiveConfiguration(), () -> {
+                notifySystemd(config);
+                detached.finish("mounted " + config.backend() + " on " + config.mountpoint() + " (daemon pid "
+                        + ProcessHandle.current().pid() + ", log " + log + ")");
+            });
+        } catch (IllegalArgumentException | IOException e) {
+            detached.finish("peerfs: " + e.getMessage());
+            throw e;
+        } finally {
+            detached.finish("peerfs: the mount daemon stopped before the mount answered; see " + log);
+        }
     }
 
     DaemonConfig config() {
@@ -276,7 +292,9 @@ public final class MountCommand implements Callable<Integer> {
         }
     }
 
-    private static int runDaemon(DaemonConfig config, String effective) throws IOException, InterruptedException {
+    /** Runs the daemon in this process until unmounted; {@code ready} runs once the mount answers. */
+    private static int runDaemon(DaemonConfig config, String effective, Runnable ready)
+            throws IOException, InterruptedException {
         Daemon daemon;
         try {
             daemon = Daemon.open(config);
@@ -291,7 +309,7 @@ public final class MountCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "peerfs-shutdown"));
         try {
             daemon.mount();
-            notifySystemd(config);
+            ready.run();
             daemon.awaitUnmounted();
         } finally {
             daemon.close();

@@ -1,9 +1,7 @@
 package io.peerfs.chunk.disk;
 
+import io.peerfs.Libc;
 import java.nio.file.Path;
-import jnr.ffi.LibraryLoader;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Asks the kernel to read a whole chunk file into the page cache ahead of its reader
@@ -13,49 +11,21 @@ import org.slf4j.LoggerFactory;
  * A hint that cannot be given changes nothing but speed.
  */
 final class PageCacheHint {
-    private static final Logger log = LoggerFactory.getLogger(PageCacheHint.class);
-    private static final int O_RDONLY = 0;
-    private static final int O_CLOEXEC = 0x80000; // Linux
-    private static final int POSIX_FADV_WILLNEED = 3;
-
-    /** The libc calls used; public, as jnr-ffi requires. */
-    public interface LibC {
-        int open(String path, int flags);
-
-        int posix_fadvise(int fd, long offset, long length, int advice);
-
-        int close(int fd);
-    }
-
     private PageCacheHint() {
-    }
-
-    /** Loaded on first use: binding libc costs start-up time that a mount should not pay. */
-    private static final class Holder {
-        static final LibC LIBC = load();
-
-        private static LibC load() {
-            try {
-                return LibraryLoader.create(LibC.class).load("c");
-            } catch (RuntimeException | LinkageError e) {
-                log.info("page cache hints are off: libc could not be bound ({})", e.toString());
-                return null;
-            }
-        }
     }
 
     /** Starts reading {@code file} into the page cache; returns at once if the file is gone. */
     static void willNeed(Path file) {
-        LibC libc = Holder.LIBC;
+        Libc.Calls libc = Libc.calls();
         if (libc == null) {
             return;
         }
-        int fd = libc.open(file.toString(), O_RDONLY | O_CLOEXEC);
+        int fd = libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         if (fd < 0) {
             return; // evicted meanwhile
         }
         try {
-            libc.posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+            libc.posix_fadvise(fd, 0, 0, Libc.POSIX_FADV_WILLNEED);
         } finally {
             libc.close(fd);
         }
