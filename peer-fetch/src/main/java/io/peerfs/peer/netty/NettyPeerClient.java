@@ -12,6 +12,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.peerfs.PeerFsException;
@@ -235,11 +236,14 @@ public final class NettyPeerClient implements AutoCloseable {
                         + " bytes for a chunk of " + p.length(), false));
                 return;
             }
-            ByteBuffer body = frame.nioBuffer(frame.readerIndex(), length);
+            int body = frame.readerIndex();
             for (int i = 0; i < blocks; i++) {
                 int from = i * ChunkStore.CHECKSUM_BLOCK;
                 CRC32C c = new CRC32C();
-                c.update(body.slice(from, Math.min(ChunkStore.CHECKSUM_BLOCK, length - from)));
+                // the frame is a view of the buffers the socket filled: checked in place, not merged first
+                for (ByteBuffer part : frame.nioBuffers(body + from, Math.min(ChunkStore.CHECKSUM_BLOCK, length - from))) {
+                    c.update(part);
+                }
                 if ((int) c.getValue() != crcs[i]) {
                     p.done.completeExceptionally(new CorruptTransferException(address, p.key(), i));
                     return;
@@ -290,7 +294,11 @@ public final class NettyPeerClient implements AutoCloseable {
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }
-                        ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4), c);
+                        LengthFieldBasedFrameDecoder frames = new LengthFieldBasedFrameDecoder(maxFrame, 0, 4, 0, 4);
+                        // a chunk frame (MiBs) is kept as the list of buffers it arrived in: merging
+                        // would copy it again at every doubling, into fresh unpooled memory
+                        frames.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+                        ch.pipeline().addLast(frames, c);
                     }
                 });
         ChannelFuture f = b.connect(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
