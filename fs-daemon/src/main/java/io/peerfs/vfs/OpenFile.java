@@ -20,12 +20,16 @@ final class OpenFile {
     volatile long lastEnd = -1;
     /** Highest chunk index readahead was requested for. */
     volatile long readaheadUpTo = -1;
+    private final ChunkRef.Version version;
+    /** The chunk asked for last, with its key. */
+    private volatile ChunkRef lastRef;
 
     OpenFile(String path, FileAttr attr, int chunkSize) {
         this.path = path;
         this.backendPath = path;
         this.attr = attr;
         this.chunkSize = chunkSize;
+        this.version = new ChunkRef.Version(path, attr.size(), attr.mtimeNs());
     }
 
     long chunkCount() {
@@ -33,6 +37,13 @@ final class OpenFile {
     }
 
     ChunkRef chunk(long index) {
-        return ChunkRef.of(new ChunkRef.Version(path, attr.size(), attr.mtimeNs()), backendPath, index, chunkSize);
+        ChunkRef last = lastRef;
+        String at = backendPath;
+        if (last != null && last.fileOffset() == index * chunkSize && last.backendPath() == at) {
+            return last; // a sequential reader asks for one chunk some 32 times in a row: hash its key once
+        }
+        ChunkRef ref = ChunkRef.of(version, at, index, chunkSize);
+        lastRef = ref;
+        return ref;
     }
 }
