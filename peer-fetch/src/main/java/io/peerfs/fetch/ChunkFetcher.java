@@ -1,7 +1,6 @@
 package io.peerfs.fetch;
 
 import io.peerfs.backend.Backend;
-import io.peerfs.chunk.CacheFullException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
 import java.io.IOException;

@@ -57,8 +57,10 @@ public final class DiskChunkStore implements ChunkStore {
     private final LongAdder evictions = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
     private volatile boolean closed;
-    /** False once the cache dir's file system refused direct I/O (tmpfs does): buffered writes only. */
+    /** False once the cache dir's file system refused direct I/O (ramfs does): buffered writes only. */
     private volatile boolean directIo = true;
+    /** The block size direct I/O must be aligned to (a statvfs, asked once); 0 when unknown. */
+    private final int directBlockSize;
 
     private DiskChunkStore(ChunkStoreConfig config, ChunkFiles files, ChunkIndex index, FileStore fileStore,
                            LongSupplier clockMs) {
@@ -66,6 +68,7 @@ public final class DiskChunkStore implements ChunkStore {
         this.files = files;
         this.index = index;
         this.fileStore = fileStore;
+        this.directBlockSize = directBlockSize(fileStore);
         this.clockMs = clockMs;
     }
 
@@ -392,7 +395,7 @@ public final class DiskChunkStore implements ChunkStore {
      *     or the file system does not do direct I/O (then no file was left behind)
      */
     private int writeBlocksDirect(Path tmp, ByteBuffer data) throws IOException {
-        int block = directBlockSize();
+        int block = directBlockSize;
         int blocks = block > 0 ? data.remaining() / block * block : 0;
         if (blocks == 0 || !data.isDirect() || data.alignmentOffset(data.position(), block) != 0) {
             return 0;
@@ -418,7 +421,7 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     /** The cache file system's block size, which direct I/O must be aligned to; 0 when unknown. */
-    private int directBlockSize() {
+    private static int directBlockSize(FileStore fileStore) {
         try {
             long b = fileStore.getBlockSize();
             return b > 0 && b <= (1 << 20) && Long.bitCount(b) == 1 ? (int) b : 0;
