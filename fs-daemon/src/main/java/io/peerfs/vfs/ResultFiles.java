@@ -191,7 +191,7 @@ final class ResultFiles implements AutoCloseable {
      * was uploaded and dropped meanwhile (the backend has it now).
      */
     Optional<Inode> current(Staged s) throws IOException {
-        return meta.get(s.ino).map(files::current);
+        return files.get(s.ino);
     }
 
     /** Marks a change of the data or attributes, for the next upload. */

@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
@@ -39,6 +40,8 @@ final class ScratchFiles {
     private final LongSupplier clockNs;
     private final DirectBufferPool buffers;
     private final Map<Long, OpenScratch> open = new HashMap<>();
+    /** Files whose last handle here went, each after its commit. Guarded by {@code open}. */
+    private long closes;
     /** The holders of other nodes' chunks; null for a node on its own. */
     private volatile io.peerfs.fetch.ScratchPeers holders;
     /** Nodes that keep each chunk sealed here, this one included. */
@@ -72,23 +75,71 @@ final class ScratchFiles {
         return h == null ? null : h.nodeId();
     }
 
-    /** Takes a handle on the file; all handles of one inode share its state. */
-    OpenScratch open(Inode inode) {
-        synchronized (open) {
-            OpenScratch f = open.computeIfAbsent(inode.ino(), k -> new OpenScratch(inode));
-            f.handles++;
-            return f;
+    /**
+     * Takes a handle on the file; all handles of one inode share its state. {@code record} may
+     * have been read while another handle had the file open and be older than that handle's
+     * commit at its last close: a file not open here starts from the stored record read again.
+     */
+    OpenScratch open(Inode record) throws IOException {
+        Inode r = record;
+        long seen = -1; // when the caller read record is not known
+        while (true) {
+            synchronized (open) {
+                OpenScratch f = open.get(r.ino());
+                if (f == null && seen == closes) {
+                    f = new OpenScratch(r);
+                    open.put(r.ino(), f);
+                }
+                if (f != null) {
+                    f.handles++;
+                    return f;
+                }
+                seen = closes;
+            }
+            r = meta.get(record.ino()).orElse(record);
         }
     }
 
-    /** The working record of an inode open on this node, or the given one. */
-    Inode current(Inode stored) {
+    /** The record at {@code path}, with this node's unsaved size and layout if it is open here. */
+    Optional<Inode> lookup(String path) throws IOException {
+        long before = closes();
+        Optional<Inode> stored = meta.lookup(path);
+        return stored.isEmpty() ? stored : Optional.of(current(stored.get(), before));
+    }
+
+    /** The record of {@code ino}, with this node's unsaved size and layout if it is open here. */
+    Optional<Inode> get(long ino) throws IOException {
+        long before = closes();
+        Optional<Inode> stored = meta.get(ino);
+        return stored.isEmpty() ? stored : Optional.of(current(stored.get(), before));
+    }
+
+    private long closes() {
+        synchronized (open) {
+            return closes;
+        }
+    }
+
+    /** The working record of an inode open on this node, or the given one read again. */
+    Inode current(Inode stored) throws IOException {
+        return current(stored, -1);
+    }
+
+    /**
+     * The working record of an inode open on this node, else {@code stored}, which was read
+     * when {@link #closes} was {@code closesBefore}. A file whose last handle went since may
+     * have committed after that read (a getattr would hand the kernel a size from before the
+     * writes it acknowledged): the record is read again then.
+     */
+    private Inode current(Inode stored, long closesBefore) throws IOException {
         OpenScratch f;
+        long now;
         synchronized (open) {
             f = open.get(stored.ino());
+            now = closes;
         }
         if (f == null) {
-            return stored;
+            return now == closesBefore ? stored : meta.get(stored.ino()).orElse(stored);
         }
         f.lock.readLock().lock();
         try {
@@ -454,6 +505,7 @@ final class ScratchFiles {
             synchronized (open) {
                 if (f.handles == 0) {
                     open.remove(f.ino);
+                    closes++;
                     f.lock.writeLock().lock();
                     try {
                         for (Long idx : new ArrayList<>(f.dirty.keySet())) {

@@ -192,8 +192,7 @@ public final class Vfs {
         if (rel.isEmpty()) {
             return Optional.empty();
         }
-        Optional<Inode> i = scratch.lookup(rel);
-        return i.isEmpty() ? i : Optional.of(scratchFiles.current(i.get()));
+        return scratchFiles.lookup(rel);
     }
 
     private Optional<FileAttr> sourceAt(String rel) throws IOException {

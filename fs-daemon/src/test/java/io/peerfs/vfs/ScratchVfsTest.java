@@ -15,6 +15,7 @@ import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.ResultPaths;
 import io.peerfs.meta.FileType;
+import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
 import java.nio.ByteBuffer;
@@ -49,6 +50,8 @@ class ScratchVfsTest {
     MetaStore metaStore;
     ChunkFetcher fetcher;
     Vfs vfs;
+    /** Runs once, right after the next path lookup in the scratch MetaStore returned. */
+    final java.util.concurrent.atomic.AtomicReference<Runnable> afterLookup = new java.util.concurrent.atomic.AtomicReference<>();
 
     void open(long cacheBytes) throws Exception {
         LocalDirBackend backend = new LocalDirBackend(backendDir);
@@ -56,7 +59,8 @@ class ScratchVfsTest {
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend, metaStore,
+        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend,
+                withHookAfterLookup(metaStore),
                 fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
     }
 
@@ -72,6 +76,32 @@ class ScratchVfsTest {
             metaStore.close();
             meta.close();
             store.close();
+        }
+    }
+
+    private MetaStore withHookAfterLookup(MetaStore real) {
+        return (MetaStore) java.lang.reflect.Proxy.newProxyInstance(MetaStore.class.getClassLoader(),
+                new Class<?>[] {MetaStore.class}, (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    Runnable hook = method.getName().equals("lookup") ? afterLookup.getAndSet(null) : null;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    return result;
+                });
+    }
+
+    private void closeQuietly(long fh) {
+        try {
+            vfs.flush(fh);
+            vfs.release(fh);
+        } catch (Exception e) {
+            throw new AssertionError(e);
         }
     }
 
@@ -217,6 +247,38 @@ class ScratchVfsTest {
         vfs.release(fh);
         assertEquals(0, store.stats().chunks(), "the last close frees the chunks");
         assertTrue(metaStore.orphans().isEmpty());
+    }
+
+    @Test
+    void aRecordReadBeforeTheWritersCloseIsNotServedAfterIt() throws Exception {
+        open(64L << 20);
+        byte[] data = random(2 * CHUNK + 123, 5);
+        long w = vfs.create("/f", 0644, ME);
+        vfs.write(w, 0, bytes(data));
+        // a getattr reads the record (size 0: nothing committed yet), then the writer closes
+        afterLookup.set(() -> closeQuietly(w));
+        assertEquals(data.length, vfs.getattr("/f").size(), "getattr racing the writer's close");
+    }
+
+    @Test
+    void aHandleOpenedWithARecordFromBeforeAnotherHandlesCloseStartsFromItsCommit() throws Exception {
+        open(64L << 20);
+        ScratchFiles files = new ScratchFiles(metaStore, store, CHUNK, now::incrementAndGet);
+        Inode created = metaStore.create("g", Inode.fresh(0, FileType.FILE, 0644, 1000, 1000, null, now.get()));
+        byte[] data = random(CHUNK + 7, 6);
+        OpenScratch writer = files.open(created);
+        files.write(writer, 0, bytes(data));
+        Inode before = metaStore.get(created.ino()).orElseThrow(); // an opener read this (size 0) ...
+        files.commit(writer, false); // ... then the writer closed
+        files.release(writer);
+        OpenScratch reader = files.open(before);
+        try {
+            ByteBuffer dst = ByteBuffer.allocateDirect(2 * data.length);
+            assertEquals(data.length, files.read(reader, 0, dst));
+            assertArrayEquals(data, toArray(dst));
+        } finally {
+            files.release(reader);
+        }
     }
 
     @Test
