@@ -294,13 +294,16 @@ public final class Daemon implements AutoCloseable {
             peers.close();
         }
         fetcher.close();
+        if (drained && !vfs.close(UPLOAD_WAIT_SECONDS)) {
+            drained = false;
+            log.warn("an upload of {} did not stop; leaving the cache to recover at next start", config.mountpoint());
+        }
         if (drained) {
-            vfs.close(UPLOAD_WAIT_SECONDS);
             metaStore.close();
             meta.close();
             store.close();
             log.info("unmounted {}; cache closed", config.mountpoint());
-        } else {
+        } else if (loop != null && loop.isAlive()) {
             log.warn("FUSE loop of {} still busy after unmount; leaving the cache to recover at next start",
                     config.mountpoint());
         }

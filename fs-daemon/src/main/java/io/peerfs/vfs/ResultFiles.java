@@ -36,6 +36,8 @@ final class ResultFiles implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ResultFiles.class);
     /** Longest wait between upload attempts of one file; the waits double from 1 s up to this. */
     static final long MAX_RETRY_SECONDS = 60;
+    /** How long close waits for a running upload to notice it was interrupted. */
+    private static final long STOP_WAIT_SECONDS = 10;
 
     /** A result file staged on this node. */
     static final class Staged {
@@ -515,8 +517,11 @@ final class ResultFiles implements AutoCloseable {
     /**
      * Stops the uploader after giving queued uploads up to {@code waitSeconds}; what is left
      * stays in the journal for the next start.
+     *
+     * @return false when an upload still runs (a hung store): the MetaStore it writes to must
+     *     then stay open, or the upload would use a closed RocksDB (a crash, not an error)
      */
-    void close(long waitSeconds) {
+    boolean close(long waitSeconds) {
         List<Staged> left;
         synchronized (byPath) {
             left = new ArrayList<>(byPath.values());
@@ -534,6 +539,12 @@ final class ResultFiles implements AutoCloseable {
             }
         }
         uploader.shutdownNow();
+        try {
+            return uploader.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     @Override

@@ -161,8 +161,8 @@ public final class Vfs {
     }
 
     /** Uploads what it can of the queued result files (up to {@code waitSeconds}) and stops the uploader. */
-    public void close(long waitSeconds) {
-        results.close(waitSeconds);
+    public boolean close(long waitSeconds) {
+        return results.close(waitSeconds);
     }
 
     /** Result files staged here and their uploads, for status. */

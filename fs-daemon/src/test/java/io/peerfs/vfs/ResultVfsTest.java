@@ -49,6 +49,11 @@ class ResultVfsTest {
     final AtomicLong now = new AtomicLong(1_000_000);
     /** While set, uploads to the backend fail as if it were unreachable. */
     final AtomicBoolean backendDown = new AtomicBoolean();
+    /** While set, an upload counts it down and then waits until interrupted, as on a slow store. */
+    volatile java.util.concurrent.CountDownLatch uploadStarted;
+    /** Set once the MetaStore is closed; a call after it is counted (on RocksDB it would crash the JVM). */
+    final AtomicBoolean metaClosed = new AtomicBoolean();
+    final java.util.concurrent.atomic.AtomicInteger callsAfterClose = new java.util.concurrent.atomic.AtomicInteger();
     DiskChunkStore store;
     BackendMetaCache meta;
     MetaStore metaStore;
@@ -66,6 +71,15 @@ class ResultVfsTest {
                 if (backendDown.get()) {
                     throw new IOException("backend unreachable (test)");
                 }
+                java.util.concurrent.CountDownLatch started = uploadStarted;
+                if (started != null) {
+                    started.countDown();
+                    try {
+                        Thread.sleep(60_000);
+                    } catch (InterruptedException e) {
+                        throw new java.io.InterruptedIOException("upload interrupted (test)");
+                    }
+                }
                 super.replace(path, size, m, content, tag);
             }
         };
@@ -74,7 +88,7 @@ class ResultVfsTest {
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
         vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of(globs)), writeback, false), meta, backend,
-                metaStore, fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
+                countingCallsAfterClose(metaStore), fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
         vfs.recover();
     }
 
@@ -93,6 +107,20 @@ class ResultVfsTest {
         if (vfs != null) {
             crash();
         }
+    }
+
+    private MetaStore countingCallsAfterClose(MetaStore real) {
+        return (MetaStore) java.lang.reflect.Proxy.newProxyInstance(MetaStore.class.getClassLoader(),
+                new Class<?>[] {MetaStore.class}, (proxy, method, args) -> {
+                    if (metaClosed.get()) {
+                        callsAfterClose.incrementAndGet();
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     private static ByteBuffer bytes(byte[] b) {
@@ -323,6 +351,21 @@ class ResultVfsTest {
         assertArrayEquals(data, Files.readAllBytes(backendDir.resolve("out/ckpt")));
         assertEquals(List.of("out/ckpt"), backendFiles());
         assertEquals(0, store.stats().pinnedBytes());
+    }
+
+    @Test
+    void closeWaitsForARunningUploadToStopBeforeTheStoresClose() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(true, "out/**");
+        uploadStarted = new java.util.concurrent.CountDownLatch(1);
+        writeFile("/out/slow", random(CHUNK + 1, 9));
+        assertTrue(uploadStarted.await(10, java.util.concurrent.TimeUnit.SECONDS), "the upload started");
+        assertTrue(vfs.close(0), "the interrupted upload stopped");
+        metaClosed.set(true); // what the daemon does next: close the MetaStore
+        Thread.sleep(200);
+        assertEquals(0, callsAfterClose.get(), "the upload used the MetaStore after close returned");
+        uploadStarted = null;
+        metaClosed.set(false);
     }
 
     @Test

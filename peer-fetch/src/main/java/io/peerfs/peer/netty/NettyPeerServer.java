@@ -496,5 +496,12 @@ public final class NettyPeerServer implements AutoCloseable {
         work.shutdownNow();
         pulls.shutdownNow();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        try { // requests being served use the stores, which the daemon closes next
+            if (!work.awaitTermination(10, TimeUnit.SECONDS) || !pulls.awaitTermination(10, TimeUnit.SECONDS)) {
+                log.warn("peer requests still running after 10 s at shutdown");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
