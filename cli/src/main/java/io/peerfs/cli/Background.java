@@ -29,11 +29,7 @@ final class Background {
         List<String> cmd = new ArrayList<>();
         cmd.add("setsid"); // leave the terminal's session: closing the shell must not stop the daemon
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-XX:TieredStopAtLevel")) { // the launcher's flag for short-lived commands
-                cmd.add(arg);
-            }
-        }
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
