@@ -123,7 +123,9 @@ peerfs_mount() { # $1 name, rest: options; a fresh cache each time
     --metrics none "$@" > /dev/null
   MOUNT_READY_MS+=($((($(now) - t0) / 1000000)))
 }
-peerfs_umount() { "$PEERFS" umount "$WORK/mnt-$1" > /dev/null; }
+# the cache goes with the mount: caches left by earlier rows would fill the disk past
+# --free-space-ratio, and a daemon whose cache takes no chunks reads the backend again
+peerfs_umount() { "$PEERFS" umount "$WORK/mnt-$1" > /dev/null; rm -rf "$WORK/cache-mnt-$1"; }
 
 echo "PeerFS benchmarks: $SIZE MiB per read set, $SMALL small files, cluster $CLUSTER MiB; $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576)}' /proc/meminfo) GiB" >&2
 
