@@ -153,6 +153,11 @@ public final class Membership implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        try { // a beat still running writes to the MetaStore, which the daemon closes after this
+            timer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (self != null) {
             try {
                 meta.leave(nodeId);
