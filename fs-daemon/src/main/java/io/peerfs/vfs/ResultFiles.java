@@ -1,5 +1,6 @@
 package io.peerfs.vfs;
 
+import io.peerfs.Stopping;
 import io.peerfs.backend.Backend;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.Inode;
@@ -539,12 +540,7 @@ final class ResultFiles implements AutoCloseable {
             }
         }
         uploader.shutdownNow();
-        try {
-            return uploader.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
+        return Stopping.awaitStopped(uploader, STOP_WAIT_SECONDS);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.peerfs.peer;
 
+import io.peerfs.Stopping;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
@@ -153,11 +154,7 @@ public final class Membership implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
-        try { // a beat still running writes to the MetaStore, which the daemon closes after this
-            timer.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        Stopping.awaitStopped(timer, 5); // a beat still running writes to the MetaStore, closed after this
         if (self != null) {
             try {
                 meta.leave(nodeId);

@@ -18,6 +18,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.peerfs.PeerFsException;
+import io.peerfs.Stopping;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
@@ -496,12 +497,9 @@ public final class NettyPeerServer implements AutoCloseable {
         work.shutdownNow();
         pulls.shutdownNow();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
-        try { // requests being served use the stores, which the daemon closes next
-            if (!work.awaitTermination(10, TimeUnit.SECONDS) || !pulls.awaitTermination(10, TimeUnit.SECONDS)) {
-                log.warn("peer requests still running after 10 s at shutdown");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        // requests being served use the stores, which the daemon closes next
+        if (!Stopping.awaitStopped(work, 10) || !Stopping.awaitStopped(pulls, 10)) {
+            log.warn("peer requests still running at shutdown after waiting 10 s for each pool");
         }
     }
 }
