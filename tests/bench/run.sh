@@ -156,6 +156,12 @@ for jobs in 1 4; do
   drop; REF[bindfs$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-bindfs/data" read 1m $jobs)
   drop; warm=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
   r=$(rss "$WORK/mnt-seq")
+  # the same cache once more through libfuse 2 (128 KiB requests), for the difference
+  "$PEERFS" umount "$WORK/mnt-seq" > /dev/null
+  "$PEERFS" mount "$BACK" "$WORK/mnt-seq" --cache-dir "$WORK/cache-mnt-seq" --cache-size $((4 * SIZE + 1024))MiB \
+    --metrics none --libfuse 2 > /dev/null
+  drop; warm2=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
+  r2=$(rss "$WORK/mnt-seq")
   peerfs_umount seq
   for ref in local backend bindfs; do
     record "seq read 1M, $jobs job(s): $ref" "${REF[$ref$jobs]}" MiB/s
@@ -165,6 +171,8 @@ for jobs in 1 4; do
   record "seq read 1M, $jobs job(s): peerfs cold" "$cold" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r" \
     "${REF[backend$jobs]}"
   record "seq read 1M, $jobs job(s): peerfs warm" "$warm" MiB/s "${REF[local$jobs]}" "${REF[bindfs$jobs]}" "$r"
+  record "seq read 1M, $jobs job(s): peerfs warm, libfuse 2" "$warm2" MiB/s "${REF[local$jobs]}" \
+    "${REF[bindfs$jobs]}" "$r2"
 done
 fi
 

@@ -150,8 +150,13 @@ public final class MountCommand implements Callable<Integer> {
     @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
     boolean foreground;
 
+    @Option(names = "--libfuse", paramLabel = "2|3", defaultValue = "3",
+            description = "The libfuse the mount runs on: 3 (default) passes reads and writes of up to 1 MiB to"
+                    + " the daemon; 2 up to 128 KiB (through jnr-fuse).")
+    int libfuse;
+
     @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
-            description = "Extra libfuse mount options, e.g. -o ro,nonempty.")
+            description = "Extra libfuse mount options, e.g. -o ro.")
     List<String> fuseOptions = new ArrayList<>();
 
     @Override
@@ -188,7 +193,7 @@ public final class MountCommand implements Callable<Integer> {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
                 autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metrics,
-                cacheRecheck, backendTimeout);
+                cacheRecheck, backendTimeout, libfuse);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */

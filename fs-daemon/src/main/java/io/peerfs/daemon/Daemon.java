@@ -6,7 +6,9 @@ import io.peerfs.backend.GuardedBackend;
 import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.disk.CacheDisk;
+import io.peerfs.daemon.fuse.FuseMount;
 import io.peerfs.daemon.fuse.PeerFuse;
+import io.peerfs.daemon.fuse.PeerFuse3;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
@@ -33,6 +35,9 @@ import org.slf4j.LoggerFactory;
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
     private static final long MOUNT_TIMEOUT_MS = 30_000;
+    /** Options libfuse 2 needs and libfuse 3 refuses, because it always does what they ask. */
+    private static final java.util.Set<String> LIBFUSE2_ONLY = java.util.Set.of("big_writes", "atomic_o_trunc",
+            "nonempty");
 
     private final DaemonConfig config;
     private final CacheDisk store;
@@ -44,7 +49,7 @@ public final class Daemon implements AutoCloseable {
     private final Vfs vfs;
     /** This node's part in the cluster; null when it runs on its own. */
     private final PeerNode peers;
-    private final PeerFuse fuse;
+    private final FuseMount fuse;
     private final StatusReport status;
     /** Serves /metrics while mounted; null when --metrics none. */
     private Metrics metrics;
@@ -55,7 +60,7 @@ public final class Daemon implements AutoCloseable {
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
     private Daemon(DaemonConfig config, CacheDisk store, BackendMetaCache meta, MetaStore metaStore,
-                   ChunkFetcher fetcher, PeerNode peers, Vfs vfs, PeerFuse fuse, StatusReport status) {
+                   ChunkFetcher fetcher, PeerNode peers, Vfs vfs, FuseMount fuse, StatusReport status) {
         this.status = status;
         this.peers = peers;
         this.config = config;
@@ -71,8 +76,8 @@ public final class Daemon implements AutoCloseable {
     public static Daemon open(DaemonConfig config) throws IOException {
         long t0 = System.nanoTime();
         // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
-        java.util.concurrent.CompletableFuture<PeerFuse> bindings =
-                java.util.concurrent.CompletableFuture.supplyAsync(PeerFuse::new, Daemon::startThread);
+        java.util.concurrent.CompletableFuture<FuseMount> bindings = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> config.libfuse() == 3 ? new PeerFuse3() : new PeerFuse(), Daemon::startThread);
         GuardedBackend guard = new GuardedBackend(new LocalDirBackend(config.backend()), config.backend(),
                 config.backendTimeout());
         CountingBackend backend = new CountingBackend(guard);
@@ -106,7 +111,7 @@ public final class Daemon implements AutoCloseable {
             long tVfs = System.nanoTime();
             Vfs.Recovery recovered = vfs.recover();
             long tRecover = System.nanoTime();
-            PeerFuse fuse = fuseBindings(bindings).serve(vfs);
+            FuseMount fuse = fuseBindings(config, bindings).serve(vfs);
             long tFuse = System.nanoTime();
             log.info("start: {} (opened in {} ms: cache {}, metadata cache {}, metadata store {}, the rest {},"
                     + " recovery {}, then waited {} for the FUSE bindings)", recovered, ms(tFuse - t0), ms(tStore - t0),
@@ -156,14 +161,20 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private static PeerFuse fuseBindings(java.util.concurrent.CompletableFuture<PeerFuse> bindings)
+    private static FuseMount fuseBindings(DaemonConfig config,
+                                          java.util.concurrent.CompletableFuture<FuseMount> bindings)
             throws MountException {
         try {
             return bindings.join();
         } catch (java.util.concurrent.CompletionException e) {
-            throw new MountException("cannot bind to libfuse: " + e.getCause()
-                    + " (is libfuse2 installed? apt-get install libfuse2 fuse3)", e.getCause());
+            throw new MountException("cannot bind to libfuse" + config.libfuse() + ": " + e.getCause() + " ("
+                    + installHint(config.libfuse()) + ")", e.getCause());
         }
+    }
+
+    private static String installHint(int libfuse) {
+        return libfuse == 3 ? "is libfuse3 installed? apt-get install fuse3"
+                : "is libfuse2 installed? apt-get install libfuse2 fuse3";
     }
 
     private static void startThread(Runnable r) {
@@ -181,8 +192,8 @@ public final class Daemon implements AutoCloseable {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    /** The libfuse options this mount runs with. */
-    List<String> fuseArgs() {
+    /** The libfuse options this mount runs with ({@code -o} values). */
+    List<String> fuseOptions() {
         String ttl = String.format(Locale.ROOT, "%.3f", config.metaTtl().toMillis() / 1000.0);
         List<String> opts = new ArrayList<>(List.of(
                 "fsname=peerfs:" + config.backend().toString().replace(",", "\\,"),
@@ -192,11 +203,14 @@ public final class Daemon implements AutoCloseable {
                 "auto_cache",
                 "attr_timeout=" + ttl,
                 "entry_timeout=" + ttl,
-                "negative_timeout=" + ttl,
-                "big_writes",
-                // open(O_TRUNC) arrives as one call, so a result file is replaced whole at close
-                // instead of being cut to zero on the backend first
-                "atomic_o_trunc"));
+                "negative_timeout=" + ttl));
+        if (config.libfuse() == 2) {
+            // libfuse 3 does both always
+            opts.add("big_writes");
+            // open(O_TRUNC) arrives as one call, so a result file is replaced whole at close
+            // instead of being cut to zero on the backend first
+            opts.add("atomic_o_trunc");
+        }
         if (Uids.isRoot()) {
             opts.add("allow_other"); // pods and other users see the mount; permissions as on the backend
             opts.add("default_permissions");
@@ -204,26 +218,27 @@ public final class Daemon implements AutoCloseable {
         if (config.autoUnmount()) {
             opts.add("auto_unmount");
         }
-        opts.addAll(config.fuseOptions());
-        List<String> args = new ArrayList<>();
-        for (String o : opts) {
-            args.add("-o");
-            args.add(o);
+        for (String o : config.fuseOptions()) {
+            if (config.libfuse() == 3 && LIBFUSE2_ONLY.contains(o)) {
+                log.info("-o {}: libfuse 3 has no such option and behaves so always; left out", o);
+            } else {
+                opts.add(o);
+            }
         }
-        return args;
+        return opts;
     }
 
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
     public void mount() throws MountException {
-        List<String> args = fuseArgs();
+        List<String> args = fuseOptions();
         log.info("mounting {} on {} (cache {} size {}, chunk {}, meta-ttl {}, readahead {} chunks, result paths {}"
-                        + " with {} uploads, fuse {})",
+                        + " with {} uploads, libfuse{} -o {})",
                 config.backend(), config.mountpoint(), config.cacheDir(), config.cacheSize(), config.chunkSize(),
                 config.metaTtl(), config.readaheadChunks(), config.resultPaths(),
-                config.writeback() ? "background" : "close-waits-for", String.join(" ", args));
+                config.writeback() ? "background" : "close-waits-for", fuse.version(), String.join(",", args));
         loop = new Thread(() -> {
             try {
-                fuse.mount(config.mountpoint(), true, false, args.toArray(String[]::new));
+                fuse.mount(config.mountpoint(), args);
                 loopEnded.complete(null);
             } catch (Throwable t) {
                 loopEnded.completeExceptionally(t);
@@ -234,8 +249,9 @@ public final class Daemon implements AutoCloseable {
         if (!up) {
             String why = loopEnded.isCompletedExceptionally() ? failure() : "no mount after " + MOUNT_TIMEOUT_MS + " ms";
             throw new MountException("mount of " + config.mountpoint() + " failed: " + why
-                    + " (is libfuse2 installed? apt-get install libfuse2 fuse3)");
+                    + " (" + installHint(config.libfuse()) + ")");
         }
+        fuse.answering(config.mountpoint());
         log.info("mounted {} on {}", config.backend(), config.mountpoint());
         if (!config.metrics().equals("none")) {
             Metrics m = new Metrics(status);

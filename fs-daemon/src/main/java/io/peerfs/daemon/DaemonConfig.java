@@ -25,12 +25,14 @@ import java.util.Objects;
  * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
  * @param backendTimeout longest wait for one backend read or metadata call before the
  *     operation fails with EIO (a hung backend must not hang the mount)
+ * @param libfuse the libfuse major version the mount runs on: 3 (requests up to 1 MiB) or 2
+ *     (128 KiB, through jnr-fuse)
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
                            PeerConfig cluster, String meta, String metrics, Duration cacheRecheck,
-                           Duration backendTimeout) {
+                           Duration backendTimeout, int libfuse) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -66,6 +68,9 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         }
         if (backendTimeout.compareTo(Duration.ofMillis(100)) < 0) {
             throw new IllegalArgumentException("--backend-timeout must be at least 100ms, got " + backendTimeout);
+        }
+        if (libfuse != 2 && libfuse != 3) {
+            throw new IllegalArgumentException("--libfuse must be 2 or 3, got " + libfuse);
         }
         if (!meta.equals("rocksdb:") && !isRedis(meta)) {
             throw new IllegalArgumentException("--meta must be rocksdb: or redis://[:password@]host:port/db"

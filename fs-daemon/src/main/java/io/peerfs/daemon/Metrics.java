@@ -1,7 +1,7 @@
 package io.peerfs.daemon;
 
 import io.peerfs.PeerFsException;
-import io.peerfs.daemon.fuse.PeerFuse;
+import io.peerfs.daemon.fuse.FuseMount;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -19,7 +19,7 @@ import java.util.Map;
  * counters of {@code peerfs status} (read from one status document per scrape) and the
  * latency of every FUSE operation.
  */
-public final class Metrics implements PeerFuse.OpObserver, AutoCloseable {
+public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
     /** Latency buckets of FUSE operations, 50 µs to 10 s. */
     private static final double[] OP_BUCKETS = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
             0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};

@@ -60,6 +60,7 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("backendDir", config.backend().toString());
         daemon.put("cacheDir", config.cacheDir().toString());
         daemon.put("chunkSize", config.chunkSize().bytes());
+        daemon.put("libfuse", config.libfuse());
         daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
         daemon.put("metrics", metricsUrl);

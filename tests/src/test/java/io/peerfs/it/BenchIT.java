@@ -35,6 +35,7 @@ class BenchIT {
         System.out.println(table);
         assertEquals(0, p.exitValue(), table);
         for (String row : List.of("seq read 1M, 1 job(s): peerfs cold", "seq read 1M, 4 job(s): peerfs warm",
+                "seq read 1M, 1 job(s): peerfs warm, libfuse 2",
                 "seq read 1M, 1 job(s): bindfs", "seq read 1M, 1 job(s): rclone full cache, warm",
                 "re-read 1M from page cache: peerfs", "rand read 4k, warm: peerfs", "rand read 128k, warm: peerfs",
                 "seq write 1M: peerfs scratch", "seq write 1M: peerfs result (uploaded)",

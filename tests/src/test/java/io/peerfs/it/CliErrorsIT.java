@@ -119,6 +119,7 @@ class CliErrorsIT {
         assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));
         assertFails(1, "smaller than one chunk", mountArgs("--cache-size", "1MiB", "--chunk-size", "4MiB"));
+        assertFails(1, "--libfuse must be 2 or 3, got 4", mountArgs("--libfuse", "4"));
         assertFails(2, "not a duration", mountArgs("--meta-ttl", "soon"));
         assertFails(1, "--free-space-ratio", mountArgs("--free-space-ratio", "2"));
     }

@@ -13,11 +13,13 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,34 +28,40 @@ import org.junit.jupiter.api.io.TempDir;
  * and reopen cycles on one file, each result compared with an in-memory model, through the
  * kernel's page cache and FUSE, in a scratch and in a result directory. For the result file
  * the backend's copy is compared too after every close. A failure prints the seed and the
- * last operations, as fsx does.
+ * last operations, as fsx does. It runs on both libfuse bindings (3, the default, and 2).
  */
 class FsxIT {
     static final int MAX_SIZE = 3 << 20;
     static final int OPS = Integer.getInteger("peerfs.fsx.ops", 3000);
     @TempDir
     static Path tmp;
-    static PeerFsMount mount;
+    /** One mount per libfuse binding (3, the default, and 2 through jnr-fuse), each on its own backend. */
+    static final Map<Integer, PeerFsMount> MOUNTS = new TreeMap<>();
 
     @BeforeAll
     static void mountIt() throws Exception {
         PeerFsMount.assumeFuse();
-        Files.createDirectories(tmp.resolve("backend/out"));
-        mount = new PeerFsMount(tmp.resolve("backend"), tmp.resolve("mnt"), tmp.resolve("cache"), "--chunk-size",
-                "256KiB", "--result-paths", "out/**").mount();
-        Files.createDirectories(mount.mountpoint.resolve("data"));
+        for (int libfuse : new int[] {3, 2}) {
+            Path backend = tmp.resolve("backend-" + libfuse);
+            Files.createDirectories(backend.resolve("out"));
+            PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + libfuse), tmp.resolve("cache-" + libfuse),
+                    "--chunk-size", "256KiB", "--result-paths", "out/**", "--libfuse", String.valueOf(libfuse));
+            MOUNTS.put(libfuse, m.mount());
+            Files.createDirectories(m.mountpoint.resolve("data"));
+        }
     }
 
     @AfterAll
     static void unmount() throws Exception {
-        if (mount != null) {
-            mount.close();
+        for (PeerFsMount m : MOUNTS.values()) {
+            m.close();
         }
     }
 
-    @ParameterizedTest(name = "in {0}/")
-    @ValueSource(strings = {"data", "out"})
-    void randomOperationsMatchTheModel(String top) throws Exception {
+    @ParameterizedTest(name = "libfuse {0}, in {1}/")
+    @CsvSource({"3, data", "3, out", "2, data", "2, out"})
+    void randomOperationsMatchTheModel(int libfuse, String top) throws Exception {
+        PeerFsMount mount = MOUNTS.get(libfuse);
         long seed = Long.getLong("peerfs.fsx.seed", System.nanoTime());
         Random r = new Random(seed);
         Path file = mount.mountpoint.resolve(top + "/fsx.bin");
@@ -130,7 +138,8 @@ class FsxIT {
         if (top.equals("out")) {
             assertArrayEquals(model, Files.readAllBytes(mount.backend.resolve(top + "/fsx.bin")), failure(seed, log));
         }
-        System.out.printf("fsx in %s/: %d operations, seed %d, final size %d%n", top, OPS, seed, model.length);
+        System.out.printf("fsx on libfuse %d in %s/: %d operations, seed %d, final size %d%n", libfuse, top, OPS, seed,
+                model.length);
     }
 
     private static void checkRead(FileChannel ch, byte[] model, long off, int len, List<String> log, long seed)

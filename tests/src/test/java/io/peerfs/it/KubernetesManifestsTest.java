@@ -157,7 +157,7 @@ class KubernetesManifestsTest {
     void theImageInstallsTheDebAndRunsTheEntryPoint() throws IOException {
         String docker = Files.readString(DIR.resolve("Dockerfile"));
         assertTrue(docker.lines().anyMatch(l -> l.startsWith("FROM debian:12")), docker);
-        for (String needed : List.of("openjdk-17-jre-headless", "libfuse2", "fuse3", "dpkg -i",
+        for (String needed : List.of("openjdk-17-jre-headless", "libfuse3-3", "libfuse2", "fuse3", "dpkg -i",
                 "COPY peerfs-node.sh", "ENTRYPOINT [\"/usr/local/bin/peerfs-node\"]")) {
             assertTrue(docker.contains(needed), "Dockerfile: " + needed);
         }

@@ -104,7 +104,8 @@ class PackagingIT {
         assertTrue(Files.exists(UNIT));
         Run status = run("dpkg-query", "-W", "-f=${Status} ${Depends}", "peerfs");
         assertTrue(status.out().startsWith("install ok installed"), status.out());
-        assertTrue(status.out().contains("libfuse2") && status.out().contains("java17-runtime"), status.out());
+        assertTrue(status.out().contains("libfuse3-3") && status.out().contains("libfuse2")
+                && status.out().contains("java17-runtime"), status.out());
     }
 
     @Test

@@ -8,8 +8,11 @@ import java.util.Optional;
 
 /** The kernel's table of mounts ({@code /proc/self/mountinfo}). */
 public final class MountTable {
-    /** One mounted file system: where, what type ({@code fuse.peerfs}), and from what source. */
-    public record Mount(Path mountpoint, String fsType, String source) {
+    /**
+     * One mounted file system: where, what type ({@code fuse.peerfs}), from what source, and its
+     * device ({@code major:minor}, also the name of its entry in {@code /sys/class/bdi}).
+     */
+    public record Mount(Path mountpoint, String fsType, String source, String device) {
         public boolean isPeerFs() {
             return fsType.equals("fuse.peerfs");
         }
@@ -42,7 +45,7 @@ public final class MountTable {
         if (f.length < 5 || dash < 0 || dash + 2 >= f.length) {
             return Optional.empty();
         }
-        return Optional.of(new Mount(Path.of(unescape(f[4])), f[dash + 1], unescape(f[dash + 2])));
+        return Optional.of(new Mount(Path.of(unescape(f[4])), f[dash + 1], unescape(f[dash + 2]), f[2]));
     }
 
     /** mountinfo writes space, tab, newline and backslash as octal escapes ({@code \040}). */

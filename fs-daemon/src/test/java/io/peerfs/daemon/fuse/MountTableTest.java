@@ -15,6 +15,7 @@ class MountTableTest {
         assertEquals(Path.of("/tmp/my mnt"), m.mountpoint());
         assertEquals("fuse.peerfs", m.fsType());
         assertEquals("peerfs:/data/cpfs", m.source());
+        assertEquals("0:54", m.device());
         assertTrue(m.isPeerFs());
         assertTrue(MountTable.parse("garbage").isEmpty());
     }

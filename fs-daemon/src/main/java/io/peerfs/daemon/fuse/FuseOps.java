@@ -1,0 +1,359 @@
+package io.peerfs.daemon.fuse;
+
+import com.kenai.jffi.MemoryIO;
+import io.peerfs.backend.FsStats;
+import io.peerfs.meta.FileAttr;
+import io.peerfs.vfs.Caller;
+import io.peerfs.vfs.Vfs;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import jnr.ffi.Pointer;
+import ru.serce.jnrfuse.ErrorCodes;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * What each FUSE callback does, whichever libfuse calls it: one {@link Vfs} call, its result
+ * written into the kernel's structs, and every failure turned into a negative errno by
+ * {@link #guard} (an exception that escaped into jnr-ffi would become a silent 0: a failed read
+ * would look like end of file). The libfuse bindings ({@link PeerFuse} for libfuse 2,
+ * {@link PeerFuse3} for libfuse 3) only unpack their callbacks' arguments and call in here.
+ *
+ * <p>{@code struct stat}, {@code struct statvfs} and {@code struct timespec} are the C library's
+ * and the same for both; {@code struct fuse_file_info} is not, so each binding says where its
+ * {@code fh} field is ({@code flags} is the first field in both).
+ */
+final class FuseOps {
+    private static final int S_IFDIR = 0040000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFLNK = 0120000;
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+    private static final int TIMESPEC_SIZE = 16;
+
+    @FunctionalInterface
+    private interface Op {
+        int run() throws Exception;
+    }
+
+    /** The process a callback runs for, from libfuse's context of the current request. */
+    @FunctionalInterface
+    interface Callers {
+        Caller current();
+    }
+
+    /** Adds one name to a directory listing; false when the kernel's buffer is full. */
+    @FunctionalInterface
+    interface DirFiller {
+        boolean add(String name);
+    }
+
+    private final int fhOffset;
+    private final Callers callers;
+    private Vfs vfs; // set once before the mount starts the FUSE threads
+    private volatile FuseMount.OpObserver observer = (op, nanos, failed) -> { };
+
+    FuseOps(int fhOffset, Callers callers) {
+        this.fhOffset = fhOffset;
+        this.callers = callers;
+    }
+
+    void serve(Vfs v) {
+        this.vfs = v;
+    }
+
+    void observe(FuseMount.OpObserver o) {
+        this.observer = o;
+    }
+
+    private int guard(String op, String path, Op body) {
+        long start = System.nanoTime();
+        int result;
+        try {
+            result = body.run();
+        } catch (Throwable t) {
+            result = -Errno.of(op, path, t);
+        }
+        observer.observe(op, System.nanoTime() - start, result < 0);
+        return result;
+    }
+
+    private long fh(Pointer fi) {
+        return fi.getLong(fhOffset);
+    }
+
+    int getattr(String path, Pointer stat) {
+        return guard("getattr", path, () -> {
+            fill(FileStat.of(stat), vfs.getattr(path));
+            return 0;
+        });
+    }
+
+    static void fill(FileStat stat, FileAttr a) {
+        int typeBits = switch (a.type()) {
+            case DIRECTORY -> S_IFDIR;
+            case SYMLINK -> S_IFLNK;
+            default -> S_IFREG;
+        };
+        stat.st_mode.set(typeBits | a.mode());
+        stat.st_size.set(a.size());
+        stat.st_nlink.set(a.nlink());
+        stat.st_uid.set(a.uid());
+        stat.st_gid.set(a.gid());
+        stat.st_blocks.set((a.size() + 511) / 512);
+        stat.st_blksize.set(128 * 1024);
+        setTime(stat.st_mtim, a.mtimeNs());
+        setTime(stat.st_ctim, a.ctimeNs());
+        setTime(stat.st_atim, a.atimeNs());
+    }
+
+    private static void setTime(Timespec t, long ns) {
+        t.tv_sec.set(Math.floorDiv(ns, 1_000_000_000L));
+        t.tv_nsec.set(Math.floorMod(ns, 1_000_000_000L));
+    }
+
+    int readdir(String path, DirFiller filler) {
+        return guard("readdir", path, () -> {
+            List<String> names = vfs.readdir(path);
+            filler.add(".");
+            filler.add("..");
+            for (String name : names) {
+                if (!filler.add(name)) {
+                    break;
+                }
+            }
+            return 0;
+        });
+    }
+
+    int readlink(String path, Pointer buf, long size) {
+        return guard("readlink", path, () -> {
+            byte[] target = vfs.readlink(path).getBytes(StandardCharsets.UTF_8);
+            int n = (int) Math.min(target.length, size - 1);
+            buf.put(0, target, 0, n);
+            buf.putByte(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    int open(String path, Pointer fi) {
+        return guard("open", path, () -> {
+            fi.putLong(fhOffset, vfs.open(path, fi.getInt(0), callers.current().pid()));
+            return 0;
+        });
+    }
+
+    int read(String path, Pointer buf, long size, long offset, Pointer fi) {
+        return guard("read", path, () -> {
+            // the kernel's buffer itself, as a direct ByteBuffer: the chunk file is read straight into it
+            ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+            return vfs.read(fh(fi), offset, dst);
+        });
+    }
+
+    int release(String path, Pointer fi) {
+        return guard("release", path, () -> {
+            vfs.release(fh(fi));
+            return 0;
+        });
+    }
+
+    int statfs(String path, Pointer stat) {
+        return guard("statfs", path, () -> {
+            Statvfs st = Statvfs.of(stat);
+            FsStats s = vfs.statfs();
+            st.f_bsize.set(s.blockSize());
+            st.f_frsize.set(s.blockSize());
+            st.f_blocks.set(s.totalBlocks());
+            st.f_bfree.set(s.freeBlocks());
+            st.f_bavail.set(s.availableBlocks());
+            st.f_files.set(s.files());
+            st.f_ffree.set(s.freeFiles());
+            st.f_favail.set(s.freeFiles());
+            st.f_namemax.set(s.nameMax());
+            return 0;
+        });
+    }
+
+    int getxattr(String path, String name, Pointer value, long size) {
+        return guard("getxattr", path, () -> copyOut(vfs.getxattr(path, name), value, size));
+    }
+
+    int listxattr(String path, Pointer list, long size) {
+        return guard("listxattr", path, () -> {
+            StringBuilder names = new StringBuilder();
+            for (String n : vfs.listxattr(path)) {
+                names.append(n).append('\0');
+            }
+            return copyOut(names.toString().getBytes(StandardCharsets.UTF_8), list, size);
+        });
+    }
+
+    /** xattr convention: size 0 asks for the length; a too-small buffer is ERANGE. */
+    private static int copyOut(byte[] bytes, Pointer dst, long size) {
+        if (size == 0) {
+            return bytes.length;
+        }
+        if (size < bytes.length) {
+            return -ErrorCodes.ERANGE();
+        }
+        dst.put(0, bytes, 0, bytes.length);
+        return bytes.length;
+    }
+
+    int access(String path, int mask) {
+        return guard("access", path, () -> {
+            vfs.access(path, mask);
+            return 0;
+        });
+    }
+
+    // Changes: scratch entries change; source data is refused by the Vfs with EROFS.
+
+    int create(String path, long mode, Pointer fi) {
+        return guard("create", path, () -> {
+            fi.putLong(fhOffset, vfs.create(path, (int) mode, callers.current()));
+            return 0;
+        });
+    }
+
+    int write(String path, Pointer buf, long size, long offset, Pointer fi) {
+        return guard("write", path, () -> {
+            ByteBuffer src = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+            return vfs.write(fh(fi), offset, src);
+        });
+    }
+
+    int flush(String path, Pointer fi) {
+        return guard("flush", path, () -> {
+            vfs.flush(fh(fi), callers.current().pid());
+            return 0;
+        });
+    }
+
+    int fsync(String path, Pointer fi) {
+        return guard("fsync", path, () -> {
+            vfs.fsync(fh(fi));
+            return 0;
+        });
+    }
+
+    int truncate(String path, long size) {
+        return guard("truncate", path, () -> {
+            vfs.truncate(path, size);
+            return 0;
+        });
+    }
+
+    int ftruncate(String path, long size, Pointer fi) {
+        return guard("ftruncate", path, () -> {
+            vfs.ftruncate(fh(fi), size);
+            return 0;
+        });
+    }
+
+    int mkdir(String path, long mode) {
+        return guard("mkdir", path, () -> {
+            vfs.mkdir(path, (int) mode, callers.current());
+            return 0;
+        });
+    }
+
+    int mknod(String path) {
+        return guard("mknod", path, () -> {
+            throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
+        });
+    }
+
+    int unlink(String path) {
+        return guard("unlink", path, () -> {
+            vfs.unlink(path);
+            return 0;
+        });
+    }
+
+    int rmdir(String path) {
+        return guard("rmdir", path, () -> {
+            vfs.rmdir(path);
+            return 0;
+        });
+    }
+
+    int symlink(String target, String linkpath) {
+        return guard("symlink", linkpath, () -> {
+            vfs.symlink(target, linkpath, callers.current());
+            return 0;
+        });
+    }
+
+    /** {@code flags} are renameat2's (RENAME_NOREPLACE, RENAME_EXCHANGE): not supported, EINVAL as the kernel says. */
+    int rename(String oldpath, String newpath, int flags) {
+        return guard("rename", oldpath, () -> {
+            if (flags != 0) {
+                throw new java.nio.file.FileSystemException(oldpath, newpath, "Invalid argument");
+            }
+            vfs.rename(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    int link(String oldpath, String newpath) {
+        return guard("link", newpath, () -> {
+            vfs.link(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    int chmod(String path, long mode) {
+        return guard("chmod", path, () -> {
+            vfs.chmod(path, (int) mode);
+            return 0;
+        });
+    }
+
+    int chown(String path, long uid, long gid) {
+        return guard("chown", path, () -> {
+            vfs.chown(path, uid, gid);
+            return 0;
+        });
+    }
+
+    /** {@code times} points at utimensat(2)'s two timespecs: access time, then modification time. */
+    int utimens(String path, Pointer times) {
+        return guard("utimens", path, () -> {
+            vfs.utimens(path, nanos(times, 0), nanos(times, TIMESPEC_SIZE));
+            return 0;
+        });
+    }
+
+    /** UTIME_NOW and UTIME_OMIT are special values of tv_nsec. */
+    private static long nanos(Pointer times, int at) {
+        long nsec = times.getLong(at + 8);
+        if (nsec == UTIME_OMIT) {
+            return Vfs.OMIT;
+        }
+        if (nsec == UTIME_NOW) {
+            java.time.Instant now = java.time.Instant.now();
+            return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        }
+        return times.getLong(at) * 1_000_000_000L + nsec;
+    }
+
+    int setxattr(String path, String name, Pointer value, long size, int flags) {
+        return guard("setxattr", path, () -> {
+            byte[] v = new byte[(int) size];
+            value.get(0, v, 0, v.length);
+            vfs.setxattr(path, name, v, flags);
+            return 0;
+        });
+    }
+
+    int removexattr(String path, String name) {
+        return guard("removexattr", path, () -> {
+            vfs.removexattr(path, name);
+            return 0;
+        });
+    }
+}

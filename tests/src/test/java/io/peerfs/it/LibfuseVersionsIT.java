@@ -1,0 +1,75 @@
+package io.peerfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.peerfs.it.PosixOps.Op;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Both libfuse bindings over real mounts: libfuse 3 (the default, PeerFS's own jnr-ffi binding)
+ * and {@code --libfuse 2} (jnr-fuse) run the same POSIX sequences as a local file system does,
+ * with the same results, and read a source file in large requests as it is on the backend.
+ */
+class LibfuseVersionsIT {
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void fuse() {
+        PeerFsMount.assumeFuse();
+    }
+
+    @ParameterizedTest(name = "libfuse {0}")
+    @ValueSource(ints = {3, 2})
+    void posixOperationsAndLargeReadsBehaveAsOnALocalFileSystem(int libfuse) throws Exception {
+        Path backend = tmp.resolve("backend-" + libfuse);
+        byte[] source = TestFiles.random(9 << 20, libfuse);
+        TestFiles.write(backend.resolve("src/big.bin"), source);
+        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + libfuse), tmp.resolve("cache-" + libfuse),
+                "--libfuse", String.valueOf(libfuse), "--chunk-size", "1MiB").mount()) {
+            assertEquals(libfuse, m.status().path("daemon").path("libfuse").asInt());
+            for (Map.Entry<String, Map<String, Op>> ops : Map.of("data", PosixOps.fileData(),
+                    "names", PosixOps.namespace()).entrySet()) {
+                Path local = Files.createDirectories(tmp.resolve("local-" + libfuse + "-" + ops.getKey()));
+                Path scratch = Files.createDirectories(m.mountpoint.resolve("src/" + ops.getKey()));
+                assertEquals(List.of(), PosixOps.differences(local, scratch, ops.getValue()), ops.getKey());
+                TestFiles.assertSameTree(local, scratch);
+            }
+            // 2 MiB preads straddling chunk boundaries, and the whole file through the page cache
+            try (FileChannel ch = FileChannel.open(m.mountpoint.resolve("src/big.bin"))) {
+                for (long off = 0; off < source.length; off += (3 << 20) / 2) {
+                    ByteBuffer b = ByteBuffer.allocateDirect(2 << 20);
+                    while (b.hasRemaining() && ch.read(b, off + b.position()) > 0) {
+                        // a short read is followed by the next
+                    }
+                    byte[] got = new byte[b.flip().remaining()];
+                    b.get(got);
+                    int end = (int) Math.min(source.length, off + (2 << 20));
+                    assertArrayEquals(Arrays.copyOfRange(source, (int) off, end), got, "at " + off);
+                }
+            }
+            assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aLibfuse3MountReadsAheadInItsLargestRequests() throws Exception {
+        Path backend = Files.createDirectories(tmp.resolve("backend-ra"));
+        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-ra"), tmp.resolve("cache-ra")).mount()) {
+            String device = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().map(l -> l.split(" "))
+                    .filter(f -> f[4].equals(m.mountpoint.toString())).map(f -> f[2]).findFirst().orElseThrow();
+            assertEquals("2048", Files.readString(Path.of("/sys/class/bdi", device, "read_ahead_kb")).trim());
+        }
+    }
+}
