@@ -247,9 +247,7 @@ public final class Daemon implements AutoCloseable {
         loop.start();
         boolean up = MountPreflight.awaitMounted(config.mountpoint(), MOUNT_TIMEOUT_MS, () -> !loopEnded.isDone());
         if (!up) {
-            String why = loopEnded.isCompletedExceptionally() ? failure() : "no mount after " + MOUNT_TIMEOUT_MS + " ms";
-            throw new MountException("mount of " + config.mountpoint() + " failed: " + why
-                    + " (" + installHint(config.libfuse()) + ")");
+            throw new MountException("mount of " + config.mountpoint() + " failed: " + failure());
         }
         fuse.answering(config.mountpoint());
         log.info("mounted {} on {}", config.backend(), config.mountpoint());
@@ -268,16 +266,24 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /** Why the FUSE loop ended before the mount answered, or that it never did. */
     private String failure() {
+        if (!loopEnded.isCompletedExceptionally()) {
+            return "no mount after " + MOUNT_TIMEOUT_MS + " ms (" + installHint(config.libfuse()) + ")";
+        }
         try {
             loopEnded.join();
             return "";
         } catch (Exception e) {
             Throwable t = e.getCause() == null ? e : e.getCause();
+            if (t instanceof MountException) { // libfuse ran and refused: it printed why, not a missing library
+                return t.getMessage() + "; libfuse printed why on the daemon's stderr (the terminal with"
+                        + " --foreground, else " + config.cacheDir().resolve("peerfs.log") + ")";
+            }
             while (t.getCause() != null) {
                 t = t.getCause();
             }
-            return t.getMessage();
+            return t.getMessage() + " (" + installHint(config.libfuse()) + ")";
         }
     }
 

@@ -120,6 +120,16 @@ class CliErrorsIT {
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));
         assertFails(1, "smaller than one chunk", mountArgs("--cache-size", "1MiB", "--chunk-size", "4MiB"));
         assertFails(1, "--libfuse must be 2 or 3, got 4", mountArgs("--libfuse", "4"));
+    }
+
+    @Test
+    void anOptionLibfuseDoesNotKnowIsRefusedWithWhereLibfuseSaysWhy() throws Exception {
+        for (String libfuse : new String[] {"3", "2"}) {
+            assertFails(1, "libfuse" + libfuse, mountArgs("-o", "no_such_option", "--libfuse", libfuse));
+            String log = Files.readString(tmp.resolve("cache/peerfs.log"));
+            assertTrue(log.contains("no_such_option") && log.contains("fuse: unknown option"), log);
+            Files.delete(tmp.resolve("cache/peerfs.log"));
+        }
         assertFails(2, "not a duration", mountArgs("--meta-ttl", "soon"));
         assertFails(1, "--free-space-ratio", mountArgs("--free-space-ratio", "2"));
     }

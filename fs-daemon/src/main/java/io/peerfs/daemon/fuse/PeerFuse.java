@@ -64,7 +64,12 @@ public final class PeerFuse extends FuseStubFS implements FuseMount {
         try {
             mount(mountpoint, true, false, args.toArray(String[]::new));
         } catch (RuntimeException e) {
-            throw new MountException("libfuse2: " + e.getMessage(), e);
+            Throwable t = e;
+            while (t.getCause() != null) {
+                t = t.getCause();
+            }
+            throw new MountException("libfuse2 could not mount with the options " + String.join(",", options)
+                    + " (" + t.getMessage() + ")", e);
         }
     }
 

@@ -159,12 +159,11 @@ public final class PeerFuse3 implements FuseMount {
         Pointer args = fuseArgs(options, keep);
         Pointer fuse = lib.fuse_new(args, operations, OPS_SLOTS * 8L, null);
         if (fuse == null) {
-            throw new MountException("libfuse3 refused the mount options " + String.join(",", options)
-                    + " (its message is above)");
+            throw new MountException("libfuse3 refused the mount options " + String.join(",", options));
         }
         if (lib.fuse_mount(fuse, mountpoint.toString()) != 0) {
             lib.fuse_destroy(fuse);
-            throw new MountException("libfuse3 could not mount on " + mountpoint + " (its message is above)");
+            throw new MountException("libfuse3 could not mount on " + mountpoint);
         }
         mounted = mountpoint;
         Pointer loopConfig = lib.fuse_loop_cfg_create();
