@@ -41,9 +41,15 @@ public final class MountPreflight {
     }
 
     private static void checkFuseDevice() throws MountException {
-        if (!Files.exists(Path.of("/dev/fuse"))) {
+        Path dev = Path.of("/dev/fuse");
+        if (!Files.exists(dev)) {
             throw new MountException("/dev/fuse does not exist: load the fuse module (modprobe fuse), or in a"
                     + " container pass --device /dev/fuse with CAP_SYS_ADMIN");
+        }
+        // fusermount opens the device as the calling user, so a user who cannot gets no mount
+        if (!Uids.isRoot() && !(Files.isReadable(dev) && Files.isWritable(dev))) {
+            throw new MountException("this user (uid " + Uids.effective() + ") cannot open /dev/fuse: mount as root,"
+                    + " or have an administrator make it usable (Debian's default is mode 0666)");
         }
     }
 

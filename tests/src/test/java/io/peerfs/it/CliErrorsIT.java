@@ -123,6 +123,20 @@ class CliErrorsIT {
     }
 
     @Test
+    void aUserWhoCannotOpenTheFuseDeviceIsToldSo() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(devFuseIsOpenToAll(), "/dev/fuse is open to every user here");
+        Run r = PeerFsMount.command("su", "-s", "/bin/bash", "nobody", "-c", PeerFsMount.LAUNCHER + " mount "
+                + backend + " " + mnt + " --cache-dir /tmp/peerfs-nobody-cache");
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().startsWith("peerfs: this user (uid 65534) cannot open /dev/fuse"), r.err());
+    }
+
+    private static boolean devFuseIsOpenToAll() throws Exception {
+        return Files.getPosixFilePermissions(Path.of("/dev/fuse")).containsAll(java.nio.file.attribute
+                .PosixFilePermissions.fromString("------rw-"));
+    }
+
+    @Test
     void anOptionLibfuseDoesNotKnowIsRefusedWithWhereLibfuseSaysWhy() throws Exception {
         for (String libfuse : new String[] {"3", "2"}) {
             assertFails(1, "libfuse" + libfuse, mountArgs("-o", "no_such_option", "--libfuse", libfuse));
