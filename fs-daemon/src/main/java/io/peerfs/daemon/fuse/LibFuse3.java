@@ -37,14 +37,16 @@ public interface LibFuse3 {
 
     // The callbacks of struct fuse_operations PeerFS fills in, with libfuse 3's signatures.
 
-    interface GetAttr {
+    /** getattr (a struct stat, a fuse_file_info), utimens (two timespecs, a fuse_file_info). */
+    interface PathTwoPointers {
         @Delegate
-        int getattr(String path, Pointer stat, Pointer fi);
+        int apply(String path, Pointer p, Pointer fi);
     }
 
-    interface Readlink {
+    /** readlink, listxattr: a path, a buffer and its size. */
+    interface PathBuffer {
         @Delegate
-        int readlink(String path, Pointer buf, @size_t long size);
+        int apply(String path, Pointer buf, @size_t long size);
     }
 
     interface Mknod {
@@ -57,14 +59,16 @@ public interface LibFuse3 {
         int mkdir(String path, @mode_t long mode);
     }
 
+    /** unlink, rmdir. */
     interface PathOp {
         @Delegate
         int apply(String path);
     }
 
-    interface TwoPaths {
+    /** symlink, link, removexattr. */
+    interface TwoStrings {
         @Delegate
-        int apply(String from, String to);
+        int apply(String first, String second);
     }
 
     interface Rename {
@@ -72,9 +76,10 @@ public interface LibFuse3 {
         int rename(String from, String to, int flags);
     }
 
-    interface Chmod {
+    /** chmod, create. */
+    interface PathModeFile {
         @Delegate
-        int chmod(String path, @mode_t long mode, Pointer fi);
+        int apply(String path, @mode_t long mode, Pointer fi);
     }
 
     interface Chown {
@@ -87,20 +92,18 @@ public interface LibFuse3 {
         int truncate(String path, @off_t long size, Pointer fi);
     }
 
-    interface FileOp {
+    /** open, flush, release (the pointer is a fuse_file_info), statfs (a struct statvfs). */
+    interface PathPointer {
         @Delegate
-        int apply(String path, Pointer fi);
+        int apply(String path, Pointer p);
     }
 
+    /** read, write. */
     interface ReadWrite {
         @Delegate
         int apply(String path, Pointer buf, @size_t long size, @off_t long offset, Pointer fi);
     }
 
-    interface Statfs {
-        @Delegate
-        int statfs(String path, Pointer stat);
-    }
 
     interface Fsync {
         @Delegate
@@ -117,15 +120,7 @@ public interface LibFuse3 {
         int getxattr(String path, String name, Pointer value, @size_t long size);
     }
 
-    interface Listxattr {
-        @Delegate
-        int listxattr(String path, Pointer list, @size_t long size);
-    }
 
-    interface Removexattr {
-        @Delegate
-        int removexattr(String path, String name);
-    }
 
     interface Readdir {
         @Delegate
@@ -143,13 +138,5 @@ public interface LibFuse3 {
         int access(String path, int mask);
     }
 
-    interface Create {
-        @Delegate
-        int create(String path, @mode_t long mode, Pointer fi);
-    }
 
-    interface Utimens {
-        @Delegate
-        int utimens(String path, Pointer times, Pointer fi);
-    }
 }

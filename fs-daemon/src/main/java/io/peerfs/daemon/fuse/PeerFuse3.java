@@ -76,38 +76,38 @@ public final class PeerFuse3 implements FuseMount {
     public PeerFuse3() {
         this.lib = LibraryLoader.create(LibFuse3.class).failImmediately().load("libfuse3.so.3");
         this.operations = Memory.allocateDirect(runtime, OPS_SLOTS * 8L, true);
-        set(0, LibFuse3.GetAttr.class, (path, stat, fi) -> ops.getattr(path, stat));
-        set(1, LibFuse3.Readlink.class, ops::readlink);
+        set(0, LibFuse3.PathTwoPointers.class, (path, stat, fi) -> ops.getattr(path, stat));
+        set(1, LibFuse3.PathBuffer.class, ops::readlink);
         set(2, LibFuse3.Mknod.class, (path, mode, rdev) -> ops.mknod(path));
         set(3, LibFuse3.Mkdir.class, ops::mkdir);
         set(4, LibFuse3.PathOp.class, ops::unlink);
         set(5, LibFuse3.PathOp.class, ops::rmdir);
-        set(6, LibFuse3.TwoPaths.class, ops::symlink);
+        set(6, LibFuse3.TwoStrings.class, ops::symlink);
         set(7, LibFuse3.Rename.class, ops::rename);
-        set(8, LibFuse3.TwoPaths.class, ops::link);
-        set(9, LibFuse3.Chmod.class, (path, mode, fi) -> ops.chmod(path, mode));
+        set(8, LibFuse3.TwoStrings.class, ops::link);
+        set(9, LibFuse3.PathModeFile.class, (path, mode, fi) -> ops.chmod(path, mode));
         set(10, LibFuse3.Chown.class, (path, uid, gid, fi) -> ops.chown(path, uid, gid));
         set(11, LibFuse3.Truncate.class,
                 (path, size, fi) -> fi == null ? ops.truncate(path, size) : ops.ftruncate(path, size, fi));
-        set(12, LibFuse3.FileOp.class, ops::open);
+        set(12, LibFuse3.PathPointer.class, ops::open);
         set(13, LibFuse3.ReadWrite.class, ops::read);
         set(14, LibFuse3.ReadWrite.class, ops::write);
-        set(15, LibFuse3.Statfs.class, ops::statfs);
-        set(16, LibFuse3.FileOp.class, ops::flush);
-        set(17, LibFuse3.FileOp.class, ops::release);
+        set(15, LibFuse3.PathPointer.class, ops::statfs);
+        set(16, LibFuse3.PathPointer.class, ops::flush);
+        set(17, LibFuse3.PathPointer.class, ops::release);
         set(18, LibFuse3.Fsync.class, (path, datasync, fi) -> ops.fsync(path, fi));
         set(19, LibFuse3.Setxattr.class, ops::setxattr);
         set(20, LibFuse3.Getxattr.class, ops::getxattr);
-        set(21, LibFuse3.Listxattr.class, ops::listxattr);
-        set(22, LibFuse3.Removexattr.class, ops::removexattr);
+        set(21, LibFuse3.PathBuffer.class, ops::listxattr);
+        set(22, LibFuse3.TwoStrings.class, ops::removexattr);
         set(24, LibFuse3.Readdir.class, (path, buf, filler, offset, fi, flags) -> {
             NameBuffer name = new NameBuffer();
             // the filler is looked up inside the guard: nothing may throw past a callback
             return ops.readdir(path, n -> fillDir(filler).apply(buf, name.of(n), null, 0, 0) == 0);
         });
         set(29, LibFuse3.Access.class, ops::access);
-        set(30, LibFuse3.Create.class, ops::create);
-        set(32, LibFuse3.Utimens.class, (path, times, fi) -> ops.utimens(path, times));
+        set(30, LibFuse3.PathModeFile.class, ops::create);
+        set(32, LibFuse3.PathTwoPointers.class, (path, times, fi) -> ops.utimens(path, times));
     }
 
     private <T> void set(int slot, Class<T> type, T callback) {
