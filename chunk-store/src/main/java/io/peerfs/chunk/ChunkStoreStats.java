@@ -4,6 +4,8 @@ package io.peerfs.chunk;
  * Counters of a {@link ChunkStore} since it was opened (hits … corrupt), its current
  * occupancy (chunks … capacity) and the health of its disk.
  *
+ * @param bytesReadDirect the part of {@code bytesRead} read from the disk past the page cache
+ *     (direct I/O into the kernel's aligned read buffers)
  * @param diskState {@code normal}, {@code unstable}, {@code read-only} or {@code down}
  * @param diskErrors I/O errors of the cache disk since start
  */
@@ -11,6 +13,7 @@ public record ChunkStoreStats(
         long hits,
         long misses,
         long bytesRead,
+        long bytesReadDirect,
         long bytesWritten,
         long evictions,
         long corrupt,
@@ -23,7 +26,7 @@ public record ChunkStoreStats(
 
     /** The same counters with the disk's health as its watcher sees it. */
     public ChunkStoreStats withDisk(String state, long errors) {
-        return new ChunkStoreStats(hits, misses, bytesRead, bytesWritten, evictions, corrupt, chunks, usedBytes,
+        return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, chunks, usedBytes,
                 pinnedBytes, capacityBytes, state, errors);
     }
 }

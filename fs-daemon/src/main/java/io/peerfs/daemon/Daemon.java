@@ -96,7 +96,10 @@ public final class Daemon implements AutoCloseable {
             metaStore = openMetaStore(config);
             long tMetaStore = System.nanoTime();
             int chunkSize = (int) config.chunkSize().bytes();
-            ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()));
+            // libfuse 3 hands reads to the store in page-aligned buffers of up to 1 MiB, which it fills
+            // from the chunk files past the page cache: reading those into the page cache first is waste
+            ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()),
+                    config.libfuse() == 2);
             if (config.cluster() != null) {
                 peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, meta, routing, chunkSize);
             }

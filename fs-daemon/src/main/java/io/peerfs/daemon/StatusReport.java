@@ -84,6 +84,7 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("hits", s.hits());
         cache.put("misses", s.misses());
         cache.put("bytesServed", s.bytesRead());
+        cache.put("bytesServedDirect", s.bytesReadDirect());
         cache.put("bytesStored", s.bytesWritten());
         cache.put("evictions", s.evictions());
         cache.put("corruptChunks", s.corrupt());

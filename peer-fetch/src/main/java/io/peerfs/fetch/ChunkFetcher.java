@@ -60,6 +60,8 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     private final ChunkWindow loaded;
     private final int chunkSize;
+    /** Whether a sequential reader's next stored chunks are read into the page cache ahead of it. */
+    private final boolean storedReadahead;
     private final LongAdder peerLoads = new LongAdder();
     private final LongAdder backendLoads = new LongAdder();
     private final LongAdder singleFlightWaits = new LongAdder();
@@ -68,10 +70,26 @@ public final class ChunkFetcher implements AutoCloseable {
     private volatile long lastStoreWarningMs;
 
     /**
+     * A fetcher whose readers read stored chunks through the page cache: their next chunks
+     * are read into it ahead of them.
+     *
      * @param readaheadThreads threads loading chunks ahead of sequential readers (0 disables readahead)
      */
     public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads) {
+        this(store, backend, chunkSize, readaheadThreads, true);
+    }
+
+    /**
+     * @param readaheadThreads threads loading chunks ahead of sequential readers (0 disables readahead)
+     * @param storedReadahead whether the stored chunks a sequential reader will reach are read
+     *     into the page cache ahead of it: right for readers of small requests into buffers
+     *     of their own (libfuse 2), wasted where the store reads the chunk files past the page
+     *     cache into the kernel's aligned buffers (libfuse 3), which would read them twice
+     */
+    public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads,
+                        boolean storedReadahead) {
         this.store = store;
+        this.storedReadahead = storedReadahead;
         this.backend = backend;
         this.chunkSize = chunkSize;
         this.diskless = new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false);
@@ -152,7 +170,9 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public void prefetch(ChunkRef ref) {
         if (store.contains(ref.key())) {
-            readahead.execute(() -> store.willRead(ref.key())); // from the cache disk, in large reads
+            if (storedReadahead) {
+                readahead.execute(() -> store.willRead(ref.key())); // from the cache disk, in large reads
+            }
             return;
         }
         ChunkWindow window = peerWindow;

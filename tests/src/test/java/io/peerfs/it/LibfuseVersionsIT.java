@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Both libfuse bindings over real mounts: libfuse 3 (the default, PeerFS's own jnr-ffi binding)
  * and {@code --libfuse 2} (jnr-fuse) run the same POSIX sequences as a local file system does,
- * with the same results, and read a source file in large requests as it is on the backend.
+ * with the same results, and read a source file in large requests as it is on the backend;
+ * with libfuse 3 the cached chunks are read past the page cache into its aligned buffers.
  */
 class LibfuseVersionsIT {
     @TempDir
@@ -60,6 +61,20 @@ class LibfuseVersionsIT {
                 }
             }
             assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
+        }
+        // the same cache mounted again: every chunk is in it, nothing is in memory or the mount's page cache
+        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + libfuse), tmp.resolve("cache-" + libfuse),
+                "--libfuse", String.valueOf(libfuse), "--chunk-size", "1MiB").mount()) {
+            assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
+            var cache = m.status().path("cache");
+            assertEquals(0, m.status().path("backend").path("dataReads").asLong(), "all from the cache");
+            long direct = cache.path("bytesServedDirect").asLong();
+            if (libfuse == 3) {
+                // its read buffers are page-aligned: the chunk files are read past the page cache
+                assertEquals(source.length, direct, "bytes read with direct I/O of " + cache);
+            } else {
+                assertEquals(0, direct, "libfuse 2's buffers are not aligned for direct I/O");
+            }
         }
     }
 

@@ -53,6 +53,7 @@ public final class DiskChunkStore implements ChunkStore {
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
+    private final LongAdder bytesReadDirect = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
@@ -233,7 +234,7 @@ public final class DiskChunkStore implements ChunkStore {
             }
             return null;
         }
-        oc = new OpenChunk(ch, meta); // the table's reference
+        oc = new OpenChunk(ch, openDirect(files.pathOf(key), meta), meta); // the table's reference
         oc.acquire(); // the caller's reference
         OpenChunk previous = open.put(key, oc);
         if (previous != null) {
@@ -244,6 +245,37 @@ public final class DiskChunkStore implements ChunkStore {
         }
         trimOpenChunks();
         return oc;
+    }
+
+    /**
+     * The chunk file opened for reads past the page cache, or null: pinned chunks (scratch and
+     * result data, written through the page cache and read back soon) are read through it, and
+     * so is everything on a file system without direct I/O. A chunk replaced between this open
+     * and the other one fails its CRC check and is fetched again, never served wrong.
+     */
+    private FileChannel openDirect(Path file, ChunkMeta meta) throws IOException {
+        if (!directIo || directBlockSize == 0 || meta.pinned() || meta.length() < directBlockSize) {
+            return null;
+        }
+        try {
+            return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+        } catch (NoSuchFileException e) {
+            return null; // evicted meanwhile; the buffered channel's reads say so
+        } catch (FileSystemException e) {
+            if (!"Invalid argument".equals(e.getReason())) {
+                throw e;
+            }
+            noDirectIo(e);
+            return null;
+        }
+    }
+
+    private void noDirectIo(FileSystemException e) {
+        if (directIo) {
+            directIo = false;
+            log.info("the cache dir {} does not take direct I/O ({}); chunk files go through the page cache",
+                    config.dir(), e.getMessage());
+        }
     }
 
     private void trimOpenChunks() {
@@ -258,8 +290,11 @@ public final class DiskChunkStore implements ChunkStore {
 
     /**
      * Reads {@code [offset, offset+n)} of the chunk into {@code dst}, verifying every block
-     * touched. A whole block is read straight into {@code dst} and checked there; a partly
-     * wanted block goes through a pooled buffer.
+     * touched. Whole blocks are read straight into {@code dst}, a run of them in one read, and
+     * checked there: past the page cache when the chunk has a direct channel and {@code dst}
+     * is aligned for it (libfuse 3's read buffers are), so the bytes go from the disk into the
+     * kernel's reply without a copy through the page cache. A partly wanted block goes through
+     * a pooled buffer and the page cache.
      */
     private int readVerified(ChunkKey key, OpenChunk oc, long offset, ByteBuffer dst) throws IOException {
         ChunkMeta meta = oc.meta;
@@ -277,9 +312,17 @@ public final class DiskChunkStore implements ChunkStore {
             int blockLen = meta.blockLength(block);
             int want = Math.min(end, blockStart + blockLen) - pos;
             if (pos == blockStart && want == blockLen) {
-                ByteBuffer view = dst.slice(base + (pos - start), blockLen);
-                readFully(key, oc.channel, view, blockStart);
-                verify(key, meta, block, view.flip());
+                int runEnd = pos + blockLen; // the whole blocks from here on
+                while (runEnd < end && meta.blockLength(runEnd / ChunkMeta.BLOCK_SIZE) <= end - runEnd) {
+                    runEnd += meta.blockLength(runEnd / ChunkMeta.BLOCK_SIZE);
+                }
+                ByteBuffer run = dst.slice(base + (pos - start), runEnd - pos);
+                readRun(key, oc, run, pos);
+                for (int at = pos; at < runEnd; at += ChunkMeta.BLOCK_SIZE) {
+                    int b = at / ChunkMeta.BLOCK_SIZE;
+                    verify(key, meta, b, run.slice(at - pos, meta.blockLength(b)));
+                }
+                pos = runEnd;
             } else {
                 ByteBuffer tmp = blockBuffers.acquire();
                 try {
@@ -290,11 +333,53 @@ public final class DiskChunkStore implements ChunkStore {
                 } finally {
                     blockBuffers.release(tmp);
                 }
+                pos += want;
             }
-            pos += want;
         }
         dst.position(base + n);
         return n;
+    }
+
+    /**
+     * Fills {@code run} from the chunk file at {@code position}: the part that is a whole
+     * number of direct-I/O blocks with direct I/O when the chunk and the buffer allow it, the
+     * rest (the chunk's short last block) through the page cache.
+     */
+    private void readRun(ChunkKey key, OpenChunk oc, ByteBuffer run, long position) throws IOException {
+        int block = directBlockSize;
+        int aligned = directIo && oc.direct != null && run.isDirect() && run.alignmentOffset(0, block) == 0
+                && position % block == 0 ? run.remaining() / block * block : 0;
+        if (aligned > 0 && !readDirect(key, oc.direct, run.slice(0, aligned), position)) {
+            aligned = 0; // this file system opens files for direct I/O but does not read them so
+        }
+        if (aligned < run.remaining()) {
+            readFully(key, oc.channel, run.slice(aligned, run.remaining() - aligned), position + aligned);
+        }
+    }
+
+    /** Fills {@code into} with direct I/O; false when the file system refuses direct reads (EINVAL). */
+    private boolean readDirect(ChunkKey key, FileChannel direct, ByteBuffer into, long position) throws IOException {
+        int block = directBlockSize;
+        long p = position;
+        while (into.hasRemaining()) {
+            int r;
+            try {
+                r = direct.read(into, p);
+            } catch (IOException e) {
+                if (!"Invalid argument".equals(e.getMessage())) {
+                    throw e; // a disk fault: the caller's to handle
+                }
+                noDirectIo(new FileSystemException(config.dir().toString(), null, "reads: " + e.getMessage()));
+                return false;
+            }
+            if (r <= 0 || (r % block != 0 && into.hasRemaining())) {
+                // a direct read goes on only from a block boundary: a short one is the file's end
+                throw new CorruptChunkException(key, "file is shorter than its index entry");
+            }
+            p += r;
+        }
+        bytesReadDirect.add(into.capacity());
+        return true;
     }
 
     private static void readFully(ChunkKey key, FileChannel ch, ByteBuffer into, long position) throws IOException {
@@ -413,9 +498,7 @@ public final class DiskChunkStore implements ChunkStore {
                 throw e; // a disk fault (EIO, ENOSPC, EROFS): the caller's to handle
             }
             Files.deleteIfExists(tmp);
-            directIo = false;
-            log.info("the cache dir {} does not take direct I/O ({}); chunk files go through the page cache",
-                    config.dir(), e.getMessage());
+            noDirectIo(e);
             return 0;
         }
     }
@@ -541,7 +624,7 @@ public final class DiskChunkStore implements ChunkStore {
     @Override
     public ChunkStoreStats stats() {
         synchronized (lru) {
-            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesWritten.sum(),
+            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesReadDirect.sum(), bytesWritten.sum(),
                     evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
                     config.capacity().bytes(), "normal", 0);
         }

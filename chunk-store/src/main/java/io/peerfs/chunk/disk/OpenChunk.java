@@ -11,11 +11,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class OpenChunk {
     final FileChannel channel;
+    /**
+     * The same file opened with {@code O_DIRECT}, for reads past the page cache; null where
+     * the file system takes no direct I/O or the chunk is read through the page cache. Opened
+     * with {@link #channel}: opened later by name, it could be a newer file of the same chunk.
+     */
+    final FileChannel direct;
     final ChunkMeta meta;
     private final AtomicInteger refs = new AtomicInteger(1);
 
-    OpenChunk(FileChannel channel, ChunkMeta meta) {
+    OpenChunk(FileChannel channel, FileChannel direct, ChunkMeta meta) {
         this.channel = channel;
+        this.direct = direct;
         this.meta = meta;
     }
 
@@ -35,11 +42,19 @@ final class OpenChunk {
     /** Gives a reference back; the last one closes the file. */
     void release() {
         if (refs.decrementAndGet() == 0) {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // read-only channel: nothing to lose
-            }
+            closeQuietly(channel);
+            closeQuietly(direct);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // read-only channel: nothing to lose
         }
     }
 }

@@ -14,6 +14,7 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,6 +98,70 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         assertEquals(1, store.stats().corrupt());
         assertFalse(store.contains(key(1)));
         assertFalse(Files.exists(file));
+    }
+
+    /** Reads into a page-aligned buffer, as libfuse 3's read buffers are; null when the chunk is absent. */
+    private byte[] readAligned(ChunkKey key, long off, int len) throws Exception {
+        ByteBuffer dst = ByteBuffer.allocateDirect(len + 2 * 4096).alignedSlice(4096).limit(len);
+        int n = store.read(key, off, dst);
+        if (n < 0) {
+            return null;
+        }
+        byte[] out = new byte[n];
+        dst.flip().get(out);
+        return out;
+    }
+
+    @Test
+    void alignedReadsOfFetchedChunksGoPastThePageCacheAndStillReadTheRightBytes() throws Exception {
+        int size = (int) MiB + 5000; // whole blocks and a short last one
+        byte[] data = randomBytes(size, 7);
+        store.putFetched(key(1), direct(data));
+        assertArrayEquals(data, readAligned(key(1), 0, size));
+        long whole = store.stats().bytesReadDirect();
+        assertEquals(size / 4096 * 4096, whole, "all but the last partial 4 KiB past the page cache");
+        assertArrayEquals(Arrays.copyOfRange(data, 3 * 65536, 3 * 65536 + 200_000),
+                readAligned(key(1), 3 * 65536, 200_000), "ending inside a block");
+        assertArrayEquals(Arrays.copyOfRange(data, 4096, 4096 + 300_000), readAligned(key(1), 4096, 300_000),
+                "starting inside a block");
+        assertTrue(store.stats().bytesReadDirect() > whole);
+
+        long before = store.stats().bytesReadDirect();
+        ByteBuffer unaligned = ByteBuffer.allocateDirect(size + 1).position(1).slice();
+        assertEquals(size, store.read(key(1), 0, unaligned));
+        assertArrayEquals(data, Arrays.copyOf(toArray(unaligned.flip()), size));
+        store.put(key(2), direct(data), true);
+        assertArrayEquals(data, readAligned(key(2), 0, size));
+        assertEquals(before, store.stats().bytesReadDirect(),
+                "unaligned buffers and pinned (scratch) chunks are read through the page cache");
+        assertEquals(0, store.stats().corrupt());
+    }
+
+    private static byte[] toArray(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    @Test
+    void readsPastThePageCacheFindFlippedBytesAndShortFiles() throws Exception {
+        store.putFetched(key(1), direct(randomBytes((int) MiB, 1)));
+        store.putFetched(key(2), direct(randomBytes((int) MiB, 2)));
+        try (RandomAccessFile f = new RandomAccessFile(disk().chunkFile(key(1)).toFile(), "rw")) {
+            f.seek(500_000);
+            int b = f.read();
+            f.seek(500_000);
+            f.write(b ^ 0x01);
+        }
+        try (RandomAccessFile f = new RandomAccessFile(disk().chunkFile(key(2)).toFile(), "rw")) {
+            f.setLength(300_000);
+        }
+        assertEquals(null, readAligned(key(1), 0, (int) MiB));
+        assertEquals(null, readAligned(key(2), 0, (int) MiB), "a short file is corruption, not a disk failure");
+        assertEquals(2, store.stats().corrupt());
+        assertTrue(store.stats().bytesReadDirect() > 0, "the flipped block was read past the page cache");
+        assertFalse(store.contains(key(1)));
+        assertFalse(store.contains(key(2)));
     }
 
     @Test

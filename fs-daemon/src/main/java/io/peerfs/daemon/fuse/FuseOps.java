@@ -153,6 +153,28 @@ final class FuseOps {
         });
     }
 
+    /**
+     * libfuse 3's read_buf: the bytes go into a page-aligned buffer of the daemon's own, which
+     * the chunk store can fill with direct I/O; libfuse sends it and frees it.
+     */
+    int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi, ReadBuffers buffers) {
+        return guard("read", path, () -> {
+            Pointer mem = buffers.allocate(size);
+            boolean handed = false;
+            try {
+                ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(mem.address(), (int) size);
+                int n = vfs.read(fh(fi), offset, dst);
+                buffers.hand(bufp, mem, n);
+                handed = true;
+                return 0;
+            } finally {
+                if (!handed) {
+                    buffers.free(mem);
+                }
+            }
+        });
+    }
+
     int release(String path, Pointer fi) {
         return guard("release", path, () -> {
             vfs.release(fh(fi));

@@ -98,7 +98,7 @@ public interface LibFuse3 {
         int apply(String path, Pointer p);
     }
 
-    /** read, write. */
+    /** read, write, read_buf (whose buffer pointer is a {@code struct fuse_bufvec **}). */
     interface ReadWrite {
         @Delegate
         int apply(String path, Pointer buf, @size_t long size, @off_t long offset, Pointer fi);

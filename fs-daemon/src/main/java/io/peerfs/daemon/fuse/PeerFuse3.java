@@ -90,7 +90,10 @@ public final class PeerFuse3 implements FuseMount {
         set(11, LibFuse3.Truncate.class,
                 (path, size, fi) -> fi == null ? ops.truncate(path, size) : ops.ftruncate(path, size, fi));
         set(12, LibFuse3.PathPointer.class, ops::open);
-        set(13, LibFuse3.ReadWrite.class, ops::read);
+        ReadBuffers readBuffers = new ReadBuffers();
+        // read_buf (slot 37) instead of read: libfuse then sends a buffer the daemon aligned for direct I/O
+        set(37, LibFuse3.ReadWrite.class, (path, bufp, size, offset, fi) ->
+                ops.readBuf(path, bufp, size, offset, fi, readBuffers));
         set(14, LibFuse3.ReadWrite.class, ops::write);
         set(15, LibFuse3.PathPointer.class, ops::statfs);
         set(16, LibFuse3.PathPointer.class, ops::flush);
