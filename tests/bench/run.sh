@@ -19,10 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-SIZE=2048 SMALL=10000 CLUSTER=1024 RUNTIME=15 BACKEND_MIBS="100 40" ONLY=seq,reread,write,cluster
+SIZE=2048 SMALL=10000 CLUSTER=1024 RUNTIME=15 BACKEND_MIBS="100 40" ONLY=seq,reread,write,cluster ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) SIZE=64 SMALL=300 CLUSTER=64 RUNTIME=2 BACKEND_MIBS=100 ;;
+    --quick) SIZE=64 SMALL=300 CLUSTER=64 RUNTIME=2 BACKEND_MIBS=100 ROUNDS=1 ;;
     --backend-mibs) BACKEND_MIBS=${2//,/ }; shift ;;
     --size) SIZE=$2; shift ;;
     --small-files) SMALL=$2; shift ;;
@@ -81,8 +81,11 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 now() { date +%s%N; }
 RESULTS="$WORK/results.tsv"
 COMMANDS="$WORK/commands.txt"
+ROUNDS_LOG="$WORK/rounds.txt"
 : > "$RESULTS"
 : > "$COMMANDS"
+: > "$ROUNDS_LOG"
+median() { printf '%s\n' "$@" | grep -v '^-$' | sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'; }
 
 # fio over DIR: $1 id, $2 dir, $3 rw, $4 bs, $5 jobs [$6 extra]; prints MiB/s
 fio_run() {
@@ -152,9 +155,17 @@ for jobs in 1 4; do
   cat "$WORK/mnt-seq/warmup/w" > /dev/null
   drop; REF[backend$jobs]=$(fio_run "seq-read-$jobs" "$BACK/data" read 1m $jobs)
   drop; cold=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
-  drop; REF[local$jobs]=$(fio_run "seq-read-$jobs" "$LOCAL" read 1m $jobs)
   drop; REF[bindfs$jobs]=$(fio_run "seq-read-$jobs" "$WORK/mnt-bindfs/data" read 1m $jobs)
-  drop; warm=$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)
+  # local and warm in turns, the median of each: this disk's speed swings by 3x from one minute
+  # to the next (one 2 GiB file read 427 then 1,460 MiB/s), so one reading of each says little
+  locals=() warms=()
+  for round in $(seq "$ROUNDS"); do
+    drop; locals+=("$(fio_run "seq-read-$jobs" "$LOCAL" read 1m $jobs)")
+    drop; warms+=("$(fio_run "seq-read-$jobs" "$WORK/mnt-seq/data" read 1m $jobs)")
+  done
+  REF[local$jobs]=$(median "${locals[@]}")
+  warm=$(median "${warms[@]}")
+  echo "seq read 1M, $jobs job(s), MiB/s in turns: local ${locals[*]}; peerfs warm ${warms[*]}" >> "$ROUNDS_LOG"
   r=$(rss "$WORK/mnt-seq")
   # the same cache once more through libfuse 2 (128 KiB requests), for the difference
   "$PEERFS" umount "$WORK/mnt-seq" > /dev/null
@@ -329,6 +340,11 @@ if ready:
     print()
     print(f"mount ready (peerfs mount returns): median {sorted(ready)[len(ready)//2]} ms, max {max(ready)} ms over {len(ready)} mounts")
 EOF
+if [ -s "$ROUNDS_LOG" ]; then
+  echo
+  echo "the readings behind the medians:"
+  cat "$ROUNDS_LOG"
+fi
 echo
 echo "fio and other commands (DIR: the directory of the row):"
 cat "$COMMANDS"
