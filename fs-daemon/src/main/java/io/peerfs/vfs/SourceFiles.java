@@ -41,6 +41,11 @@ final class SourceFiles {
         return total;
     }
 
+    /** Whether the chunk holding {@code offset} is read from the cache disk rather than memory or elsewhere. */
+    boolean readsFromCacheDisk(OpenFile f, long offset) {
+        return offset < f.attr.size() && fetcher.readsFromStore(f.chunk(offset / chunkSize));
+    }
+
     /**
      * Loads the chunks holding bytes {@code [offset, offset + length)} into this node's cache,
      * or with {@code atOwner} into each chunk's owner's; false when a cache could not keep one.

@@ -384,6 +384,16 @@ public final class Vfs {
         return sources.read(((SourceHandle) h).file(), offset, dst);
     }
 
+    /**
+     * Whether a read at {@code offset} will be served from this node's cache disk (a source
+     * file's chunk that is stored and not held in memory), which the store reads with direct
+     * I/O into a page-aligned buffer. A hint for the FUSE layer's choice of buffer: a wrong
+     * answer costs speed, never correctness.
+     */
+    public boolean readsFromCacheDisk(long fh, long offset) throws IOException {
+        return handle(fh) instanceof SourceHandle s && sources.readsFromCacheDisk(s.file(), offset);
+    }
+
     /** Writes all of {@code src} at {@code offset} of a scratch or result file open for writing. */
     public int write(long fh, long offset, ByteBuffer src) throws IOException {
         Handle h = handle(fh);

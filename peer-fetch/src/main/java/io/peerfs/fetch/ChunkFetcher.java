@@ -268,6 +268,13 @@ public final class ChunkFetcher implements AutoCloseable {
                 || loadLocally(ref));
     }
 
+    /** True when a read of the chunk will come from the store: it is there and not held in memory. */
+    public boolean readsFromStore(ChunkRef ref) {
+        ChunkWindow window = peerWindow;
+        return !loaded.contains(ref.key()) && !diskless.contains(ref.key())
+                && (window == null || !window.contains(ref.key())) && store.contains(ref.key());
+    }
+
     /** True when the chunk is in this node's store. */
     public boolean cached(ChunkRef ref) {
         return store.contains(ref.key());

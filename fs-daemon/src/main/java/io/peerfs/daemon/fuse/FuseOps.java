@@ -154,12 +154,14 @@ final class FuseOps {
     }
 
     /**
-     * libfuse 3's read_buf: the bytes go into a page-aligned buffer of the daemon's own, which
-     * the chunk store can fill with direct I/O; libfuse sends it and frees it.
+     * libfuse 3's read_buf: the bytes go into a buffer of the daemon's own, page-aligned when
+     * they come from the cache disk, so the chunk store can fill it with direct I/O; libfuse
+     * sends it and frees it.
      */
     int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi, ReadBuffers buffers) {
         return guard("read", path, () -> {
-            Pointer mem = buffers.allocate(size);
+            Pointer mem = vfs.readsFromCacheDisk(fh(fi), offset) ? buffers.allocateAligned(size)
+                    : buffers.allocate(size);
             boolean handed = false;
             try {
                 ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(mem.address(), (int) size);

@@ -7,16 +7,17 @@ import jnr.ffi.byref.PointerByReference;
 import jnr.ffi.types.size_t;
 
 /**
- * The buffers of libfuse 3's {@code read_buf}: page-aligned, so the chunk store can fill them
- * from the cache disk with direct I/O (libfuse's own read buffers are only 16-byte aligned),
- * and from the C library's allocator, because libfuse sends the reply and then frees the
- * buffer and its {@code struct fuse_bufvec} with {@code free()}.
+ * The buffers of libfuse 3's {@code read_buf}, from the C library's allocator, because libfuse
+ * sends the reply and then frees the buffer and its {@code struct fuse_bufvec} with
+ * {@code free()}. Page-aligned for bytes from the cache disk, so the chunk store can fill them
+ * with direct I/O (libfuse's own read buffers are only 16-byte aligned); plain otherwise.
  *
- * <p>Each 1 MiB buffer is a fresh mapping (glibc maps aligned allocations of this size anew
- * every time), which costs zeroed pages: tried keeping them in the allocator's arenas instead
- * ({@code mallopt} thresholds, or priming its dynamic threshold): the daemon's CPU for a warm
- * 2 GiB read fell from 2.4 to 1.4 s, but its RSS rose by ~150 MiB (buffers left in every
- * arena), so not kept.
+ * <p>An aligned 1 MiB buffer is a fresh mapping each time (glibc maps aligned allocations of
+ * this size anew, where plain ones come back from its arenas), which costs zeroed pages; hence
+ * plain buffers for bytes that come from memory. Tried keeping the aligned ones in the arenas
+ * ({@code mallopt} thresholds, or priming the dynamic threshold): the daemon's CPU for a warm
+ * 2 GiB read fell from 2.4 to 1.4 s, but its RSS rose by ~150 MiB (aligned allocations
+ * fragment every arena), so not kept.
  */
 final class ReadBuffers {
     /** The C library functions used here; public, as jnr-ffi requires. */
@@ -26,6 +27,8 @@ final class ReadBuffers {
         Pointer calloc(@size_t long count, @size_t long size);
 
         void free(Pointer p);
+
+        Pointer malloc(@size_t long size);
     }
 
     private static final int PAGE = 4096;
@@ -38,8 +41,17 @@ final class ReadBuffers {
 
     private final LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
 
-    /** A page-aligned buffer of {@code size} bytes; the caller frees it or {@link #hand}s it to libfuse. */
+    /** A buffer of {@code size} bytes; the caller frees it or {@link #hand}s it to libfuse. */
     Pointer allocate(long size) throws IOException {
+        Pointer p = libc.malloc(Math.max(size, 1));
+        if (p == null) {
+            throw new IOException("no memory for a " + size + "-byte read buffer");
+        }
+        return p;
+    }
+
+    /** A page-aligned buffer of {@code size} bytes; the caller frees it or {@link #hand}s it to libfuse. */
+    Pointer allocateAligned(long size) throws IOException {
         PointerByReference p = new PointerByReference();
         int rc = libc.posix_memalign(p, PAGE, Math.max(size, 1));
         if (rc != 0 || p.getValue() == null) {
