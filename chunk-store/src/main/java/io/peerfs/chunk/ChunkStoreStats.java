@@ -26,7 +26,7 @@ public record ChunkStoreStats(
 
     /** The same counters with the disk's health as its watcher sees it. */
     public ChunkStoreStats withDisk(String state, long errors) {
-        return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, chunks, usedBytes,
-                pinnedBytes, capacityBytes, state, errors);
+        return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, chunks,
+                usedBytes, pinnedBytes, capacityBytes, state, errors);
     }
 }

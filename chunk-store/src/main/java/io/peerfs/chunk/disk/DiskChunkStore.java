@@ -262,19 +262,25 @@ public final class DiskChunkStore implements ChunkStore {
         } catch (NoSuchFileException e) {
             return null; // evicted meanwhile; the buffered channel's reads say so
         } catch (FileSystemException e) {
-            if (!"Invalid argument".equals(e.getReason())) {
+            if (!refusesDirectIo(e)) {
                 throw e;
             }
-            noDirectIo(e);
+            noDirectIo(e.getMessage());
             return null;
         }
     }
 
-    private void noDirectIo(FileSystemException e) {
+    /** EINVAL: the file system takes no direct I/O (at open, at read or at write); anything else is a fault. */
+    private static boolean refusesDirectIo(IOException e) {
+        String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
+        return "Invalid argument".equals(reason);
+    }
+
+    private void noDirectIo(String why) {
         if (directIo) {
             directIo = false;
             log.info("the cache dir {} does not take direct I/O ({}); chunk files go through the page cache",
-                    config.dir(), e.getMessage());
+                    config.dir(), why);
         }
     }
 
@@ -366,10 +372,10 @@ public final class DiskChunkStore implements ChunkStore {
             try {
                 r = direct.read(into, p);
             } catch (IOException e) {
-                if (!"Invalid argument".equals(e.getMessage())) {
+                if (!refusesDirectIo(e)) {
                     throw e; // a disk fault: the caller's to handle
                 }
-                noDirectIo(new FileSystemException(config.dir().toString(), null, "reads: " + e.getMessage()));
+                noDirectIo("reads: " + e.getMessage());
                 return false;
             }
             if (r <= 0 || (r % block != 0 && into.hasRemaining())) {
@@ -494,11 +500,11 @@ public final class DiskChunkStore implements ChunkStore {
             }
             return blocks;
         } catch (FileSystemException e) {
-            if (!"Invalid argument".equals(e.getReason())) {
+            if (!refusesDirectIo(e)) {
                 throw e; // a disk fault (EIO, ENOSPC, EROFS): the caller's to handle
             }
             Files.deleteIfExists(tmp);
-            noDirectIo(e);
+            noDirectIo(e.getMessage());
             return 0;
         }
     }
@@ -624,8 +630,8 @@ public final class DiskChunkStore implements ChunkStore {
     @Override
     public ChunkStoreStats stats() {
         synchronized (lru) {
-            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesReadDirect.sum(), bytesWritten.sum(),
-                    evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
+            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesReadDirect.sum(),
+                    bytesWritten.sum(), evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
                     config.capacity().bytes(), "normal", 0);
         }
     }
