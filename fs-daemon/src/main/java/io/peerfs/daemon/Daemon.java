@@ -115,6 +115,7 @@ public final class Daemon implements AutoCloseable {
             Vfs.Recovery recovered = vfs.recover();
             long tRecover = System.nanoTime();
             FuseMount fuse = fuseBindings(config, bindings).serve(vfs);
+            status.attach(fuse);
             long tFuse = System.nanoTime();
             log.info("start: {} (opened in {} ms: cache {}, metadata cache {}, metadata store {}, the rest {},"
                     + " recovery {}, then waited {} for the FUSE bindings)", recovered, ms(tFuse - t0), ms(tStore - t0),

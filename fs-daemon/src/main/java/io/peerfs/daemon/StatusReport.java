@@ -6,6 +6,7 @@ import io.peerfs.backend.CountingBackend;
 import io.peerfs.backend.GuardedBackend;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.ChunkStoreStats;
+import io.peerfs.daemon.fuse.FuseMount;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.peer.PeerNode;
@@ -30,6 +31,7 @@ final class StatusReport implements Supplier<byte[]> {
     private final PeerNode peers;
     private final long startedMs = System.currentTimeMillis();
     private volatile Vfs vfs;
+    private volatile FuseMount fuse;
     private volatile String metricsUrl;
 
     StatusReport(DaemonConfig config, CountingBackend backend, GuardedBackend guard, ChunkStore store,
@@ -45,6 +47,10 @@ final class StatusReport implements Supplier<byte[]> {
 
     void attach(Vfs v) {
         this.vfs = v;
+    }
+
+    void attach(FuseMount f) {
+        this.fuse = f;
     }
 
     /** Where this mount's Prometheus metrics are served. */
@@ -110,6 +116,7 @@ final class StatusReport implements Supplier<byte[]> {
         doc.put("daemon", daemon);
         doc.put("backend", back);
         doc.put("cache", cache);
+        doc.put("fuse", fuse == null ? Map.of() : fuse.stats());
         doc.put("meta", metaMap);
         doc.put("writeback", vfs == null ? Map.of() : vfs.writebackStats());
         if (peers != null) {

@@ -31,18 +31,35 @@ class LibfuseVersionsIT {
         PeerFsMount.assumeFuse();
     }
 
+    /** The system's pipe size limit, which decides whether libfuse 3 read replies are spliced. */
+    private static final Path PIPE_MAX = Path.of("/proc/sys/fs/pipe-max-size");
+
     @ParameterizedTest(name = "libfuse {0}")
-    @ValueSource(ints = {3, 2})
-    void posixOperationsAndLargeReadsBehaveAsOnALocalFileSystem(int libfuse) throws Exception {
-        Path backend = tmp.resolve("backend-" + libfuse);
+    @ValueSource(strings = {"3, replies spliced", "3, replies copied", "2"})
+    void posixOperationsAndLargeReadsBehaveAsOnALocalFileSystem(String variant) throws Exception {
+        int libfuse = variant.startsWith("3") ? 3 : 2;
+        boolean spliced = variant.endsWith("spliced");
+        String before = Files.readAllLines(PIPE_MAX).get(0).trim(); // readString sees one byte of a /proc file
+        // 2 MiB pipes (what the deb package's sysctl sets) let libfuse splice 1 MiB replies; 1 MiB
+        // (the kernel's default) does not, for a daemon without CAP_SYS_RESOURCE
+        Files.writeString(PIPE_MAX, spliced ? "2097152" : "1048576");
+        try {
+            posixAndLargeReads(variant.replace(", ", "-").replace(' ', '-'), libfuse, spliced);
+        } finally {
+            Files.writeString(PIPE_MAX, before);
+        }
+    }
+
+    private void posixAndLargeReads(String name, int libfuse, boolean spliced) throws Exception {
+        Path backend = tmp.resolve("backend-" + name);
         byte[] source = TestFiles.random(9 << 20, libfuse);
         TestFiles.write(backend.resolve("src/big.bin"), source);
-        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + libfuse), tmp.resolve("cache-" + libfuse),
+        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + name), tmp.resolve("cache-" + name),
                 "--libfuse", String.valueOf(libfuse), "--chunk-size", "1MiB").mount()) {
             assertEquals(libfuse, m.status().path("daemon").path("libfuse").asInt());
             for (Map.Entry<String, Map<String, Op>> ops : Map.of("data", PosixOps.fileData(),
                     "names", PosixOps.namespace()).entrySet()) {
-                Path local = Files.createDirectories(tmp.resolve("local-" + libfuse + "-" + ops.getKey()));
+                Path local = Files.createDirectories(tmp.resolve("local-" + name + "-" + ops.getKey()));
                 Path scratch = Files.createDirectories(m.mountpoint.resolve("src/" + ops.getKey()));
                 assertEquals(List.of(), PosixOps.differences(local, scratch, ops.getValue()), ops.getKey());
                 TestFiles.assertSameTree(local, scratch);
@@ -63,15 +80,19 @@ class LibfuseVersionsIT {
             assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
         }
         // the same cache mounted again: every chunk is in it, nothing is in memory or the mount's page cache
-        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + libfuse), tmp.resolve("cache-" + libfuse),
+        try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + name), tmp.resolve("cache-" + name),
                 "--libfuse", String.valueOf(libfuse), "--chunk-size", "1MiB").mount()) {
             assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
             var cache = m.status().path("cache");
             assertEquals(0, m.status().path("backend").path("dataReads").asLong(), "all from the cache");
             long direct = cache.path("bytesServedDirect").asLong();
+            var fuse = m.status().path("fuse");
             if (libfuse == 3) {
                 // its read buffers are page-aligned: the chunk files are read past the page cache
                 assertEquals(source.length, direct, "bytes read with direct I/O of " + cache);
+                // into memfd slots libfuse splices into the kernel, where a pipe holds a reply
+                assertEquals(spliced ? "spliced" : "copied", fuse.path("readReplies").asText(), fuse.toString());
+                assertEquals(spliced ? source.length : 0, fuse.path("bytesSpliced").asLong(), fuse.toString());
             } else {
                 assertEquals(0, direct, "libfuse 2's buffers are not aligned for direct I/O");
             }

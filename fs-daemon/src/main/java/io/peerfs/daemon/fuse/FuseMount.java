@@ -4,6 +4,7 @@ import io.peerfs.daemon.MountException;
 import io.peerfs.vfs.Vfs;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** A libfuse binding that serves a {@link Vfs} on a mountpoint: libfuse 2 ({@link PeerFuse}) or 3 ({@link PeerFuse3}). */
 public interface FuseMount {
@@ -18,6 +19,11 @@ public interface FuseMount {
 
     /** The file system to serve; call once, before mounting. */
     FuseMount serve(Vfs vfs);
+
+    /** What the binding reports of itself in {@code peerfs status} (its "fuse" section). */
+    default Map<String, Object> stats() {
+        return Map.of();
+    }
 
     /** Reports every operation's duration to {@code o} from now on. */
     void observeOps(OpObserver o);

@@ -160,19 +160,9 @@ final class FuseOps {
      */
     int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi, ReadBuffers buffers) {
         return guard("read", path, () -> {
-            Pointer mem = vfs.readsFromCacheDisk(fh(fi), offset) ? buffers.allocateAligned(size)
-                    : buffers.allocate(size);
-            boolean handed = false;
-            try {
-                ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(mem.address(), (int) size);
-                int n = vfs.read(fh(fi), offset, dst);
-                buffers.hand(bufp, mem, n);
-                handed = true;
+            try (ReadBuffers.Reply reply = buffers.open(size, () -> vfs.readsFromCacheDisk(fh(fi), offset))) {
+                reply.hand(bufp, vfs.read(fh(fi), offset, reply.bytes()));
                 return 0;
-            } finally {
-                if (!handed) {
-                    buffers.free(mem);
-                }
             }
         });
     }

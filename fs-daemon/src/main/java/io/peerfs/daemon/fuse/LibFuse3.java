@@ -133,6 +133,12 @@ public interface LibFuse3 {
         int apply(Pointer buf, Pointer name, Pointer stat, @off_t long offset, int flags);
     }
 
+    /** init: a {@code struct fuse_conn_info} and a {@code struct fuse_config}; returns the mount's private data. */
+    interface Init {
+        @Delegate
+        Pointer init(Pointer conn, Pointer cfg);
+    }
+
     interface Access {
         @Delegate
         int access(String path, int mask);

@@ -9,7 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -40,11 +42,13 @@ public final class PeerFuse3 implements FuseMount {
     private static final int IDLE_THREADS = 16;
     /** Kernel readahead for the mount: two of libfuse 3's largest (1 MiB) requests. */
     static final int READAHEAD_KB = 2048;
+    private static final int FUSE_CAP_SPLICE_WRITE = 1 << 7;
 
     private final Runtime runtime = Runtime.getSystemRuntime();
     private final LibFuse3 lib;
     private final FuseOps ops = new FuseOps(FH_OFFSET, this::caller);
     private final Pointer operations;
+    private final ReadBuffers readBuffers = new ReadBuffers();
     /** The callbacks the native table points at: they must stay reachable while mounted. */
     private final List<Object> callbacks = new ArrayList<>();
     private volatile FillDirCache fillDir;
@@ -90,7 +94,6 @@ public final class PeerFuse3 implements FuseMount {
         set(11, LibFuse3.Truncate.class,
                 (path, size, fi) -> fi == null ? ops.truncate(path, size) : ops.ftruncate(path, size, fi));
         set(12, LibFuse3.PathPointer.class, ops::open);
-        ReadBuffers readBuffers = new ReadBuffers();
         // read_buf (slot 37) instead of read: libfuse then sends a buffer the daemon aligned for direct I/O
         set(37, LibFuse3.ReadWrite.class, (path, bufp, size, offset, fi) ->
                 ops.readBuf(path, bufp, size, offset, fi, readBuffers));
@@ -108,6 +111,10 @@ public final class PeerFuse3 implements FuseMount {
             // the filler is looked up inside the guard: nothing may throw past a callback
             return ops.readdir(path, n -> fillDir(filler).apply(buf, name.of(n), null, 0, 0) == 0);
         });
+        set(27, LibFuse3.Init.class, (conn, cfg) -> {
+            spliceReplies(conn);
+            return null; // no private data, as fuse_new was given none
+        });
         set(29, LibFuse3.Access.class, ops::access);
         set(30, LibFuse3.PathModeFile.class, ops::create);
         set(32, LibFuse3.PathTwoPointers.class, (path, times, fi) -> ops.utimens(path, times));
@@ -119,6 +126,26 @@ public final class PeerFuse3 implements FuseMount {
         callbacks.add(callback);
         callbacks.add(fn);
         operations.putPointer(slot * 8L, fn);
+    }
+
+    /**
+     * Asks libfuse to splice read replies into the kernel ({@code FUSE_CAP_SPLICE_WRITE}) when it
+     * and the kernel can and a pipe of a reply's size is allowed, so replies come from the
+     * reusable slots of {@link ReadBuffers}. In {@code struct fuse_conn_info}: proto_minor at 4,
+     * capable at 20, want at 24. Runs in libfuse's INIT: nothing may throw past it.
+     */
+    private void spliceReplies(Pointer conn) {
+        try {
+            int protoMinor = conn.getInt(4);
+            if (protoMinor < 14 || (conn.getInt(20) & FUSE_CAP_SPLICE_WRITE) == 0) {
+                log.info("read replies are copied: this libfuse or kernel cannot splice them (protocol 7.{})",
+                        protoMinor);
+            } else if (readBuffers.spliceReplies(ReadBuffers.LARGEST_READ)) {
+                conn.putInt(24, conn.getInt(24) | FUSE_CAP_SPLICE_WRITE);
+            }
+        } catch (RuntimeException | Error e) {
+            log.warn("read replies are copied: {}", e.toString());
+        }
     }
 
     /** libfuse passes the same filler function to every readdir: it is wrapped once. */
@@ -152,6 +179,15 @@ public final class PeerFuse3 implements FuseMount {
     }
 
     @Override
+    public Map<String, Object> stats() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("readReplies", readBuffers.splicing() ? "spliced" : "copied");
+        m.put("bytesSpliced", readBuffers.bytesSpliced());
+        m.put("replySlots", readBuffers.slots());
+        return m;
+    }
+
+    @Override
     public void observeOps(OpObserver o) {
         ops.observe(o);
     }
@@ -182,6 +218,7 @@ public final class PeerFuse3 implements FuseMount {
             lib.fuse_loop_cfg_destroy(loopConfig);
             lib.fuse_unmount(fuse);
             lib.fuse_destroy(fuse);
+            readBuffers.close(); // no FUSE thread is left to write a slot
             java.lang.ref.Reference.reachabilityFence(keep); // libfuse may point into the arguments until here
         }
     }
