@@ -10,6 +10,12 @@ set -euo pipefail
 : "${PEERFS_PORT:=7070}"
 : "${PEERFS_METRICS:=0.0.0.0:9567}"
 : "${PEERFS_SECRET_FILE:=/etc/peerfs/secret/secret}"
+# pipes that hold a whole 1 MiB read reply, as the deb package's sysctl.d file sets (the pod is
+# privileged for FUSE; the limit is the host's): read replies are then spliced, not copied
+limit=$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)
+if [ "$limit" -lt 2097152 ] && ! { echo 2097152 > /proc/sys/fs/pipe-max-size; } 2>/dev/null; then
+  echo "peerfs-node: fs.pipe-max-size stays $limit: read replies are copied, not spliced" >&2
+fi
 args=(mount "$PEERFS_BACKEND" "$PEERFS_MOUNTPOINT" --foreground
       --cache-dir "$PEERFS_CACHE_DIR" --cache-size "$PEERFS_CACHE_SIZE" --metrics "$PEERFS_METRICS"
       )

@@ -46,6 +46,8 @@ class PackagingIT {
     static Path backend;
     static byte[] first;
     static byte[] second;
+    static final Path PIPE_MAX = Path.of("/proc/sys/fs/pipe-max-size");
+    static String pipeMaxBefore;
 
     @BeforeAll
     static void findPackage() throws Exception {
@@ -57,6 +59,7 @@ class PackagingIT {
                     .max(java.util.Comparator.comparingLong(p -> p.toFile().lastModified())) // the newest build
                     .orElseThrow(() -> new AssertionError("no .deb in packaging/deb/target: the build makes one"));
         }
+        pipeMaxBefore = Files.readAllLines(PIPE_MAX).get(0).trim(); // readString sees one byte of a /proc file
         backend = Files.createDirectories(tmp.resolve("backend/data"));
         first = random(3 * MIB + 5, 1);
         second = random(2 * MIB, 2);
@@ -74,6 +77,9 @@ class PackagingIT {
                 }
             }
             PeerFsMount.command("dpkg", "-P", "peerfs");
+            if (pipeMaxBefore != null) {
+                Files.writeString(PIPE_MAX, pipeMaxBefore); // what the machine had before the package raised it
+            }
         }
     }
 
@@ -102,6 +108,9 @@ class PackagingIT {
         assertTrue(Files.isExecutable(Path.of("/sbin/mount.peerfs")));
         assertTrue(Files.exists(Path.of("/etc/peerfs/peerfs.conf")));
         assertTrue(Files.exists(UNIT));
+        // pipes that hold a 1 MiB read reply, now and (sysctl.d) after a reboot
+        assertTrue(Files.readString(Path.of("/usr/lib/sysctl.d/60-peerfs.conf")).contains("fs.pipe-max-size = 2097152"));
+        assertTrue(Long.parseLong(Files.readAllLines(PIPE_MAX).get(0).trim()) >= 2097152);
         Run status = run("dpkg-query", "-W", "-f=${Status} ${Depends}", "peerfs");
         assertTrue(status.out().startsWith("install ok installed"), status.out());
         assertTrue(status.out().contains("libfuse3-3") && status.out().contains("libfuse2")
@@ -122,6 +131,8 @@ class PackagingIT {
         assertTrue(log.contains("effective configuration: ") && log.contains("cache-size=256MiB"), "logged once");
 
         assertArrayEquals(first, Files.readAllBytes(mnt.resolve("data/first.bin")));
+        Run status = run("/usr/bin/peerfs", "status", "--json", mnt.toString());
+        assertTrue(status.out().contains("\"readReplies\":\"spliced\""), "the package's pipe limit: " + status.out());
         String metrics = scrape(port);
         assertTrue(metric(metrics, "peerfs_backend_read_bytes_total") >= first.length, metrics);
         assertTrue(metric(metrics, "peerfs_cache_used_bytes") >= first.length, metrics);
