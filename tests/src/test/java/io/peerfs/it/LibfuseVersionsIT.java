@@ -2,6 +2,7 @@ package io.peerfs.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peerfs.it.PosixOps.Op;
 import java.nio.ByteBuffer;
@@ -78,6 +79,14 @@ class LibfuseVersionsIT {
                 }
             }
             assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
+            // 3,000 callbacks (open, flush, release): libfuse's threads stay attached to the JVM
+            // after their second callback, where jffi alone would attach and detach each of
+            // them for its first 1,000
+            for (int i = 0; i < 1000; i++) {
+                Files.newByteChannel(m.mountpoint.resolve("src/big.bin")).close();
+            }
+            long attaches = m.status().path("fuse").path("threadAttaches").asLong();
+            assertTrue(attaches > 0 && attaches <= 200, "callbacks on newly attached threads: " + attaches);
         }
         // the same cache mounted again: every chunk is in it, nothing is in memory or the mount's page cache
         try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt-" + name), tmp.resolve("cache-" + name),

@@ -54,6 +54,7 @@ final class FuseOps {
     private final Callers callers;
     private Vfs vfs; // set once before the mount starts the FUSE threads
     private volatile FuseMount.OpObserver observer = (op, nanos, failed) -> { };
+    private final CallbackThreads threads = new CallbackThreads();
 
     FuseOps(int fhOffset, Callers callers) {
         this.fhOffset = fhOffset;
@@ -69,6 +70,7 @@ final class FuseOps {
     }
 
     private int guard(String op, String path, Op body) {
+        threads.enter();
         long start = System.nanoTime();
         int result;
         try {
@@ -78,6 +80,11 @@ final class FuseOps {
         }
         observer.observe(op, System.nanoTime() - start, result < 0);
         return result;
+    }
+
+    /** Callbacks that ran on a thread jffi had just attached to the JVM (see {@link CallbackThreads}). */
+    long threadAttaches() {
+        return threads.attaches();
     }
 
     private long fh(Pointer fi) {

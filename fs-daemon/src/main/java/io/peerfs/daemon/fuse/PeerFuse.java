@@ -6,6 +6,7 @@ import io.peerfs.vfs.Vfs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import jnr.ffi.Pointer;
 import jnr.ffi.Struct;
 import jnr.ffi.types.dev_t;
@@ -47,6 +48,11 @@ public final class PeerFuse extends FuseStubFS implements FuseMount {
     public PeerFuse serve(Vfs v) {
         ops.serve(v);
         return this;
+    }
+
+    @Override
+    public Map<String, Object> stats() {
+        return Map.of("threadAttaches", ops.threadAttaches());
     }
 
     @Override

@@ -184,6 +184,7 @@ public final class PeerFuse3 implements FuseMount {
         m.put("readReplies", readBuffers.splicing() ? "spliced" : "copied");
         m.put("bytesSpliced", readBuffers.bytesSpliced());
         m.put("replySlots", readBuffers.slots());
+        m.put("threadAttaches", ops.threadAttaches());
         return m;
     }
 
