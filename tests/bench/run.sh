@@ -57,9 +57,17 @@ cleanup() {
   mountpoint -q "$BACK" && umount -l "$BACK"
   [ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
   [ -d "$CG" ] && rmdir "$CG" 2>/dev/null
+  [ -n "$PIPE_MAX_BEFORE" ] && echo "$PIPE_MAX_BEFORE" > /proc/sys/fs/pipe-max-size
   rm -rf "$WORK"
 }
+PIPE_MAX_BEFORE=""
 trap cleanup EXIT
+# pipes of 2 MiB, as the deb package sets them (60-peerfs.conf): libfuse 3 read replies are
+# then spliced from the daemon's reused buffers; put back when the run ends
+if [ "$(cat /proc/sys/fs/pipe-max-size)" -lt 2097152 ]; then
+  PIPE_MAX_BEFORE=$(cat /proc/sys/fs/pipe-max-size)
+  echo 2097152 > /proc/sys/fs/pipe-max-size
+fi
 
 # ---- data: one big file, four quarter files (one per job), on the backend and on local disk
 mkdir -p "$LOCAL" "$BACK"
