@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>On a thread's first callback this sets jffi's attach count for it (the second field of
  * jffi's per-thread {@code ThreadData}: {@code int error; int attach_count; JavaVM *attached_vm},
- * as in jffi 1.3.5, which the build pins) to the threshold, so its next attach is its last. If
- * the loaded jffi is not found, callbacks run as before.
+ * as in jffi 1.3.5, which the build pins) to the threshold, so its next attach is its last;
+ * jffi detaches the thread when it ends (its {@code ThreadData} destructor), as it does for any
+ * thread it left attached. If the loaded jffi is not found, callbacks run as before.
  */
 final class CallbackThreads {
     private static final Logger log = LoggerFactory.getLogger(CallbackThreads.class);
