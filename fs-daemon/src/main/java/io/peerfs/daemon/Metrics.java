@@ -41,6 +41,10 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         counter("peerfs_cache_hits", "Chunk reads served by this node's cache", "cache", "hits");
         counter("peerfs_cache_misses", "Chunk reads this node's cache could not serve", "cache", "misses");
         counter("peerfs_cache_read_bytes", "Bytes read from this node's cache", "cache", "bytesServed");
+        counter("peerfs_cache_direct_read_bytes", "Bytes read from chunk files with direct I/O (libfuse 3)", "cache",
+                "bytesServedDirect");
+        counter("peerfs_fuse_spliced_read_bytes", "Read reply bytes spliced into the kernel from reused buffers",
+                "fuse", "bytesSpliced");
         counter("peerfs_cache_written_bytes", "Bytes stored into this node's cache", "cache", "bytesStored");
         counter("peerfs_cache_evictions", "Chunks evicted to stay under the cache size", "cache", "evictions");
         counter("peerfs_cache_corrupt_chunks", "Chunks found corrupt on disk and dropped", "cache", "corruptChunks");

@@ -138,6 +138,7 @@ class PackagingIT {
         assertTrue(metric(metrics, "peerfs_cache_used_bytes") >= first.length, metrics);
         assertTrue(metric(metrics, "peerfs_fuse_op_seconds_count{op=\"read\",result=\"ok\"}") > 0, metrics);
         assertTrue(metric(metrics, "peerfs_process_resident_bytes") > 0, metrics);
+        assertTrue(metric(metrics, "peerfs_fuse_spliced_read_bytes_total") >= 3 * MIB, metrics);
 
         Run check = run("/usr/bin/peerfs", "warmup", "--check", mnt.resolve("data").toString());
         assertEquals(0, check.exit(), check.err());
