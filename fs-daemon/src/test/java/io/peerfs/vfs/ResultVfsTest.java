@@ -30,7 +30,6 @@ import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -127,12 +126,6 @@ class ResultVfsTest {
         return ByteBuffer.allocateDirect(b.length).put(b).flip();
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     private void writeFile(String path, byte[] data) throws Exception {
         long fh = vfs.create(path, 0640, ME);
         vfs.write(fh, 0, bytes(data));
@@ -174,7 +167,7 @@ class ResultVfsTest {
     void aResultFileReachesTheBackendWholeAtClose() throws Exception {
         Files.createDirectories(backendDir.resolve("out"));
         open(false, "out/**");
-        byte[] data = random(3 * CHUNK + 17, 1);
+        byte[] data = TestBytes.random(3 * CHUNK + 17, 1);
         long fh = vfs.create("/out/model.bin", 0640, ME);
         vfs.write(fh, 0, bytes(Arrays.copyOf(data, CHUNK)));
         assertEquals(0, Files.size(backendDir.resolve("out/model.bin")), "nothing half-written before close");
@@ -195,7 +188,7 @@ class ResultVfsTest {
     void writingInsideAnExistingResultFileKeepsTheRestAndItsXattrs() throws Exception {
         Path f = backendDir.resolve("res/log.txt");
         Files.createDirectories(f.getParent());
-        byte[] old = random(2 * CHUNK + 5, 2);
+        byte[] old = TestBytes.random(2 * CHUNK + 5, 2);
         Files.write(f, old);
         Files.getFileAttributeView(f, UserDefinedFileAttributeView.class).write("origin", bytes("cpfs".getBytes()));
         open(false, "res");
@@ -313,7 +306,7 @@ class ResultVfsTest {
         open(false);
         vfs.mkdir("/run", 0755, ME);
         vfs.mkdir("/run/sub", 0750, ME);
-        byte[] big = random(3 * CHUNK + 1, 3);
+        byte[] big = TestBytes.random(3 * CHUNK + 1, 3);
         writeFile("/run/sub/big", big);
         vfs.symlink("sub/big", "/run/link", ME);
         assertThrows(FileSystemException.class, () -> vfs.setxattr("/run/sub", Vfs.PERSIST_XATTR, "1".getBytes(), 0),
@@ -336,7 +329,7 @@ class ResultVfsTest {
         Files.createDirectories(backendDir.resolve("out"));
         open(true, "out/**");
         backendDown.set(true);
-        byte[] data = random(2 * CHUNK + 3, 4);
+        byte[] data = TestBytes.random(2 * CHUNK + 3, 4);
         writeFile("/out/ckpt", data); // close returns: the data is journaled, the upload queued
         assertEquals(0, Files.size(backendDir.resolve("out/ckpt")));
         assertArrayEquals(data, readAll("/out/ckpt"));
@@ -358,7 +351,7 @@ class ResultVfsTest {
         Files.createDirectories(backendDir.resolve("out"));
         open(true, "out/**");
         uploadStarted = new java.util.concurrent.CountDownLatch(1);
-        writeFile("/out/slow", random(CHUNK + 1, 9));
+        writeFile("/out/slow", TestBytes.random(CHUNK + 1, 9));
         assertTrue(uploadStarted.await(10, java.util.concurrent.TimeUnit.SECONDS), "the upload started");
         assertTrue(vfs.close(0), "the interrupted upload stopped");
         metaClosed.set(true); // what the daemon does next: close the MetaStore
@@ -390,13 +383,13 @@ class ResultVfsTest {
     void aFullCacheFailsTheWriterAndTheBackendKeepsItsWholeFile() throws Exception {
         Path f = backendDir.resolve("out/weights");
         Files.createDirectories(f.getParent());
-        byte[] old = random(2 * CHUNK, 5);
+        byte[] old = TestBytes.random(2 * CHUNK, 5);
         Files.write(f, old);
         open(6L * CHUNK, false, "out/**");
         long fh = vfs.open("/out/weights", 2);
         IOException full = assertThrows(IOException.class, () -> {
             for (int i = 0; i < 12; i++) {
-                vfs.write(fh, (long) i * CHUNK, bytes(random(CHUNK, 100 + i)));
+                vfs.write(fh, (long) i * CHUNK, bytes(TestBytes.random(CHUNK, 100 + i)));
             }
             vfs.flush(fh);
         });

@@ -130,12 +130,6 @@ class ScratchVfsTest {
         vfs.release(fh);
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     void randomWritesTruncatesAndReadsMatchAModel() throws Exception {
         open(64L << 20);
@@ -147,7 +141,7 @@ class ScratchVfsTest {
             int kind = r.nextInt(10);
             if (kind < 5) {
                 int off = r.nextInt(6 * CHUNK);
-                byte[] data = random(1 + r.nextInt(2 * CHUNK), op);
+                byte[] data = TestBytes.random(1 + r.nextInt(2 * CHUNK), op);
                 vfs.write(fh, off, bytes(data));
                 if (off + data.length > model.length) {
                     model = Arrays.copyOf(model, off + data.length);
@@ -235,7 +229,7 @@ class ScratchVfsTest {
     @Test
     void anUnlinkedOpenFileStaysReadableAndIsFreedAtLastClose() throws Exception {
         open(64L << 20);
-        byte[] data = random(3 * CHUNK, 1);
+        byte[] data = TestBytes.random(3 * CHUNK, 1);
         writeFile("/f", data);
         long fh = vfs.open("/f", Vfs.O_RDONLY);
         vfs.unlink("/f");
@@ -252,7 +246,7 @@ class ScratchVfsTest {
     @Test
     void aRecordReadBeforeTheWritersCloseIsNotServedAfterIt() throws Exception {
         open(64L << 20);
-        byte[] data = random(2 * CHUNK + 123, 5);
+        byte[] data = TestBytes.random(2 * CHUNK + 123, 5);
         long w = vfs.create("/f", 0644, ME);
         vfs.write(w, 0, bytes(data));
         // a getattr reads the record (size 0: nothing committed yet), then the writer closes
@@ -265,7 +259,7 @@ class ScratchVfsTest {
         open(64L << 20);
         ScratchFiles files = new ScratchFiles(metaStore, store, CHUNK, now::incrementAndGet);
         Inode created = metaStore.create("g", Inode.fresh(0, FileType.FILE, 0644, 1000, 1000, null, now.get()));
-        byte[] data = random(CHUNK + 7, 6);
+        byte[] data = TestBytes.random(CHUNK + 7, 6);
         OpenScratch writer = files.open(created);
         files.write(writer, 0, bytes(data));
         Inode before = metaStore.get(created.ino()).orElseThrow(); // an opener read this (size 0) ...
@@ -284,7 +278,7 @@ class ScratchVfsTest {
     @Test
     void orphansOfACrashAreCollectedAtStart() throws Exception {
         open(64L << 20);
-        writeFile("/f", random(2 * CHUNK, 1));
+        writeFile("/f", TestBytes.random(2 * CHUNK, 1));
         vfs.open("/f", Vfs.O_RDONLY); // never closed: the daemon "dies"
         vfs.unlink("/f");
         reopen();
@@ -295,9 +289,9 @@ class ScratchVfsTest {
     @Test
     void chunksSealedButNeverCommittedAreFreedAtStart() throws Exception {
         open(256L << 20);
-        writeFile("/kept", random(2 * CHUNK, 1));
+        writeFile("/kept", TestBytes.random(2 * CHUNK, 1));
         long fh = vfs.create("/crashed", 0644, ME);
-        ByteBuffer block = bytes(random(CHUNK, 2));
+        ByteBuffer block = bytes(TestBytes.random(CHUNK, 2));
         for (int i = 0; i < 1100; i++) { // past the per-file dirty budget (64 MiB): chunks are sealed before any commit
             vfs.write(fh, (long) i * CHUNK, block.duplicate());
         }
@@ -306,17 +300,17 @@ class ScratchVfsTest {
         Vfs.Recovery r = vfs.recover();
         assertTrue(r.orphans() + r.chunks() > 0);
         assertEquals(2, store.stats().chunks(), "only the committed file's chunks remain");
-        assertArrayEquals(random(2 * CHUNK, 1), readAll("/kept"));
+        assertArrayEquals(TestBytes.random(2 * CHUNK, 1), readAll("/kept"));
         assertEquals(0, vfs.getattr("/crashed").size(), "the never-committed file is empty, as after a crash");
     }
 
     @Test
     void aFullCacheGivesTheWriterAnErrorAndKeepsEarlierFiles() throws Exception {
         open(4L * CHUNK);
-        byte[] first = random(2 * CHUNK, 1);
+        byte[] first = TestBytes.random(2 * CHUNK, 1);
         writeFile("/first", first);
         long fh = vfs.create("/second", 0644, ME);
-        byte[] big = random(CHUNK, 2);
+        byte[] big = TestBytes.random(CHUNK, 2);
         assertThrows(CacheFullException.class, () -> {
             for (int i = 0; i < 10; i++) {
                 vfs.write(fh, (long) i * CHUNK, bytes(big));
@@ -328,8 +322,8 @@ class ScratchVfsTest {
         assertThrows(CacheFullException.class, () -> vfs.release(fh), "the last close still cannot commit");
         vfs.unlink("/second");
         assertEquals(2L * CHUNK, store.stats().pinnedBytes(), "the failed file's chunks are freed, the first file's kept");
-        writeFile("/third", random(2 * CHUNK, 3));
-        assertArrayEquals(random(2 * CHUNK, 3), readAll("/third"));
+        writeFile("/third", TestBytes.random(2 * CHUNK, 3));
+        assertArrayEquals(TestBytes.random(2 * CHUNK, 3), readAll("/third"));
     }
 
     private static byte[] toArray(ByteBuffer b) {
@@ -374,7 +368,7 @@ class ScratchVfsTest {
     @Test
     void truncateOnOpenAndHolesReadAsZeros() throws Exception {
         open(64L << 20);
-        writeFile("/f", random(100, 1));
+        writeFile("/f", TestBytes.random(100, 1));
         long fh = vfs.open("/f", 1 | Vfs.O_TRUNC);
         assertEquals(0, vfs.getattr("/f").size());
         vfs.write(fh, 5 * CHUNK, bytes(new byte[] {7}));

@@ -9,10 +9,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import io.peerfs.vfs.TestBytes;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
@@ -62,16 +62,10 @@ class ReadBuffersTest {
         return Arrays.copyOf(Files.readAllBytes(Path.of("/proc/self/fd", Integer.toString(fd))), length);
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
     @Test
     void splicedRepliesAreOneReusedMemfdPerThreadHandedAsAFileDescriptor() throws Exception {
         assertTrue(buffers.spliceReplies(SMALL_PIPE));
-        byte[] first = random(MIB, 1);
+        byte[] first = TestBytes.random(MIB, 1);
         Vec a = reply(MIB, first, true);
         assertEquals(1, a.count());
         assertEquals(MIB, a.size());
@@ -79,14 +73,14 @@ class ReadBuffersTest {
         assertEquals(0, a.mem(), "no memory for libfuse to free");
         assertArrayEquals(first, memfdBytes(a.fd(), MIB));
 
-        byte[] second = random(300_000, 2); // a short reply: end of file
+        byte[] second = TestBytes.random(300_000, 2); // a short reply: end of file
         Vec b = reply(MIB, second, false);
         assertEquals(a.fd(), b.fd(), "the same slot again");
         assertEquals(second.length, b.size());
         assertArrayEquals(second, memfdBytes(b.fd(), second.length));
         assertEquals(MIB + second.length, buffers.bytesSpliced());
 
-        byte[] large = random(3 * MIB, 3); // a request larger than libfuse 3.14 makes: the slot grows
+        byte[] large = TestBytes.random(3 * MIB, 3); // a request larger than libfuse 3.14 makes: the slot grows
         Vec c = reply(large.length, large, true);
         assertArrayEquals(large, memfdBytes(c.fd(), large.length));
         assertEquals(1, buffers.slots());
@@ -101,7 +95,7 @@ class ReadBuffersTest {
     @Test
     void repliesShorterThanTwoPagesAreMemoryEvenWhenSplicing() throws Exception {
         assertTrue(buffers.spliceReplies(SMALL_PIPE));
-        byte[] small = random(4096, 4);
+        byte[] small = TestBytes.random(4096, 4);
         Vec v = reply(4096, small, true);
         assertEquals(0, v.flags(), "memory: libfuse would copy an fd buffer this small anyway");
         assertNotEquals(0, v.mem());
@@ -114,7 +108,7 @@ class ReadBuffersTest {
     @Test
     void withoutSpliceRepliesAreMemoryAlignedForBytesFromTheDisk() throws Exception {
         assertTrue(!buffers.splicing());
-        byte[] content = random(MIB, 5);
+        byte[] content = TestBytes.random(MIB, 5);
         Vec disk = reply(MIB, content, true);
         assertEquals(0, disk.flags());
         assertEquals(0, disk.mem() % 4096, "page-aligned for direct I/O");
@@ -139,7 +133,7 @@ class ReadBuffersTest {
             int me = i;
             pair[i] = new Thread(() -> {
                 try {
-                    byte[] mine = random(MIB, 10 + me);
+                    byte[] mine = TestBytes.random(MIB, 10 + me);
                     Pointer bufp = Memory.allocateDirect(runtime, 8, true);
                     try (ReadBuffers.Reply r = buffers.open(MIB, () -> true)) {
                         r.bytes().put(mine);
