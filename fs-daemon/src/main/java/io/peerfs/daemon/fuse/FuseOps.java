@@ -161,9 +161,9 @@ final class FuseOps {
     }
 
     /**
-     * libfuse 3's read_buf: the bytes go into a buffer of the daemon's own, page-aligned when
-     * they come from the cache disk, so the chunk store can fill it with direct I/O; libfuse
-     * sends it and frees it.
+     * libfuse 3's read_buf: the bytes go into a reply buffer from {@link ReadBuffers}, page-aligned
+     * so the chunk store can fill it with direct I/O: this FUSE thread's memfd slot, which libfuse
+     * splices and keeps, or a C allocation, which libfuse sends and frees.
      */
     int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi, ReadBuffers buffers) {
         return guard("read", path, () -> {
