@@ -42,6 +42,15 @@ public interface Backend {
     int read(String path, long offset, ByteBuffer dst) throws IOException;
 
     /**
+     * {@link #read} into a buffer its caller gives up when the call throws: the caller never
+     * uses {@code dst} again then. A layer that abandons hung calls may so let the read land
+     * in {@code dst} itself rather than in a buffer of its own that it copies from.
+     */
+    default int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+        return read(path, offset, dst);
+    }
+
+    /**
      * Told that this node changed {@code path} (and what is below it) on the backend, so
      * layers that share metadata answer from the backend itself for a while.
      */

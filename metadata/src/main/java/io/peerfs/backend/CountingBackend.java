@@ -63,6 +63,14 @@ public final class CountingBackend extends ForwardingBackend {
     }
 
     @Override
+    public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+        dataReads.increment();
+        int n = super.readInto(path, offset, dst);
+        bytesRead.add(n);
+        return n;
+    }
+
+    @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
         metaCalls.increment();
         return super.xattrs(path);

@@ -45,6 +45,11 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
+    public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+        return delegate.readInto(path, offset, dst);
+    }
+
+    @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
         return delegate.xattrs(path);
     }

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * gets {@link BackendUnavailableException} (EIO) while the stuck thread stays behind in its
  * system call (a blocked read cannot be interrupted). Reads land in the backend thread's own
  * buffer and are copied to the caller's only when it is still waiting, so a read that
- * finishes late never writes into memory its caller has given back.
+ * finishes late never writes into memory its caller has given back; {@link #readInto}, whose
+ * caller never reuses its buffer after a failure, reads straight into it.
  *
  * <p>Errors that mean the backend itself is gone (EIO, ENOTCONN from a dead FUSE or NFS
  * client, ESTALE, and a backend directory that was unmounted underneath and shows another
@@ -115,6 +116,12 @@ public final class GuardedBackend extends ForwardingBackend {
                 return n;
             }
         });
+    }
+
+    /** Straight into {@code dst}: a caller that stops waiting gives it up (see {@link Backend#readInto}). */
+    @Override
+    public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+        return call("read", path, () -> super.readInto(path, offset, dst));
     }
 
     /** Set, under its lock, by a caller that stopped waiting. */

@@ -18,7 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Result uploads through a store that stalls: bounded by progress, never a late rename. */
+/**
+ * Result uploads through a store that stalls: bounded by progress, never a late rename. Reads:
+ * a late one never lands in a buffer its caller took back, unless the caller gave it up.
+ */
 class GuardedBackendTest {
     static final Backend.NewFile FILE = new Backend.NewFile(0644, -1, -1, 0, 0, Map.of());
     @TempDir
@@ -115,5 +118,73 @@ class GuardedBackendTest {
         assertTrue(System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(300), "the test's premise");
         assertArrayEquals(data, Files.readAllBytes(root.resolve("big.bin")));
         assertEquals(0, guarded.stats().timeouts());
+    }
+
+    /** A store whose reads block until {@link #wake} is counted down, and that tells which buffers they got. */
+    final class SlowReads extends ForwardingBackend {
+        final CountDownLatch wake = new CountDownLatch(1);
+        final java.util.List<ByteBuffer> buffers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final AtomicInteger finished = new AtomicInteger();
+
+        SlowReads() {
+            super(new LocalDirBackend(root));
+        }
+
+        @Override
+        public int read(String path, long offset, ByteBuffer dst) throws IOException {
+            return slowly(dst, () -> super.read(path, offset, dst));
+        }
+
+        @Override
+        public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+            return slowly(dst, () -> super.readInto(path, offset, dst));
+        }
+
+        int slowly(ByteBuffer dst, java.util.concurrent.Callable<Integer> read) throws IOException {
+            buffers.add(dst);
+            try {
+                wake.await();
+                return read.call();
+            } catch (IOException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e);
+            } finally {
+                finished.incrementAndGet();
+            }
+        }
+    }
+
+    @Test
+    void aLateReadNeverWritesIntoTheBufferItsCallerTookBack() throws Exception {
+        Files.write(root.resolve("data.bin"), new byte[] {1, 2, 3, 4});
+        SlowReads store = new SlowReads();
+        GuardedBackend guarded = new GuardedBackend(store, root, Duration.ofMillis(200));
+        ByteBuffer dst = ByteBuffer.allocateDirect(4);
+        assertThrows(BackendUnavailableException.class, () -> guarded.read("data.bin", 0, dst));
+        store.wake.countDown();
+        for (int i = 0; i < 100 && store.finished.get() == 0; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(1, store.finished.get(), "the abandoned read ran to its end");
+        assertEquals(0, dst.getInt(0), "the late read landed in the backend thread's own buffer");
+        assertTrue(store.buffers.get(0) != dst);
+    }
+
+    @Test
+    void readIntoReadsStraightIntoTheGivenBufferAndStillTimesOut() throws Exception {
+        Files.write(root.resolve("data.bin"), new byte[] {1, 2, 3, 4});
+        SlowReads store = new SlowReads();
+        GuardedBackend guarded = new GuardedBackend(store, root, Duration.ofMillis(200));
+        ByteBuffer given = ByteBuffer.allocateDirect(4);
+        assertThrows(BackendUnavailableException.class, () -> guarded.readInto("data.bin", 0, given));
+        assertEquals(1, guarded.stats().timeouts());
+
+        store.wake.countDown();
+        ByteBuffer dst = ByteBuffer.allocateDirect(4);
+        assertEquals(4, guarded.readInto("data.bin", 0, dst));
+        assertEquals(4, dst.position());
+        assertEquals(0x01020304, dst.getInt(0));
+        assertTrue(store.buffers.get(1) == dst, "no buffer of the backend's own in between, no copy");
     }
 }

@@ -157,7 +157,7 @@ public final class ChunkFetcher implements AutoCloseable {
         }
         buf.clear().limit(ref.length());
         backendLoads.increment();
-        int n = backend.read(ref.backendPath(), ref.fileOffset(), buf);
+        int n = backend.readInto(ref.backendPath(), ref.fileOffset(), buf);
         if (n != ref.length()) {
             throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
         }
@@ -311,7 +311,7 @@ public final class ChunkFetcher implements AutoCloseable {
         boolean[] stored = {false};
         loaded.fill(ref.key(), ref.length(), buf -> {
             backendLoads.increment();
-            int n = backend.read(ref.backendPath(), ref.fileOffset(), buf);
+            int n = backend.readInto(ref.backendPath(), ref.fileOffset(), buf);
             if (n != ref.length()) {
                 throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
             }
