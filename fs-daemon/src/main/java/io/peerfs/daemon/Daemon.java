@@ -10,6 +10,7 @@ import io.peerfs.daemon.fuse.FuseMount;
 import io.peerfs.daemon.fuse.PeerFuse;
 import io.peerfs.daemon.fuse.PeerFuse3;
 import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.fetch.ChunkMemory;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.redis.RedisMetaStore;
@@ -98,8 +99,9 @@ public final class Daemon implements AutoCloseable {
             int chunkSize = (int) config.chunkSize().bytes();
             // libfuse 3 hands reads to the store in page-aligned buffers of up to 1 MiB, which it fills
             // from the chunk files past the page cache: reading those into the page cache first is waste
+            // with libfuse 3, replies of chunks held in memory are spliced from there: memory with a memfd
             ChunkFetcher fetcher = new ChunkFetcher(store, backend, chunkSize, Math.min(4, config.readaheadChunks()),
-                    config.libfuse() == 2);
+                    config.libfuse() == 2, config.libfuse() == 3 ? PeerFuse3.chunkMemory() : ChunkMemory.OFF_HEAP);
             if (config.cluster() != null) {
                 peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, meta, routing, chunkSize);
             }

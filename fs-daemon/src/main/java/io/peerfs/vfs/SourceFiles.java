@@ -1,6 +1,7 @@
 package io.peerfs.vfs;
 
 import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.fetch.HeldBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -39,6 +40,32 @@ final class SourceFiles {
         }
         readAhead(f, offset, offset + total);
         return total;
+    }
+
+    /**
+     * The {@code size} bytes from {@code offset} where they are in memory (see
+     * {@link ChunkFetcher#hold}), when they are all there in one chunk; else null, and the
+     * caller reads them.
+     */
+    HeldBytes hold(OpenFile f, long offset, int size) throws IOException {
+        long fileSize = f.attr.size();
+        if (offset >= fileSize) {
+            return null;
+        }
+        long inChunk = offset % chunkSize;
+        int want = (int) Math.min(size, fileSize - offset);
+        if (inChunk + want > chunkSize) {
+            return null; // two chunks: a read puts them together
+        }
+        HeldBytes held = fetcher.hold(f.chunk(offset / chunkSize), inChunk, want);
+        if (held != null && held.length() < want) {
+            held.close(); // the chunk is shorter than the file says: the read finds out why
+            return null;
+        }
+        if (held != null) {
+            readAhead(f, offset, offset + want);
+        }
+        return held;
     }
 
     /** Whether the chunk holding {@code offset} is read from the cache disk rather than memory or elsewhere. */

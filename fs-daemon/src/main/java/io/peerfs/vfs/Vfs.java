@@ -5,6 +5,7 @@ import io.peerfs.backend.Backend;
 import io.peerfs.backend.FsStats;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.fetch.HeldBytes;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.FileType;
@@ -382,6 +383,16 @@ public final class Vfs {
             return scratchFiles.read(r.file(), offset, dst);
         }
         return sources.read(((SourceHandle) h).file(), offset, dst);
+    }
+
+    /**
+     * The {@code size} bytes from {@code offset} of a source file where they already are in
+     * memory with a file descriptor, held there until closed (fetched first when not on this
+     * node yet), so a reply can be handed to the kernel without a copy; null when they are not
+     * (another kind of file, bytes on the cache disk or in two chunks): then {@link #read}.
+     */
+    public HeldBytes hold(long fh, long offset, int size) throws IOException {
+        return handle(fh) instanceof SourceHandle s ? sources.hold(s.file(), offset, size) : null;
     }
 
     /**

@@ -60,6 +60,7 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     private final ChunkWindow loaded;
     private final int chunkSize;
+    private final ChunkMemory memory;
     /** Whether a sequential reader's next stored chunks are read into the page cache ahead of it. */
     private final boolean storedReadahead;
     private final LongAdder peerLoads = new LongAdder();
@@ -88,12 +89,24 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads,
                         boolean storedReadahead) {
+        this(store, backend, chunkSize, readaheadThreads, storedReadahead, ChunkMemory.OFF_HEAP);
+    }
+
+    /**
+     * @param readaheadThreads threads loading chunks ahead of sequential readers (0 disables readahead)
+     * @param storedReadahead see {@link #ChunkFetcher(ChunkStore, Backend, int, int, boolean)}
+     * @param memory where chunks held in memory are: with a file descriptor, they can be
+     *     {@linkplain #hold held} for a reply instead of copied
+     */
+    public ChunkFetcher(ChunkStore store, Backend backend, int chunkSize, int readaheadThreads,
+                        boolean storedReadahead, ChunkMemory memory) {
         this.store = store;
+        this.memory = memory;
         this.storedReadahead = storedReadahead;
         this.backend = backend;
         this.chunkSize = chunkSize;
-        this.diskless = new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false);
-        this.loaded = new ChunkWindow(chunkSize, (int) Math.max(2, LOADED_WINDOW_BYTES / chunkSize), true);
+        this.diskless = new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false, memory);
+        this.loaded = new ChunkWindow(chunkSize, (int) Math.max(2, LOADED_WINDOW_BYTES / chunkSize), true, memory);
         AtomicInteger n = new AtomicInteger();
         this.readahead = new ThreadPoolExecutor(Math.max(1, readaheadThreads), Math.max(1, readaheadThreads),
                 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(4 * Math.max(1, readaheadThreads)), r -> {
@@ -135,6 +148,33 @@ public final class ChunkFetcher implements AutoCloseable {
             // loop and serve it from memory or the store (either may drop it at once, hence the bound)
         }
         return readDirect(ref, offsetInChunk, dst);
+    }
+
+    /**
+     * Holds up to {@code length} bytes of the chunk from {@code offsetInChunk} where they are
+     * in memory, for a reply handed to the kernel by file descriptor rather than copied: a
+     * chunk not yet anywhere on this node is fetched first (into memory, as for {@link #read}).
+     * Counted as read.
+     *
+     * @return the hold, to close once the bytes were sent; null when they are not in memory
+     *     with a file descriptor (stored on the cache disk, or in plain memory): then {@link #read}
+     */
+    public HeldBytes hold(ChunkRef ref, long offsetInChunk, int length) throws IOException {
+        HeldBytes held = holdInMemory(ref, offsetInChunk, length);
+        if (held == null && store.acceptsChunks() && !store.contains(ref.key())) {
+            load(ref); // waits for a load on its way, like a read
+            held = holdInMemory(ref, offsetInChunk, length);
+        }
+        return held;
+    }
+
+    private HeldBytes holdInMemory(ChunkRef ref, long offsetInChunk, int length) {
+        HeldBytes held = loaded.hold(ref.key(), offsetInChunk, length);
+        ChunkWindow window = peerWindow;
+        if (held == null && window != null) {
+            held = window.hold(ref.key(), offsetInChunk, length);
+        }
+        return held != null ? held : diskless.hold(ref.key(), offsetInChunk, length);
     }
 
     /**
@@ -200,7 +240,7 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public void usePeers(PeerSource source, boolean keepCopies) {
         this.peerWindow = keepCopies ? null
-                : new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false);
+                : new ChunkWindow(chunkSize, (int) Math.max(2, PEER_WINDOW_BYTES / chunkSize), false, memory);
         this.peers = source;
     }
 

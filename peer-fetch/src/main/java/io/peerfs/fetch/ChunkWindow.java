@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The last few chunks this node fetched, in memory: off-heap, least recently used replaced
@@ -15,19 +14,34 @@ import java.util.Map;
  * ({@code --no-keep-peer-chunks}), for chunks read while the cache disk takes none, and for
  * chunks just loaded into the store, whose files are written past the page cache. A slot
  * being refilled for another chunk is never read: readers and the refill take the slot's
- * lock, and a reader checks the slot still holds its key.
+ * lock, and a reader checks the slot still holds its key. Where the buffers have a file
+ * descriptor ({@link ChunkMemory}), bytes can be {@linkplain #hold held} instead of copied:
+ * the slot is then neither refilled nor given up for another chunk until the hold is released.
  */
 final class ChunkWindow {
-    /** A chunk-sized off-heap buffer and the chunk it holds (null while refilling). */
+    /** A chunk-sized page-aligned off-heap buffer and the chunk it holds (null while refilling). */
     private static final class Slot {
         final ByteBuffer buf;
+        /** Where the buffer's bytes are in a file descriptor, or -1: replies from it are copied. */
+        final int fd;
+        final long fdOffset;
         ChunkKey key;
         /** Bytes copied out since the fill. */
         long served;
+        /** Holds on its bytes ({@link HeldBytes} not yet closed); guarded by the window's map. */
+        int pins;
+        /** Given up while held: it goes to the free slots when the last hold is released. */
+        boolean dropped;
 
-        Slot(int chunkSize) {
-            // page-aligned, so the cache disk can take it with direct I/O
-            buf = ByteBuffer.allocateDirect(chunkSize + PAGE).alignedSlice(PAGE).limit(chunkSize);
+        Slot(ByteBuffer buf, int fd, long fdOffset) {
+            this.buf = buf;
+            this.fd = fd;
+            this.fdOffset = fdOffset;
+        }
+
+        /** Memory of the window's own: kept for refills, never let go. */
+        boolean regionSlot() {
+            return fd >= 0;
         }
     }
 
@@ -42,18 +56,28 @@ final class ChunkWindow {
     private final int chunkSize;
     private final int capacity;
     private final boolean dropWhenRead;
+    /** Memory with a file descriptor for the window's first slots; the next ones are plain off-heap. */
+    private final ChunkMemory.Region[] regions;
+    /** Slots made so far (regions used first). */
+    private int made;
     private final LinkedHashMap<ChunkKey, Slot> slots = new LinkedHashMap<>(16, 0.75f, true);
-    /** Slots given up by chunks read to the end, for the next fills. */
+    /** Slots given up by chunks read to the end, for the next fills; never held. */
     private final ArrayDeque<Slot> free = new ArrayDeque<>();
+
+    ChunkWindow(int chunkSize, int capacity, boolean dropWhenRead) {
+        this(chunkSize, capacity, dropWhenRead, ChunkMemory.OFF_HEAP);
+    }
 
     /**
      * @param dropWhenRead give a chunk's slot up once as many bytes were read from it as it
      *     holds (a sequential reader is done with it; later readers find it in the store)
+     * @param memory where the slots' buffers live
      */
-    ChunkWindow(int chunkSize, int capacity, boolean dropWhenRead) {
+    ChunkWindow(int chunkSize, int capacity, boolean dropWhenRead, ChunkMemory memory) {
         this.chunkSize = chunkSize;
         this.capacity = Math.max(2, capacity);
         this.dropWhenRead = dropWhenRead;
+        this.regions = memory.regions(this.capacity, chunkSize);
     }
 
     boolean contains(ChunkKey key) {
@@ -82,16 +106,73 @@ final class ChunkWindow {
             int from = (int) Math.min(offsetInChunk, s.buf.limit());
             int n = Math.min(dst.remaining(), s.buf.limit() - from);
             dst.put(s.buf.slice(from, n));
-            s.served += n;
-            if (dropWhenRead && s.served >= s.buf.limit()) {
-                synchronized (slots) {
-                    if (slots.remove(key, s) && free.size() < capacity) {
-                        s.key = null;
-                        free.push(s);
+            served(key, s, n);
+            return n;
+        }
+    }
+
+    /**
+     * Holds up to {@code length} bytes of the chunk from {@code offsetInChunk} where they are,
+     * when its buffer has a file descriptor: counted as read, and the buffer not refilled until
+     * the hold is closed.
+     *
+     * @return the hold, or null when the window does not hold the chunk in such a buffer
+     */
+    HeldBytes hold(ChunkKey key, long offsetInChunk, int length) {
+        Slot s;
+        synchronized (slots) {
+            s = slots.get(key);
+        }
+        if (s == null || s.fd < 0) {
+            return null;
+        }
+        synchronized (s) {
+            int from = (int) Math.min(offsetInChunk, s.buf.limit());
+            int n = Math.min(length, s.buf.limit() - from);
+            synchronized (slots) {
+                // still this chunk's and in the map: no fill can take it from here on
+                if (n <= 0 || !key.equals(s.key) || slots.get(key) != s) {
+                    return null;
+                }
+                s.pins++;
+            }
+            served(key, s, n);
+            return new HeldBytes(this, s, s.fd, s.fdOffset + from, n);
+        }
+    }
+
+    /** Ends a hold: a slot given up meanwhile goes to the free ones with its last hold. */
+    void release(Object held) {
+        Slot s = (Slot) held;
+        synchronized (slots) {
+            if (--s.pins == 0 && s.dropped) {
+                s.dropped = false;
+                giveUp(s);
+            }
+        }
+    }
+
+    /** Counts bytes read from a slot; called holding its lock. */
+    private void served(ChunkKey key, Slot s, int n) {
+        s.served += n;
+        if (dropWhenRead && s.served >= s.buf.limit()) {
+            synchronized (slots) {
+                if (slots.remove(key, s)) {
+                    if (s.pins > 0) {
+                        s.dropped = true; // its bytes are still being read: free once released
+                    } else {
+                        giveUp(s);
                     }
                 }
             }
-            return n;
+        }
+    }
+
+    /** A slot out of the map and not held, for the next fills; called holding the map's lock. */
+    private void giveUp(Slot s) {
+        if (s.regionSlot() || free.size() < capacity) {
+            s.key = null;
+            free.push(s);
         }
     }
 
@@ -102,7 +183,7 @@ final class ChunkWindow {
             s.key = null;
             s.buf.clear().limit(length);
             if (!fill.into(s.buf)) {
-                return false; // the slot is dropped; the next fill allocates one
+                return false; // the slot is dropped, as after a failure: what gave up on it may still write there
             }
             s.buf.flip();
             s.key = key;
@@ -111,26 +192,51 @@ final class ChunkWindow {
         synchronized (slots) {
             slots.put(key, s);
             Iterator<Slot> eldest = slots.values().iterator();
-            while (slots.size() > capacity) { // fills ran side by side: drop the extra slots
-                eldest.next();
-                eldest.remove();
+            while (slots.size() > capacity && eldest.hasNext()) { // fills ran side by side: drop extra slots
+                Slot old = eldest.next();
+                if (old.pins == 0) {
+                    eldest.remove();
+                    if (old.regionSlot()) {
+                        old.key = null;
+                        free.push(old);
+                    }
+                }
             }
         }
         return true;
     }
 
+    /**
+     * A slot to refill, out of the map and not held: a free one, a new one while fewer than the
+     * capacity were made, else the least recently used one not held (or a new plain one when
+     * all are held).
+     */
     private Slot takeSlot() {
         synchronized (slots) {
             if (!free.isEmpty()) {
                 return free.pop();
             }
-            if (slots.size() < capacity) {
-                return new Slot(chunkSize);
+            if (made < capacity) {
+                made++;
+                return made <= regions.length ? regionSlot(regions[made - 1]) : plainSlot();
             }
-            Iterator<Slot> eldest = slots.values().iterator();
-            Slot s = eldest.next();
-            eldest.remove();
-            return s;
+            for (Iterator<Slot> it = slots.values().iterator(); it.hasNext(); ) {
+                Slot s = it.next();
+                if (s.pins == 0) {
+                    it.remove();
+                    return s;
+                }
+            }
+            return plainSlot();
         }
+    }
+
+    private static Slot regionSlot(ChunkMemory.Region r) {
+        return new Slot(r.buf(), r.fd(), r.fdOffset());
+    }
+
+    private Slot plainSlot() {
+        // page-aligned, so the cache disk can take it with direct I/O
+        return new Slot(ByteBuffer.allocateDirect(chunkSize + PAGE).alignedSlice(PAGE).limit(chunkSize), -1, 0);
     }
 }

@@ -79,6 +79,11 @@ class LibfuseVersionsIT {
                 }
             }
             assertArrayEquals(source, Files.readAllBytes(m.mountpoint.resolve("src/big.bin")));
+            if (spliced) {
+                // cold chunks: replies spliced from the buffers they were fetched into, no copy
+                long fromMemory = m.status().path("fuse").path("bytesFromMemory").asLong();
+                assertTrue(fromMemory > 0, "replies from fetched chunks: " + m.status().path("fuse"));
+            }
             // 3,000 callbacks (open, flush, release): libfuse's threads stay attached to the JVM
             // after their second callback, where jffi alone would attach and detach each of
             // them for its first 1,000
@@ -102,6 +107,7 @@ class LibfuseVersionsIT {
                 // into memfd slots libfuse splices into the kernel, where a pipe holds a reply
                 assertEquals(spliced ? "spliced" : "copied", fuse.path("readReplies").asText(), fuse.toString());
                 assertEquals(spliced ? source.length : 0, fuse.path("bytesSpliced").asLong(), fuse.toString());
+                assertEquals(0, fuse.path("bytesFromMemory").asLong(), "all from the cache disk: " + fuse);
             } else {
                 assertEquals(0, direct, "libfuse 2's buffers are not aligned for direct I/O");
             }

@@ -3,6 +3,7 @@ package io.peerfs.daemon.fuse;
 import com.kenai.jffi.MemoryIO;
 import io.peerfs.backend.FsStats;
 import io.peerfs.meta.FileAttr;
+import io.peerfs.fetch.HeldBytes;
 import io.peerfs.vfs.Caller;
 import io.peerfs.vfs.Vfs;
 import java.nio.ByteBuffer;
@@ -53,6 +54,7 @@ final class FuseOps {
     private final int fhOffset;
     private final Callers callers;
     private Vfs vfs; // set once before the mount starts the FUSE threads
+    private ReadBuffers replies; // likewise; libfuse 3 only
     private volatile FuseMount.OpObserver observer = (op, nanos, failed) -> { };
     private final CallbackThreads threads = new CallbackThreads();
 
@@ -69,8 +71,17 @@ final class FuseOps {
         this.observer = o;
     }
 
+    /** Replies of libfuse 3's read_buf come from {@code buffers}; set before the mount starts. */
+    void replyThrough(ReadBuffers buffers) {
+        this.replies = buffers;
+    }
+
     private int guard(String op, String path, Op body) {
         threads.enter();
+        ReadBuffers r = replies;
+        if (r != null) {
+            r.callbackStarts();
+        }
         long start = System.nanoTime();
         int result;
         try {
@@ -161,12 +172,22 @@ final class FuseOps {
     }
 
     /**
-     * libfuse 3's read_buf: the bytes go into a reply buffer from {@link ReadBuffers}, page-aligned
-     * so the chunk store can fill it with direct I/O: this FUSE thread's memfd slot, which libfuse
-     * splices and keeps, or a C allocation, which libfuse sends and frees.
+     * libfuse 3's read_buf. When replies are spliced, bytes already in memory (a chunk just
+     * fetched) are handed to libfuse where they are; otherwise they go into a reply buffer from
+     * {@link ReadBuffers}, page-aligned so the chunk store can fill it with direct I/O: this FUSE
+     * thread's memfd slot, which libfuse splices and keeps, or a C allocation, which libfuse
+     * sends and frees.
      */
-    int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi, ReadBuffers buffers) {
+    int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi) {
+        ReadBuffers buffers = replies;
         return guard("read", path, () -> {
+            if (buffers.splicing()) {
+                HeldBytes held = vfs.hold(fh(fi), offset, (int) size);
+                if (held != null) {
+                    buffers.hand(bufp, held);
+                    return 0;
+                }
+            }
             try (ReadBuffers.Reply reply = buffers.open(size, () -> vfs.readsFromCacheDisk(fh(fi), offset))) {
                 reply.hand(bufp, vfs.read(fh(fi), offset, reply.bytes()));
                 return 0;

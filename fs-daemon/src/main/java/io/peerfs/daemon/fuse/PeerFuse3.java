@@ -2,6 +2,7 @@ package io.peerfs.daemon.fuse;
 
 import io.peerfs.daemon.Fusermount;
 import io.peerfs.daemon.MountException;
+import io.peerfs.fetch.ChunkMemory;
 import io.peerfs.vfs.Caller;
 import io.peerfs.vfs.Vfs;
 import java.io.IOException;
@@ -80,6 +81,7 @@ public final class PeerFuse3 implements FuseMount {
     public PeerFuse3() {
         this.lib = LibraryLoader.create(LibFuse3.class).failImmediately().load("libfuse3.so.3");
         this.operations = Memory.allocateDirect(runtime, OPS_SLOTS * 8L, true);
+        ops.replyThrough(readBuffers);
         set(0, LibFuse3.PathTwoPointers.class, (path, stat, fi) -> ops.getattr(path, stat));
         set(1, LibFuse3.PathBuffer.class, ops::readlink);
         set(2, LibFuse3.Mknod.class, (path, mode, rdev) -> ops.mknod(path));
@@ -96,7 +98,7 @@ public final class PeerFuse3 implements FuseMount {
         set(12, LibFuse3.PathPointer.class, ops::open);
         // read_buf (slot 37) instead of read: libfuse then sends a buffer the daemon aligned for direct I/O
         set(37, LibFuse3.ReadWrite.class, (path, bufp, size, offset, fi) ->
-                ops.readBuf(path, bufp, size, offset, fi, readBuffers));
+                ops.readBuf(path, bufp, size, offset, fi));
         set(14, LibFuse3.ReadWrite.class, ops::write);
         set(15, LibFuse3.PathPointer.class, ops::statfs);
         set(16, LibFuse3.PathPointer.class, ops::flush);
@@ -172,6 +174,14 @@ public final class PeerFuse3 implements FuseMount {
         return 3;
     }
 
+    /**
+     * Memory for the chunks the daemon holds in memory, from which read replies are spliced
+     * where they are instead of copied (see {@link ReadBuffers}).
+     */
+    public static ChunkMemory chunkMemory() {
+        return ReadBuffers.chunkMemory();
+    }
+
     @Override
     public PeerFuse3 serve(Vfs v) {
         ops.serve(v);
@@ -183,6 +193,7 @@ public final class PeerFuse3 implements FuseMount {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("readReplies", readBuffers.splicing() ? "spliced" : "copied");
         m.put("bytesSpliced", readBuffers.bytesSpliced());
+        m.put("bytesFromMemory", readBuffers.bytesHeld());
         m.put("replySlots", readBuffers.slots());
         m.put("threadAttaches", ops.threadAttaches());
         return m;

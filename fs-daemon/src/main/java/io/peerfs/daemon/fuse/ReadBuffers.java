@@ -1,6 +1,8 @@
 package io.peerfs.daemon.fuse;
 
 import com.kenai.jffi.MemoryIO;
+import io.peerfs.fetch.ChunkMemory;
+import io.peerfs.fetch.HeldBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -36,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * cache, as it copies a memory reply. A thread's slot is rewritten only by its next read, which
  * libfuse hands it after this reply went out. Slots of FUSE threads that ended are reclaimed when
  * another thread needs one.
+ *
+ * <p>Bytes already in memory (a chunk just fetched, in a window of {@link #chunkMemory}) are not
+ * copied into the slot: the reply is handed to libfuse as those bytes of the window's memfd, and
+ * the chunk buffer is held until this thread's next callback ({@link #hand(Pointer, HeldBytes)}).
  *
  * <p>Otherwise (libfuse 3 without splice, or a pipe as large as a reply not allowed for this
  * user: 1 MiB is the default limit for users without {@code CAP_SYS_RESOURCE}) replies are memory
@@ -98,13 +104,15 @@ final class ReadBuffers implements AutoCloseable {
      */
     private static final int BUFVEC_ALLOC = 128;
 
-    private final Runtime runtime = Runtime.getSystemRuntime();
-    private final LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
+    private static final Runtime RUNTIME = Runtime.getSystemRuntime();
+    private static final LibC LIBC = LibraryLoader.create(LibC.class).failImmediately().load("c");
+    private final LibC libc = LIBC;
     private volatile boolean splicing;
     private final ThreadLocal<Slot> mine = new ThreadLocal<>();
     /** Every slot, by the thread id of the FUSE thread that writes it; guarded by itself. */
     private final Map<Integer, Slot> slots = new HashMap<>();
     private final LongAdder bytesSpliced = new LongAdder();
+    private final LongAdder bytesHeld = new LongAdder();
     private final AtomicBoolean slotFailureLogged = new AtomicBoolean();
 
     /** Whether a reply's bytes come from the cache disk (asked only when the reply is memory). */
@@ -119,6 +127,8 @@ final class ReadBuffers implements AutoCloseable {
         final int fd;
         Pointer mem;
         long capacity;
+        /** The bytes of this thread's last reply from a chunk buffer, until its next callback. */
+        volatile HeldBytes held;
 
         Slot(int tid, int fd) {
             this.tid = tid;
@@ -176,6 +186,37 @@ final class ReadBuffers implements AutoCloseable {
     }
 
     /**
+     * Memory for the chunk windows (chunks just fetched, in memory) whose bytes replies can be
+     * spliced from without a copy: one memfd per window, mapped once for the daemon's life
+     * (its pages are taken as they are written). No regions, and plain buffers in the windows,
+     * when there is no memfd.
+     */
+    static ChunkMemory chunkMemory() {
+        return (count, size) -> {
+            long bytes = (long) count * size;
+            int fd = LIBC.memfd_create("peerfs-chunks", MFD_CLOEXEC);
+            if (fd < 0) {
+                log.info("chunks in memory are copied into read replies: no memfd ({})", lastError());
+                return new ChunkMemory.Region[0];
+            }
+            Pointer mem = LIBC.ftruncate(fd, bytes) == 0 ? LIBC.mmap(null, bytes, PROT_READ_WRITE, MAP_SHARED, fd, 0)
+                    : null;
+            if (mem == null || mem.address() == -1L) {
+                log.info("chunks in memory are copied into read replies: no {}-byte memfd ({})", bytes, lastError());
+                LIBC.close(fd);
+                return new ChunkMemory.Region[0];
+            }
+            ChunkMemory.Region[] regions = new ChunkMemory.Region[count];
+            for (int i = 0; i < count; i++) {
+                long at = (long) i * size;
+                regions[i] = new ChunkMemory.Region(
+                        MemoryIO.getInstance().newDirectByteBuffer(mem.address() + at, size), fd, at);
+            }
+            return regions;
+        };
+    }
+
+    /**
      * Replies from here on go through memfd slots if a pipe that holds a reply of
      * {@code largestReply} bytes is allowed here (libfuse sizes its pipe for the reply, its
      * header and three pages); the caller tells libfuse to splice
@@ -209,6 +250,53 @@ final class ReadBuffers implements AutoCloseable {
 
     long bytesSpliced() {
         return bytesSpliced.sum();
+    }
+
+    /** Bytes of {@link #bytesSpliced} sent straight from chunk buffers ({@link #hand(Pointer, HeldBytes)}). */
+    long bytesHeld() {
+        return bytesHeld.sum();
+    }
+
+    /**
+     * Makes {@code *bufp} a {@code struct fuse_bufvec} of the held bytes, which libfuse splices
+     * from their file descriptor after the callback returned; the hold is this thread's until
+     * its next callback ({@link #callbackStarts}), by when the reply went out. Only while
+     * {@linkplain #splicing splicing}: the bytes are never copied by the daemon.
+     */
+    void hand(Pointer bufp, HeldBytes held) throws IOException {
+        Slot s;
+        try {
+            s = slot(0);
+        } catch (IOException e) {
+            held.close();
+            throw e;
+        }
+        Pointer vec = libc.calloc(1, BUFVEC_ALLOC);
+        if (vec == null) {
+            held.close();
+            throw new IOException("no memory for a read reply");
+        }
+        vec.putLong(0, 1); // count; idx and off stay 0
+        vec.putLong(24, held.length()); // buf[0].size
+        vec.putInt(32, FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK); // buf[0].flags
+        vec.putInt(48, held.fd()); // buf[0].fd
+        vec.putLong(56, held.position()); // buf[0].pos
+        bufp.putPointer(0, vec);
+        s.held = held;
+        bytesSpliced.add(held.length());
+        bytesHeld.add(held.length());
+    }
+
+    /**
+     * Told by every callback as it starts: this thread's previous reply went out, so the chunk
+     * bytes it was spliced from are let go.
+     */
+    void callbackStarts() {
+        Slot s = mine.get();
+        if (s != null && s.held != null) {
+            s.held.close();
+            s.held = null;
+        }
     }
 
     int slots() {
@@ -273,6 +361,9 @@ final class ReadBuffers implements AutoCloseable {
             if (!Files.exists(Path.of("/proc/self/task", Integer.toString(s.tid)))) {
                 it.remove();
                 release(s);
+                if (s.held != null) {
+                    s.held.close(); // its last reply went out before the thread ended
+                }
             }
         }
     }
@@ -305,6 +396,7 @@ final class ReadBuffers implements AutoCloseable {
     public void close() {
         synchronized (slots) {
             slots.values().forEach(this::release);
+            slots.values().stream().filter(s -> s.held != null).forEach(s -> s.held.close());
             slots.clear();
         }
     }
@@ -328,7 +420,7 @@ final class ReadBuffers implements AutoCloseable {
         return p.getValue();
     }
 
-    private String lastError() {
-        return libc.strerror(LastError.getLastError(runtime));
+    private static String lastError() {
+        return LIBC.strerror(LastError.getLastError(RUNTIME));
     }
 }
