@@ -108,9 +108,9 @@ class LibfuseVersionsIT {
                 assertEquals(spliced ? "spliced" : "copied", fuse.path("readReplies").asText(), fuse.toString());
                 assertEquals(spliced ? source.length : 0, fuse.path("bytesSpliced").asLong(), fuse.toString());
                 assertEquals(0, fuse.path("bytesFromMemory").asLong(), "all from the cache disk: " + fuse);
-            } else {
-                assertEquals(0, direct, "libfuse 2's buffers are not aligned for direct I/O");
             }
+            // libfuse 2's buffers are malloc'd: page-aligned only by chance (a CI run saw 10 of
+            // them), and then read with direct I/O too, rightly; nothing to assert there
         }
     }
 
