@@ -72,6 +72,8 @@ class WorkloadIT {
         for (String rw : List.of("randwrite", "write")) {
             String out = run(300, "fio", "--name=verify-" + rw, "--directory=" + dir, "--rw=" + rw, "--bs=64k",
                     "--size=24m", "--numjobs=2", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
+                    // no <job>-verify.state files left in the test's working directory
+                    "--verify_state_save=0",
                     "--group_reporting");
             assertTrue(out.contains("err= 0"), out);
         }
@@ -82,7 +84,7 @@ class WorkloadIT {
             // the uploaded files themselves, read straight from the backend, carry fio's checksums
             String out = run(300, "fio", "--name=verify-write", "--directory=" + onBackend, "--rw=write",
                     "--bs=64k", "--size=24m", "--numjobs=2", "--verify=crc32c", "--verify_only", "--verify_fatal=1",
-                    "--group_reporting");
+                    "--verify_state_save=0", "--group_reporting");
             assertTrue(out.contains("err= 0"), out);
         }
     }
