@@ -105,6 +105,7 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("directReads", f.directReads());
         cache.put("prefetches", f.prefetches());
         cache.put("peerLoads", f.peerLoads());
+        cache.put("storesPending", f.storesPending());
 
         BackendMetaCache.Stats m = meta.stats();
         Map<String, Object> metaMap = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package io.peerfs.fetch;
 
+import io.peerfs.Stopping;
 import io.peerfs.backend.Backend;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
@@ -24,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * of pinned data, disk failing), the read goes to the backend directly: slower, never
  * wrong. With a {@link PeerSource}, a miss first asks the chunk's owner among the peers;
  * only the owner (or the node after failed ones) loads a chunk from the backend, so the
- * backend sees each chunk about once per cluster.
+ * backend sees each chunk about once per cluster. A chunk loaded into memory is readable at
+ * once; its file is written to the store behind the readers, by a writer thread.
  */
 public final class ChunkFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChunkFetcher.class);
@@ -35,9 +37,18 @@ public final class ChunkFetcher implements AutoCloseable {
      * each with its current chunk and the ones read ahead.
      */
     private static final long LOADED_WINDOW_BYTES = 64L << 20;
+    /**
+     * Chunks loaded and waiting for the writer, at most: a loader that finds the queue full
+     * writes its chunk itself, so loads never run further ahead of the cache disk than this.
+     */
+    private static final int WRITE_QUEUE = 4;
 
-    /** Counters since start. */
-    public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches, long peerLoads) {
+    /**
+     * Counters since start, and {@code storesPending}: chunks loaded, readable from memory,
+     * whose files the writer has not written yet.
+     */
+    public record Stats(long backendLoads, long singleFlightWaits, long directReads, long prefetches, long peerLoads,
+                        int storesPending) {
     }
 
     private final ChunkStore store;
@@ -49,6 +60,13 @@ public final class ChunkFetcher implements AutoCloseable {
      * from {@link #inflight}, so a peer's request never waits on this node asking a peer.
      */
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> ownerInflight = new ConcurrentHashMap<>();
+    /** Writes chunks just loaded into the store while readers read them from {@link #loaded}. */
+    private final ThreadPoolExecutor writer;
+    /**
+     * Chunks in {@link #loaded} whose files are being written, each completing with whether the
+     * store kept it; while here a chunk stays readable in memory.
+     */
+    private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> storing = new ConcurrentHashMap<>();
     private volatile PeerSource peers;
     /** Chunks fetched from peers, when the store does not keep copies of them; null when it does. */
     private volatile ChunkWindow peerWindow;
@@ -115,6 +133,12 @@ public final class ChunkFetcher implements AutoCloseable {
                     return t;
                 }, new ThreadPoolExecutor.DiscardPolicy());
         readahead.allowCoreThreadTimeOut(true);
+        this.writer = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(WRITE_QUEUE), r -> {
+            Thread t = new Thread(r, "peerfs-chunk-writer");
+            t.setDaemon(true);
+            return t;
+        }, (write, pool) -> write.run()); // queue full or shut down: the loader writes its chunk itself
+        writer.allowCoreThreadTimeOut(true);
     }
 
     /**
@@ -216,13 +240,13 @@ public final class ChunkFetcher implements AutoCloseable {
             return;
         }
         ChunkWindow window = peerWindow;
-        if (!store.acceptsChunks() || inflight.containsKey(ref.key())
+        if (!store.acceptsChunks() || inflight.containsKey(ref.key()) || storing.containsKey(ref.key())
                 || diskless.contains(ref.key()) || (window != null && window.contains(ref.key()))) {
             return;
         }
         readahead.execute(() -> {
             try {
-                if (!store.contains(ref.key())) {
+                if (!readableHere(ref.key())) {
                     prefetches.increment();
                     load(ref);
                 }
@@ -251,16 +275,46 @@ public final class ChunkFetcher implements AutoCloseable {
      * @return false when the store could not keep it
      */
     public boolean loadLocally(ChunkRef ref) throws IOException {
-        return singleFlight(ownerInflight, ref, () -> store.contains(ref.key()) || loadFromBackend(ref));
+        loadOwned(ref);
+        return awaitStored(ref.key());
     }
 
-    /** Makes sure the chunk is in the store, loading it once however many callers ask; false if it could not be stored. */
+    /** {@link #loadLocally} without waiting for the store: true once the chunk can be read here. */
+    private boolean loadOwned(ChunkRef ref) throws IOException {
+        return singleFlight(ownerInflight, ref, () -> readableHere(ref.key()) || loadFromBackend(ref));
+    }
+
+    /**
+     * Makes sure the chunk can be read here (in the store, or in memory while its file is
+     * written), loading it once however many callers ask; false if it could be neither.
+     */
     private boolean load(ChunkRef ref) throws IOException {
         PeerSource p = peers;
         if (p == null || p.ownedHere(ref.key())) {
-            return loadLocally(ref);
+            return loadOwned(ref);
         }
-        return singleFlight(inflight, ref, () -> store.contains(ref.key()) || loadFromPeers(p, ref) || loadLocally(ref));
+        return singleFlight(inflight, ref, () -> readableHere(ref.key()) || loadFromPeers(p, ref) || loadOwned(ref));
+    }
+
+    /** In the store, or in memory until the writer has stored it. */
+    private boolean readableHere(ChunkKey key) {
+        return store.contains(key) || storing.containsKey(key);
+    }
+
+    /** Waits for the chunk's file if the writer has it; true when the store has the chunk. */
+    private boolean awaitStored(ChunkKey key) throws IOException {
+        CompletableFuture<Boolean> write = storing.get(key);
+        return write != null ? await(write) : store.contains(key);
+    }
+
+    /**
+     * Waits until every chunk loaded so far is in the store or failed to get there (the
+     * writer runs behind the readers).
+     */
+    public void awaitStores() throws IOException {
+        for (CompletableFuture<Boolean> write : storing.values()) {
+            await(write);
+        }
     }
 
     /** A load that may fail. */
@@ -302,10 +356,11 @@ public final class ChunkFetcher implements AutoCloseable {
             return true;
         }
         if (atOwner || p == null || p.ownedHere(ref.key())) {
-            return load(ref);
+            load(ref);
+        } else {
+            singleFlight(inflight, ref, () -> readableHere(ref.key()) || fetchIntoStore(p, ref) || loadOwned(ref));
         }
-        return singleFlight(inflight, ref, () -> store.contains(ref.key()) || fetchIntoStore(p, ref)
-                || loadLocally(ref));
+        return awaitStored(ref.key());
     }
 
     /** True when a read of the chunk will come from the store: it is there and not held in memory. */
@@ -333,42 +388,66 @@ public final class ChunkFetcher implements AutoCloseable {
         return fetchIntoStore(p, ref);
     }
 
-    /** The chunk from a peer into this node's store; false when no peer had it or the store could not keep it. */
+    /** The chunk from a peer into memory, then into this node's store; false when no peer had it. */
     private boolean fetchIntoStore(PeerSource p, ChunkRef ref) throws IOException {
-        boolean[] stored = {false};
-        boolean fetched = loaded.fill(ref.key(), ref.length(), buf -> {
+        ChunkWindow.Kept kept = loaded.fillAndKeep(ref.key(), ref.length(), buf -> {
             if (!p.fetch(ref, buf)) {
                 return false;
             }
             peerLoads.increment();
-            stored[0] = keep(ref, buf);
             return true;
         });
-        return fetched && stored[0];
+        if (kept == null) {
+            return false;
+        }
+        storeBehind(ref.key(), kept);
+        return true;
     }
 
+    /** The chunk from the backend into memory, then into the store; true once readable from memory. */
     private boolean loadFromBackend(ChunkRef ref) throws IOException {
-        boolean[] stored = {false};
-        loaded.fill(ref.key(), ref.length(), buf -> {
+        ChunkWindow.Kept kept = loaded.fillAndKeep(ref.key(), ref.length(), buf -> {
             backendLoads.increment();
             int n = backend.readInto(ref.backendPath(), ref.fileOffset(), buf);
             if (n != ref.length()) {
                 throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
             }
-            stored[0] = keep(ref, buf);
             return true;
         });
-        return stored[0];
+        storeBehind(ref.key(), kept);
+        return true;
     }
 
-    /** Stores a chunk just fetched into {@code buf} (filled up to its position); false when the store could not keep it. */
-    private boolean keep(ChunkRef ref, ByteBuffer buf) {
+    /**
+     * Has the writer store a chunk just loaded and kept in memory, which readers read from
+     * meanwhile; the chunk is let go in memory once its file is written (or failed to be).
+     */
+    private void storeBehind(ChunkKey key, ChunkWindow.Kept kept) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        storing.put(key, done);
+        writer.execute(() -> {
+            boolean stored = false;
+            try {
+                stored = keep(key, kept.bytes());
+            } finally {
+                kept.close();
+                storing.remove(key, done);
+                done.complete(stored);
+            }
+        });
+    }
+
+    /** Stores a chunk's bytes (position to limit); false when the store could not keep it. */
+    private boolean keep(ChunkKey key, ByteBuffer chunk) {
         try {
-            store.putFetched(ref.key(), buf.duplicate().flip());
+            store.putFetched(key, chunk);
             return true;
         } catch (IOException e) {
             warnStore(e);
-            return false; // the caller reads from memory or the backend; slower, never wrong
+            return false; // readers read from memory or the backend; slower, never wrong
+        } catch (RuntimeException e) {
+            log.error("storing chunk {} failed unexpectedly; it is read from the backend again", key, e);
+            return false;
         }
     }
 
@@ -407,11 +486,15 @@ public final class ChunkFetcher implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(backendLoads.sum(), singleFlightWaits.sum(), directReads.sum(), prefetches.sum(),
-                peerLoads.sum());
+                peerLoads.sum(), storing.size());
     }
 
     @Override
     public void close() {
         readahead.shutdownNow();
+        writer.shutdown(); // the chunks loaded so far are written before the store closes
+        if (!Stopping.awaitStopped(writer, 10)) {
+            log.warn("chunk writer still running after 10 s; the chunks it has not written are read again later");
+        }
     }
 }

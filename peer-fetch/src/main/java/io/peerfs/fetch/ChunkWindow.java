@@ -17,6 +17,8 @@ import java.util.LinkedHashMap;
  * lock, and a reader checks the slot still holds its key. Where the buffers have a file
  * descriptor ({@link ChunkMemory}), bytes can be {@linkplain #hold held} instead of copied:
  * the slot is then neither refilled nor given up for another chunk until the hold is released.
+ * A chunk {@linkplain #fillAndKeep kept} after its fill (while its file is written behind the
+ * readers) stays readable here until it is let go, even when read to the end.
  */
 final class ChunkWindow {
     /** A chunk-sized page-aligned off-heap buffer and the chunk it holds (null while refilling). */
@@ -32,6 +34,8 @@ final class ChunkWindow {
         int pins;
         /** Given up while held: it goes to the free slots when the last hold is released. */
         boolean dropped;
+        /** Keeps ({@link Kept} not yet closed): the slot stays in the map though read to the end. */
+        int keeps;
 
         Slot(ByteBuffer buf, int fd, long fdOffset) {
             this.buf = buf;
@@ -49,6 +53,51 @@ final class ChunkWindow {
     @FunctionalInterface
     interface Fill {
         boolean into(ByteBuffer dst) throws IOException;
+    }
+
+    /**
+     * A chunk just filled, kept in the window and its slot held until {@link #close}: what the
+     * chunk's file is written from while readers are served from the same bytes.
+     */
+    final class Kept implements AutoCloseable {
+        private final Slot slot;
+        private final ChunkKey key;
+        private boolean closed;
+
+        private Kept(Slot slot, ChunkKey key) {
+            this.slot = slot;
+            this.key = key;
+        }
+
+        /** The chunk's bytes, position 0 to its length; read only them. */
+        ByteBuffer bytes() {
+            return slot.buf.duplicate();
+        }
+
+        /** Lets the window give the chunk up as usual (at once, if it was read to the end meanwhile). */
+        @Override
+        public void close() {
+            synchronized (slot) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                synchronized (slots) {
+                    slot.keeps--;
+                    slot.pins--;
+                    if (slot.keeps == 0 && dropWhenRead && slot.served >= slot.buf.limit() && slots.remove(key, slot)) {
+                        if (slot.pins > 0) {
+                            slot.dropped = true;
+                        } else {
+                            giveUp(slot);
+                        }
+                    } else if (slot.pins == 0 && slot.dropped) {
+                        slot.dropped = false;
+                        giveUp(slot);
+                    }
+                }
+            }
+        }
     }
 
     private static final int PAGE = 4096;
@@ -155,7 +204,7 @@ final class ChunkWindow {
     /** Counts bytes read from a slot; called holding its lock. */
     private void served(ChunkKey key, Slot s, int n) {
         s.served += n;
-        if (dropWhenRead && s.served >= s.buf.limit()) {
+        if (dropWhenRead && s.served >= s.buf.limit() && s.keeps == 0) {
             synchronized (slots) {
                 if (slots.remove(key, s)) {
                     if (s.pins > 0) {
@@ -178,19 +227,46 @@ final class ChunkWindow {
 
     /** Fills a slot (the least recently used one once all are taken) with the chunk. */
     boolean fill(ChunkKey key, int length, Fill fill) throws IOException {
+        return fillSlot(key, length, fill, false) != null;
+    }
+
+    /**
+     * Fills a slot with the chunk, as {@link #fill}, and keeps it: readers are served from it,
+     * and it is neither refilled nor given up, until the returned {@link Kept} is closed.
+     *
+     * @return the kept chunk, or null when {@code fill} could not fill it
+     */
+    Kept fillAndKeep(ChunkKey key, int length, Fill fill) throws IOException {
+        Slot s = fillSlot(key, length, fill, true);
+        return s == null ? null : new Kept(s, key);
+    }
+
+    /** @return the slot filled and in the map (held with {@code keep}), or null when not filled */
+    private Slot fillSlot(ChunkKey key, int length, Fill fill, boolean keep) throws IOException {
         Slot s = takeSlot();
         synchronized (s) {
             s.key = null;
             s.buf.clear().limit(length);
             if (!fill.into(s.buf)) {
-                return false; // the slot is dropped, as after a failure: what gave up on it may still write there
+                return null; // the slot is dropped, as after a failure: what gave up on it may still write there
             }
             s.buf.flip();
             s.key = key;
             s.served = 0;
         }
         synchronized (slots) {
-            slots.put(key, s);
+            if (keep) {
+                s.keeps++;
+                s.pins++;
+            }
+            Slot before = slots.put(key, s);
+            if (before != null && before != s) { // filled twice side by side: the older copy goes
+                if (before.pins > 0) {
+                    before.dropped = true;
+                } else {
+                    giveUp(before);
+                }
+            }
             Iterator<Slot> eldest = slots.values().iterator();
             while (slots.size() > capacity && eldest.hasNext()) { // fills ran side by side: drop extra slots
                 Slot old = eldest.next();
@@ -203,7 +279,7 @@ final class ChunkWindow {
                 }
             }
         }
-        return true;
+        return s;
     }
 
     /**

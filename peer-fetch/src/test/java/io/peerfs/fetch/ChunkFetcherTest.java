@@ -130,7 +130,8 @@ class ChunkFetcherTest {
         assertEquals(0, store.stats().hits(), "the loaded chunk is served from memory, not read back from its file");
         assertArrayEquals(Arrays.copyOfRange(data, 4146, CHUNK), read(first, 4146, CHUNK));
         assertEquals(0, store.stats().hits());
-        // as many bytes read as the chunk holds: a sequential reader is done, memory is given up
+        fetcher.awaitStores();
+        // as many bytes read as the chunk holds and its file written: a sequential reader is done, memory is given up
         assertArrayEquals(Arrays.copyOfRange(data, 7, 107), read(first, 7, 100));
         assertEquals(1, store.stats().hits());
         assertEquals(1, backend.counts().dataReads());
@@ -165,6 +166,7 @@ class ChunkFetcherTest {
         open(backend, 64L << 20);
         ChunkRef r = ref("f", data.length, 0);
         read(r, 0, 10);
+        fetcher.awaitStores();
         try (RandomAccessFile f = new RandomAccessFile(store.chunkFile(r.key()).toFile(), "rw")) {
             f.seek(5);
             f.write(data[5] ^ 1);
@@ -173,6 +175,102 @@ class ChunkFetcherTest {
         assertArrayEquals(Arrays.copyOf(data, 100), read(r, 0, 100));
         assertEquals(2, backend.counts().dataReads());
         assertEquals(1, store.stats().corrupt());
+    }
+
+    /** A store whose writes of fetched chunks wait at a gate, as a slow cache disk's would. */
+    static final class SlowStore implements io.peerfs.chunk.ChunkStore {
+        final DiskChunkStore disk;
+        final CountDownLatch gate = new CountDownLatch(1);
+        final CountDownLatch writing = new CountDownLatch(1);
+
+        SlowStore(DiskChunkStore disk) {
+            this.disk = disk;
+        }
+
+        @Override
+        public void putFetched(ChunkKey key, ByteBuffer data) throws java.io.IOException {
+            writing.countDown();
+            try {
+                gate.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            disk.putFetched(key, data);
+        }
+
+        @Override
+        public int read(ChunkKey key, long offsetInChunk, ByteBuffer dst) throws java.io.IOException {
+            return disk.read(key, offsetInChunk, dst);
+        }
+
+        @Override
+        public boolean contains(ChunkKey key) {
+            return disk.contains(key);
+        }
+
+        @Override
+        public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws java.io.IOException {
+            disk.put(key, data, pinned);
+        }
+
+        @Override
+        public void sync(ChunkKey key) throws java.io.IOException {
+            disk.sync(key);
+        }
+
+        @Override
+        public java.util.Optional<Exported> export(ChunkKey key) throws java.io.IOException {
+            return disk.export(key);
+        }
+
+        @Override
+        public java.util.Set<ChunkKey> pinnedKeys() {
+            return disk.pinnedKeys();
+        }
+
+        @Override
+        public void remove(ChunkKey key) throws java.io.IOException {
+            disk.remove(key);
+        }
+
+        @Override
+        public io.peerfs.chunk.ChunkStoreStats stats() {
+            return disk.stats();
+        }
+
+        @Override
+        public void close() {
+            disk.close();
+        }
+    }
+
+    @Test
+    void readersAreServedWhileTheChunkFileIsWrittenAndOwnerLoadsWaitForIt() throws Exception {
+        byte[] data = writeFile("f", CHUNK);
+        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir, ByteSize.ofBytes(64L << 20), 0));
+        SlowStore slow = new SlowStore(store);
+        fetcher = new ChunkFetcher(slow, backend, CHUNK, 1);
+        ChunkRef r = ref("f", data.length, 0);
+        // the whole chunk, while its file waits at the gate: from the memory it was loaded into
+        assertArrayEquals(Arrays.copyOfRange(data, 0, CHUNK / 2), read(r, 0, CHUNK / 2));
+        assertTrue(slow.writing.await(10, TimeUnit.SECONDS));
+        assertArrayEquals(Arrays.copyOfRange(data, CHUNK / 2, CHUNK), read(r, CHUNK / 2, CHUNK));
+        assertArrayEquals(Arrays.copyOfRange(data, 3, 103), read(r, 3, 100), "kept in memory until its file is written");
+        assertTrue(!store.contains(r.key()));
+        // what a peer's request does on the owner: it waits for the file, and reads the backend no more
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Boolean> owner = pool.submit(() -> fetcher.loadLocally(r));
+        Thread.sleep(100);
+        assertTrue(!owner.isDone(), "an owner's load returns only once the store has the chunk");
+        slow.gate.countDown();
+        assertTrue(owner.get(10, TimeUnit.SECONDS));
+        pool.shutdown();
+        assertTrue(store.contains(r.key()));
+        assertEquals(1, backend.counts().dataReads());
+        assertEquals(0, store.stats().hits());
+        assertArrayEquals(Arrays.copyOfRange(data, 5, 105), read(r, 5, 100), "read to its end and stored: from the file");
+        assertEquals(1, store.stats().hits());
     }
 
     @Test
@@ -267,6 +365,7 @@ class ChunkFetcherTest {
                 }
             }
             assertEquals(4, peers.fetches.get(), "each chunk fetched from a peer once, keep=" + keep);
+            fetcher.awaitStores();
             assertEquals(keep, store.contains(ref("p.bin", data.length, 0).key()), "kept in the store: " + keep);
             assertEquals(0, backend.counts().dataReads(), "nothing read from the backend");
         }

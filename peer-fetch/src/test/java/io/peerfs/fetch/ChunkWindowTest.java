@@ -115,4 +115,34 @@ class ChunkWindowTest {
         fill(w, 0);
         assertNull(w.hold(key(0), CHUNK, 4096), "past its end");
     }
+
+    @Test
+    void aKeptChunkStaysReadableThoughReadToTheEndUntilLetGoAndItsSlotIsReusedAfter() throws Exception {
+        Regions memory = new Regions();
+        ChunkWindow w = new ChunkWindow(CHUNK, 2, true, memory);
+        ChunkWindow.Kept kept = w.fillAndKeep(key(0), CHUNK, dst -> {
+            dst.put(content(0));
+            return true;
+        });
+        assertEquals(CHUNK, kept.bytes().remaining());
+        assertEquals(1, kept.bytes().get(CHUNK - 1));
+        assertEquals(CHUNK, w.read(key(0), 0, ByteBuffer.allocate(CHUNK)));
+        assertTrue(w.contains(key(0)), "read to its end, but kept: still here");
+        HeldBytes h = w.hold(key(0), 0, 4096);
+        for (int i = 1; i <= 5; i++) {
+            fill(w, i); // never into the kept slot
+        }
+        assertEquals(CHUNK, w.read(key(0), 0, ByteBuffer.allocate(CHUNK)));
+        assertTrue(Arrays.equals(Arrays.copyOf(content(0), 4096), memory.at(h)));
+        kept.close();
+        kept.close(); // twice is once
+        assertFalse(w.contains(key(0)), "let go after it was read to the end: given up at once");
+        assertTrue(Arrays.equals(Arrays.copyOf(content(0), 4096), memory.at(h)), "still held");
+        h.close();
+        for (int i = 6; i <= 12; i++) {
+            fill(w, i);
+        }
+        assertFalse(Arrays.equals(Arrays.copyOf(content(0), 4096), memory.at(h)), "its slot takes new chunks again");
+        assertNull(w.fillAndKeep(key(13), CHUNK, dst -> false), "not filled: nothing kept");
+    }
 }

@@ -79,6 +79,7 @@ class CacheIT {
                     assertArrayEquals(random(5 * CHUNK, i), Files.readAllBytes(m.mountpoint.resolve("f" + i)));
                 }
             }
+            m.awaitChunksStored();
             var cache = m.status().path("cache");
             assertTrue(cache.path("usedBytes").asLong() <= 3 * CHUNK, cache.toString());
             assertTrue(cache.path("evictions").asLong() > 0, cache.toString());
@@ -115,6 +116,7 @@ class CacheIT {
         write(backend.resolve("data.bin"), data);
         try (PeerFsMount m = mount().mount()) {
             assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("data.bin")));
+            m.awaitChunksStored();
             List<Path> chunks = chunkFiles(m.cacheDir).stream().sorted().toList();
             assertEquals(4, chunks.size());
             Files.delete(chunks.get(0));

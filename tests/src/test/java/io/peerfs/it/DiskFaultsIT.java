@@ -57,6 +57,7 @@ class DiskFaultsIT {
         byte[] before = random(3 * CHUNK + 5, 3);
         Files.write(m.mountpoint.resolve("before"), before);
         assertArrayEquals(cachedFile, Files.readAllBytes(m.mountpoint.resolve("cached")));
+        m.awaitChunksStored();
 
         disk.set("eio", CACHE_DATA);
         PeerIT.dropPageCache();
@@ -94,6 +95,7 @@ class DiskFaultsIT {
     void aFullOrReadOnlyDiskStillServesWhatItHoldsAndRefusesScratchWritesWithTheMatchingErrno(String mode,
             String error) throws Exception {
         assertArrayEquals(cachedFile, Files.readAllBytes(m.mountpoint.resolve("cached")));
+        m.awaitChunksStored();
 
         disk.set(mode, CACHE_DATA);
         PeerIT.dropPageCache();

@@ -92,6 +92,17 @@ final class PeerFsMount implements AutoCloseable {
         return status().path("backend").path("bytesRead").asLong();
     }
 
+    /** Waits until the chunks read so far are on the cache disk: the daemon writes them behind its readers. */
+    void awaitChunksStored() throws Exception {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (status().path("cache").path("storesPending").asInt() > 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("chunks still being written to the cache disk after 15 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     long pid() throws IOException {
         return status().path("daemon").path("pid").asLong();
     }
