@@ -15,12 +15,15 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,6 +58,7 @@ class SoakIT {
                 "--cache-size", "48MiB", "--result-paths", "out/**").mount()) {
             long pid = m.pid();
             long fdsAtStart = PeerIT.openFds(pid);
+            Map<String, Long> fdKindsAtStart = openFdKinds(pid);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
             AtomicLong verifiedBytes = new AtomicLong();
             ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -100,14 +104,30 @@ class SoakIT {
                     + (latePeak >> 10) + " MiB late");
             long peakFds = samples.stream().mapToLong(s -> s[2]).max().orElseThrow();
             assertTrue(peakFds < fdsAtStart + 600, "open descriptors peaked at " + peakFds);
+            System.out.println("descriptors at start " + fdKindsAtStart + ", after the load " + openFdKinds(pid));
             long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (PeerIT.openFds(pid) > fdsAtStart + 64 && System.nanoTime() < settle) {
                 Thread.sleep(500);
             }
             assertTrue(PeerIT.openFds(pid) <= fdsAtStart + 64, "descriptors left open after the load: "
-                    + PeerIT.openFds(pid) + ", " + fdsAtStart + " at start");
+                    + PeerIT.openFds(pid) + ", " + fdsAtStart + " at start (" + fdKindsAtStart + "); open now: " + openFdKinds(pid));
             assertTrue(m.status().path("cache").path("evictions").asLong() > 0, "the cache was under pressure");
             assertTrue(verifiedBytes.get() > 4L * CACHE, "the load went through more than the cache holds");
+        }
+    }
+
+    /** What the daemon's descriptors point at, counted by kind (chunk files, sockets, pipes, ...). */
+    static Map<String, Long> openFdKinds(long pid) throws IOException {
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return fds.map(fd -> {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    return target.contains("/chunks/") ? "chunk file" : target.startsWith("/memfd:") ? "memfd"
+                            : target.replaceAll("[\\[:].*|/[^/]*$", "");
+                } catch (IOException e) {
+                    return "closed meanwhile";
+                }
+            }).collect(Collectors.groupingBy(k -> k, TreeMap::new, Collectors.counting()));
         }
     }
 
