@@ -79,7 +79,8 @@ public final class Daemon implements AutoCloseable {
         // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
         java.util.concurrent.CompletableFuture<FuseMount> bindings = java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> config.libfuse() == 3 ? new PeerFuse3() : new PeerFuse(), Daemon::startThread);
-        GuardedBackend guard = new GuardedBackend(new LocalDirBackend(config.backend()), config.backend(),
+        LocalDirBackend backendDir = new LocalDirBackend(config.backend());
+        GuardedBackend guard = new GuardedBackend(backendDir, config.backend(),
                 config.backendTimeout());
         CountingBackend backend = new CountingBackend(guard);
         CacheDisk store = CacheDisk.open(
@@ -105,7 +106,7 @@ public final class Daemon implements AutoCloseable {
             if (config.cluster() != null) {
                 peers = PeerNode.start(config.cluster(), store, fetcher, metaStore, meta, routing, chunkSize);
             }
-            StatusReport status = new StatusReport(config, backend, guard, store, meta, fetcher, peers);
+            StatusReport status = new StatusReport(config, backend, backendDir, guard, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
                     config.writeback(), Uids.isRoot());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);

@@ -58,6 +58,8 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         gauge("peerfs_cache_chunks", "Chunks in the cache", "cache", "chunks");
         counter("peerfs_cache_disk_errors", "I/O errors of the cache disk", "cache", "diskErrors");
         counter("peerfs_backend_read_bytes", "Bytes read from the backend", "backend", "bytesRead");
+        counter("peerfs_backend_direct_read_bytes", "Bytes read from the backend past the page cache (direct I/O)",
+                "backend", "bytesReadDirect");
         counter("peerfs_backend_reads", "Data reads sent to the backend", "backend", "dataReads");
         counter("peerfs_backend_meta_calls", "Metadata calls sent to the backend", "backend", "metaCalls");
         counter("peerfs_backend_written_bytes", "Bytes written to the backend", "backend", "bytesWritten");

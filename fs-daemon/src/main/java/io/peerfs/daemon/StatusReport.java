@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.backend.CountingBackend;
 import io.peerfs.backend.GuardedBackend;
+import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.ChunkStoreStats;
 import io.peerfs.daemon.fuse.FuseMount;
@@ -24,6 +25,7 @@ final class StatusReport implements Supplier<byte[]> {
 
     private final DaemonConfig config;
     private final CountingBackend backend;
+    private final LocalDirBackend backendDir;
     private final GuardedBackend guard;
     private final ChunkStore store;
     private final BackendMetaCache meta;
@@ -34,9 +36,10 @@ final class StatusReport implements Supplier<byte[]> {
     private volatile FuseMount fuse;
     private volatile String metricsUrl;
 
-    StatusReport(DaemonConfig config, CountingBackend backend, GuardedBackend guard, ChunkStore store,
-                 BackendMetaCache meta, ChunkFetcher fetcher, PeerNode peers) {
+    StatusReport(DaemonConfig config, CountingBackend backend, LocalDirBackend backendDir, GuardedBackend guard,
+                 ChunkStore store, BackendMetaCache meta, ChunkFetcher fetcher, PeerNode peers) {
         this.peers = peers;
+        this.backendDir = backendDir;
         this.guard = guard;
         this.config = config;
         this.backend = backend;
@@ -74,6 +77,7 @@ final class StatusReport implements Supplier<byte[]> {
         CountingBackend.Counts b = backend.counts();
         Map<String, Object> back = new LinkedHashMap<>();
         back.put("bytesRead", b.bytesRead());
+        back.put("bytesReadDirect", backendDir.bytesReadDirect());
         back.put("dataReads", b.dataReads());
         back.put("metaCalls", b.metaCalls());
         back.put("changes", b.changes());

@@ -30,9 +30,16 @@ public final class LocalDirBackend implements Backend {
     private static final int S_IFLNK = 0120000;
 
     private final Path root;
+    private final DirectReads direct;
 
     public LocalDirBackend(Path root) {
         this.root = root.toAbsolutePath().normalize();
+        this.direct = new DirectReads(this.root);
+    }
+
+    /** Bytes that {@link #readInto} read past the page cache since start. */
+    public long bytesReadDirect() {
+        return direct.bytesRead();
     }
 
     public Path root() {
@@ -99,6 +106,17 @@ public final class LocalDirBackend implements Backend {
             }
             return total;
         }
+    }
+
+    /**
+     * {@link #read}, the whole blocks past the page cache where the buffer and offset are
+     * aligned to them and the file system allows it ({@link DirectReads}): a chunk read into
+     * the store is not kept a second time in the page cache.
+     */
+    @Override
+    public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
+        int n = direct.read(resolve(path), offset, dst);
+        return dst.hasRemaining() ? n + read(path, offset + n, dst) : n; // the short last block, or all
     }
 
     @Override

@@ -1,9 +1,11 @@
 package io.peerfs.backend;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.ByteBuffer;
+import java.util.Random;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,5 +52,85 @@ class LocalDirBackendTest {
         try (var s = Files.list(root)) {
             assertEquals(3, s.count(), "no temporary file is left");
         }
+    }
+
+    @Test
+    void wholeBlocksOfAlignedBuffersAreReadPastThePageCacheAndTheRestThroughIt() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("backend"));
+        byte[] data = new byte[3 * BLOCK + 1000];
+        new Random(7).nextBytes(data);
+        Files.write(root.resolve("f"), data);
+        LocalDirBackend backend = new LocalDirBackend(root);
+
+        ByteBuffer chunk = aligned(BLOCK);
+        assertEquals(BLOCK, backend.readInto("f", BLOCK, chunk));
+        assertBytes(data, BLOCK, chunk);
+        assertEquals(BLOCK, backend.bytesReadDirect());
+
+        ByteBuffer withTail = aligned(BLOCK + 1000);
+        assertEquals(BLOCK + 1000, backend.readInto("f", 2 * BLOCK, withTail));
+        assertBytes(data, 2 * BLOCK, withTail);
+        assertEquals(2 * BLOCK, backend.bytesReadDirect(), "the 1000-byte tail goes through the page cache");
+
+        ByteBuffer pastTheEnd = aligned(4 * BLOCK); // the file ends inside a block: a short direct read
+        assertEquals(BLOCK + 1000, backend.readInto("f", 2 * BLOCK, pastTheEnd));
+        assertBytes(data, 2 * BLOCK, pastTheEnd);
+
+        assertEquals(0, backend.readInto("f", data.length, aligned(BLOCK)), "at the end");
+    }
+
+    @Test
+    void unalignedBuffersAndOffsetsAreReadThroughThePageCache() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("backend"));
+        byte[] data = new byte[2 * BLOCK];
+        new Random(8).nextBytes(data);
+        Files.write(root.resolve("f"), data);
+        LocalDirBackend backend = new LocalDirBackend(root);
+
+        ByteBuffer heap = ByteBuffer.allocate(BLOCK);
+        assertEquals(BLOCK, backend.readInto("f", 0, heap));
+        assertBytes(data, 0, heap);
+        ByteBuffer offByOne = aligned(BLOCK + 1).position(1).slice();
+        assertEquals(BLOCK, backend.readInto("f", BLOCK, offByOne));
+        assertBytes(data, BLOCK, offByOne);
+        ByteBuffer atAnOddOffset = aligned(BLOCK);
+        assertEquals(BLOCK, backend.readInto("f", 512, atAnOddOffset));
+        assertBytes(data, 512, atAnOddOffset);
+        assertEquals(0, backend.bytesReadDirect());
+    }
+
+    @Test
+    void aBlockSizeTheFileSystemDoesNotTakeFallsBackToThePageCache() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("backend"));
+        byte[] data = new byte[2 * BLOCK];
+        new Random(9).nextBytes(data);
+        Files.write(root.resolve("f"), data);
+        long fsBlock = Files.getFileStore(root).getBlockSize();
+        DirectReads reads = new DirectReads(root, 512); // as if told a smaller block than the file system's
+        ByteBuffer buf = aligned(BLOCK);
+        buf.limit(BLOCK - 512);
+        int n = reads.read(root.resolve("f"), 512, buf);
+        if (fsBlock > 512) {
+            assertEquals(0, n, "refused by the JDK's alignment check: nothing read, the page cache reads it");
+            assertEquals(0, buf.position());
+        } else {
+            assertEquals(BLOCK - 512, n);
+        }
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> reads.read(root.resolve("missing"), 0, aligned(BLOCK)),
+                "a missing file is the caller's failure, not a refusal");
+    }
+
+    private static final int BLOCK = 64 << 10;
+
+    /** A direct buffer of {@code size} bytes at a page boundary. */
+    private static ByteBuffer aligned(int size) {
+        return ByteBuffer.allocateDirect(size + 2 * 4096).alignedSlice(4096).limit(size);
+    }
+
+    private static void assertBytes(byte[] data, int offset, ByteBuffer filled) {
+        byte[] got = new byte[filled.position()];
+        filled.flip().get(got);
+        byte[] want = java.util.Arrays.copyOfRange(data, offset, Math.min(data.length, offset + got.length));
+        assertArrayEquals(want, got);
     }
 }

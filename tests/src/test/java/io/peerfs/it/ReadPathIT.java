@@ -178,6 +178,9 @@ class ReadPathIT {
         pool.shutdown();
         assertEquals(data.length, mount.backendBytesRead() - before,
                 () -> "each chunk must be read from the backend once; before " + statusBefore + " after " + status());
+        assertEquals(6L * CHUNK, mount.status().path("backend").path("bytesReadDirect").asLong()
+                - statusBefore.path("backend").path("bytesReadDirect").asLong(),
+                () -> "whole chunks are read past the page cache, the 5-byte tail through it; " + status());
     }
 
     private static String status() {
