@@ -57,9 +57,7 @@ class LocalDirBackendTest {
     @Test
     void wholeBlocksOfAlignedBuffersAreReadPastThePageCacheAndTheRestThroughIt() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("backend"));
-        byte[] data = new byte[3 * BLOCK + 1000];
-        new Random(7).nextBytes(data);
-        Files.write(root.resolve("f"), data);
+        byte[] data = randomFile(root.resolve("f"), 3 * BLOCK + 1000, 7);
         LocalDirBackend backend = new LocalDirBackend(root);
 
         ByteBuffer chunk = aligned(BLOCK);
@@ -82,9 +80,7 @@ class LocalDirBackendTest {
     @Test
     void unalignedBuffersAndOffsetsAreReadThroughThePageCache() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("backend"));
-        byte[] data = new byte[2 * BLOCK];
-        new Random(8).nextBytes(data);
-        Files.write(root.resolve("f"), data);
+        byte[] data = randomFile(root.resolve("f"), 2 * BLOCK, 8);
         LocalDirBackend backend = new LocalDirBackend(root);
 
         ByteBuffer heap = ByteBuffer.allocate(BLOCK);
@@ -102,9 +98,7 @@ class LocalDirBackendTest {
     @Test
     void aBlockSizeTheFileSystemDoesNotTakeFallsBackToThePageCache() throws Exception {
         Path root = Files.createDirectories(tmp.resolve("backend"));
-        byte[] data = new byte[2 * BLOCK];
-        new Random(9).nextBytes(data);
-        Files.write(root.resolve("f"), data);
+        byte[] data = randomFile(root.resolve("f"), 2 * BLOCK, 9);
         long fsBlock = Files.getFileStore(root).getBlockSize();
         DirectReads reads = new DirectReads(root, 512); // as if told a smaller block than the file system's
         ByteBuffer buf = aligned(BLOCK);
@@ -121,6 +115,13 @@ class LocalDirBackendTest {
     }
 
     private static final int BLOCK = 64 << 10;
+
+    private static byte[] randomFile(Path file, int size, int seed) throws java.io.IOException {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        Files.write(file, data);
+        return data;
+    }
 
     /** A direct buffer of {@code size} bytes at a page boundary. */
     private static ByteBuffer aligned(int size) {
