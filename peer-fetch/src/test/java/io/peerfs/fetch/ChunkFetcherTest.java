@@ -47,12 +47,22 @@ class ChunkFetcherTest {
 
         @Override
         public int read(String path, long offset, ByteBuffer dst) throws java.io.IOException {
+            awaitGate();
+            return super.read(path, offset, dst);
+        }
+
+        @Override
+        public int readInto(String path, long offset, ByteBuffer dst) throws java.io.IOException {
+            awaitGate();
+            return super.readInto(path, offset, dst); // chunk loads come this way
+        }
+
+        private void awaitGate() throws java.io.InterruptedIOException {
             try {
                 gate.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 throw new java.io.InterruptedIOException();
             }
-            return super.read(path, offset, dst);
         }
     }
 
