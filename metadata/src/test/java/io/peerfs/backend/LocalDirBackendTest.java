@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Random;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,13 +113,13 @@ class LocalDirBackendTest {
         } else {
             assertEquals(BLOCK - 512, n);
         }
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> reads.read(root.resolve("missing"), 0, aligned(BLOCK)),
+        assertThrows(NoSuchFileException.class, () -> reads.read(root.resolve("missing"), 0, aligned(BLOCK)),
                 "a missing file is the caller's failure, not a refusal");
     }
 
     private static final int BLOCK = 64 << 10;
 
-    private static byte[] randomFile(Path file, int size, int seed) throws java.io.IOException {
+    private static byte[] randomFile(Path file, int size, int seed) throws IOException {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);
         Files.write(file, data);
@@ -131,7 +134,7 @@ class LocalDirBackendTest {
     private static void assertBytes(byte[] data, int offset, ByteBuffer filled) {
         byte[] got = new byte[filled.position()];
         filled.flip().get(got);
-        byte[] want = java.util.Arrays.copyOfRange(data, offset, Math.min(data.length, offset + got.length));
+        byte[] want = Arrays.copyOfRange(data, offset, Math.min(data.length, offset + got.length));
         assertArrayEquals(want, got);
     }
 }

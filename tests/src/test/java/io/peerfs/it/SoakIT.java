@@ -110,7 +110,8 @@ class SoakIT {
                 Thread.sleep(500);
             }
             assertTrue(PeerIT.openFds(pid) <= fdsAtStart + 64, "descriptors left open after the load: "
-                    + PeerIT.openFds(pid) + ", " + fdsAtStart + " at start (" + fdKindsAtStart + "); open now: " + openFdKinds(pid));
+                    + PeerIT.openFds(pid) + ", " + fdsAtStart + " at start (" + fdKindsAtStart + "); open now: "
+                    + openFdKinds(pid));
             assertTrue(m.status().path("cache").path("evictions").asLong() > 0, "the cache was under pressure");
             assertTrue(verifiedBytes.get() > 4L * CACHE, "the load went through more than the cache holds");
         }
