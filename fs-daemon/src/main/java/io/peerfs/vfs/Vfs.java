@@ -78,6 +78,8 @@ public final class Vfs {
     private static final int XATTR_REPLACE = 2;
     /** Names and values of one entry's xattrs together, at most (as XATTR_LIST_MAX on Linux). */
     private static final int XATTR_SPACE = 64 * 1024;
+    /** How long an rmdir of a result directory waits for files libfuse hid to be released. */
+    private static final long HIDDEN_RELEASE_WAIT_NS = 2_000_000_000L;
 
     /** What a file handle refers to. */
     private sealed interface Handle permits SourceHandle, ScratchHandle, ResultHandle {
@@ -262,6 +264,16 @@ public final class Vfs {
         return attrOf(rel(path));
     }
 
+    /** fstat: the attributes of an open file, wherever its name went since. */
+    public FileAttr getattr(long fh) throws IOException {
+        Handle h = handle(fh);
+        if (h instanceof SourceHandle s) {
+            return attrOf(s.file().backendPath);
+        }
+        OpenScratch f = h instanceof ScratchHandle s ? s.file() : ((ResultHandle) h).file();
+        return scratchFiles.get(f.ino).orElseThrow(() -> new NoSuchFileException("(open file " + fh + ")")).attr();
+    }
+
     /** Backend names and scratch names of a directory, merged. */
     public List<String> readdir(String path) throws IOException {
         String rel = rel(path);
@@ -273,12 +285,16 @@ public final class Vfs {
             }
         } else {
             for (String n : backend.list(rel)) {
-                if (!Backend.isTemporary(n)) { // an upload in progress
+                if (!Backend.isTemporary(n) && !HiddenNames.isHidden(n)) { // an upload in progress, a removed open file
                     names.add(n);
                 }
             }
         }
-        names.addAll(scratch.list(rel));
+        for (String n : scratch.list(rel)) {
+            if (!HiddenNames.isHidden(n)) {
+                names.add(n);
+            }
+        }
         return new ArrayList<>(names);
     }
 
@@ -595,15 +611,51 @@ public final class Vfs {
             if (!scratch.list(rel).isEmpty()) {
                 throw new java.nio.file.DirectoryNotEmptyException(path); // scratch names inside it
             }
-            resultTree.remove(rel);
+            removeResultDir(rel);
             return;
         }
         Inode inode = writable("rmdir", path);
         if (!inode.isDirectory()) {
             throw new NotDirectoryException(path);
         }
+        List<String> inside = scratch.list(rel);
+        if (HiddenNames.onlyHidden(inside)) {
+            for (String n : inside) { // removed while open: the open handles keep their data
+                try {
+                    scratchFiles.deleteIfUnused(scratch.unlink(rel + "/" + n, clockNs.getAsLong()));
+                } catch (NoSuchFileException e) {
+                    // its release removed it meanwhile
+                }
+            }
+        }
         scratch.unlink(rel, clockNs.getAsLong());
         scratch.delete(inode.ino());
+    }
+
+    /**
+     * Removes a result directory. One whose only entries are files libfuse hid until their
+     * release (see {@link HiddenNames}) is waited for briefly: those releases are on their way
+     * when a process closed, unlinked and then removed the directory, and the backend would
+     * refuse it until then.
+     */
+    private void removeResultDir(String rel) throws IOException {
+        long deadline = System.nanoTime() + HIDDEN_RELEASE_WAIT_NS;
+        while (true) {
+            try {
+                resultTree.remove(rel);
+                return;
+            } catch (java.nio.file.DirectoryNotEmptyException e) {
+                if (System.nanoTime() > deadline || !HiddenNames.onlyHidden(backend.list(rel))) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("rmdir of " + rel + " interrupted");
+            }
+        }
     }
 
     public void rename(String from, String to) throws IOException {

@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -253,6 +254,41 @@ class ResultVfsTest {
         vfs.release(gone);
         assertEquals(List.of("out/final"), backendFiles(), "data of a removed name never reaches the backend");
         assertEquals(0, store.stats().pinnedBytes());
+    }
+
+    /**
+     * libfuse renames a result file removed while open to .fuse_hiddenNNN on the backend and
+     * removes it at the release, which the kernel sends after close() returned: an rmdir of the
+     * directory in between waits for it, and fails only when the file stays open.
+     */
+    @Test
+    void anRmdirWaitsForTheReleaseOfFilesLibfuseHid() throws Exception {
+        Files.createDirectories(backendDir.resolve("out/d"));
+        Files.writeString(backendDir.resolve("out/d/f"), "data");
+        open(false, "out/**");
+        long fh = vfs.open("/out/d/f", Vfs.O_RDONLY);
+        String hidden = "/out/d/.fuse_hidden0000000400000001";
+        vfs.rename("/out/d/f", hidden);
+        assertEquals(List.of(), vfs.readdir("/out/d"));
+        assertEquals(4, vfs.getattr(fh).size(), "fstat by handle follows the rename");
+        Thread release = new Thread(() -> {
+            try {
+                Thread.sleep(200);
+                vfs.release(fh);
+                vfs.unlink(hidden); // what libfuse does once the release is answered
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        release.start();
+        vfs.rmdir("/out/d");
+        release.join();
+        assertFalse(Files.exists(backendDir.resolve("out/d")));
+
+        Files.createDirectories(backendDir.resolve("out/e"));
+        Files.writeString(backendDir.resolve("out/e/.fuse_hidden0000000400000002"), "held");
+        assertThrows(DirectoryNotEmptyException.class, () -> vfs.rmdir("/out/e"), "a file still open keeps it");
+        assertTrue(Files.exists(backendDir.resolve("out/e/.fuse_hidden0000000400000002")));
     }
 
     @Test

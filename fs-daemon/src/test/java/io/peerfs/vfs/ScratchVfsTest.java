@@ -243,6 +243,37 @@ class ScratchVfsTest {
         assertTrue(metaStore.orphans().isEmpty());
     }
 
+    /** libfuse renames a file removed while open to .fuse_hiddenNNN and removes that at its release. */
+    @Test
+    void filesLibfuseHidUntilTheirReleaseAreNotListedAndGoWithTheirDirectory() throws Exception {
+        open(64L << 20);
+        byte[] data = TestBytes.random(2 * CHUNK + 3, 2);
+        vfs.mkdir("/d", 0755, ME);
+        writeFile("/d/f", data);
+        long fh = vfs.open("/d/f", Vfs.O_RDONLY);
+        vfs.rename("/d/f", "/d/.fuse_hidden0000000300000001");
+        assertEquals(List.of(), vfs.readdir("/d"));
+        assertEquals(data.length, vfs.getattr(fh).size(), "fstat by handle");
+        vfs.rmdir("/d");
+        assertThrows(NoSuchFileException.class, () -> vfs.getattr("/d"));
+        ByteBuffer dst = ByteBuffer.allocateDirect(data.length);
+        vfs.read(fh, 0, dst);
+        assertArrayEquals(data, Arrays.copyOf(toArray(dst), data.length), "the open handle keeps its bytes");
+        assertEquals(0, vfs.getattr(fh).nlink());
+        vfs.release(fh);
+        assertThrows(NoSuchFileException.class, () -> vfs.unlink("/d/.fuse_hidden0000000300000001"),
+                "libfuse's unlink at the release finds nothing and is ignored");
+        assertEquals(0, store.stats().chunks(), "the last close frees the chunks");
+        assertTrue(metaStore.orphans().isEmpty());
+
+        vfs.mkdir("/e", 0755, ME);
+        writeFile("/e/.fuse_hidden0000000300000002", data);
+        writeFile("/e/kept", data);
+        assertEquals(List.of("kept"), vfs.readdir("/e"));
+        assertThrows(DirectoryNotEmptyException.class, () -> vfs.rmdir("/e"), "other entries keep the directory");
+        assertEquals(data.length, vfs.getattr("/e/.fuse_hidden0000000300000002").size(), "and the hidden file");
+    }
+
     @Test
     void aRecordReadBeforeTheWritersCloseIsNotServedAfterIt() throws Exception {
         open(64L << 20);

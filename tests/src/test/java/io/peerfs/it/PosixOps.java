@@ -68,6 +68,13 @@ final class PosixOps {
         return differences;
     }
 
+    /** The names in a directory, sorted. */
+    static List<String> names(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     static byte[] pread(Path f, long off, int len) throws Exception {
         try (FileChannel ch = FileChannel.open(f)) {
             ByteBuffer b = ByteBuffer.allocate(len);
@@ -132,6 +139,27 @@ final class PosixOps {
                 }
                 return Arrays.hashCode(b.array()) + ":" + Files.exists(r.resolve("gone"));
             }
+        });
+        ops.put("removed while open, then its directory", r -> {
+            Path dir = Files.createDirectory(r.resolve("rm"));
+            List<Object> seen = new ArrayList<>();
+            try (FileChannel ch = FileChannel.open(dir.resolve("f"), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(random(CHUNK + 10, 8)));
+                Files.delete(dir.resolve("f"));
+                seen.add(names(dir)); // no trace of it: libfuse's .fuse_hiddenNNN is not listed
+                seen.add(ch.size()); // fstat
+                ch.write(ByteBuffer.wrap(random(100, 9)), 2L * CHUNK);
+                ch.truncate(CHUNK);
+                seen.add(ch.size());
+                ByteBuffer b = ByteBuffer.allocate(CHUNK);
+                ch.read(b, 0);
+                seen.add(Arrays.hashCode(b.array()));
+            }
+            // at once: the kernel sends the release behind the close
+            Files.delete(dir);
+            seen.add(Files.exists(dir));
+            return seen;
         });
         ops.put("fsync", r -> {
             try (FileChannel ch = FileChannel.open(r.resolve("a"), StandardOpenOption.WRITE)) {

@@ -3,6 +3,7 @@ package io.peerfs.it;
 import static io.peerfs.it.TestFiles.random;
 
 import io.peerfs.it.PosixOps.Op;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,6 +100,40 @@ class ScratchIT {
         mount.mount();
         assertTrue(Arrays.equals(data, Files.readAllBytes(mount.mountpoint.resolve("src/intermediate/features.bin"))));
         assertEquals("scratch", Files.readString(mount.mountpoint.resolve("top-level.txt")));
+    }
+
+    /**
+     * As on a local file system, a directory can go while a file removed from it is still
+     * open, and that file keeps its bytes until its last close, which frees them.
+     */
+    @Test
+    void aDirectoryGoesWhileAFileRemovedFromItIsStillOpen() throws Exception {
+        long pinnedBefore = mount.status().path("cache").path("pinnedBytes").asLong();
+        Path dir = Files.createDirectories(mount.mountpoint.resolve("src/held"));
+        byte[] data = random(2 * CHUNK + 5, 12);
+        Files.write(dir.resolve("f"), data);
+        try (FileChannel ch = FileChannel.open(dir.resolve("f"), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            Files.delete(dir.resolve("f"));
+            Files.delete(dir);
+            assertFalse(Files.exists(dir));
+            ByteBuffer all = ByteBuffer.allocate(data.length + 1);
+            while (ch.read(all, all.position()) > 0) {
+                // to the end
+            }
+            assertArrayEquals(data, Arrays.copyOf(all.array(), all.position()));
+            ch.write(ByteBuffer.wrap(new byte[] {7, 7, 7}), 1);
+            ByteBuffer back = ByteBuffer.allocate(5);
+            ch.read(back, 0);
+            assertArrayEquals(new byte[] {data[0], 7, 7, 7, data[4]}, back.array());
+            assertTrue(mount.status().path("cache").path("pinnedBytes").asLong() >= pinnedBefore + data.length);
+        }
+        long pinned = -1;
+        for (int i = 0; i < 200 && pinned != pinnedBefore; i++) { // the release comes behind the close
+            Thread.sleep(25);
+            pinned = mount.status().path("cache").path("pinnedBytes").asLong();
+        }
+        assertEquals(pinnedBefore, pinned, "the last close frees the removed file's chunks");
+        assertEquals(0, mount.status().path("daemon").path("openFiles").asLong());
     }
 
     @Test

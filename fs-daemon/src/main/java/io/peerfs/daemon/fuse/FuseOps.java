@@ -102,9 +102,10 @@ final class FuseOps {
         return fi.getLong(fhOffset);
     }
 
-    int getattr(String path, Pointer stat) {
+    /** getattr; by handle when libfuse 3 passes one (the kernel sent the request for an open file). */
+    int getattr(String path, Pointer stat, Pointer fi) {
         return guard("getattr", path, () -> {
-            fill(FileStat.of(stat), vfs.getattr(path));
+            fill(FileStat.of(stat), fi == null ? vfs.getattr(path) : vfs.getattr(fh(fi)));
             return 0;
         });
     }

@@ -94,7 +94,7 @@ public final class PeerFuse extends FuseStubFS implements FuseMount {
 
     @Override
     public int getattr(String path, FileStat stat) {
-        return ops.getattr(path, mem(stat));
+        return ops.getattr(path, mem(stat), null);
     }
 
     @Override

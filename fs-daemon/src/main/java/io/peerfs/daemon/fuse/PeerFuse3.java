@@ -82,7 +82,7 @@ public final class PeerFuse3 implements FuseMount {
         this.lib = LibraryLoader.create(LibFuse3.class).failImmediately().load("libfuse3.so.3");
         this.operations = Memory.allocateDirect(runtime, OPS_SLOTS * 8L, true);
         ops.replyThrough(readBuffers);
-        set(0, LibFuse3.PathTwoPointers.class, (path, stat, fi) -> ops.getattr(path, stat));
+        set(0, LibFuse3.PathTwoPointers.class, ops::getattr);
         set(1, LibFuse3.PathBuffer.class, ops::readlink);
         set(2, LibFuse3.Mknod.class, (path, mode, rdev) -> ops.mknod(path));
         set(3, LibFuse3.Mkdir.class, ops::mkdir);
