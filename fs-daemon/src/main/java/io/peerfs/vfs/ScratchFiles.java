@@ -84,19 +84,54 @@ final class ScratchFiles {
         Inode r = record;
         long seen = -1; // when the caller read record is not known
         while (true) {
+            OpenScratch f;
+            boolean first = false;
             synchronized (open) {
-                OpenScratch f = open.get(r.ino());
+                f = open.get(r.ino());
                 if (f == null && seen == closes) {
                     f = new OpenScratch(r);
                     open.put(r.ino(), f);
+                    first = true;
                 }
                 if (f != null) {
                     f.handles++;
-                    return f;
                 }
                 seen = closes;
             }
+            if (f != null) {
+                if (first) {
+                    announceOpen(f);
+                }
+                return f;
+            }
             r = meta.get(record.ino()).orElse(record);
+        }
+    }
+
+    /**
+     * Records in the MetaStore that this node has the file open, so that a node removing its
+     * last name leaves its data to this node's last close. After this node has the file in
+     * its table: a last close racing with it records the close first and then sees it open.
+     */
+    private void announceOpen(OpenScratch f) throws IOException {
+        try {
+            meta.opened(f.ino);
+        } catch (IOException | RuntimeException e) {
+            release(f);
+            throw e;
+        }
+    }
+
+    /** Records the last close here; an open that came in meanwhile is recorded again. */
+    private void announceClose(long ino) {
+        try {
+            meta.closed(ino);
+            if (isOpen(ino)) {
+                meta.opened(ino);
+            }
+        } catch (IOException | RuntimeException e) {
+            // the record stays until this node restarts: a removal elsewhere leaves the data until then
+            log.warn("could not record the close of scratch inode {} in the metadata store: {}", ino, e.toString());
         }
     }
 
@@ -499,11 +534,13 @@ final class ScratchFiles {
             }
         }
         List<ChunkKey> uncommitted = new ArrayList<>();
+        boolean closed = false;
         try {
             commit(f, false);
         } finally {
             synchronized (open) {
                 if (f.handles == 0) {
+                    closed = true;
                     open.remove(f.ino);
                     closes++;
                     f.lock.writeLock().lock();
@@ -522,9 +559,15 @@ final class ScratchFiles {
             for (ChunkKey k : uncommitted) {
                 store.remove(k);
             }
+            if (closed) {
+                announceClose(f.ino); // also when the commit failed
+            }
         }
         if (!isOpen(f.ino)) {
-            meta.get(f.ino).filter(i -> i.nlink() == 0).ifPresent(this::deleteQuietly);
+            Optional<Inode> unlinked = meta.get(f.ino).filter(i -> i.nlink() == 0);
+            if (unlinked.isPresent() && !isOpen(f.ino) && !meta.openElsewhere(f.ino)) {
+                deleteQuietly(unlinked.get());
+            }
         }
     }
 
@@ -557,9 +600,12 @@ final class ScratchFiles {
         return unreferenced.size();
     }
 
-    /** Removes an inode with no names left, and its chunks, unless it is still open here. */
+    /**
+     * Removes an inode with no names left, and its chunks, unless it is still open here or on
+     * another node (whose last close removes it then).
+     */
     void deleteIfUnused(Inode inode) throws IOException {
-        if (inode.nlink() == 0 && !isOpen(inode.ino())) {
+        if (inode.nlink() == 0 && !isOpen(inode.ino()) && !meta.openElsewhere(inode.ino())) {
             delete(inode);
         }
     }

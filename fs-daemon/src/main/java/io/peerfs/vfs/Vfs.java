@@ -155,6 +155,7 @@ public final class Vfs {
      */
     public Recovery recover() throws IOException {
         tags = Set.copyOf(scratch.resultTags());
+        scratch.noneOpen();
         List<Inode> orphans = scratch.orphans();
         for (Inode o : orphans) {
             scratchFiles.deleteIfUnused(o);

@@ -118,6 +118,27 @@ public interface MetaStore extends AutoCloseable {
     default void agree(String setting, String value, String describe) throws IOException {
     }
 
+    /**
+     * Records that this node has the inode open (its first handle here), so that a node
+     * removing its last name leaves the data to this node's last close. A one-node engine
+     * needs nothing: the node knows what it has open itself.
+     */
+    default void opened(long ino) throws IOException {
+    }
+
+    /** This node closed its last handle of the inode. */
+    default void closed(long ino) throws IOException {
+    }
+
+    /** True when a node other than this one has the inode open (see {@link #opened}). */
+    default boolean openElsewhere(long ino) throws IOException {
+        return false;
+    }
+
+    /** This node has nothing open (it starts): forgets what an earlier run of it recorded. */
+    default void noneOpen() throws IOException {
+    }
+
     /** Inodes with no names left (a crash while they were open leaves them): to collect at start. */
     List<Inode> orphans() throws IOException;
 

@@ -184,6 +184,36 @@ class SharedScratchIT {
         assertFalse(Files.exists(cpu().mountpoint.resolve("stage1/big1")));
     }
 
+    /** As on a local file system: the data of a removed file lives until its last close, on any node. */
+    @Test
+    @Order(2)
+    void aFileRemovedOnOneNodeWhileOpenOnAnotherIsReadWholeThereAndFreedAtItsClose() throws Exception {
+        byte[] data = random(3 * CHUNK + 5, 21);
+        TestFiles.write(cpu().mountpoint.resolve("stage1/held.bin"), data);
+        long pinned = cpu().status().path("cache").path("pinnedBytes").asLong();
+        waitTtl();
+        try (var ch = java.nio.channels.FileChannel.open(gpu().mountpoint.resolve("stage1/held.bin"))) {
+            Files.delete(cpu().mountpoint.resolve("stage1/held.bin")); // nothing of it read on the GPU node yet
+            Thread.sleep(1000); // a free would have reached the holder by now
+            assertEquals(pinned, cpu().status().path("cache").path("pinnedBytes").asLong(),
+                    "the holder keeps the chunks of a file open elsewhere");
+            java.nio.ByteBuffer all = java.nio.ByteBuffer.allocate(data.length);
+            while (all.hasRemaining() && ch.read(all) > 0) {
+                // to the end
+            }
+            assertArrayEquals(data, all.array());
+        }
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        long now = pinned;
+        while (System.nanoTime() < deadline && now > pinned - data.length) {
+            Thread.sleep(100);
+            now = cpu().status().path("cache").path("pinnedBytes").asLong();
+        }
+        assertEquals(pinned - data.length, now, "the reader's last close freed the chunks on their holder");
+        waitTtl();
+        assertFalse(Files.exists(gpu().mountpoint.resolve("stage1/held.bin")));
+    }
+
     @Test
     @Order(3)
     void concurrentCreatesAndRenamesFromTwoNodesEndInOneConsistentDirectory() throws Exception {

@@ -52,6 +52,9 @@ import java.util.function.UnaryOperator;
  * d:DIR         hash: name → ino (8 bytes) + type ('d' directory, 'f' anything else)
  * w:NODE        hash: ino → readiness byte + backend path (NODE's writeback journal)
  * o:NODE        set of inodes whose last name NODE removed (its orphans to collect)
+ * u:NODE        set of inodes NODE has open; expires {@link #OPEN_TTL_SECONDS} after NODE's
+ *               last heartbeat or open, so the files a dead node had open are let go
+ * n             set of the node ids that recorded open files
  * t             set of result-tagged paths
  * m             hash: node id → heartbeat ms (8 bytes) + peer address
  * c             hash: cluster settings every mount must agree on
@@ -66,6 +69,22 @@ public final class RedisMetaStore implements MetaStore {
     private static final byte DIR = 'd';
     private static final byte OTHER = 'f';
     private static final int MAX_ATTEMPTS = 10_000;
+    /** How long the open files of a node that stopped heart-beating (it died) keep their data. */
+    static final long OPEN_TTL_SECONDS = 60;
+    /** Records inode ARGV[1] as open in the set KEYS[1] of node ARGV[3], with its expiry ARGV[2]. */
+    private static final String OPENED = """
+            redis.call('SADD', KEYS[1], ARGV[1])
+            redis.call('EXPIRE', KEYS[1], ARGV[2])
+            redis.call('SADD', KEYS[2], ARGV[3])
+            return 1""";
+    /** Whether a node other than ARGV[1] has inode ARGV[3] open: its key is ARGV[2] .. node id. */
+    private static final String OPEN_ELSEWHERE = """
+            for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+              if node ~= ARGV[1] and redis.call('SISMEMBER', ARGV[2] .. node, ARGV[3]) == 1 then
+                return 1
+              end
+            end
+            return 0""";
 
     private final String where;
     private final String nodeId;
@@ -162,6 +181,10 @@ public final class RedisMetaStore implements MetaStore {
 
     private byte[] orphansKey() {
         return key("o:" + nodeId);
+    }
+
+    private static byte[] openKey(String node) {
+        return key("u:" + node);
     }
 
     private static String parentOf(String path) {
@@ -639,8 +662,36 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public void heartbeat(Member member) throws IOException {
         byte[] addr = utf8(member.address());
-        call("register member", member.nodeId(), () -> redis.hset(key("m"), utf8(member.nodeId()),
-                ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array()));
+        call("register member", member.nodeId(), () -> {
+            redis.expire(openKey(member.nodeId()), OPEN_TTL_SECONDS); // the files it has open are still open
+            return redis.hset(key("m"), utf8(member.nodeId()),
+                    ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array());
+        });
+    }
+
+    @Override
+    public void opened(long ino) throws IOException {
+        call("record the open of", "inode " + ino, () -> redis.eval(OPENED, io.lettuce.core.ScriptOutputType.INTEGER,
+                new byte[][] {openKey(nodeId), key("n")}, utf8(Long.toString(ino)),
+                utf8(Long.toString(OPEN_TTL_SECONDS)), utf8(nodeId)));
+    }
+
+    @Override
+    public void closed(long ino) throws IOException {
+        call("record the close of", "inode " + ino, () -> redis.srem(openKey(nodeId), utf8(Long.toString(ino))));
+    }
+
+    @Override
+    public boolean openElsewhere(long ino) throws IOException {
+        Long open = call("read", "who has inode " + ino + " open", () -> redis.eval(OPEN_ELSEWHERE,
+                io.lettuce.core.ScriptOutputType.INTEGER, new byte[][] {key("n")}, utf8(nodeId),
+                key("u:"), utf8(Long.toString(ino))));
+        return open != null && open == 1;
+    }
+
+    @Override
+    public void noneOpen() throws IOException {
+        call("forget the open files of", nodeId, () -> redis.del(openKey(nodeId)));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.peerfs.meta.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +73,43 @@ class RedisMetaStoreTest extends MetaStoreContract {
                 () -> RedisMetaStore.open("redis://:s3cret-pw@127.0.0.1:6379/notadb", "node-a", TIMEOUT));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("is not a Redis URL"), e.getMessage());
         org.junit.jupiter.api.Assertions.assertFalse(e.getMessage().contains("s3cret-pw"), e.getMessage());
+    }
+
+    @Test
+    void aFileOpenOnOneNodeIsOpenElsewhereForTheOthersUntilItsLastCloseThere() throws Exception {
+        try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
+            long ino = store.create("f", file()).ino();
+            long ino2 = store.create("g", file()).ino();
+            assertFalse(other.openElsewhere(ino));
+            store.opened(ino);
+            assertTrue(other.openElsewhere(ino));
+            assertFalse(other.openElsewhere(ino2), "another inode");
+            assertFalse(store.openElsewhere(ino), "its own opens are not elsewhere");
+            other.opened(ino);
+            store.closed(ino);
+            assertTrue(store.openElsewhere(ino), "node-b has it open still");
+            assertFalse(other.openElsewhere(ino));
+            other.closed(ino);
+            assertFalse(store.openElsewhere(ino));
+
+            store.opened(ino);
+            store.noneOpen(); // node-a started again
+            assertFalse(other.openElsewhere(ino));
+
+            store.opened(ino);
+            io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
+            try (var c = client.connect()) {
+                long ttl = c.sync().ttl("peerfs:u:node-a");
+                assertTrue(ttl > 0 && ttl <= RedisMetaStore.OPEN_TTL_SECONDS,
+                        "the open files of a node that dies are let go: ttl " + ttl);
+                c.sync().persist("peerfs:u:node-a");
+                store.heartbeat(new io.peerfs.meta.Member("node-a", "127.0.0.1:1", 1));
+                ttl = c.sync().ttl("peerfs:u:node-a");
+                assertTrue(ttl > 0 && ttl <= RedisMetaStore.OPEN_TTL_SECONDS, "each heartbeat sets it again: " + ttl);
+            } finally {
+                client.shutdown();
+            }
+        }
     }
 
     @Test
