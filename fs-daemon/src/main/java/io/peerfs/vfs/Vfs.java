@@ -1,6 +1,5 @@
 package io.peerfs.vfs;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.peerfs.backend.Backend;
 import io.peerfs.backend.FsStats;
 import io.peerfs.chunk.ChunkStore;
@@ -15,7 +14,6 @@ import io.peerfs.meta.PathClass;
 import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
@@ -50,7 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Vfs {
     private static final Logger log = LoggerFactory.getLogger(Vfs.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Virtual xattr on the mount root whose value is the daemon's status as JSON. */
     public static final String STATUS_XATTR = "user.peerfs.status";
     /** Virtual xattr on any path whose value says, as JSON, whether it is source, scratch or result and why. */
@@ -58,8 +55,6 @@ public final class Vfs {
     /** Virtual xattr that, set on a scratch file or directory, writes it to the backend as result data. */
     public static final String PERSIST_XATTR = "user.peerfs.persist";
     /** Set on the mount's root: removes pinned chunks no layout uses; reading it gives the last count. */
-    /** Chunks the last gc removed, -1 before the first. */
-    private volatile int lastGc = -1;
     public static final String GC_XATTR = "user.peerfs.gc";
     /**
      * Virtual xattr that, set to {@code "OFFSET LENGTH"} on a backend file, loads the chunks of
@@ -108,12 +103,10 @@ public final class Vfs {
     private final ScratchFiles scratchFiles;
     private final ResultFiles results;
     private final ResultTree resultTree;
-    private final ResultPaths resultPaths;
+    private final PathClasses paths;
+    private final ControlXattrs control;
     private final Promotion promotion;
-    /** Tagged result paths, as in the MetaStore; replaced whole on every change. */
-    private volatile Set<String> tags = Set.of();
     private final LongSupplier clockNs;
-    private final Supplier<byte[]> status;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private volatile long lastRefusalLogMs;
@@ -133,10 +126,11 @@ public final class Vfs {
         this.results = new ResultFiles(scratch, scratchFiles, backendStore, backendCache, config.writeback(),
                 config.setOwners());
         this.resultTree = new ResultTree(backendStore, backendCache, results, scratch, config.setOwners());
-        this.resultPaths = config.resultPaths();
         this.promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
         this.clockNs = clockNs;
-        this.status = status;
+        this.paths = new PathClasses(backendCache, scratch, scratchFiles, results, config.resultPaths());
+        this.control = new ControlXattrs(paths, backendCache, scratch, sources, scratchFiles, results, promotion,
+                status);
     }
 
     /** What {@link #recover} found. */
@@ -154,7 +148,7 @@ public final class Vfs {
      * uploading the result files of the writeback journal. Call at start, before mounting.
      */
     public Recovery recover() throws IOException {
-        tags = Set.copyOf(scratch.resultTags());
+        paths.reloadTags();
         scratch.noneOpen();
         List<Inode> orphans = scratch.orphans();
         for (Inode o : orphans) {
@@ -191,69 +185,10 @@ public final class Vfs {
         return slash < 0 ? "" : rel.substring(0, slash);
     }
 
-    /** The scratch inode at a path, with this node's unsaved size and layout if it is open here. */
-    private Optional<Inode> scratchAt(String rel) throws IOException {
-        if (rel.isEmpty()) {
-            return Optional.empty();
-        }
-        return scratchFiles.lookup(rel);
-    }
-
-    private Optional<FileAttr> sourceAt(String rel) throws IOException {
-        try {
-            return Optional.of(backend.stat(rel));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-    }
-
-    private FileAttr attrOf(String rel) throws IOException {
-        Optional<Inode> s = scratchAt(rel);
-        if (s.isPresent()) {
-            return s.get().attr();
-        }
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
-        return current.isPresent() ? current.get().attr() : backend.stat(rel);
-    }
-
-    /** True when a change at the existing non-scratch path {@code rel} goes to the backend. */
-    private boolean isResult(String rel) {
-        return resultPaths.why(rel, tags).isPresent();
-    }
-
-    /** True when a new name at {@code rel} is a result file (else it is scratch). */
-    private boolean newNameIsResult(String rel) throws IOException {
-        return isResult(rel) && scratchAt(parent(rel)).isEmpty();
-    }
-
-    /** The class of an existing path, for changes; NoSuchFileException when neither side has it. */
-    private PathClass classOf(String rel) throws IOException {
-        if (scratchAt(rel).isPresent()) {
-            return PathClass.SCRATCH;
-        }
-        if (results.staged(rel).isPresent()) {
-            return PathClass.RESULT;
-        }
-        backend.stat(rel);
-        return isResult(rel) ? PathClass.RESULT : PathClass.SOURCE;
-    }
-
-    /** Checks that a new name may be made at {@code rel}: its parent is a directory and the name is free. */
-    private void requireFreeName(String rel) throws IOException {
-        FileAttr parent = attrOf(parent(rel));
-        if (!parent.isDirectory()) {
-            throw new NotDirectoryException(parent(rel));
-        }
-        if (scratchAt(rel).isPresent() || results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
-            throw new FileAlreadyExistsException(rel);
-        }
-    }
-
     /** The scratch inode a change applies to; source data is refused, a missing name is ENOENT. */
     private Inode writable(String op, String path) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = scratchAt(rel);
+        Optional<Inode> s = paths.scratchAt(rel);
         if (s.isPresent()) {
             return s.get();
         }
@@ -262,14 +197,14 @@ public final class Vfs {
     }
 
     public FileAttr getattr(String path) throws IOException {
-        return attrOf(rel(path));
+        return paths.attrOf(rel(path));
     }
 
     /** fstat: the attributes of an open file, wherever its name went since. */
     public FileAttr getattr(long fh) throws IOException {
         Handle h = handle(fh);
         if (h instanceof SourceHandle s) {
-            return attrOf(s.file().backendPath);
+            return paths.attrOf(s.file().backendPath);
         }
         OpenScratch f = h instanceof ScratchHandle s ? s.file() : ((ResultHandle) h).file();
         return scratchFiles.get(f.ino).orElseThrow(() -> new NoSuchFileException("(open file " + fh + ")")).attr();
@@ -278,7 +213,7 @@ public final class Vfs {
     /** Backend names and scratch names of a directory, merged. */
     public List<String> readdir(String path) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = scratchAt(rel);
+        Optional<Inode> s = paths.scratchAt(rel);
         Set<String> names = new LinkedHashSet<>();
         if (s.isPresent()) {
             if (!s.get().isDirectory()) {
@@ -300,7 +235,7 @@ public final class Vfs {
     }
 
     public String readlink(String path) throws IOException {
-        Optional<Inode> s = scratchAt(rel(path));
+        Optional<Inode> s = paths.scratchAt(rel(path));
         if (s.isPresent()) {
             if (s.get().type() != FileType.SYMLINK) {
                 throw new FileSystemException(path, null, "Invalid argument");
@@ -323,7 +258,7 @@ public final class Vfs {
     /** {@link #open(String, int)} by process {@code pid} (0: unknown). */
     public long open(String path, int flags, int pid) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = scratchAt(rel);
+        Optional<Inode> s = paths.scratchAt(rel);
         if (s.isPresent()) {
             if (s.get().isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
@@ -349,7 +284,7 @@ public final class Vfs {
             throw new FileSystemException(path, null, "Is a directory");
         }
         if (writing) {
-            if (!isResult(rel)) {
+            if (!paths.isResult(rel)) {
                 throw refuse("open for writing", path);
             }
             return register(new ResultHandle(
@@ -361,8 +296,8 @@ public final class Vfs {
     /** Creates and opens a new file: a result file under a result path, else a scratch file. */
     public long create(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
-        requireFreeName(rel);
-        if (newNameIsResult(rel)) {
+        paths.requireFreeName(rel);
+        if (paths.newNameIsResult(rel)) {
             return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong()),
                     caller.pid(), true));
         }
@@ -494,8 +429,8 @@ public final class Vfs {
 
     public void truncate(String path, long size) throws IOException {
         String rel = rel(path);
-        if (classOf(rel) == PathClass.RESULT) {
-            if (attrOf(rel).isDirectory()) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
+            if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
             Optional<ResultFiles.Opened> staged = results.open(rel);
@@ -546,8 +481,8 @@ public final class Vfs {
 
     public void mkdir(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
-        requireFreeName(rel);
-        if (newNameIsResult(rel)) {
+        paths.requireFreeName(rel);
+        if (paths.newNameIsResult(rel)) {
             resultTree.mkdir(rel, mode, caller, clockNs.getAsLong());
             return;
         }
@@ -556,8 +491,8 @@ public final class Vfs {
 
     public void symlink(String target, String path, Caller caller) throws IOException {
         String rel = rel(path);
-        requireFreeName(rel);
-        if (newNameIsResult(rel)) {
+        paths.requireFreeName(rel);
+        if (paths.newNameIsResult(rel)) {
             resultTree.symlink(target, rel, caller);
             return;
         }
@@ -567,16 +502,16 @@ public final class Vfs {
     public void link(String from, String to) throws IOException {
         String fromRel = rel(from);
         String toRel = rel(to);
-        PathClass c = classOf(fromRel);
+        PathClass c = paths.classOf(fromRel);
         if (c == PathClass.RESULT) {
-            requireFreeName(toRel);
-            requireSameClass(from, to, newNameIsResult(toRel));
+            paths.requireFreeName(toRel);
+            requireSameClass(from, to, paths.newNameIsResult(toRel));
             resultTree.link(fromRel, toRel);
             return;
         }
         Inode inode = writable("link", from);
-        requireFreeName(toRel);
-        requireSameClass(from, to, !newNameIsResult(toRel));
+        paths.requireFreeName(toRel);
+        requireSameClass(from, to, !paths.newNameIsResult(toRel));
         scratch.link(inode.ino(), toRel, clockNs.getAsLong());
     }
 
@@ -589,8 +524,8 @@ public final class Vfs {
 
     public void unlink(String path) throws IOException {
         String rel = rel(path);
-        if (classOf(rel) == PathClass.RESULT) {
-            if (attrOf(rel).isDirectory()) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
+            if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
             resultTree.remove(rel);
@@ -605,8 +540,8 @@ public final class Vfs {
 
     public void rmdir(String path) throws IOException {
         String rel = rel(path);
-        if (classOf(rel) == PathClass.RESULT) {
-            if (!attrOf(rel).isDirectory()) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
+            if (!paths.attrOf(rel).isDirectory()) {
                 throw new NotDirectoryException(path);
             }
             if (!scratch.list(rel).isEmpty()) {
@@ -662,16 +597,16 @@ public final class Vfs {
     public void rename(String from, String to) throws IOException {
         String fromRel = rel(from);
         String toRel = rel(to);
-        PathClass c = classOf(fromRel);
-        FileAttr parent = attrOf(parent(toRel));
+        PathClass c = paths.classOf(fromRel);
+        FileAttr parent = paths.attrOf(parent(toRel));
         if (!parent.isDirectory()) {
             throw new NotDirectoryException(parent(toRel));
         }
-        boolean toScratch = scratchAt(toRel).isPresent();
-        boolean toResult = !toScratch && (results.staged(toRel).isPresent() || newNameIsResult(toRel));
+        boolean toScratch = paths.scratchAt(toRel).isPresent();
+        boolean toResult = !toScratch && (results.staged(toRel).isPresent() || paths.newNameIsResult(toRel));
         if (c == PathClass.RESULT) {
             requireSameClass(from, to, toResult);
-            if (attrOf(fromRel).isDirectory() && !scratch.list(fromRel).isEmpty()) {
+            if (paths.attrOf(fromRel).isDirectory() && !scratch.list(fromRel).isEmpty()) {
                 throw new FileSystemException(from, to, "Invalid cross-device link"); // scratch names inside it stay
             }
             resultTree.rename(fromRel, toRel);
@@ -679,7 +614,7 @@ public final class Vfs {
             return;
         }
         writable("rename", from);
-        if (!toScratch && sourceAt(toRel).isPresent() && !toResult) {
+        if (!toScratch && paths.sourceAt(toRel).isPresent() && !toResult) {
             throw refuse("rename over", to);
         }
         requireSameClass(from, to, !toResult);
@@ -710,7 +645,7 @@ public final class Vfs {
 
     public void chmod(String path, int mode) throws IOException {
         String rel = rel(path);
-        if (classOf(rel) == PathClass.RESULT) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
             resultTree.setAttributes(rel, i -> i.withMode(mode, clockNs.getAsLong()), b -> b.setMode(rel, mode));
             return;
         }
@@ -721,7 +656,7 @@ public final class Vfs {
     /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
     public void chown(String path, long uid, long gid) throws IOException {
         String rel = rel(path);
-        if (classOf(rel) == PathClass.RESULT) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
             resultTree.setAttributes(rel, i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
                     unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong()),
                     b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
@@ -741,7 +676,7 @@ public final class Vfs {
         String rel = rel(path);
         UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
                 mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
-        if (classOf(rel) == PathClass.RESULT) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
             Optional<ResultFiles.Staged> staged = results.staged(rel);
             resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
             if (staged.isPresent()) {
@@ -758,22 +693,9 @@ public final class Vfs {
     }
 
     public byte[] getxattr(String path, String name) throws IOException {
-        String rel = rel(path);
-        if (path.equals("/") && name.equals(STATUS_XATTR)) {
-            return status.get();
-        }
-        if (path.equals("/") && name.equals(GC_XATTR)) {
-            return Integer.toString(lastGc).getBytes(StandardCharsets.US_ASCII);
-        }
-        if (name.equals(INFO_XATTR)) {
-            return info(rel);
-        }
-        if (name.equals(CACHED_XATTR)) {
-            return cached(path, rel);
-        }
-        if (name.equals(ResultPaths.TAG_XATTR) && tags.contains(rel)) {
-            attrOf(rel);
-            return "1".getBytes(StandardCharsets.US_ASCII);
+        Optional<byte[]> c = control.get(path, name);
+        if (c.isPresent()) {
+            return c.get();
         }
         byte[] v = xattrsOf(path).get(name);
         if (v == null) {
@@ -782,56 +704,9 @@ public final class Vfs {
         return v;
     }
 
-    /**
-     * Loads the chunks of a byte range of a backend file (source or uploaded result data).
-     * Scratch files and result files still staged are kept on this node already.
-     */
-    private void warm(String path, String rel, String range) throws IOException {
-        String[] parts = range.strip().split(" ");
-        long offset;
-        long length;
-        try {
-            offset = Long.parseLong(parts[0]);
-            length = Long.parseLong(parts[1]);
-        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-            throw new FileSystemException(path, null, "Invalid argument"); // WARMUP_XATTR wants 'OFFSET LENGTH [owner]'
-        }
-        boolean atOwner = parts.length > 2 && parts[2].equals("owner");
-        if (offset < 0 || length < 0 || scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {
-            return;
-        }
-        if (!sources.warm(sourceVersion(path, rel), offset, length, atOwner)) {
-            throw new FileSystemException(path, null, "No space left on device"); // the cache is full of pinned data
-        }
-    }
-
-    private byte[] cached(String path, String rel) throws IOException {
-        long bytes;
-        long cached = 0;
-        Optional<Inode> s = scratchAt(rel);
-        if (s.isPresent() || results.staged(rel).isPresent()) {
-            bytes = getattr(path).size(); // kept by this node or its holders
-            cached = bytes;
-        } else {
-            OpenFile f = sourceVersion(path, rel);
-            bytes = f.attr.size();
-            cached = sources.cachedBytes(f);
-        }
-        return ("{\"bytes\":" + bytes + ",\"cachedBytes\":" + cached + "}").getBytes(StandardCharsets.US_ASCII);
-    }
-
-    /** The current version of a backend file, as an open would pin it. */
-    private OpenFile sourceVersion(String path, String rel) throws IOException {
-        FileAttr attr = backend.statFresh(rel);
-        if (attr.isDirectory()) {
-            throw new FileSystemException(path, null, "Is a directory");
-        }
-        return new OpenFile(rel, attr, sources.chunkSize());
-    }
-
     public List<String> listxattr(String path) throws IOException {
         List<String> names = new ArrayList<>(xattrsOf(path).keySet());
-        if (tags.contains(rel(path))) {
+        if (paths.tagged(rel(path))) {
             names.add(ResultPaths.TAG_XATTR);
         }
         return names;
@@ -839,7 +714,7 @@ public final class Vfs {
 
     private Map<String, byte[]> xattrsOf(String path) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = scratchAt(rel);
+        Optional<Inode> s = paths.scratchAt(rel);
         if (s.isPresent()) {
             return s.get().xattrs();
         }
@@ -850,28 +725,12 @@ public final class Vfs {
 
     /** Sets a {@code user.} xattr; {@code flags} as setxattr(2) (create, replace). Also tags and persists. */
     public void setxattr(String path, String name, byte[] value, int flags) throws IOException {
+        if (control.set(path, name, value)) {
+            return;
+        }
         String rel = rel(path);
-        if (name.equals(ResultPaths.TAG_XATTR)) {
-            tag(path, new String(value, StandardCharsets.UTF_8).strip());
-            return;
-        }
-        if (name.equals(GC_XATTR) && rel.isEmpty()) {
-            int freed = scratchFiles.freeUnreferencedChunks();
-            lastGc = freed;
-            log.info("gc: removed {} scratch chunks no file uses", freed);
-            return;
-        }
-        if (name.equals(WARMUP_XATTR)) {
-            warm(path, rel, new String(value, StandardCharsets.US_ASCII));
-            return;
-        }
-        if (name.equals(PERSIST_XATTR)) {
-            promotion.persist(rel);
-            tags = Set.copyOf(scratch.resultTags());
-            return;
-        }
         requireUserNamespace(path, name);
-        Map<String, byte[]> before = classOf(rel) == PathClass.RESULT ? xattrsOf(path) : writable("setxattr", path).xattrs();
+        Map<String, byte[]> before = paths.classOf(rel) == PathClass.RESULT ? xattrsOf(path) : writable("setxattr", path).xattrs();
         boolean present = before.containsKey(name);
         if ((flags & XATTR_CREATE) != 0 && present) {
             throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
@@ -889,7 +748,7 @@ public final class Vfs {
             x.put(name, value);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (classOf(rel) == PathClass.RESULT) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
             resultTree.setXattr(rel, name, value, change);
         } else {
             scratch.modify(writable("setxattr", path).ino(), change);
@@ -899,11 +758,11 @@ public final class Vfs {
     public void removexattr(String path, String name) throws IOException {
         String rel = rel(path);
         if (name.equals(ResultPaths.TAG_XATTR)) {
-            untag(path);
+            control.untag(path);
             return;
         }
         if (!xattrsOf(path).containsKey(name)) {
-            classOf(rel); // ENOENT before ENODATA
+            paths.classOf(rel); // ENOENT before ENODATA
             throw new NoSuchXattrException(path, name);
         }
         UnaryOperator<Inode> change = i -> {
@@ -911,7 +770,7 @@ public final class Vfs {
             x.remove(name);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (classOf(rel) == PathClass.RESULT) {
+        if (paths.classOf(rel) == PathClass.RESULT) {
             resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
         } else {
             scratch.modify(writable("removexattr", path).ino(), change);
@@ -924,74 +783,14 @@ public final class Vfs {
         }
     }
 
-    /** {@code setfattr -n user.peerfs.result -v 1 DIR}: a backend directory becomes a result path. */
-    private void tag(String path, String value) throws IOException {
-        String rel = rel(path);
-        if (!value.equals("1")) {
-            throw invalid(path, ResultPaths.TAG_XATTR + " takes the value 1 (remove the xattr to untag)");
-        }
-        if (scratchAt(rel).isPresent()) {
-            throw invalid(path, "a scratch directory cannot be tagged: its files exist only in node caches;"
-                    + " 'peerfs persist' writes it to the backend as result data");
-        }
-        if (!backend.statFresh(rel).isDirectory()) {
-            throw invalid(path, "only directories are tagged as result paths");
-        }
-        scratch.tagResult(rel, true);
-        tags = Set.copyOf(scratch.resultTags());
-        log.info("tagged {} as a result path: new files below it are written back to the backend", path);
-    }
-
-    private void untag(String path) throws IOException {
-        String rel = rel(path);
-        attrOf(rel);
-        if (!tags.contains(rel)) {
-            throw new NoSuchXattrException(path, ResultPaths.TAG_XATTR);
-        }
-        scratch.tagResult(rel, false);
-        tags = Set.copyOf(scratch.resultTags());
-        log.info("untagged {}: files below it are source data again unless a glob or a parent tag covers them", path);
-    }
-
-    /** EINVAL, with the reason in the log, since an errno cannot carry it. */
-    private static FileSystemException invalid(String path, String why) {
-        log.warn("{}: {}", path, why);
-        return new FileSystemException(path, null, "Invalid argument");
-    }
-
-    /** {@code peerfs info}: the class of a path and why, as JSON. */
-    private byte[] info(String rel) throws IOException {
-        FileAttr attr = attrOf(rel);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("path", "/" + rel);
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        if (scratchAt(rel).isPresent()) {
-            out.put("class", "scratch");
-            out.put("why", "created through the mount outside result paths; lives only in node caches");
-        } else if (isResult(rel) || staged.isPresent()) {
-            out.put("class", "result");
-            out.put("why", resultPaths.why(rel, tags).orElse("being written as a result file"));
-        } else {
-            out.put("class", "source");
-            out.put("why", "on the backend and not under a result path: read-only through the mount");
-        }
-        staged.ifPresent(s -> out.put("uploadPending", results.pending(s)));
-        if (attr.isDirectory() && scratchAt(rel).isEmpty()) {
-            out.put("newNames", isResult(rel + "/x") ? "result" : "scratch");
-        } else if (attr.isDirectory()) {
-            out.put("newNames", "scratch");
-        }
-        return JSON.writeValueAsBytes(out);
-    }
-
     /**
      * Checks that the path exists. Write access is refused for source files; source
      * directories are writable, because new names in them become scratch entries.
      */
     public void access(String path, int mask) throws IOException {
         String rel = rel(path);
-        FileAttr a = attrOf(rel);
-        if ((mask & 2) != 0 && !a.isDirectory() && classOf(rel) == PathClass.SOURCE) {
+        FileAttr a = paths.attrOf(rel);
+        if ((mask & 2) != 0 && !a.isDirectory() && paths.classOf(rel) == PathClass.SOURCE) {
             throw refuse("write access to", path);
         }
     }

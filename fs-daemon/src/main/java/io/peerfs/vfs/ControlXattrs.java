@@ -1,0 +1,201 @@
+package io.peerfs.vfs;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileAttr;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.ResultPaths;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The mount's control interface: the virtual {@code user.peerfs.*} xattrs behind
+ * {@code peerfs status, info, tag, persist, warmup, gc} ({@link Vfs#STATUS_XATTR} and the
+ * others), and the result tag {@link ResultPaths#TAG_XATTR}. Other xattr names are the
+ * files' own, kept by {@link Vfs}.
+ */
+final class ControlXattrs {
+    private static final Logger log = LoggerFactory.getLogger(ControlXattrs.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PathClasses paths;
+    private final BackendMetaCache backend;
+    private final MetaStore scratch;
+    private final SourceFiles sources;
+    private final ScratchFiles scratchFiles;
+    private final ResultFiles results;
+    private final Promotion promotion;
+    private final Supplier<byte[]> status;
+    /** Chunks the last gc removed, -1 before the first. */
+    private volatile int lastGc = -1;
+
+    ControlXattrs(PathClasses paths, BackendMetaCache backend, MetaStore scratch, SourceFiles sources,
+                  ScratchFiles scratchFiles, ResultFiles results, Promotion promotion, Supplier<byte[]> status) {
+        this.paths = paths;
+        this.backend = backend;
+        this.scratch = scratch;
+        this.sources = sources;
+        this.scratchFiles = scratchFiles;
+        this.results = results;
+        this.promotion = promotion;
+        this.status = status;
+    }
+
+    /** The value of a control xattr at {@code path}; empty when {@code name} is a file's own. */
+    Optional<byte[]> get(String path, String name) throws IOException {
+        String rel = Vfs.rel(path);
+        if (path.equals("/") && name.equals(Vfs.STATUS_XATTR)) {
+            return Optional.of(status.get());
+        }
+        if (path.equals("/") && name.equals(Vfs.GC_XATTR)) {
+            return Optional.of(Integer.toString(lastGc).getBytes(StandardCharsets.US_ASCII));
+        }
+        if (name.equals(Vfs.INFO_XATTR)) {
+            return Optional.of(info(rel));
+        }
+        if (name.equals(Vfs.CACHED_XATTR)) {
+            return Optional.of(cached(path, rel));
+        }
+        if (name.equals(ResultPaths.TAG_XATTR) && paths.tagged(rel)) {
+            paths.attrOf(rel);
+            return Optional.of("1".getBytes(StandardCharsets.US_ASCII));
+        }
+        return Optional.empty();
+    }
+
+    /** Runs the control xattr {@code name} set to {@code value}; false when it is a file's own. */
+    boolean set(String path, String name, byte[] value) throws IOException {
+        String rel = Vfs.rel(path);
+        if (name.equals(ResultPaths.TAG_XATTR)) {
+            tag(path, new String(value, StandardCharsets.UTF_8).strip());
+        } else if (name.equals(Vfs.GC_XATTR) && rel.isEmpty()) {
+            int freed = scratchFiles.freeUnreferencedChunks();
+            lastGc = freed;
+            log.info("gc: removed {} scratch chunks no file uses", freed);
+        } else if (name.equals(Vfs.WARMUP_XATTR)) {
+            warm(path, rel, new String(value, StandardCharsets.US_ASCII));
+        } else if (name.equals(Vfs.PERSIST_XATTR)) {
+            promotion.persist(rel);
+            paths.reloadTags();
+        } else {
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Loads the chunks of a byte range of a backend file (source or uploaded result data).
+     * Scratch files and result files still staged are kept on this node already.
+     */
+    private void warm(String path, String rel, String range) throws IOException {
+        String[] parts = range.strip().split(" ");
+        long offset;
+        long length;
+        try {
+            offset = Long.parseLong(parts[0]);
+            length = Long.parseLong(parts[1]);
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new FileSystemException(path, null, "Invalid argument"); // Vfs.WARMUP_XATTR wants 'OFFSET LENGTH [owner]'
+        }
+        boolean atOwner = parts.length > 2 && parts[2].equals("owner");
+        if (offset < 0 || length < 0 || paths.scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {
+            return;
+        }
+        if (!sources.warm(sourceVersion(path, rel), offset, length, atOwner)) {
+            throw new FileSystemException(path, null, "No space left on device"); // the cache is full of pinned data
+        }
+    }
+
+    private byte[] cached(String path, String rel) throws IOException {
+        long bytes;
+        long cached = 0;
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (s.isPresent() || results.staged(rel).isPresent()) {
+            bytes = paths.attrOf(rel).size(); // kept by this node or its holders
+            cached = bytes;
+        } else {
+            OpenFile f = sourceVersion(path, rel);
+            bytes = f.attr.size();
+            cached = sources.cachedBytes(f);
+        }
+        return ("{\"bytes\":" + bytes + ",\"cachedBytes\":" + cached + "}").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The current version of a backend file, as an open would pin it. */
+    private OpenFile sourceVersion(String path, String rel) throws IOException {
+        FileAttr attr = backend.statFresh(rel);
+        if (attr.isDirectory()) {
+            throw new FileSystemException(path, null, "Is a directory");
+        }
+        return new OpenFile(rel, attr, sources.chunkSize());
+    }
+
+    /** {@code setfattr -n user.peerfs.result -v 1 DIR}: a backend directory becomes a result path. */
+    private void tag(String path, String value) throws IOException {
+        String rel = Vfs.rel(path);
+        if (!value.equals("1")) {
+            throw invalid(path, ResultPaths.TAG_XATTR + " takes the value 1 (remove the xattr to untag)");
+        }
+        if (paths.scratchAt(rel).isPresent()) {
+            throw invalid(path, "a scratch directory cannot be tagged: its files exist only in node caches;"
+                    + " 'peerfs persist' writes it to the backend as result data");
+        }
+        if (!backend.statFresh(rel).isDirectory()) {
+            throw invalid(path, "only directories are tagged as result paths");
+        }
+        scratch.tagResult(rel, true);
+        paths.reloadTags();
+        log.info("tagged {} as a result path: new files below it are written back to the backend", path);
+    }
+
+    /** {@code setfattr -x user.peerfs.result DIR}: the tag goes. */
+    void untag(String path) throws IOException {
+        String rel = Vfs.rel(path);
+        paths.attrOf(rel);
+        if (!paths.tagged(rel)) {
+            throw new NoSuchXattrException(path, ResultPaths.TAG_XATTR);
+        }
+        scratch.tagResult(rel, false);
+        paths.reloadTags();
+        log.info("untagged {}: files below it are source data again unless a glob or a parent tag covers them", path);
+    }
+
+    /** EINVAL, with the reason in the log, since an errno cannot carry it. */
+    private static FileSystemException invalid(String path, String why) {
+        log.warn("{}: {}", path, why);
+        return new FileSystemException(path, null, "Invalid argument");
+    }
+
+    /** {@code peerfs info}: the class of a path and why, as JSON. */
+    private byte[] info(String rel) throws IOException {
+        FileAttr attr = paths.attrOf(rel);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("path", "/" + rel);
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        if (paths.scratchAt(rel).isPresent()) {
+            out.put("class", "scratch");
+            out.put("why", "created through the mount outside result paths; lives only in node caches");
+        } else if (paths.isResult(rel) || staged.isPresent()) {
+            out.put("class", "result");
+            out.put("why", paths.whyResult(rel).orElse("being written as a result file"));
+        } else {
+            out.put("class", "source");
+            out.put("why", "on the backend and not under a result path: read-only through the mount");
+        }
+        staged.ifPresent(s -> out.put("uploadPending", results.pending(s)));
+        if (attr.isDirectory() && paths.scratchAt(rel).isEmpty()) {
+            out.put("newNames", paths.isResult(rel + "/x") ? "result" : "scratch");
+        } else if (attr.isDirectory()) {
+            out.put("newNames", "scratch");
+        }
+        return JSON.writeValueAsBytes(out);
+    }
+}

@@ -1,0 +1,114 @@
+package io.peerfs.vfs;
+
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileAttr;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.PathClass;
+import io.peerfs.meta.ResultPaths;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Where a path of the mount lives and which class it is: scratch when the {@link MetaStore}
+ * has it, result when a result glob or tag covers it (or it is staged here), else source.
+ * Paths are backend-relative ({@code ""} for the root).
+ */
+final class PathClasses {
+    private final BackendMetaCache backend;
+    private final MetaStore scratch;
+    private final ScratchFiles scratchFiles;
+    private final ResultFiles results;
+    private final ResultPaths resultPaths;
+    /** Tagged result paths, as in the MetaStore; replaced whole on every change. */
+    private volatile Set<String> tags = Set.of();
+
+    PathClasses(BackendMetaCache backend, MetaStore scratch, ScratchFiles scratchFiles, ResultFiles results,
+                ResultPaths resultPaths) {
+        this.backend = backend;
+        this.scratch = scratch;
+        this.scratchFiles = scratchFiles;
+        this.results = results;
+        this.resultPaths = resultPaths;
+    }
+
+    /** Reads the tagged result paths again from the MetaStore (after a change, or at start). */
+    void reloadTags() throws IOException {
+        tags = Set.copyOf(scratch.resultTags());
+    }
+
+    /** True when {@code rel} itself is tagged as a result path. */
+    boolean tagged(String rel) {
+        return tags.contains(rel);
+    }
+
+    /** The glob or tag that makes {@code rel} a result path, if any. */
+    Optional<String> whyResult(String rel) {
+        return resultPaths.why(rel, tags);
+    }
+
+    /** The scratch inode at a path, with this node's unsaved size and layout if it is open here. */
+    Optional<Inode> scratchAt(String rel) throws IOException {
+        if (rel.isEmpty()) {
+            return Optional.empty();
+        }
+        return scratchFiles.lookup(rel);
+    }
+
+    /** The backend's attributes at a path, if it has one. */
+    Optional<FileAttr> sourceAt(String rel) throws IOException {
+        try {
+            return Optional.of(backend.stat(rel));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The attributes at a path: scratch, a result file staged here (its unsaved size), or the backend's. */
+    FileAttr attrOf(String rel) throws IOException {
+        Optional<Inode> s = scratchAt(rel);
+        if (s.isPresent()) {
+            return s.get().attr();
+        }
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
+        return current.isPresent() ? current.get().attr() : backend.stat(rel);
+    }
+
+    /** True when a change at the existing non-scratch path {@code rel} goes to the backend. */
+    boolean isResult(String rel) {
+        return whyResult(rel).isPresent();
+    }
+
+    /** True when a new name at {@code rel} is a result file (else it is scratch). */
+    boolean newNameIsResult(String rel) throws IOException {
+        return isResult(rel) && scratchAt(Vfs.parent(rel)).isEmpty();
+    }
+
+    /** The class of an existing path, for changes; NoSuchFileException when neither side has it. */
+    PathClass classOf(String rel) throws IOException {
+        if (scratchAt(rel).isPresent()) {
+            return PathClass.SCRATCH;
+        }
+        if (results.staged(rel).isPresent()) {
+            return PathClass.RESULT;
+        }
+        backend.stat(rel);
+        return isResult(rel) ? PathClass.RESULT : PathClass.SOURCE;
+    }
+
+    /** Checks that a new name may be made at {@code rel}: its parent is a directory and the name is free. */
+    void requireFreeName(String rel) throws IOException {
+        FileAttr parent = attrOf(Vfs.parent(rel));
+        if (!parent.isDirectory()) {
+            throw new NotDirectoryException(Vfs.parent(rel));
+        }
+        if (scratchAt(rel).isPresent() || results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
+            throw new FileAlreadyExistsException(rel);
+        }
+    }
+}
