@@ -54,9 +54,13 @@ public final class Daemon implements AutoCloseable {
     private final StatusReport status;
     /** Serves /metrics while mounted; null when --metrics none. */
     private Metrics metrics;
+    /** Housekeeping of a shared scratch namespace ({@link Vfs#sweep}); null with a one-node MetaStore. */
+    private java.util.concurrent.ScheduledExecutorService sweeper;
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
     private boolean closed;
+    /** How often a daemon on a shared MetaStore runs {@link Vfs#sweep}. */
+    private static final long SWEEP_SECONDS = 30;
     /** How long an unmount waits for queued result uploads; the rest resume at the next start. */
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
@@ -258,6 +262,14 @@ public final class Daemon implements AutoCloseable {
         }
         fuse.answering(config.mountpoint());
         log.info("mounted {} on {}", config.backend(), config.mountpoint());
+        if (DaemonConfig.isRedis(config.meta())) {
+            sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "peerfs-sweep");
+                t.setDaemon(true);
+                return t;
+            });
+            sweeper.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
+        }
         if (!config.metrics().equals("none")) {
             Metrics m = new Metrics(status);
             try {
@@ -270,6 +282,18 @@ public final class Daemon implements AutoCloseable {
             } catch (PeerFsException e) {
                 log.warn("no metrics: {}", e.getMessage()); // the mount itself works
             }
+        }
+    }
+
+    private void sweep() {
+        try {
+            int freed = vfs.sweep();
+            if (freed > 0) {
+                log.info("freed {} scratch files removed here while open on another node, now closed everywhere",
+                        freed);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("scratch housekeeping: {}", e.toString());
         }
     }
 
@@ -306,6 +330,14 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         closed = true;
+        if (sweeper != null) {
+            sweeper.shutdownNow();
+            try {
+                sweeper.awaitTermination(10, TimeUnit.SECONDS); // a sweep in progress uses the stores
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (metrics != null) {
             metrics.close();
         }

@@ -40,6 +40,8 @@ final class ScratchFiles {
     private final LongSupplier clockNs;
     private final DirectBufferPool buffers;
     private final Map<Long, OpenScratch> open = new HashMap<>();
+    /** Last closes here the MetaStore could not record (it was unreachable): recorded by {@link #recordCloses}. */
+    private final Set<Long> unrecordedCloses = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Files whose last handle here went, each after its commit. Guarded by {@code open}. */
     private long closes;
     /** The holders of other nodes' chunks; null for a node on its own. */
@@ -130,8 +132,26 @@ final class ScratchFiles {
                 meta.opened(ino);
             }
         } catch (IOException | RuntimeException e) {
-            // the record stays until this node restarts: a removal elsewhere leaves the data until then
-            log.warn("could not record the close of scratch inode {} in the metadata store: {}", ino, e.toString());
+            // until recorded, a removal on another node leaves the file's data in place
+            unrecordedCloses.add(ino);
+            log.warn("could not record the close of scratch inode {} in the metadata store (retried later): {}",
+                    ino, e.toString());
+        }
+    }
+
+    /** Records the last closes the MetaStore missed; those still missing stay for the next call. */
+    void recordCloses() {
+        for (Long ino : List.copyOf(unrecordedCloses)) {
+            if (isOpen(ino)) {
+                unrecordedCloses.remove(ino); // open again: its next last close records it
+                continue;
+            }
+            try {
+                meta.closed(ino);
+                unrecordedCloses.remove(ino);
+            } catch (IOException | RuntimeException e) {
+                return; // still unreachable
+            }
         }
     }
 
@@ -603,11 +623,15 @@ final class ScratchFiles {
     /**
      * Removes an inode with no names left, and its chunks, unless it is still open here or on
      * another node (whose last close removes it then).
+     *
+     * @return true when it was removed
      */
-    void deleteIfUnused(Inode inode) throws IOException {
+    boolean deleteIfUnused(Inode inode) throws IOException {
         if (inode.nlink() == 0 && !isOpen(inode.ino()) && !meta.openElsewhere(inode.ino())) {
             delete(inode);
+            return true;
         }
+        return false;
     }
 
     private void deleteQuietly(Inode inode) {

@@ -158,6 +158,25 @@ public final class Vfs {
         return new Recovery(orphans.size(), chunks, results.replay());
     }
 
+    /**
+     * Housekeeping of a shared scratch namespace, to run every little while: records the
+     * closes the MetaStore missed, and frees the files this node removed while another node
+     * had them open once none has (that node closed them while the MetaStore was unreachable,
+     * or died and its record expired). Not for a one-node engine: its orphans are a scan.
+     *
+     * @return files freed
+     */
+    public int sweep() throws IOException {
+        scratchFiles.recordCloses();
+        int freed = 0;
+        for (Inode o : scratch.orphans()) {
+            if (scratchFiles.deleteIfUnused(o)) {
+                freed++;
+            }
+        }
+        return freed;
+    }
+
     /** Uploads what it can of the queued result files (up to {@code waitSeconds}) and stops the uploader. */
     public boolean close(long waitSeconds) {
         return results.close(waitSeconds);

@@ -52,6 +52,11 @@ class ScratchVfsTest {
     Vfs vfs;
     /** Runs once, right after the next path lookup in the scratch MetaStore returned. */
     final java.util.concurrent.atomic.AtomicReference<Runnable> afterLookup = new java.util.concurrent.atomic.AtomicReference<>();
+    /** What the MetaStore says of other nodes' opens (a one-node engine: never). */
+    final java.util.concurrent.atomic.AtomicBoolean openOnAnotherNode = new java.util.concurrent.atomic.AtomicBoolean();
+    /** The MetaStore cannot record closes (it is unreachable). */
+    final java.util.concurrent.atomic.AtomicBoolean closesFail = new java.util.concurrent.atomic.AtomicBoolean();
+    final List<Long> closesRecorded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     void open(long cacheBytes) throws Exception {
         LocalDirBackend backend = new LocalDirBackend(backendDir);
@@ -82,6 +87,15 @@ class ScratchVfsTest {
     private MetaStore withHookAfterLookup(MetaStore real) {
         return (MetaStore) java.lang.reflect.Proxy.newProxyInstance(MetaStore.class.getClassLoader(),
                 new Class<?>[] {MetaStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("openElsewhere")) {
+                        return openOnAnotherNode.get();
+                    }
+                    if (method.getName().equals("closed")) {
+                        if (closesFail.get()) {
+                            throw new io.peerfs.PeerFsException("metadata store unreachable");
+                        }
+                        closesRecorded.add((Long) args[0]);
+                    }
                     Object result;
                     try {
                         result = method.invoke(real, args);
@@ -272,6 +286,36 @@ class ScratchVfsTest {
         assertEquals(List.of("kept"), vfs.readdir("/e"));
         assertThrows(DirectoryNotEmptyException.class, () -> vfs.rmdir("/e"), "other entries keep the directory");
         assertEquals(data.length, vfs.getattr("/e/.fuse_hidden0000000300000002").size(), "and the hidden file");
+    }
+
+    /** With a shared MetaStore: what another node has open stays until it is closed there. */
+    @Test
+    void aFileRemovedWhileOpenOnAnotherNodeIsFreedByTheSweepOnceClosedThere() throws Exception {
+        open(64L << 20);
+        byte[] data = TestBytes.random(2 * CHUNK, 3);
+        writeFile("/f", data);
+        openOnAnotherNode.set(true);
+        vfs.unlink("/f");
+        assertEquals(1, metaStore.orphans().size(), "kept for the other node");
+        assertTrue(store.stats().chunks() > 0);
+        assertEquals(0, vfs.sweep());
+        openOnAnotherNode.set(false); // closed there while it could not free it (or that node died)
+        assertEquals(1, vfs.sweep());
+        assertTrue(metaStore.orphans().isEmpty());
+        assertEquals(0, store.stats().chunks());
+
+        writeFile("/g", data);
+        long ino = metaStore.lookup("g").orElseThrow().ino();
+        closesRecorded.clear(); // the writer's close was recorded
+        closesFail.set(true);
+        long fh = vfs.open("/g", Vfs.O_RDONLY);
+        vfs.release(fh); // its close is not recorded: the MetaStore is unreachable
+        assertFalse(closesRecorded.contains(ino));
+        vfs.sweep();
+        assertFalse(closesRecorded.contains(ino), "still unreachable");
+        closesFail.set(false);
+        vfs.sweep();
+        assertTrue(closesRecorded.contains(ino), "recorded once it is back");
     }
 
     @Test
