@@ -103,7 +103,8 @@ final class ControlXattrs {
             offset = Long.parseLong(parts[0]);
             length = Long.parseLong(parts[1]);
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-            throw new FileSystemException(path, null, "Invalid argument"); // Vfs.WARMUP_XATTR wants 'OFFSET LENGTH [owner]'
+            // the warmup xattr wants 'OFFSET LENGTH [owner]'
+            throw new FileSystemException(path, null, "Invalid argument");
         }
         boolean atOwner = parts.length > 2 && parts[2].equals("owner");
         if (offset < 0 || length < 0 || paths.scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {

@@ -749,7 +749,8 @@ public final class Vfs {
         }
         String rel = rel(path);
         requireUserNamespace(path, name);
-        Map<String, byte[]> before = paths.classOf(rel) == PathClass.RESULT ? xattrsOf(path) : writable("setxattr", path).xattrs();
+        Map<String, byte[]> before = paths.classOf(rel) == PathClass.RESULT
+                ? xattrsOf(path) : writable("setxattr", path).xattrs();
         boolean present = before.containsKey(name);
         if ((flags & XATTR_CREATE) != 0 && present) {
             throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
