@@ -28,6 +28,13 @@ public final class LocalDirBackend implements Backend {
     private static final int S_IFDIR = 0040000;
     private static final int S_IFREG = 0100000;
     private static final int S_IFLNK = 0120000;
+    /**
+     * What a stat reads: numbers only. {@code unix:*} would also name the owner and group, a
+     * passwd and a group lookup per stat (15 instead of 2.5 us here with /etc files; with LDAP
+     * or SSSD behind NSS a network round trip, or a hang).
+     */
+    private static final String STAT_ATTRIBUTES =
+            "unix:mode,size,lastModifiedTime,ctime,lastAccessTime,nlink,uid,gid,ino";
 
     private final Path root;
     private final DirectReads direct;
@@ -60,7 +67,7 @@ public final class LocalDirBackend implements Backend {
 
     @Override
     public FileAttr stat(String path) throws IOException {
-        Map<String, Object> a = Files.readAttributes(resolve(path), "unix:*", LinkOption.NOFOLLOW_LINKS);
+        Map<String, Object> a = Files.readAttributes(resolve(path), STAT_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) a.get("mode");
         FileType type = switch (mode & S_IFMT) {
             case S_IFDIR -> FileType.DIRECTORY;
