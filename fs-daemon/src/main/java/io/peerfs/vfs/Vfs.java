@@ -711,10 +711,17 @@ public final class Vfs {
         return backend.statfs();
     }
 
+    /**
+     * An xattr's value. Only {@code user.} names are kept; others (the ACL and security names
+     * {@code ls -l} and every write ask for) have no value without a look at the metadata.
+     */
     public byte[] getxattr(String path, String name) throws IOException {
         Optional<byte[]> c = control.get(path, name);
         if (c.isPresent()) {
             return c.get();
+        }
+        if (!name.startsWith("user.")) {
+            throw new NoSuchXattrException(path, name);
         }
         byte[] v = xattrsOf(path).get(name);
         if (v == null) {

@@ -167,6 +167,20 @@ class VfsTest {
         assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/d", "user.none"));
     }
 
+    /** {@code ls -l} asks each file for its ACL and SELinux label: no backend call for those. */
+    @Test
+    void xattrsOutsideTheUserNamespaceAreAbsentWithoutABackendCall() throws Exception {
+        Files.writeString(backendDir.resolve("f"), "x");
+        vfs.getattr("/f");
+        long calls = backend.counts().metaCalls();
+        for (String name : List.of("system.posix_acl_access", "security.selinux", "security.capability")) {
+            assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/f", name));
+        }
+        assertEquals(calls, backend.counts().metaCalls());
+        assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/f", "user.none"));
+        assertTrue(backend.counts().metaCalls() > calls, "user names are the backend file's");
+    }
+
     @Test
     void statusIsAVirtualXattrOfTheRootOnly() throws Exception {
         assertEquals("{\"ok\":1}", new String(vfs.getxattr("/", Vfs.STATUS_XATTR), StandardCharsets.UTF_8));
