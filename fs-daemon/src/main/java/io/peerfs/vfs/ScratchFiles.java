@@ -584,9 +584,9 @@ final class ScratchFiles {
             }
         }
         if (!isOpen(f.ino)) {
-            Optional<Inode> unlinked = meta.get(f.ino).filter(i -> i.nlink() == 0);
-            if (unlinked.isPresent() && !isOpen(f.ino) && !meta.openElsewhere(f.ino)) {
-                deleteQuietly(unlinked.get());
+            Optional<Inode> stored = meta.get(f.ino);
+            if (stored.isPresent() && unused(stored.get())) {
+                deleteQuietly(stored.get());
             }
         }
     }
@@ -627,11 +627,16 @@ final class ScratchFiles {
      * @return true when it was removed
      */
     boolean deleteIfUnused(Inode inode) throws IOException {
-        if (inode.nlink() == 0 && !isOpen(inode.ino()) && !meta.openElsewhere(inode.ino())) {
+        if (unused(inode)) {
             delete(inode);
             return true;
         }
         return false;
+    }
+
+    /** No names left, and open neither here nor on another node. */
+    private boolean unused(Inode inode) throws IOException {
+        return inode.nlink() == 0 && !isOpen(inode.ino()) && !meta.openElsewhere(inode.ino());
     }
 
     private void deleteQuietly(Inode inode) {

@@ -150,12 +150,20 @@ public final class Vfs {
     public Recovery recover() throws IOException {
         paths.reloadTags();
         scratch.noneOpen();
-        List<Inode> orphans = scratch.orphans();
-        for (Inode o : orphans) {
-            scratchFiles.deleteIfUnused(o);
-        }
+        int orphans = freeOrphans();
         int chunks = scratchFiles.freeUnreferencedChunks();
-        return new Recovery(orphans.size(), chunks, results.replay());
+        return new Recovery(orphans, chunks, results.replay());
+    }
+
+    /** Frees the inodes this node removed the last name of, unless a node still has them open; returns how many. */
+    private int freeOrphans() throws IOException {
+        int freed = 0;
+        for (Inode o : scratch.orphans()) {
+            if (scratchFiles.deleteIfUnused(o)) {
+                freed++;
+            }
+        }
+        return freed;
     }
 
     /**
@@ -168,13 +176,7 @@ public final class Vfs {
      */
     public int sweep() throws IOException {
         scratchFiles.recordCloses();
-        int freed = 0;
-        for (Inode o : scratch.orphans()) {
-            if (scratchFiles.deleteIfUnused(o)) {
-                freed++;
-            }
-        }
-        return freed;
+        return freeOrphans();
     }
 
     /** Uploads what it can of the queued result files (up to {@code waitSeconds}) and stops the uploader. */
@@ -720,7 +722,7 @@ public final class Vfs {
         if (c.isPresent()) {
             return c.get();
         }
-        if (!name.startsWith("user.")) {
+        if (!isUserName(name)) {
             throw new NoSuchXattrException(path, name);
         }
         byte[] v = xattrsOf(path).get(name);
@@ -804,8 +806,13 @@ public final class Vfs {
         }
     }
 
+    /** Whether an xattr name is in the {@code user.} namespace, the only one PeerFS keeps. */
+    private static boolean isUserName(String name) {
+        return name.startsWith("user.");
+    }
+
     private static void requireUserNamespace(String path, String name) throws FileSystemException {
-        if (!name.startsWith("user.")) {
+        if (!isUserName(name)) {
             throw new FileSystemException(path, null, "Operation not supported");
         }
     }
