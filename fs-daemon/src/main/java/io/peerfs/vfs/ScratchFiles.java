@@ -8,6 +8,7 @@ import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -83,8 +84,31 @@ final class ScratchFiles {
      * commit at its last close: a file not open here starts from the stored record read again.
      */
     OpenScratch open(Inode record) throws IOException {
+        return open(record, -1); // when the caller read record is not known
+    }
+
+    /**
+     * Opens the scratch file at {@code path}, if there is one, reading its record once.
+     *
+     * @throws FileSystemException EISDIR for a directory
+     */
+    Optional<OpenScratch> openAt(String path) throws IOException {
+        long before = closes();
+        Optional<Inode> stored = meta.lookup(path);
+        if (stored.isPresent() && stored.get().isDirectory()) {
+            throw new FileSystemException(path, null, "Is a directory");
+        }
+        return stored.isEmpty() ? Optional.empty() : Optional.of(open(stored.get(), before));
+    }
+
+    /** Takes the first handle on a file just created: its record is the stored one, no re-read. */
+    OpenScratch openCreated(Inode created) throws IOException {
+        return open(created, closes());
+    }
+
+    private OpenScratch open(Inode record, long closesWhenRead) throws IOException {
         Inode r = record;
-        long seen = -1; // when the caller read record is not known
+        long seen = closesWhenRead;
         while (true) {
             OpenScratch f;
             boolean first = false;
@@ -124,18 +148,24 @@ final class ScratchFiles {
         }
     }
 
-    /** Records the last close here; an open that came in meanwhile is recorded again. */
-    private void announceClose(long ino) {
+    /**
+     * Records the last close here; an open that came in meanwhile is recorded again. Returns
+     * the record as read with the close; empty when it is gone, and when the close could not
+     * be recorded (the sweep records it later, and then frees a removed file).
+     */
+    private Optional<Inode> announceClose(long ino) {
         try {
-            meta.closed(ino);
+            Optional<Inode> after = meta.closed(ino);
             if (isOpen(ino)) {
                 meta.opened(ino);
             }
+            return after;
         } catch (IOException | RuntimeException e) {
             // until recorded, a removal on another node leaves the file's data in place
             unrecordedCloses.add(ino);
             log.warn("could not record the close of scratch inode {} in the metadata store (retried later): {}",
                     ino, e.toString());
+            return Optional.empty();
         }
     }
 
@@ -555,6 +585,7 @@ final class ScratchFiles {
         }
         List<ChunkKey> uncommitted = new ArrayList<>();
         boolean closed = false;
+        Optional<Inode> afterClose = Optional.empty();
         try {
             commit(f, false);
         } finally {
@@ -580,11 +611,11 @@ final class ScratchFiles {
                 store.remove(k);
             }
             if (closed) {
-                announceClose(f.ino); // also when the commit failed
+                afterClose = announceClose(f.ino); // also when the commit failed
             }
         }
         if (!isOpen(f.ino)) {
-            Optional<Inode> stored = meta.get(f.ino);
+            Optional<Inode> stored = closed ? afterClose : meta.get(f.ino);
             if (stored.isPresent() && unused(stored.get())) {
                 deleteQuietly(stored.get());
             }

@@ -279,12 +279,9 @@ public final class Vfs {
     /** {@link #open(String, int)} by process {@code pid} (0: unknown). */
     public long open(String path, int flags, int pid) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
+        Optional<OpenScratch> s = rel.isEmpty() ? Optional.empty() : scratchFiles.openAt(rel);
         if (s.isPresent()) {
-            if (s.get().isDirectory()) {
-                throw new FileSystemException(path, null, "Is a directory");
-            }
-            OpenScratch f = scratchFiles.open(s.get());
+            OpenScratch f = s.get();
             if ((flags & O_TRUNC) != 0 && (flags & O_ACCMODE) != O_RDONLY) {
                 scratchFiles.truncate(f, 0);
             }
@@ -324,7 +321,7 @@ public final class Vfs {
         }
         Inode inode = scratch.create(rel, Inode.fresh(0, FileType.FILE, mode, caller.uid(), caller.gid(), null,
                 clockNs.getAsLong()));
-        return register(new ScratchHandle(scratchFiles.open(inode)));
+        return register(new ScratchHandle(scratchFiles.openCreated(inode)));
     }
 
     private long register(Handle h) {

@@ -126,8 +126,12 @@ public interface MetaStore extends AutoCloseable {
     default void opened(long ino) throws IOException {
     }
 
-    /** This node closed its last handle of the inode. */
-    default void closed(long ino) throws IOException {
+    /**
+     * This node closed its last handle of the inode. Returns the inode's record as it stands
+     * right after (empty when it is gone): whether the data may go now is judged on it.
+     */
+    default Optional<Inode> closed(long ino) throws IOException {
+        return get(ino);
     }
 
     /** True when a node other than this one has the inode open (see {@link #opened}). */

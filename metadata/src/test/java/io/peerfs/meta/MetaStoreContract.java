@@ -109,6 +109,18 @@ public abstract class MetaStoreContract {
     }
 
     @Test
+    void aCloseReturnsTheRecordAsItStandsAfterIt() throws Exception {
+        Inode a = store.create("a", file());
+        store.opened(a.ino());
+        assertEquals(1, store.closed(a.ino()).orElseThrow().nlink());
+        store.opened(a.ino());
+        store.unlink("a", 2);
+        assertEquals(0, store.closed(a.ino()).orElseThrow().nlink(), "removed while open: its data may go now");
+        store.delete(a.ino());
+        assertTrue(store.closed(a.ino()).isEmpty());
+    }
+
+    @Test
     void directoriesMustBeEmptyToRemove() throws Exception {
         store.create("d", dir());
         store.create("d/x", file());

@@ -2,6 +2,9 @@ package io.peerfs.meta.redis;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.LettuceFutures;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
@@ -10,7 +13,9 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.TransactionResult;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.peerfs.PeerFsException;
@@ -39,6 +44,7 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -61,8 +67,12 @@ import java.util.function.UnaryOperator;
  * </pre>
  * Changes that touch more than one key (create, link, unlink, rename, modify) run as
  * optimistic transactions: WATCH what they read, MULTI/EXEC their writes, and start over
- * when another node changed a watched key meanwhile. A lost connection fails calls at once
- * (or after the command timeout), and the client reconnects by itself.
+ * when another node changed a watched key meanwhile. A transaction's commands go out in
+ * batches, one round trip for the watches and the reads that do not depend on each other and
+ * one for MULTI, the writes and EXEC: a round trip is most of what a metadata call costs
+ * (~0.1 ms on loopback, more across racks). A lookup is one server-side script for the same
+ * reason. A lost connection fails calls at once (or after the command timeout), and the
+ * client reconnects by itself.
  */
 public final class RedisMetaStore implements MetaStore {
     private static final String PREFIX = "peerfs:";
@@ -72,40 +82,64 @@ public final class RedisMetaStore implements MetaStore {
     /** How long the open files of a node that stopped heart-beating (it died) keep their data. */
     static final long OPEN_TTL_SECONDS = 60;
     /** Records inode ARGV[1] as open in the set KEYS[1] of node ARGV[3], with its expiry ARGV[2]. */
-    private static final String OPENED = """
+    private static final Script OPENED = new Script("""
             redis.call('SADD', KEYS[1], ARGV[1])
             redis.call('EXPIRE', KEYS[1], ARGV[2])
             redis.call('SADD', KEYS[2], ARGV[3])
-            return 1""";
+            return 1""");
     /** Whether a node other than ARGV[1] has inode ARGV[3] open: its key is ARGV[2] .. node id. */
-    private static final String OPEN_ELSEWHERE = """
+    private static final Script OPEN_ELSEWHERE = new Script("""
             for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
               if node ~= ARGV[1] and redis.call('SISMEMBER', ARGV[2] .. node, ARGV[3]) == 1 then
                 return 1
               end
             end
-            return 0""";
+            return 0""");
+    /** Takes inode ARGV[1] out of the open set KEYS[1] and returns its record KEYS[2]: one round trip. */
+    private static final Script CLOSED = new Script("""
+            redis.call('SREM', KEYS[1], ARGV[1])
+            return redis.call('GET', KEYS[2])""");
+    /**
+     * The inode record named ARGV[1] in the directory hash KEYS[1], or nil: the directory
+     * entry's first 8 bytes are the inode number (big-endian), its record is ARGV[2] .. number.
+     */
+    private static final Script LOOKUP = new Script("""
+            local d = redis.call('HGET', KEYS[1], ARGV[1])
+            if not d then
+              return false
+            end
+            local ino = 0
+            for i = 1, 8 do
+              ino = ino * 256 + string.byte(d, i)
+            end
+            return redis.call('GET', ARGV[2] .. string.format('%.0f', ino))""");
 
     private final String where;
     private final String nodeId;
     private final RedisClient client;
+    private final Duration timeout;
     /** For reads and single-key writes; thread-safe. */
     private final RedisCommands<byte[], byte[]> redis;
-    /** For transactions: WATCH and MULTI are per connection, so one transaction at a time. */
-    private final RedisCommands<byte[], byte[]> tx;
+    /**
+     * For transactions: WATCH and MULTI are per connection, so one transaction at a time.
+     * Its commands are sent when {@link Tx#value} needs an answer (no auto-flush).
+     */
+    private final Tx tx;
     private final StatefulRedisConnection<byte[], byte[]> readConnection;
     private final StatefulRedisConnection<byte[], byte[]> txConnection;
 
-    private RedisMetaStore(String where, String nodeId, RedisClient client,
+    private RedisMetaStore(String where, String nodeId, RedisClient client, Duration timeout,
                            StatefulRedisConnection<byte[], byte[]> readConnection,
                            StatefulRedisConnection<byte[], byte[]> txConnection) {
         this.where = where;
         this.nodeId = nodeId;
         this.client = client;
+        this.timeout = timeout;
         this.readConnection = readConnection;
         this.txConnection = txConnection;
         this.redis = readConnection.sync();
-        this.tx = txConnection.sync();
+        txConnection.setAutoFlushCommands(false);
+        this.tx = new Tx(txConnection.async());
     }
 
     /**
@@ -141,7 +175,7 @@ public final class RedisMetaStore implements MetaStore {
         try {
             reads = client.connect(ByteArrayCodec.INSTANCE);
             StatefulRedisConnection<byte[], byte[]> writes = client.connect(ByteArrayCodec.INSTANCE);
-            return new RedisMetaStore(where, nodeId, client, reads, writes);
+            return new RedisMetaStore(where, nodeId, client, timeout, reads, writes);
         } catch (RedisException e) {
             if (reads != null) {
                 reads.close();
@@ -227,7 +261,7 @@ public final class RedisMetaStore implements MetaStore {
     }
 
     /** What a transaction decided after its watched reads: a result and the writes that make it so. */
-    private record Plan<T>(T result, Consumer<RedisCommands<byte[], byte[]>> writes) {
+    private record Plan<T>(T result, Consumer<RedisAsyncCommands<byte[], byte[]>> writes) {
         static <T> Plan<T> nothing(T result) {
             return new Plan<>(result, null);
         }
@@ -236,7 +270,61 @@ public final class RedisMetaStore implements MetaStore {
     @FunctionalInterface
     private interface Decide<T> {
         /** Watches and reads through {@code tx}, checks, and returns the writes; may throw to refuse. */
-        Plan<T> run(RedisCommands<byte[], byte[]> tx) throws IOException;
+        Plan<T> run(Tx tx) throws IOException;
+    }
+
+    /** The answer to a queued command: asking for it sends everything queued so far, one round trip. */
+    @FunctionalInterface
+    private interface Answer<T> {
+        T get();
+    }
+
+    /**
+     * The transaction connection: commands queue until an answer is asked for, so the watches
+     * and reads a step needs go out together.
+     */
+    private final class Tx {
+        final RedisAsyncCommands<byte[], byte[]> queue;
+
+        Tx(RedisAsyncCommands<byte[], byte[]> queue) {
+            this.queue = queue;
+        }
+
+        void watch(byte[]... keys) {
+            queue.watch(keys);
+        }
+
+        Answer<byte[]> get(byte[] key) {
+            return answer(queue.get(key));
+        }
+
+        Answer<byte[]> hget(byte[] key, String field) {
+            return answer(queue.hget(key, utf8(field)));
+        }
+
+        Answer<Long> hlen(byte[] key) {
+            return answer(queue.hlen(key));
+        }
+
+        Answer<Map<byte[], byte[]>> hgetall(byte[] key) {
+            return answer(queue.hgetall(key));
+        }
+
+        Answer<Long> incr(byte[] key) {
+            return answer(queue.incr(key));
+        }
+
+        <T> Answer<T> answer(RedisFuture<T> reply) {
+            return () -> {
+                send();
+                return LettuceFutures.awaitOrCancel(reply, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            };
+        }
+
+        /** Sends what is queued without waiting for the replies. */
+        void send() {
+            txConnection.flushCommands();
+        }
     }
 
     /** Runs an optimistic transaction until no watched key changed under it. */
@@ -248,21 +336,22 @@ public final class RedisMetaStore implements MetaStore {
                     try {
                         plan = decide.run(tx);
                     } catch (IOException | RuntimeException e) {
-                        unwatchQuietly();
+                        unwatch();
                         throw e;
                     }
                     if (plan.writes() == null) {
-                        tx.unwatch();
+                        unwatch();
                         return plan.result();
                     }
-                    tx.multi();
+                    tx.queue.multi();
                     try {
-                        plan.writes().accept(tx);
+                        plan.writes().accept(tx.queue);
                     } catch (RuntimeException e) {
-                        discardQuietly();
+                        tx.queue.discard();
+                        tx.send();
                         throw e;
                     }
-                    TransactionResult r = tx.exec();
+                    TransactionResult r = tx.answer(tx.queue.exec()).get();
                     if (!r.wasDiscarded()) {
                         for (Object o : r) {
                             if (o instanceof Exception e) {
@@ -282,19 +371,37 @@ public final class RedisMetaStore implements MetaStore {
         }
     }
 
-    private void unwatchQuietly() {
-        try {
-            tx.unwatch();
-        } catch (RedisException ignored) {
-            // the connection is gone; so is the watch
-        }
+    /**
+     * Ends the watches of a transaction that writes nothing. Not waited for: the connection
+     * keeps order, so the next transaction's watches come after it (on a lost connection the
+     * watches are gone anyway).
+     */
+    private void unwatch() {
+        tx.queue.unwatch();
+        tx.send();
     }
 
-    private void discardQuietly() {
-        try {
-            tx.discard();
-        } catch (RedisException ignored) {
-            // the connection is gone; so is the transaction
+    /** A Lua script run by its SHA-1, sent whole only when the server does not have it (yet, or since a restart). */
+    private static final class Script {
+        private final String body;
+        private final String sha;
+
+        Script(String body) {
+            this.body = body;
+            try {
+                this.sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                        .digest(body.getBytes(StandardCharsets.UTF_8)));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-1", e);
+            }
+        }
+
+        <T> T run(RedisCommands<byte[], byte[]> c, ScriptOutputType type, byte[][] keys, byte[]... args) {
+            try {
+                return c.evalsha(sha, type, keys, args);
+            } catch (RedisNoScriptException e) {
+                return c.eval(body, type, keys, args);
+            }
         }
     }
 
@@ -323,29 +430,27 @@ public final class RedisMetaStore implements MetaStore {
         }
     }
 
-    private Optional<byte[]> dentryOf(RedisCommands<byte[], byte[]> c, String path) {
-        if (path.isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.ofNullable(c.hget(dirKey(parentOf(path)), utf8(nameOf(path))));
+    /** The directory entry at {@code path} ({@code null} for none; the root has none). */
+    private static Answer<byte[]> entryOf(Tx c, String path) {
+        return path.isEmpty() ? () -> null : c.hget(dirKey(parentOf(path)), nameOf(path));
     }
 
-    private Optional<Inode> inode(RedisCommands<byte[], byte[]> c, long ino) throws IOException {
-        byte[] v = c.get(inoKey(ino));
-        return v == null ? Optional.empty() : Optional.of(Inode.decode(v));
+    private static Optional<Inode> decoded(byte[] record) throws IOException {
+        return record == null ? Optional.empty() : Optional.of(Inode.decode(record));
     }
 
     @Override
     public Optional<Inode> lookup(String path) throws IOException {
-        return call("look up", path, () -> {
-            Optional<byte[]> d = dentryOf(redis, path);
-            return d.isEmpty() ? Optional.<Inode>empty() : inode(redis, dentryIno(d.get()));
-        });
+        if (path.isEmpty()) {
+            return Optional.empty();
+        }
+        return call("look up", path, () -> decoded(LOOKUP.run(redis, ScriptOutputType.VALUE,
+                new byte[][] {dirKey(parentOf(path))}, utf8(nameOf(path)), key("i:"))));
     }
 
     @Override
     public Optional<Inode> get(long ino) throws IOException {
-        return call("read inode", Long.toString(ino), () -> inode(redis, ino));
+        return call("read inode", Long.toString(ino), () -> decoded(redis.get(inoKey(ino))));
     }
 
     @Override
@@ -360,28 +465,38 @@ public final class RedisMetaStore implements MetaStore {
         });
     }
 
-    /** Watches the name's directory entry and its parent's, and checks a scratch parent is a directory. */
-    private void watchNameAndParent(RedisCommands<byte[], byte[]> c, String path) throws IOException {
+    /** The check that a new name's scratch parent, if it has one, is a directory. */
+    private record ParentCheck(String parent, Answer<byte[]> entry) {
+        void require() throws NotDirectoryException {
+            byte[] p = entry.get();
+            if (p != null && !dentryIsDir(p)) {
+                throw new NotDirectoryException(parent);
+            }
+        }
+    }
+
+    /** Watches the name's directory and its parent's, and queues the read of the parent's entry. */
+    private static ParentCheck watchNameAndParent(Tx c, String path) {
         String parent = parentOf(path);
         if (parent.isEmpty()) {
             c.watch(dirKey(""));
-            return;
+        } else {
+            c.watch(dirKey(parent), dirKey(parentOf(parent)));
         }
-        c.watch(dirKey(parent), dirKey(parentOf(parent)));
-        Optional<byte[]> p = dentryOf(c, parent);
-        if (p.isPresent() && !dentryIsDir(p.get())) {
-            throw new NotDirectoryException(parent);
-        }
+        return new ParentCheck(parent, entryOf(c, parent));
     }
 
     @Override
     public Inode create(String path, Inode spec) throws IOException {
         return transaction("create", path, c -> {
-            watchNameAndParent(c, path);
-            if (dentryOf(c, path).isPresent()) {
+            ParentCheck parent = watchNameAndParent(c, path);
+            Answer<byte[]> existing = entryOf(c, path);
+            Answer<Long> next = c.incr(key("next")); // a number taken by an attempt that fails is skipped
+            parent.require();
+            if (existing.get() != null) {
                 throw new FileAlreadyExistsException(path);
             }
-            long ino = redis.incr(key("next"));
+            long ino = next.get();
             Inode inode = renumbered(spec, ino, spec.nlink());
             return new Plan<>(inode, w -> {
                 w.set(inoKey(ino), inode.encode());
@@ -400,13 +515,16 @@ public final class RedisMetaStore implements MetaStore {
     public Inode link(long ino, String path, long nowNs) throws IOException {
         return transaction("link", path, c -> {
             c.watch(inoKey(ino));
-            watchNameAndParent(c, path);
-            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino
+            ParentCheck parent = watchNameAndParent(c, path);
+            Answer<byte[]> record = c.get(inoKey(ino));
+            Answer<byte[]> existing = entryOf(c, path);
+            parent.require();
+            Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino
                     + " is gone"));
             if (inode.isDirectory()) {
                 throw new FileSystemException(path, null, "Operation not permitted");
             }
-            if (dentryOf(c, path).isPresent()) {
+            if (existing.get() != null) {
                 throw new FileAlreadyExistsException(path);
             }
             Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
@@ -421,11 +539,16 @@ public final class RedisMetaStore implements MetaStore {
     public Inode unlink(String path, long nowNs) throws IOException {
         return transaction("unlink", path, c -> {
             c.watch(dirKey(parentOf(path)), dirKey(path));
-            byte[] d = dentryOf(c, path).orElseThrow(() -> new NoSuchFileException(path));
+            byte[] d = entryOf(c, path).get();
+            if (d == null) {
+                throw new NoSuchFileException(path);
+            }
             long ino = dentryIno(d);
             c.watch(inoKey(ino));
-            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException(path));
-            if (inode.isDirectory() && c.hlen(dirKey(path)) > 0) {
+            Answer<byte[]> record = c.get(inoKey(ino));
+            Answer<Long> entries = dentryIsDir(d) ? c.hlen(dirKey(path)) : () -> 0L;
+            Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path));
+            if (inode.isDirectory() && entries.get() > 0) {
                 throw new DirectoryNotEmptyException(path);
             }
             Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
@@ -443,8 +566,14 @@ public final class RedisMetaStore implements MetaStore {
     public Optional<Inode> rename(String from, String to, long nowNs) throws IOException {
         return transaction("rename", from + " to " + to, c -> {
             c.watch(dirKey(parentOf(from)));
-            watchNameAndParent(c, to);
-            byte[] srcEntry = dentryOf(c, from).orElseThrow(() -> new NoSuchFileException(from));
+            ParentCheck parent = watchNameAndParent(c, to);
+            Answer<byte[]> source = entryOf(c, from);
+            Answer<byte[]> target = entryOf(c, to);
+            parent.require();
+            byte[] srcEntry = source.get();
+            if (srcEntry == null) {
+                throw new NoSuchFileException(from);
+            }
             if (from.equals(to)) {
                 return Plan.nothing(Optional.<Inode>empty());
             }
@@ -453,27 +582,33 @@ public final class RedisMetaStore implements MetaStore {
                 throw new FileSystemException(from, to, "Invalid argument");
             }
             long srcIno = dentryIno(srcEntry);
+            byte[] targetEntry = target.get();
+            if (targetEntry != null && dentryIno(targetEntry) == srcIno) {
+                return Plan.nothing(Optional.<Inode>empty()); // two names of one file: rename(2) does nothing
+            }
             c.watch(inoKey(srcIno));
-            Inode src = inode(c, srcIno).orElseThrow(() -> new NoSuchFileException(from));
-            Optional<byte[]> targetEntry = dentryOf(c, to);
+            Answer<byte[]> srcRecord = c.get(inoKey(srcIno));
+            Answer<byte[]> targetRecord = () -> null;
+            Answer<Long> targetEntries = () -> 0L;
+            if (targetEntry != null) {
+                c.watch(inoKey(dentryIno(targetEntry)), dirKey(to));
+                targetRecord = c.get(inoKey(dentryIno(targetEntry)));
+                targetEntries = c.hlen(dirKey(to));
+            }
+            Inode src = decoded(srcRecord.get()).orElseThrow(() -> new NoSuchFileException(from));
             Optional<Inode> replaced = Optional.empty();
-            if (targetEntry.isPresent()) {
-                long targetIno = dentryIno(targetEntry.get());
-                if (targetIno == srcIno) {
-                    return Plan.nothing(Optional.<Inode>empty()); // two names of one file: rename(2) does nothing
-                }
-                c.watch(inoKey(targetIno), dirKey(to));
-                Inode target = inode(c, targetIno).orElseThrow(() -> new NoSuchFileException(to));
-                if (srcDir && !target.isDirectory()) {
+            if (targetEntry != null) {
+                Inode gone = decoded(targetRecord.get()).orElseThrow(() -> new NoSuchFileException(to));
+                if (srcDir && !gone.isDirectory()) {
                     throw new NotDirectoryException(to);
                 }
-                if (!srcDir && target.isDirectory()) {
+                if (!srcDir && gone.isDirectory()) {
                     throw new FileSystemException(to, null, "Is a directory");
                 }
-                if (target.isDirectory() && c.hlen(dirKey(to)) > 0) {
+                if (gone.isDirectory() && targetEntries.get() > 0) {
                     throw new DirectoryNotEmptyException(to);
                 }
-                replaced = Optional.of(target.withNlink(target.isDirectory() ? 0 : target.nlink() - 1, nowNs));
+                replaced = Optional.of(gone.withNlink(gone.isDirectory() ? 0 : gone.nlink() - 1, nowNs));
             }
             List<String> movedDirs = srcDir ? directoriesBelow(c, from) : List.of();
             Inode moved = src.withNlink(src.nlink(), nowNs);
@@ -497,24 +632,31 @@ public final class RedisMetaStore implements MetaStore {
 
     /**
      * The directory {@code dir} and every scratch directory below it that has entries (those
-     * are the hashes a rename moves), each watched before it is read.
+     * are the hashes a rename moves), each watched before it is read; one round trip per level.
      */
-    private List<String> directoriesBelow(RedisCommands<byte[], byte[]> c, String dir) {
+    private static List<String> directoriesBelow(Tx c, String dir) {
         List<String> out = new ArrayList<>();
-        List<String> todo = new ArrayList<>(List.of(dir));
-        while (!todo.isEmpty()) {
-            String d = todo.remove(todo.size() - 1);
-            c.watch(dirKey(d));
-            Map<byte[], byte[]> entries = c.hgetall(dirKey(d));
-            if (entries.isEmpty()) {
-                continue;
+        List<String> level = List.of(dir);
+        while (!level.isEmpty()) {
+            Map<String, Answer<Map<byte[], byte[]>>> reads = new java.util.LinkedHashMap<>();
+            for (String d : level) {
+                c.watch(dirKey(d));
+                reads.put(d, c.hgetall(dirKey(d)));
             }
-            out.add(d);
-            for (Map.Entry<byte[], byte[]> e : entries.entrySet()) {
-                if (dentryIsDir(e.getValue())) {
-                    todo.add(d + "/" + new String(e.getKey(), StandardCharsets.UTF_8));
+            List<String> next = new ArrayList<>();
+            for (Map.Entry<String, Answer<Map<byte[], byte[]>>> r : reads.entrySet()) {
+                Map<byte[], byte[]> entries = r.getValue().get();
+                if (entries.isEmpty()) {
+                    continue;
+                }
+                out.add(r.getKey());
+                for (Map.Entry<byte[], byte[]> e : entries.entrySet()) {
+                    if (dentryIsDir(e.getValue())) {
+                        next.add(r.getKey() + "/" + new String(e.getKey(), StandardCharsets.UTF_8));
+                    }
                 }
             }
+            level = next;
         }
         return out;
     }
@@ -523,7 +665,8 @@ public final class RedisMetaStore implements MetaStore {
     public Inode modify(long ino, UnaryOperator<Inode> change) throws IOException {
         return transaction("update inode", Long.toString(ino), c -> {
             c.watch(inoKey(ino));
-            Inode current = inode(c, ino).orElseThrow(() -> new NoSuchFileException("inode " + ino));
+            Inode current = decoded(c.get(inoKey(ino)).get()).orElseThrow(() -> new NoSuchFileException("inode "
+                    + ino));
             Inode changed = change.apply(current);
             if (changed.ino() != ino) {
                 throw new IllegalArgumentException("modify must not change the inode number");
@@ -575,7 +718,7 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public Inode stage(String target, Inode spec) throws IOException {
         return transaction("stage", target, c -> {
-            long ino = redis.incr(key("next"));
+            long ino = c.incr(key("next")).get();
             Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(),
                     spec.atimeNs(), spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(),
                     spec.chunks(), spec.holders());
@@ -596,7 +739,7 @@ public final class RedisMetaStore implements MetaStore {
         byte[] field = utf8(Long.toString(ino));
         transaction(op, Long.toString(ino), c -> {
             c.watch(journalKey());
-            byte[] v = c.hget(journalKey(), field);
+            byte[] v = c.hget(journalKey(), Long.toString(ino)).get();
             if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
@@ -620,7 +763,8 @@ public final class RedisMetaStore implements MetaStore {
     public Inode unstage(long ino) throws IOException {
         return transaction("unstage", Long.toString(ino), c -> {
             c.watch(inoKey(ino));
-            Inode inode = inode(c, ino).orElseThrow(() -> new NoSuchFileException("staged inode " + ino));
+            Inode inode = decoded(c.get(inoKey(ino)).get()).orElseThrow(() -> new NoSuchFileException("staged inode "
+                    + ino));
             Inode unlinked = inode.withNlink(0, inode.ctimeNs());
             return new Plan<>(unlinked, w -> {
                 w.hdel(journalKey(), utf8(Long.toString(ino)));
@@ -671,20 +815,21 @@ public final class RedisMetaStore implements MetaStore {
 
     @Override
     public void opened(long ino) throws IOException {
-        call("record the open of", "inode " + ino, () -> redis.eval(OPENED, io.lettuce.core.ScriptOutputType.INTEGER,
+        call("record the open of", "inode " + ino, () -> OPENED.run(redis, ScriptOutputType.INTEGER,
                 new byte[][] {openKey(nodeId), key("n")}, utf8(Long.toString(ino)),
                 utf8(Long.toString(OPEN_TTL_SECONDS)), utf8(nodeId)));
     }
 
     @Override
-    public void closed(long ino) throws IOException {
-        call("record the close of", "inode " + ino, () -> redis.srem(openKey(nodeId), utf8(Long.toString(ino))));
+    public Optional<Inode> closed(long ino) throws IOException {
+        return call("record the close of", "inode " + ino, () -> decoded(CLOSED.run(redis, ScriptOutputType.VALUE,
+                new byte[][] {openKey(nodeId), inoKey(ino)}, utf8(Long.toString(ino)))));
     }
 
     @Override
     public boolean openElsewhere(long ino) throws IOException {
-        Long open = call("read", "who has inode " + ino + " open", () -> redis.eval(OPEN_ELSEWHERE,
-                io.lettuce.core.ScriptOutputType.INTEGER, new byte[][] {key("n")}, utf8(nodeId),
+        Long open = call("read", "who has inode " + ino + " open", () -> OPEN_ELSEWHERE.<Long>run(redis,
+                ScriptOutputType.INTEGER, new byte[][] {key("n")}, utf8(nodeId),
                 key("u:"), utf8(Long.toString(ino))));
         return open != null && open == 1;
     }
@@ -719,7 +864,7 @@ public final class RedisMetaStore implements MetaStore {
             List<Inode> out = new ArrayList<>();
             for (byte[] m : redis.smembers(orphansKey())) {
                 long ino = Long.parseLong(new String(m, StandardCharsets.UTF_8));
-                Optional<Inode> inode = inode(redis, ino);
+                Optional<Inode> inode = get(ino);
                 if (inode.isPresent() && inode.get().nlink() == 0) {
                     out.add(inode.get());
                 } else if (inode.isEmpty()) {

@@ -113,6 +113,22 @@ class RedisMetaStoreTest extends MetaStoreContract {
     }
 
     @Test
+    void scriptsTheServerForgotAreSentAgain() throws Exception {
+        long ino = store.create("f", file()).ino();
+        store.opened(ino);
+        assertEquals(ino, store.lookup("f").orElseThrow().ino());
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
+        try (var c = client.connect()) {
+            c.sync().scriptFlush(); // as after a restart or a failover
+        } finally {
+            client.shutdown();
+        }
+        assertEquals(ino, store.lookup("f").orElseThrow().ino());
+        assertTrue(store.lookup("g").isEmpty());
+        assertEquals(1, store.closed(ino).orElseThrow().nlink());
+    }
+
+    @Test
     void twoNodesCreatingAndRenamingInOneDirectoryLoseNothing() throws Exception {
         try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
             store.create("shared", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 1));
