@@ -1,9 +1,10 @@
 #!/bin/bash
 # PeerFS benchmarks, side by side with their references in one run, on the same files:
 # sequential read (cold, warm, 1 and 4 jobs), re-read from the page cache, random 4k/128k
-# reads, sequential writes into scratch and result directories, small files, and a cluster
-# of 1, 2, 4 daemons over a bandwidth-limited backend. Prints one table (MiB/s or ops/s, the
-# ratio to the references, daemon RSS), then the fio commands used.
+# reads, sequential writes into scratch and result directories, small files (scratch on the
+# embedded RocksDB, and shared through a local redis-server), and a cluster of 1, 2, 4
+# daemons over a bandwidth-limited backend. Prints one table (MiB/s or ops/s, the ratio to
+# the references, daemon RSS), then the fio commands used.
 #
 #   tests/bench/run.sh [--quick] [--size MIB] [--small-files N] [--cluster-mib MIB] [--only GROUPS]
 #                      [--backend-mibs RATE[,RATE]]
@@ -14,8 +15,8 @@
 # reads), write (sequential writes and small files), cluster. Default: all.
 # --backend-mibs: the backend link's speed(s) for the cluster rows, MiB/s. Default 100,40: at
 # 100 four daemons on this 2-core machine are bound by CPU, at 40 by the link.
-# Needs root, fio, bindfs and rclone (bin/install-deps installs them) and a built tree
-# (mvn -B -DskipTests package). Uses loop devices and the blkio cgroup for the slow backend.
+# Needs root, fio, bindfs, rclone and redis-server (bin/install-deps installs them) and a
+# built tree (mvn -B -DskipTests package). Uses loop devices and the blkio cgroup for the slow backend.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for tool in fio bindfs rclone python3 losetup mkfs.ext4; do
+for tool in fio bindfs rclone redis-server redis-cli python3 losetup mkfs.ext4; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (bin/install-deps installs it)" >&2; exit 1; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: needs root (mounts, drop_caches, cgroups)" >&2; exit 1; }
@@ -49,8 +50,10 @@ LOCAL="$WORK/local"        # the cache disk's own file system: the physical limi
 BACK="$WORK/backend"       # the "central store": an ext4 image on a loop device
 CG=/sys/fs/cgroup/blkio/peerfs-bench
 LOOP=""
+REDIS_PORT=6419
 cleanup() {
   set +e
+  [ -f "$WORK/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
   for m in "$WORK"/mnt-*; do
     [ -d "$m" ] && { "$PEERFS" umount "$m" >/dev/null 2>&1 || fusermount -u -z "$m" >/dev/null 2>&1; }
   done
@@ -77,6 +80,7 @@ mkfs.ext4 -q -F "$WORK/backend.img"
 LOOP=$(losetup -f --show "$WORK/backend.img")
 mount "$LOOP" "$BACK"
 mkdir -p "$BACK/data" "$BACK/cluster" "$BACK/out" "$BACK/warmup"
+head -c 48 /dev/urandom | base64 > "$WORK/secret" # peers' shared secret (shared scratch, cluster)
 head -c $((SIZE << 20)) /dev/urandom > "$LOCAL/big"
 for j in 0 1 2 3; do head -c $((SIZE / 4 << 20)) /dev/urandom > "$LOCAL/p.$j"; done
 cp "$LOCAL"/big "$LOCAL"/p.* "$BACK/data/"
@@ -242,41 +246,53 @@ record "seq write 1M: bindfs" "$b" MiB/s "$l"
 record "seq write 1M: peerfs scratch" "$s" MiB/s "$l" "$b" "$(rss "$WORK/mnt-write")"
 record "seq write 1M: peerfs result (uploaded)" "$o" MiB/s "$l" "$b" "$(rss "$WORK/mnt-write")"
 
-# ---- small files: create + write 16 KiB + close, then stat all, then read all
-small() { # $1 dir -> "create/s stat/s read/s"
+# ---- small files: create + write 16 KiB + close, then stat all, then read all, then remove all
+small() { # $1 dir -> "create/s stat/s read/s remove/s"
   python3 - "$1" "$SMALL" <<'EOF'
 import os, sys, time
 d, n = sys.argv[1], int(sys.argv[2])
 os.makedirs(d, exist_ok=True)
 data = os.urandom(16384)
-t = time.perf_counter()
-for i in range(n):
-    with open(f"{d}/f{i}", "wb") as f:
+def rate(step):
+    t = time.perf_counter()
+    for i in range(n):
+        step(f"{d}/f{i}")
+    return int(n / (time.perf_counter() - t))
+def create(p):
+    with open(p, "wb") as f:
         f.write(data)
-c = n / (time.perf_counter() - t)
-t = time.perf_counter()
-for i in range(n):
-    os.stat(f"{d}/f{i}")
-s = n / (time.perf_counter() - t)
-t = time.perf_counter()
-for i in range(n):
-    with open(f"{d}/f{i}", "rb") as f:
+def read(p):
+    with open(p, "rb") as f:
         assert f.read() == data
-r = n / (time.perf_counter() - t)
-print(int(c), int(s), int(r))
+print(rate(create), rate(os.stat), rate(read), rate(os.unlink))
 EOF
 }
-echo "small-files  python3: create+write 16 KiB+close N files, then stat each, then read each (N=$SMALL)" >> "$COMMANDS"
-read -r lc ls lr <<< "$(small "$LOCAL/small")"
-read -r bc bs br <<< "$(small "$WORK/mnt-bindfs/small")"
-read -r pc ps pr <<< "$(small "$WORK/mnt-write/scratch/small")"
+echo "small-files  python3: create+write 16 KiB+close N files, then stat each, then read each, then remove each (N=$SMALL)" >> "$COMMANDS"
+read -r lc ls lr lu <<< "$(small "$LOCAL/small")"
+read -r bc bs br bu <<< "$(small "$WORK/mnt-bindfs/small")"
+read -r pc ps pr pu <<< "$(small "$WORK/mnt-write/scratch/small")"
 r=$(rss "$WORK/mnt-write")
 peerfs_umount write
-for op in create stat read; do
-  case $op in create) l=$lc b=$bc p=$pc ;; stat) l=$ls b=$bs p=$ps ;; read) l=$lr b=$br p=$pr ;; esac
+# the scratch namespace shared by a cluster (--meta redis://): every metadata change is a round
+# trip to the server, here a redis-server on loopback that logs to its append-only file
+echo "small-files-redis  the same on a mount with --meta redis://127.0.0.1:$REDIS_PORT/0 (redis-server --appendonly yes --appendfsync everysec)" >> "$COMMANDS"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes --appendfsync everysec --save "" \
+  --daemonize yes --pidfile "$WORK/redis.pid" --logfile "$WORK/redis.log"
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+[ -f "$WORK/redis.pid" ] || { echo "run.sh: redis-server did not start: $(tail -3 "$WORK/redis.log")" >&2; exit 1; }
+peerfs_mount shared --meta "redis://127.0.0.1:$REDIS_PORT/0" --listen 127.0.0.1:17409 --secret-file "$WORK/secret"
+read -r sc ss sr su <<< "$(small "$WORK/mnt-shared/small")"
+rs=$(rss "$WORK/mnt-shared")
+peerfs_umount shared
+for op in create stat read remove; do
+  case $op in
+    create) l=$lc b=$bc p=$pc q=$sc ;; stat) l=$ls b=$bs p=$ps q=$ss ;;
+    read) l=$lr b=$br p=$pr q=$sr ;; remove) l=$lu b=$bu p=$pu q=$su ;;
+  esac
   record "small files 16K $op: local" "$l" ops/s
   record "small files 16K $op: bindfs" "$b" ops/s "$l"
   record "small files 16K $op: peerfs scratch" "$p" ops/s "$l" "$b" "$r"
+  record "small files 16K $op: peerfs scratch, Redis meta" "$q" ops/s "$l" "$b" "$rs"
 done
 fi
 fusermount -u -z "$WORK/mnt-bindfs"
@@ -286,7 +302,6 @@ fusermount -u -z "$WORK/mnt-bindfs"
 if want cluster; then
 mkdir -p "$CG"
 read -r major minor <<< "$(stat -c '%t %T' "$LOOP")"
-head -c 48 /dev/urandom | base64 > "$WORK/secret"
 echo "cluster  N daemons (127.0.0.1, --peers) each read every file of a $CLUSTER MiB dataset (cat, random order); backend reads limited to RATE MiB/s (${BACKEND_MIBS// /, })" >> "$COMMANDS"
 backend_read() {
   "$PEERFS" status --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"]["bytesRead"])'

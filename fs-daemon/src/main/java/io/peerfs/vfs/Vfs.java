@@ -542,14 +542,15 @@ public final class Vfs {
 
     public void unlink(String path) throws IOException {
         String rel = rel(path);
-        if (paths.classOf(rel) == PathClass.RESULT) {
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (s.isEmpty() && paths.classOf(rel) == PathClass.RESULT) {
             if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
             resultTree.remove(rel);
             return;
         }
-        Inode inode = writable("unlink", path);
+        Inode inode = s.isPresent() ? s.get() : writable("unlink", path);
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
         }
@@ -558,7 +559,8 @@ public final class Vfs {
 
     public void rmdir(String path) throws IOException {
         String rel = rel(path);
-        if (paths.classOf(rel) == PathClass.RESULT) {
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (s.isEmpty() && paths.classOf(rel) == PathClass.RESULT) {
             if (!paths.attrOf(rel).isDirectory()) {
                 throw new NotDirectoryException(path);
             }
@@ -568,7 +570,7 @@ public final class Vfs {
             removeResultDir(rel);
             return;
         }
-        Inode inode = writable("rmdir", path);
+        Inode inode = s.isPresent() ? s.get() : writable("rmdir", path);
         if (!inode.isDirectory()) {
             throw new NotDirectoryException(path);
         }
