@@ -71,9 +71,11 @@ final class PathClasses {
     /** The attributes at a path: scratch, a result file staged here (its unsaved size), or the backend's. */
     FileAttr attrOf(String rel) throws IOException {
         Optional<Inode> s = scratchAt(rel);
-        if (s.isPresent()) {
-            return s.get().attr();
-        }
+        return s.isPresent() ? s.get().attr() : attrOutsideScratch(rel);
+    }
+
+    /** The attributes at a path that has no scratch name: a result file staged here, or the backend's. */
+    private FileAttr attrOutsideScratch(String rel) throws IOException {
         Optional<ResultFiles.Staged> staged = results.staged(rel);
         Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
         return current.isPresent() ? current.get().attr() : backend.stat(rel);
@@ -101,14 +103,28 @@ final class PathClasses {
         return isResult(rel) ? PathClass.RESULT : PathClass.SOURCE;
     }
 
-    /** Checks that a new name may be made at {@code rel}: its parent is a directory and the name is free. */
-    void requireFreeName(String rel) throws IOException {
-        FileAttr parent = attrOf(Vfs.parent(rel));
-        if (!parent.isDirectory()) {
-            throw new NotDirectoryException(Vfs.parent(rel));
+    /**
+     * Checks that a new name may be made at {@code rel} (its parent is a directory, the name is
+     * free) and returns where it goes: {@code RESULT} (the backend) or {@code SCRATCH}. For a
+     * scratch name the check that no scratch name is there is the MetaStore's: its create and
+     * link refuse a taken name atomically, so it is not read twice.
+     */
+    PathClass newName(String rel) throws IOException {
+        String parent = Vfs.parent(rel);
+        Optional<Inode> scratchParent = scratchAt(parent);
+        FileAttr parentAttr = scratchParent.isPresent() ? scratchParent.get().attr() : attrOutsideScratch(parent);
+        if (!parentAttr.isDirectory()) {
+            throw new NotDirectoryException(parent);
         }
-        if (scratchAt(rel).isPresent() || results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
+        if (results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
             throw new FileAlreadyExistsException(rel);
         }
+        if (scratchParent.isPresent() || !isResult(rel)) {
+            return PathClass.SCRATCH;
+        }
+        if (scratchAt(rel).isPresent()) { // a scratch name made before the path was tagged
+            throw new FileAlreadyExistsException(rel);
+        }
+        return PathClass.RESULT;
     }
 }

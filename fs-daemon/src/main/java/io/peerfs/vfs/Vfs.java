@@ -314,8 +314,7 @@ public final class Vfs {
     /** Creates and opens a new file: a result file under a result path, else a scratch file. */
     public long create(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
-        paths.requireFreeName(rel);
-        if (paths.newNameIsResult(rel)) {
+        if (paths.newName(rel) == PathClass.RESULT) {
             return register(new ResultHandle(resultTree.create(rel, mode, caller, clockNs.getAsLong()),
                     caller.pid(), true));
         }
@@ -499,8 +498,7 @@ public final class Vfs {
 
     public void mkdir(String path, int mode, Caller caller) throws IOException {
         String rel = rel(path);
-        paths.requireFreeName(rel);
-        if (paths.newNameIsResult(rel)) {
+        if (paths.newName(rel) == PathClass.RESULT) {
             resultTree.mkdir(rel, mode, caller, clockNs.getAsLong());
             return;
         }
@@ -509,8 +507,7 @@ public final class Vfs {
 
     public void symlink(String target, String path, Caller caller) throws IOException {
         String rel = rel(path);
-        paths.requireFreeName(rel);
-        if (paths.newNameIsResult(rel)) {
+        if (paths.newName(rel) == PathClass.RESULT) {
             resultTree.symlink(target, rel, caller);
             return;
         }
@@ -522,14 +519,12 @@ public final class Vfs {
         String toRel = rel(to);
         PathClass c = paths.classOf(fromRel);
         if (c == PathClass.RESULT) {
-            paths.requireFreeName(toRel);
-            requireSameClass(from, to, paths.newNameIsResult(toRel));
+            requireSameClass(from, to, paths.newName(toRel) == PathClass.RESULT);
             resultTree.link(fromRel, toRel);
             return;
         }
         Inode inode = writable("link", from);
-        paths.requireFreeName(toRel);
-        requireSameClass(from, to, !paths.newNameIsResult(toRel));
+        requireSameClass(from, to, paths.newName(toRel) == PathClass.SCRATCH);
         scratch.link(inode.ino(), toRel, clockNs.getAsLong());
     }
 

@@ -207,6 +207,11 @@ class ScratchVfsTest {
         assertEquals(1000, vfs.getattr("/src/b.txt").uid());
         assertThrows(FileAlreadyExistsException.class, () -> vfs.create("/src/a.txt", 0644, ME));
         assertThrows(FileAlreadyExistsException.class, () -> vfs.mkdir("/src/out", 0755, ME));
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.create("/src/b.txt", 0644, ME), "a scratch name");
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.create("/src/out/part-0", 0644, ME));
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.symlink("x", "/src/b.txt", ME));
+        assertThrows(FileAlreadyExistsException.class, () -> vfs.link("/src/out/part-0", "/src/b.txt"));
+        assertThrows(java.nio.file.NotDirectoryException.class, () -> vfs.create("/src/b.txt/x", 0644, ME));
         assertThrows(NoSuchFileException.class, () -> vfs.create("/nodir/x", 0644, ME));
         vfs.rename("/src/out", "/final");
         assertEquals("zero", new String(readAll("/final/part-0"), StandardCharsets.UTF_8));
