@@ -297,8 +297,7 @@ class PeerIT {
         PeerFsMount owner = nodes.get(addresses.indexOf(order.get(0)));
         PeerFsMount reader = nodes.get(addresses.indexOf(order.get(order.size() - 1)));
         readAndCompare(owner, "corrupt/model.bin", data.length, 300); // the owner caches it
-        Path chunkFile = owner.cacheDir.resolve("chunks").resolve(key.hex().substring(0, 2))
-                .resolve(key.hex().substring(2, 4)).resolve(key.hex());
+        Path chunkFile = owner.cacheDir.resolve("chunks").resolve(key.hex().substring(0, 2)).resolve(key.hex());
         assertTrue(Files.exists(chunkFile), "the owner holds chunk 1 at " + chunkFile);
         try (RandomAccessFile f = new RandomAccessFile(chunkFile.toFile(), "rw")) {
             f.seek(CHUNK / 2);

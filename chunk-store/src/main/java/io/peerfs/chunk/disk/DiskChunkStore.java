@@ -101,7 +101,7 @@ public final class DiskChunkStore implements ChunkStore {
         index.forEach((key, meta) -> indexed.put(key, meta));
         Map<ChunkKey, ChunkMeta> kept = new HashMap<>();
         int[] orphans = {0};
-        files.scan(key -> {
+        int moved = files.scan(key -> {
             ChunkMeta meta = indexed.get(key);
             Path p = files.pathOf(key);
             try {
@@ -115,6 +115,10 @@ public final class DiskChunkStore implements ChunkStore {
                 log.warn("cannot check chunk file {}: {}", p, e.toString());
             }
         });
+        if (moved > 0) {
+            log.info("chunk store {}: moved {} chunk files from the earlier two-level layout", config.dir(), moved);
+        }
+        files.prepare();
         int dropped = 0;
         for (ChunkKey key : indexed.keySet()) {
             if (!kept.containsKey(key)) {
@@ -441,7 +445,12 @@ public final class DiskChunkStore implements ChunkStore {
             Path tmp = files.tempFor(key, tempCounter.incrementAndGet());
             boolean done = false;
             try {
-                writeFile(tmp, data.duplicate(), direct);
+                try {
+                    writeFile(tmp, data.duplicate(), direct);
+                } catch (NoSuchFileException e) { // its folder was removed under the store
+                    files.prepare();
+                    writeFile(tmp, data.duplicate(), direct);
+                }
                 Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 forget(key); // a replaced chunk's open channel would read the old file
                 index.put(key, meta);
@@ -465,7 +474,6 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     private void writeFile(Path tmp, ByteBuffer data, boolean direct) throws IOException {
-        Files.createDirectories(tmp.getParent());
         int written = direct && directIo ? writeBlocksDirect(tmp, data) : 0;
         // the whole chunk, or the tail after the blocks written directly
         ByteBuffer rest = data.slice(data.position() + written, data.remaining() - written);

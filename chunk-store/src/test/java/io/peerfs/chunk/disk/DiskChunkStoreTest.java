@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -291,6 +292,35 @@ class DiskChunkStoreTest extends ChunkStoreContract {
     @Test
     void keysOfOtherStoresAreNotConfusedWithFiles() {
         ChunkKey k = key(5);
-        assertTrue(disk().chunkFile(k).toString().endsWith(k.hex().substring(0, 2) + "/" + k.hex().substring(2, 4) + "/" + k.hex()));
+        assertTrue(disk().chunkFile(k).toString().endsWith("/chunks/" + k.hex().substring(0, 2) + "/" + k.hex()));
+    }
+
+    @Test
+    void chunksOfTheEarlierTwoLevelLayoutAreMovedUpAtOpen() throws Exception {
+        byte[] one = randomBytes(1000, 1);
+        byte[] two = randomBytes(3000, 2);
+        store.put(key(1), direct(one), true);
+        store.put(key(2), direct(two), false);
+        store.close();
+        Path chunkDir = dir.resolve("chunks");
+        for (ChunkKey k : List.of(key(1), key(2))) { // where a store before 2026-12 kept them
+            Path old = chunkDir.resolve(k.hex().substring(0, 2)).resolve(k.hex().substring(2, 4)).resolve(k.hex());
+            Files.createDirectories(old.getParent());
+            Files.move(chunkDir.resolve(k.hex().substring(0, 2)).resolve(k.hex()), old);
+        }
+        Path oldTemp = chunkDir.resolve("aa/bb/.tmp-" + key(3).hex() + "-1");
+        Files.createDirectories(oldTemp.getParent());
+        Files.write(oldTemp, new byte[10]);
+        store = newStore(8 * MiB);
+        assertArrayEquals(one, readFrom(store, key(1)));
+        assertArrayEquals(two, readFrom(store, key(2)));
+        assertEquals(1000, store.stats().pinnedBytes(), "pinned (scratch) data stays pinned");
+        try (var s = Files.walk(chunkDir)) {
+            List<Path> deep = s.filter(p -> chunkDir.relativize(p).getNameCount() > 2).toList();
+            assertEquals(List.of(), deep, "nothing is left two levels down");
+        }
+        try (var s = Files.list(chunkDir)) {
+            assertEquals(256, s.count(), "the 256 folders are made at open");
+        }
     }
 }
