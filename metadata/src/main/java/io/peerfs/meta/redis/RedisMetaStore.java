@@ -60,7 +60,7 @@ import java.util.function.UnaryOperator;
  * o:NODE        set of inodes whose last name NODE removed (its orphans to collect)
  * u:NODE        set of inodes NODE has open; expires {@link #OPEN_TTL_SECONDS} after NODE's
  *               last heartbeat or open, so the files a dead node had open are let go
- * n             set of the node ids that recorded open files
+ * n             set of the node ids that may have open files (pruned as their u: sets go)
  * t             set of result-tagged paths
  * m             hash: node id → heartbeat ms (8 bytes) + peer address
  * c             hash: cluster settings every mount must agree on
@@ -87,14 +87,24 @@ public final class RedisMetaStore implements MetaStore {
             redis.call('EXPIRE', KEYS[1], ARGV[2])
             redis.call('SADD', KEYS[2], ARGV[3])
             return 1""");
-    /** Whether a node other than ARGV[1] has inode ARGV[3] open: its key is ARGV[2] .. node id. */
+    /**
+     * Whether a node other than ARGV[1] has inode ARGV[3] open: its key is ARGV[2] .. node id.
+     * A node whose set is gone (nothing open, or it stopped heart-beating) leaves the node list
+     * KEYS[1]; its next open puts it back ({@link #OPENED} is atomic, so none is missed).
+     */
     private static final Script OPEN_ELSEWHERE = new Script("""
+            local found = 0
             for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-              if node ~= ARGV[1] and redis.call('SISMEMBER', ARGV[2] .. node, ARGV[3]) == 1 then
-                return 1
+              if node ~= ARGV[1] then
+                local open = ARGV[2] .. node
+                if redis.call('EXISTS', open) == 0 then
+                  redis.call('SREM', KEYS[1], node)
+                elseif redis.call('SISMEMBER', open, ARGV[3]) == 1 then
+                  found = 1
+                end
               end
             end
-            return 0""");
+            return found""");
     /** Takes inode ARGV[1] out of the open set KEYS[1] and returns its record KEYS[2]: one round trip. */
     private static final Script CLOSED = new Script("""
             redis.call('SREM', KEYS[1], ARGV[1])

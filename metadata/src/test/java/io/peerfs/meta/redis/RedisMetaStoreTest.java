@@ -113,6 +113,29 @@ class RedisMetaStoreTest extends MetaStoreContract {
     }
 
     @Test
+    void nodesWithNothingOpenLeaveTheListOfOpeners() throws Exception {
+        long ino = store.create("f", file()).ino();
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
+        try (var c = client.connect();
+             MetaStore b = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT);
+             MetaStore gone = RedisMetaStore.open(redis.url(db), "pod-7f3a", TIMEOUT)) {
+            b.opened(ino);
+            gone.opened(ino);
+            assertEquals(Set.of("node-b", "pod-7f3a"), c.sync().smembers("peerfs:n"));
+            c.sync().del("peerfs:u:pod-7f3a"); // its record expired: the node died or was replaced
+            assertTrue(store.openElsewhere(ino), "node-b still has it open");
+            assertEquals(Set.of("node-b"), c.sync().smembers("peerfs:n"), "the dead node's id is pruned");
+            b.closed(ino);
+            assertFalse(store.openElsewhere(ino));
+            assertEquals(Set.of(), c.sync().smembers("peerfs:n"));
+            b.opened(ino);
+            assertTrue(store.openElsewhere(ino), "an open after the prune is seen");
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
     void scriptsTheServerForgotAreSentAgain() throws Exception {
         long ino = store.create("f", file()).ino();
         store.opened(ino);
