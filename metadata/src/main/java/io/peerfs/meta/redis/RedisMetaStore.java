@@ -2,9 +2,6 @@ package io.peerfs.meta.redis;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
-import io.lettuce.core.LettuceFutures;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
@@ -12,10 +9,8 @@ import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.TransactionResult;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.peerfs.PeerFsException;
@@ -25,6 +20,10 @@ import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.StagedFile;
+import io.peerfs.meta.redis.RedisTransactions.Answer;
+import io.peerfs.meta.redis.RedisTransactions.Decide;
+import io.peerfs.meta.redis.RedisTransactions.Plan;
+import io.peerfs.meta.redis.RedisTransactions.Tx;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +43,6 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -66,23 +64,21 @@ import java.util.function.UnaryOperator;
  * c             hash: cluster settings every mount must agree on
  * </pre>
  * Changes that touch more than one key (create, link, unlink, rename, modify) run as
- * optimistic transactions: WATCH what they read, MULTI/EXEC their writes, and start over
- * when another node changed a watched key meanwhile. A transaction's commands go out in
- * batches, one round trip for the watches and the reads that do not depend on each other and
- * one for MULTI, the writes and EXEC: a round trip is most of what a metadata call costs
- * (~0.1 ms on loopback, more across racks). A lookup is one server-side script for the same
- * reason. A lost connection fails calls at once (or after the command timeout), and the
- * client reconnects by itself.
+ * optimistic transactions ({@link RedisTransactions}): WATCH what they read, MULTI/EXEC their
+ * writes, and start over when another node changed a watched key meanwhile; most take two
+ * round trips. A lookup, and the open-file records, are one server-side script each
+ * ({@link LuaScript}) for the same reason: a round trip is most of what a metadata call costs.
+ * A lost connection fails calls at once (or after the command timeout), and the client
+ * reconnects by itself.
  */
 public final class RedisMetaStore implements MetaStore {
     private static final String PREFIX = "peerfs:";
     private static final byte DIR = 'd';
     private static final byte OTHER = 'f';
-    private static final int MAX_ATTEMPTS = 10_000;
     /** How long the open files of a node that stopped heart-beating (it died) keep their data. */
     static final long OPEN_TTL_SECONDS = 60;
     /** Records inode ARGV[1] as open in the set KEYS[1] of node ARGV[3], with its expiry ARGV[2]. */
-    private static final Script OPENED = new Script("""
+    private static final LuaScript OPENED = new LuaScript("""
             redis.call('SADD', KEYS[1], ARGV[1])
             redis.call('EXPIRE', KEYS[1], ARGV[2])
             redis.call('SADD', KEYS[2], ARGV[3])
@@ -92,7 +88,7 @@ public final class RedisMetaStore implements MetaStore {
      * A node whose set is gone (nothing open, or it stopped heart-beating) leaves the node list
      * KEYS[1]; its next open puts it back ({@link #OPENED} is atomic, so none is missed).
      */
-    private static final Script OPEN_ELSEWHERE = new Script("""
+    private static final LuaScript OPEN_ELSEWHERE = new LuaScript("""
             local found = 0
             for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
               if node ~= ARGV[1] then
@@ -106,14 +102,14 @@ public final class RedisMetaStore implements MetaStore {
             end
             return found""");
     /** Takes inode ARGV[1] out of the open set KEYS[1] and returns its record KEYS[2]: one round trip. */
-    private static final Script CLOSED = new Script("""
+    private static final LuaScript CLOSED = new LuaScript("""
             redis.call('SREM', KEYS[1], ARGV[1])
             return redis.call('GET', KEYS[2])""");
     /**
      * The inode record named ARGV[1] in the directory hash KEYS[1], or nil: the directory
      * entry's first 8 bytes are the inode number (big-endian), its record is ARGV[2] .. number.
      */
-    private static final Script LOOKUP = new Script("""
+    private static final LuaScript LOOKUP = new LuaScript("""
             local d = redis.call('HGET', KEYS[1], ARGV[1])
             if not d then
               return false
@@ -127,14 +123,10 @@ public final class RedisMetaStore implements MetaStore {
     private final String where;
     private final String nodeId;
     private final RedisClient client;
-    private final Duration timeout;
     /** For reads and single-key writes; thread-safe. */
     private final RedisCommands<byte[], byte[]> redis;
-    /**
-     * For transactions: WATCH and MULTI are per connection, so one transaction at a time.
-     * Its commands are sent when {@link Tx#value} needs an answer (no auto-flush).
-     */
-    private final Tx tx;
+    /** Changes that touch more than one key, on a connection of their own. */
+    private final RedisTransactions transactions;
     private final StatefulRedisConnection<byte[], byte[]> readConnection;
     private final StatefulRedisConnection<byte[], byte[]> txConnection;
 
@@ -144,12 +136,10 @@ public final class RedisMetaStore implements MetaStore {
         this.where = where;
         this.nodeId = nodeId;
         this.client = client;
-        this.timeout = timeout;
         this.readConnection = readConnection;
         this.txConnection = txConnection;
         this.redis = readConnection.sync();
-        txConnection.setAutoFlushCommands(false);
-        this.tx = new Tx(txConnection.async());
+        this.transactions = new RedisTransactions(where, timeout, txConnection);
     }
 
     /**
@@ -270,149 +260,9 @@ public final class RedisMetaStore implements MetaStore {
         }
     }
 
-    /** What a transaction decided after its watched reads: a result and the writes that make it so. */
-    private record Plan<T>(T result, Consumer<RedisAsyncCommands<byte[], byte[]>> writes) {
-        static <T> Plan<T> nothing(T result) {
-            return new Plan<>(result, null);
-        }
-    }
-
-    @FunctionalInterface
-    private interface Decide<T> {
-        /** Watches and reads through {@code tx}, checks, and returns the writes; may throw to refuse. */
-        Plan<T> run(Tx tx) throws IOException;
-    }
-
-    /** The answer to a queued command: asking for it sends everything queued so far, one round trip. */
-    @FunctionalInterface
-    private interface Answer<T> {
-        T get();
-    }
-
-    /**
-     * The transaction connection: commands queue until an answer is asked for, so the watches
-     * and reads a step needs go out together.
-     */
-    private final class Tx {
-        final RedisAsyncCommands<byte[], byte[]> queue;
-
-        Tx(RedisAsyncCommands<byte[], byte[]> queue) {
-            this.queue = queue;
-        }
-
-        void watch(byte[]... keys) {
-            queue.watch(keys);
-        }
-
-        Answer<byte[]> get(byte[] key) {
-            return answer(queue.get(key));
-        }
-
-        Answer<byte[]> hget(byte[] key, String field) {
-            return answer(queue.hget(key, utf8(field)));
-        }
-
-        Answer<Long> hlen(byte[] key) {
-            return answer(queue.hlen(key));
-        }
-
-        Answer<Map<byte[], byte[]>> hgetall(byte[] key) {
-            return answer(queue.hgetall(key));
-        }
-
-        Answer<Long> incr(byte[] key) {
-            return answer(queue.incr(key));
-        }
-
-        <T> Answer<T> answer(RedisFuture<T> reply) {
-            return () -> {
-                send();
-                return LettuceFutures.awaitOrCancel(reply, timeout.toNanos(), TimeUnit.NANOSECONDS);
-            };
-        }
-
-        /** Sends what is queued without waiting for the replies. */
-        void send() {
-            txConnection.flushCommands();
-        }
-    }
-
-    /** Runs an optimistic transaction until no watched key changed under it. */
+    /** Runs an optimistic transaction (see {@link RedisTransactions}), naming Redis failures. */
     private <T> T transaction(String op, String what, Decide<T> decide) throws IOException {
-        synchronized (tx) {
-            try {
-                for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-                    Plan<T> plan;
-                    try {
-                        plan = decide.run(tx);
-                    } catch (IOException | RuntimeException e) {
-                        unwatch();
-                        throw e;
-                    }
-                    if (plan.writes() == null) {
-                        unwatch();
-                        return plan.result();
-                    }
-                    tx.queue.multi();
-                    try {
-                        plan.writes().accept(tx.queue);
-                    } catch (RuntimeException e) {
-                        tx.queue.discard();
-                        tx.send();
-                        throw e;
-                    }
-                    TransactionResult r = tx.answer(tx.queue.exec()).get();
-                    if (!r.wasDiscarded()) {
-                        for (Object o : r) {
-                            if (o instanceof Exception e) {
-                                throw new PeerFsException("metadata store " + where + ": " + op + " " + what
-                                        + " failed inside its transaction: " + e.getMessage(), e);
-                            }
-                        }
-                        return plan.result();
-                    }
-                    // another node changed a watched key: decide again on fresh reads
-                }
-                throw new PeerFsException("metadata store " + where + ": " + op + " " + what + " kept conflicting with"
-                        + " other nodes' changes; gave up after " + MAX_ATTEMPTS + " attempts");
-            } catch (RedisException e) {
-                throw failure(op, what, e);
-            }
-        }
-    }
-
-    /**
-     * Ends the watches of a transaction that writes nothing. Not waited for: the connection
-     * keeps order, so the next transaction's watches come after it (on a lost connection the
-     * watches are gone anyway).
-     */
-    private void unwatch() {
-        tx.queue.unwatch();
-        tx.send();
-    }
-
-    /** A Lua script run by its SHA-1, sent whole only when the server does not have it (yet, or since a restart). */
-    private static final class Script {
-        private final String body;
-        private final String sha;
-
-        Script(String body) {
-            this.body = body;
-            try {
-                this.sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
-                        .digest(body.getBytes(StandardCharsets.UTF_8)));
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException("every JDK has SHA-1", e);
-            }
-        }
-
-        <T> T run(RedisCommands<byte[], byte[]> c, ScriptOutputType type, byte[][] keys, byte[]... args) {
-            try {
-                return c.evalsha(sha, type, keys, args);
-            } catch (RedisNoScriptException e) {
-                return c.eval(body, type, keys, args);
-            }
-        }
+        return call(op, what, () -> transactions.run(op, what, decide));
     }
 
     /**
