@@ -245,6 +245,9 @@ public final class PeerFuse3 implements FuseMount {
     @Override
     public void answering(Path mountpoint) {
         try {
+            // the mount is in mountinfo before INIT is answered; a stat returns only after
+            // (a clean-clone CI run read 128 here when the setting went in first)
+            Files.readAttributes(mountpoint, java.nio.file.attribute.BasicFileAttributes.class);
             MountTable.Mount m = MountTable.find(mountpoint).orElseThrow(() -> new IOException("not in mountinfo"));
             Files.writeString(Path.of("/sys/class/bdi", m.device(), "read_ahead_kb"), READAHEAD_KB + "\n");
         } catch (IOException | RuntimeException e) {
