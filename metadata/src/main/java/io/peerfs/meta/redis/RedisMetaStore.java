@@ -125,21 +125,23 @@ public final class RedisMetaStore implements MetaStore {
     private final RedisClient client;
     /** For reads and single-key writes; thread-safe. */
     private final RedisCommands<byte[], byte[]> redis;
-    /** Changes that touch more than one key, on a connection of their own. */
+    /** Changes that touch more than one key, on connections of their own. */
     private final RedisTransactions transactions;
     private final StatefulRedisConnection<byte[], byte[]> readConnection;
-    private final StatefulRedisConnection<byte[], byte[]> txConnection;
 
-    private RedisMetaStore(String where, String nodeId, RedisClient client, Duration timeout,
-                           StatefulRedisConnection<byte[], byte[]> readConnection,
-                           StatefulRedisConnection<byte[], byte[]> txConnection) {
+    private RedisMetaStore(String where, String nodeId, RedisClient client,
+                           StatefulRedisConnection<byte[], byte[]> readConnection, RedisTransactions transactions) {
         this.where = where;
         this.nodeId = nodeId;
         this.client = client;
         this.readConnection = readConnection;
-        this.txConnection = txConnection;
         this.redis = readConnection.sync();
-        this.transactions = new RedisTransactions(where, timeout, txConnection);
+        this.transactions = transactions;
+    }
+
+    /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
+    public static String withoutPassword(String url) {
+        return url.replaceAll("//[^@/]*@", "//***@");
     }
 
     /**
@@ -148,11 +150,6 @@ public final class RedisMetaStore implements MetaStore {
      * @param nodeId this node's id: its writeback journal and orphans are kept apart from other nodes'
      * @param timeout how long one call may wait for Redis before it fails
      */
-    /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
-    public static String withoutPassword(String url) {
-        return url.replaceAll("//[^@/]*@", "//***@");
-    }
-
     public static RedisMetaStore open(String url, String nodeId, Duration timeout) throws PeerFsException {
         RedisURI uri;
         try {
@@ -171,15 +168,15 @@ public final class RedisMetaStore implements MetaStore {
                 .timeoutOptions(TimeoutOptions.enabled(timeout))
                 .socketOptions(SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build())
                 .build());
-        StatefulRedisConnection<byte[], byte[]> reads = null;
+        List<StatefulRedisConnection<byte[], byte[]>> opened = new ArrayList<>();
         try {
-            reads = client.connect(ByteArrayCodec.INSTANCE);
-            StatefulRedisConnection<byte[], byte[]> writes = client.connect(ByteArrayCodec.INSTANCE);
-            return new RedisMetaStore(where, nodeId, client, timeout, reads, writes);
-        } catch (RedisException e) {
-            if (reads != null) {
-                reads.close();
+            for (int i = 0; i <= RedisTransactions.CONNECTIONS; i++) {
+                opened.add(client.connect(ByteArrayCodec.INSTANCE));
             }
+            return new RedisMetaStore(where, nodeId, client, opened.get(0),
+                    new RedisTransactions(where, timeout, opened.subList(1, opened.size())));
+        } catch (RedisException e) {
+            opened.forEach(StatefulRedisConnection::close);
             client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
             throw new PeerFsException("cannot connect to the metadata store " + where + ": " + rootMessage(e), e);
         }
@@ -743,7 +740,7 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public void close() {
         try {
-            txConnection.close();
+            transactions.close();
             readConnection.close();
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));

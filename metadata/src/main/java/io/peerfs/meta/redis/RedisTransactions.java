@@ -7,17 +7,22 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.peerfs.PeerFsException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Optimistic transactions on one connection of their own (WATCH and MULTI are per
- * connection, so one runs at a time): a step WATCHes what it reads, decides, and MULTI/EXECs
- * its writes; when another client changed a watched key meanwhile, EXEC does nothing and the
- * step runs again on fresh reads.
+ * Optimistic transactions on connections of their own (WATCH and MULTI are per connection,
+ * so each runs one at a time; {@link #CONNECTIONS} of them let that many threads' changes be
+ * in flight at once): a step WATCHes what it reads, decides, and MULTI/EXECs its writes; when
+ * another client changed a watched key meanwhile, EXEC does nothing and the step runs again on
+ * fresh reads.
  *
  * <p>The connection does not send each command as it is issued: commands queue until an
  * {@link Answer} is asked for, so the watches and the reads a step needs go out as one batch,
@@ -29,20 +34,25 @@ import java.util.function.Consumer;
  * {@link PeerFsException}.
  */
 final class RedisTransactions {
+    /** Connections for transactions: a step waits for one only when this many are in flight. */
+    static final int CONNECTIONS = 4;
     private static final int MAX_ATTEMPTS = 10_000;
 
     private final String where;
     private final Duration timeout;
-    private final StatefulRedisConnection<byte[], byte[]> connection;
-    private final Tx tx;
+    private final List<StatefulRedisConnection<byte[], byte[]>> connections;
+    private final BlockingQueue<Tx> idle;
 
-    /** Takes over {@code connection}: it no longer sends commands as they are issued. */
-    RedisTransactions(String where, Duration timeout, StatefulRedisConnection<byte[], byte[]> connection) {
+    /** Takes over {@code connections}: they no longer send commands as they are issued. */
+    RedisTransactions(String where, Duration timeout, List<StatefulRedisConnection<byte[], byte[]>> connections) {
         this.where = where;
         this.timeout = timeout;
-        this.connection = connection;
-        connection.setAutoFlushCommands(false);
-        this.tx = new Tx(connection.async());
+        this.connections = List.copyOf(connections);
+        this.idle = new ArrayBlockingQueue<>(connections.size());
+        for (StatefulRedisConnection<byte[], byte[]> c : this.connections) {
+            c.setAutoFlushCommands(false);
+            idle.add(new Tx(c));
+        }
     }
 
     /** What a step decided after its watched reads: a result and the writes that make it so. */
@@ -66,10 +76,12 @@ final class RedisTransactions {
 
     /** The commands a step may queue before it decides. */
     final class Tx {
+        private final StatefulRedisConnection<byte[], byte[]> connection;
         private final RedisAsyncCommands<byte[], byte[]> queue;
 
-        private Tx(RedisAsyncCommands<byte[], byte[]> queue) {
-            this.queue = queue;
+        private Tx(StatefulRedisConnection<byte[], byte[]> connection) {
+            this.connection = connection;
+            this.queue = connection.async();
         }
 
         void watch(byte[]... keys) {
@@ -111,17 +123,24 @@ final class RedisTransactions {
 
     /** Runs {@code decide} (named {@code op what} in messages) until no watched key changed under it. */
     <T> T run(String op, String what, Decide<T> decide) throws IOException {
-        synchronized (tx) {
+        Tx tx;
+        try {
+            tx = idle.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting to " + op + " " + what);
+        }
+        try {
             for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
                 Plan<T> plan;
                 try {
                     plan = decide.run(tx);
                 } catch (IOException | RuntimeException e) {
-                    unwatch();
+                    unwatch(tx);
                     throw e;
                 }
                 if (plan.writes() == null) {
-                    unwatch();
+                    unwatch(tx);
                     return plan.result();
                 }
                 tx.queue.multi();
@@ -146,6 +165,8 @@ final class RedisTransactions {
             }
             throw new PeerFsException("metadata store " + where + ": " + op + " " + what + " kept conflicting with"
                     + " other nodes' changes; gave up after " + MAX_ATTEMPTS + " attempts");
+        } finally {
+            idle.add(tx);
         }
     }
 
@@ -153,8 +174,12 @@ final class RedisTransactions {
      * Ends the watches of a step that writes nothing. Not waited for: the connection keeps
      * order, so the next step's watches come after it (on a lost connection they are gone anyway).
      */
-    private void unwatch() {
+    private static void unwatch(Tx tx) {
         tx.queue.unwatch();
         tx.send();
+    }
+
+    void close() {
+        connections.forEach(StatefulRedisConnection::close);
     }
 }
