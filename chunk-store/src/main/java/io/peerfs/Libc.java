@@ -5,7 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The few libc calls Java has no API for (file descriptor plumbing, page cache advice),
+ * The few libc calls Java has no API for (file descriptor plumbing, page cache advice, a
+ * statfs that stats nothing else),
  * bound through jnr-ffi on first use: binding costs start-up time a mount should not pay
  * unless it needs them.
  */
@@ -32,6 +33,9 @@ public final class Libc {
         int write(int fd, byte[] data, long length);
 
         int posix_fadvise(int fd, long offset, long length, int advice);
+
+        /** {@code buf}: room for a {@code struct statfs} (120 bytes on x86-64 and arm64). */
+        int statfs(String path, byte[] buf);
     }
 
     private Libc() {

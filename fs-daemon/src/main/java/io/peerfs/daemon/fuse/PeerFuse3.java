@@ -245,9 +245,14 @@ public final class PeerFuse3 implements FuseMount {
     @Override
     public void answering(Path mountpoint) {
         try {
-            // the mount is in mountinfo before INIT is answered; a stat returns only after
-            // (a clean-clone CI run read 128 here when the setting went in first)
-            Files.readAttributes(mountpoint, java.nio.file.attribute.BasicFileAttributes.class);
+            // the mount is in mountinfo before INIT is answered; any request returns only after
+            // (a clean-clone CI run read 128 here when the setting went in first). statfs(2), as
+            // it asks no peer: a stat of the root asks the owner of its directory, and a peer
+            // not started yet would be skipped for the next 10 s (Java's FileStore stats too)
+            io.peerfs.Libc.Calls libc = io.peerfs.Libc.calls();
+            if (libc == null || libc.statfs(mountpoint.toString(), new byte[256]) != 0) {
+                throw new IOException("statfs of the mount failed");
+            }
             MountTable.Mount m = MountTable.find(mountpoint).orElseThrow(() -> new IOException("not in mountinfo"));
             Files.writeString(Path.of("/sys/class/bdi", m.device(), "read_ahead_kb"), READAHEAD_KB + "\n");
         } catch (IOException | RuntimeException e) {
