@@ -93,9 +93,11 @@ final class PathClasses {
 
     /** The class of an existing path, for changes; NoSuchFileException when neither side has it. */
     PathClass classOf(String rel) throws IOException {
-        if (scratchAt(rel).isPresent()) {
-            return PathClass.SCRATCH;
-        }
+        return scratchAt(rel).isPresent() ? PathClass.SCRATCH : classOutsideScratch(rel);
+    }
+
+    /** {@link #classOf} of a path known to have no scratch name: RESULT or SOURCE. */
+    PathClass classOutsideScratch(String rel) throws IOException {
         if (results.staged(rel).isPresent()) {
             return PathClass.RESULT;
         }

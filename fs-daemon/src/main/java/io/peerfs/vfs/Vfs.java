@@ -538,7 +538,7 @@ public final class Vfs {
     public void unlink(String path) throws IOException {
         String rel = rel(path);
         Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isEmpty() && paths.classOf(rel) == PathClass.RESULT) {
+        if (s.isEmpty() && paths.classOutsideScratch(rel) == PathClass.RESULT) {
             if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
@@ -555,7 +555,7 @@ public final class Vfs {
     public void rmdir(String path) throws IOException {
         String rel = rel(path);
         Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isEmpty() && paths.classOf(rel) == PathClass.RESULT) {
+        if (s.isEmpty() && paths.classOutsideScratch(rel) == PathClass.RESULT) {
             if (!paths.attrOf(rel).isDirectory()) {
                 throw new NotDirectoryException(path);
             }
