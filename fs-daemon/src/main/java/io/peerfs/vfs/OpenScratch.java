@@ -30,6 +30,11 @@ final class OpenScratch {
     final TreeMap<Long, DirtyChunk> dirty = new TreeMap<>();
     /** Size, layout, generation and mtime as this node sees them; other fields may be stale. */
     Inode working;
+    /**
+     * The record as this node last read or committed it: a commit compares and sets from it, so
+     * it needs no read while no other change came between (a stale one costs a retry).
+     */
+    Inode stored;
     /** True when {@link #working} has data not yet committed to the MetaStore. */
     boolean changed;
     /** Keys of the layout as last committed, and keys sealed since: what a commit may leave unused. */
@@ -47,6 +52,7 @@ final class OpenScratch {
     OpenScratch(Inode inode) {
         this.ino = inode.ino();
         this.working = inode;
+        this.stored = inode;
         for (int i = 0; i < inode.chunks().size(); i++) {
             ChunkKey k = inode.chunks().get(i);
             if (k != null) {

@@ -514,8 +514,9 @@ final class ScratchFiles {
                 }
                 f.unsynced.clear();
             }
-            Inode committed = meta.modify(f.ino, s -> s.withData(w.size(), w.chunks(), w.holders(), w.generation(),
-                    w.mtimeNs()));
+            Inode committed = meta.modify(f.ino, f.stored, s -> s.withData(w.size(), w.chunks(), w.holders(),
+                    w.generation(), w.mtimeNs()));
+            f.stored = committed;
             if (durable) {
                 meta.sync();
             }

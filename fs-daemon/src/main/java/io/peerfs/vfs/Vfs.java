@@ -206,6 +206,21 @@ public final class Vfs {
         return slash < 0 ? "" : rel.substring(0, slash);
     }
 
+    /**
+     * Where a change of attributes at {@code path} goes, from one scratch lookup: its scratch
+     * record (present), or the result tree (empty). Source data is refused; a missing name is
+     * ENOENT. The record is the one to compare-and-set from ({@link MetaStore#modify(long, Inode,
+     * UnaryOperator)}).
+     */
+    private Optional<Inode> scratchOrResult(String op, String path) throws IOException {
+        String rel = rel(path);
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (s.isEmpty() && paths.classOutsideScratch(rel) != PathClass.RESULT) {
+            throw refuse(op, path);
+        }
+        return s;
+    }
+
     /** The scratch inode a change applies to; source data is refused, a missing name is ENOENT. */
     private Inode writable(String op, String path) throws IOException {
         String rel = rel(path);
@@ -660,26 +675,27 @@ public final class Vfs {
 
     public void chmod(String path, int mode) throws IOException {
         String rel = rel(path);
-        if (paths.classOf(rel) == PathClass.RESULT) {
-            resultTree.setAttributes(rel, i -> i.withMode(mode, clockNs.getAsLong()), b -> b.setMode(rel, mode));
-            return;
+        UnaryOperator<Inode> change = i -> i.withMode(mode, clockNs.getAsLong());
+        Optional<Inode> s = scratchOrResult("chmod", path);
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else {
+            resultTree.setAttributes(rel, change, b -> b.setMode(rel, mode));
         }
-        Inode inode = writable("chmod", path);
-        scratch.modify(inode.ino(), i -> i.withMode(mode, clockNs.getAsLong()));
     }
 
     /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
     public void chown(String path, long uid, long gid) throws IOException {
         String rel = rel(path);
-        if (paths.classOf(rel) == PathClass.RESULT) {
-            resultTree.setAttributes(rel, i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
-                    unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong()),
+        UnaryOperator<Inode> change = i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
+                unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong());
+        Optional<Inode> s = scratchOrResult("chown", path);
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else {
+            resultTree.setAttributes(rel, change,
                     b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
-            return;
         }
-        Inode inode = writable("chown", path);
-        scratch.modify(inode.ino(), i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
-                unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong()));
     }
 
     private static boolean unchanged(long id) {
@@ -691,16 +707,16 @@ public final class Vfs {
         String rel = rel(path);
         UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
                 mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
-        if (paths.classOf(rel) == PathClass.RESULT) {
-            Optional<ResultFiles.Staged> staged = results.staged(rel);
-            resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
-            if (staged.isPresent()) {
-                scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
-            }
+        Optional<Inode> s = scratchOrResult("utimens", path);
+        if (s.isPresent()) {
+            scratchFiles.timesSet(scratch.modify(s.get().ino(), s.get(), change));
             return;
         }
-        Inode inode = writable("utimens", path);
-        scratchFiles.timesSet(scratch.modify(inode.ino(), change));
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
+        if (staged.isPresent()) {
+            scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
+        }
     }
 
     public FsStats statfs() throws IOException {
@@ -737,9 +753,11 @@ public final class Vfs {
     private Map<String, byte[]> xattrsOf(String path) throws IOException {
         String rel = rel(path);
         Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isPresent()) {
-            return s.get().xattrs();
-        }
+        return s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
+    }
+
+    /** The xattrs at a path that has no scratch name: a result file staged here, or the backend's. */
+    private Map<String, byte[]> xattrsOutsideScratch(String rel) throws IOException {
         Optional<ResultFiles.Staged> staged = results.staged(rel);
         Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
         return current.isPresent() ? current.get().xattrs() : backend.xattrs(rel);
@@ -752,8 +770,8 @@ public final class Vfs {
         }
         String rel = rel(path);
         requireUserNamespace(path, name);
-        Map<String, byte[]> before = paths.classOf(rel) == PathClass.RESULT
-                ? xattrsOf(path) : writable("setxattr", path).xattrs();
+        Optional<Inode> s = scratchOrResult("setxattr", path);
+        Map<String, byte[]> before = s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
         boolean present = before.containsKey(name);
         if ((flags & XATTR_CREATE) != 0 && present) {
             throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
@@ -771,10 +789,10 @@ public final class Vfs {
             x.put(name, value);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (paths.classOf(rel) == PathClass.RESULT) {
-            resultTree.setXattr(rel, name, value, change);
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
         } else {
-            scratch.modify(writable("setxattr", path).ino(), change);
+            resultTree.setXattr(rel, name, value, change);
         }
     }
 
@@ -784,8 +802,11 @@ public final class Vfs {
             control.untag(path);
             return;
         }
-        if (!xattrsOf(path).containsKey(name)) {
-            paths.classOf(rel); // ENOENT before ENODATA
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (!(s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel)).containsKey(name)) {
+            if (s.isEmpty()) {
+                paths.classOutsideScratch(rel); // ENOENT before ENODATA
+            }
             throw new NoSuchXattrException(path, name);
         }
         UnaryOperator<Inode> change = i -> {
@@ -793,10 +814,12 @@ public final class Vfs {
             x.remove(name);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (paths.classOf(rel) == PathClass.RESULT) {
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else if (paths.classOutsideScratch(rel) == PathClass.RESULT) {
             resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
         } else {
-            scratch.modify(writable("removexattr", path).ino(), change);
+            throw refuse("removexattr", path);
         }
     }
 

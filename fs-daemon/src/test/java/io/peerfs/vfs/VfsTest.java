@@ -148,6 +148,24 @@ class VfsTest {
         assertThrows(ReadOnlyPathException.class, () -> vfs.rmdir("/d"));
         assertThrows(ReadOnlyPathException.class, () -> vfs.chmod("/f", 0777));
         assertThrows(ReadOnlyPathException.class, () -> vfs.setxattr("/f", "user.x", new byte[1], 0));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.chown("/f", 1, 1));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.utimens("/f", 1, 1));
+        java.nio.file.attribute.UserDefinedFileAttributeView x = Files.getFileAttributeView(backendDir.resolve("f"),
+                java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        x.write("k", ByteBuffer.wrap(new byte[] {7}));
+        assertThrows(ReadOnlyPathException.class, () -> vfs.removexattr("/f", "user.k"));
+        assertThrows(NoSuchXattrException.class, () -> vfs.removexattr("/f", "user.none"));
+        for (String op : List.of("chmod", "chown", "utimens", "setxattr", "removexattr")) {
+            assertThrows(NoSuchFileException.class, () -> {
+                switch (op) {
+                    case "chmod" -> vfs.chmod("/missing", 0600);
+                    case "chown" -> vfs.chown("/missing", 1, 1);
+                    case "utimens" -> vfs.utimens("/missing", 1, 1);
+                    case "setxattr" -> vfs.setxattr("/missing", "user.x", new byte[1], 0);
+                    default -> vfs.removexattr("/missing", "user.x");
+                }
+            }, op + " of a missing name");
+        }
         vfs.access("/f", 4); // R_OK is fine
         vfs.access("/d", 2); // a source directory takes new scratch names
         long fh = vfs.create("/scratch", 0644, new Caller(0, 0));

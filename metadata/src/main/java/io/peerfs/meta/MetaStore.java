@@ -61,6 +61,18 @@ public interface MetaStore extends AutoCloseable {
      */
     Inode modify(long ino, java.util.function.UnaryOperator<Inode> change) throws IOException;
 
+    /**
+     * {@link #modify(long, java.util.function.UnaryOperator)} for a caller that holds the record
+     * as it last read or wrote it: {@code change} gets {@code seen} first, and a store that can
+     * compare and set writes the result without reading the record first when it is still
+     * {@code seen} (on Redis one round trip instead of two). When another change came between,
+     * {@code change} runs again on the record as stored. A stale {@code seen} costs a retry, never
+     * a lost change.
+     */
+    default Inode modify(long ino, Inode seen, java.util.function.UnaryOperator<Inode> change) throws IOException {
+        return modify(ino, change);
+    }
+
     /** Deletes the record of an inode that has no names left. */
     void delete(long ino) throws IOException;
 

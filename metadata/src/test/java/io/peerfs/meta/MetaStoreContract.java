@@ -202,6 +202,43 @@ public abstract class MetaStoreContract {
     }
 
     @Test
+    void anUpdateFromAStaleRecordKeepsTheChangesMadeSince() throws Exception {
+        Inode seen = store.create("a", file());
+        store.modify(seen.ino(), i -> i.withMode(0600, 5));
+        Inode got = store.modify(seen.ino(), seen, i -> i.withData(42, List.of(), 1, 6));
+        assertEquals(0600, got.mode(), "the change made after the record was seen");
+        assertEquals(42, got.size());
+        Inode stored = store.get(seen.ino()).orElseThrow();
+        assertEquals(0600, stored.mode());
+        assertEquals(42, stored.size());
+        Inode again = store.modify(seen.ino(), stored, i -> i.withOwner(7, 8, 9));
+        assertEquals(7, again.uid());
+        assertEquals(42, store.get(seen.ino()).orElseThrow().size());
+        store.delete(seen.ino());
+        assertThrows(NoSuchFileException.class, () -> store.modify(seen.ino(), stored, i -> i));
+    }
+
+    @Test
+    void concurrentUpdatesFromOneStaleRecordLoseNone() throws Exception {
+        Inode seen = store.create("counter", file());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            done.add(pool.submit(() -> {
+                for (int n = 0; n < 50; n++) {
+                    store.modify(seen.ino(), seen, i -> i.withData(i.size() + 1, List.of(), 1, i.mtimeNs() + 1));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : done) {
+            f.get();
+        }
+        pool.shutdown();
+        assertEquals(200, store.get(seen.ino()).orElseThrow().size());
+    }
+
+    @Test
     void symlinksKeepTheirTarget() throws Exception {
         store.create("l", Inode.fresh(0, FileType.SYMLINK, 0777, 0, 0, "../target/ü", 1));
         store = reopen(store);

@@ -101,6 +101,17 @@ public final class RedisMetaStore implements MetaStore {
               end
             end
             return found""");
+    /**
+     * Sets KEYS[1] to ARGV[2] if it holds ARGV[1] and answers an empty string; else answers what
+     * it holds (nil: nothing). A record is never empty, so the answers cannot be mistaken.
+     */
+    private static final LuaScript SWAP = new LuaScript("""
+            local now = redis.call('GET', KEYS[1])
+            if now == ARGV[1] then
+              redis.call('SET', KEYS[1], ARGV[2])
+              return ''
+            end
+            return now""");
     /** Takes inode ARGV[1] out of the open set KEYS[1] and returns its record KEYS[2]: one round trip. */
     private static final LuaScript CLOSED = new LuaScript("""
             redis.call('SREM', KEYS[1], ARGV[1])
@@ -520,16 +531,44 @@ public final class RedisMetaStore implements MetaStore {
 
     @Override
     public Inode modify(long ino, UnaryOperator<Inode> change) throws IOException {
-        return transaction("update inode", Long.toString(ino), c -> {
-            c.watch(inoKey(ino));
-            Inode current = decoded(c.get(inoKey(ino)).get()).orElseThrow(() -> new NoSuchFileException("inode "
-                    + ino));
-            Inode changed = change.apply(current);
+        byte[] stored = call("read", "inode " + ino, () -> redis.get(inoKey(ino)));
+        return swap(ino, stored, change);
+    }
+
+    @Override
+    public Inode modify(long ino, Inode seen, UnaryOperator<Inode> change) throws IOException {
+        if (seen.ino() != ino) {
+            throw new IllegalArgumentException("the record seen is of inode " + seen.ino() + ", not " + ino);
+        }
+        return swap(ino, seen.encode(), change);
+    }
+
+    /**
+     * Compare-and-set from {@code expected}, the record's bytes as last known ({@code null}: none),
+     * until no other change comes between. The next attempt compares with the bytes Redis
+     * answered, never with a re-encoding of them, so a record this build encodes differently
+     * (another version's) still converges.
+     */
+    private Inode swap(long ino, byte[] expected, UnaryOperator<Inode> change) throws IOException {
+        byte[] was = expected;
+        for (int attempt = 0; attempt < RedisTransactions.MAX_ATTEMPTS; attempt++) {
+            if (was == null) {
+                throw new NoSuchFileException("inode " + ino);
+            }
+            Inode changed = change.apply(Inode.decode(was));
             if (changed.ino() != ino) {
                 throw new IllegalArgumentException("modify must not change the inode number");
             }
-            return new Plan<>(changed, w -> w.set(inoKey(ino), changed.encode()));
-        });
+            byte[] from = was;
+            byte[] now = call("update", "inode " + ino, () -> SWAP.run(redis, ScriptOutputType.VALUE,
+                    new byte[][] {inoKey(ino)}, from, changed.encode()));
+            if (now != null && now.length == 0) {
+                return changed;
+            }
+            was = now;
+        }
+        throw new PeerFsException("metadata store " + where + ": update inode " + ino + " kept conflicting with"
+                + " other nodes' changes; gave up after " + RedisTransactions.MAX_ATTEMPTS + " attempts");
     }
 
     @Override

@@ -36,7 +36,7 @@ import java.util.function.Consumer;
 final class RedisTransactions {
     /** Connections for transactions: a step waits for one only when this many are in flight. */
     static final int CONNECTIONS = 4;
-    private static final int MAX_ATTEMPTS = 10_000;
+    static final int MAX_ATTEMPTS = 10_000;
 
     private final String where;
     private final Duration timeout;
