@@ -461,7 +461,8 @@ public final class Vfs {
 
     public void truncate(String path, long size) throws IOException {
         String rel = rel(path);
-        if (paths.classOf(rel) == PathClass.RESULT) {
+        Optional<Inode> scratchRecord = scratchOrResult("truncate", path);
+        if (scratchRecord.isEmpty()) {
             if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
@@ -480,7 +481,7 @@ public final class Vfs {
             }
             return;
         }
-        Inode inode = writable("truncate", path);
+        Inode inode = scratchRecord.get();
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
         }
@@ -532,15 +533,14 @@ public final class Vfs {
     public void link(String from, String to) throws IOException {
         String fromRel = rel(from);
         String toRel = rel(to);
-        PathClass c = paths.classOf(fromRel);
-        if (c == PathClass.RESULT) {
+        Optional<Inode> s = scratchOrResult("link", from);
+        if (s.isEmpty()) {
             requireSameClass(from, to, paths.newName(toRel) == PathClass.RESULT);
             resultTree.link(fromRel, toRel);
             return;
         }
-        Inode inode = writable("link", from);
         requireSameClass(from, to, paths.newName(toRel) == PathClass.SCRATCH);
-        scratch.link(inode.ino(), toRel, clockNs.getAsLong());
+        scratch.link(s.get().ino(), toRel, clockNs.getAsLong());
     }
 
     /** Scratch and result data live in different places: moving between them is EXDEV, as across mounts. */
