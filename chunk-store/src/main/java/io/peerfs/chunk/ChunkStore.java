@@ -87,6 +87,17 @@ public interface ChunkStore extends AutoCloseable {
     /** The keys of all pinned chunks (to find those no file refers to any more after a crash). */
     java.util.Set<ChunkKey> pinnedKeys();
 
+    /**
+     * Keeps the stored chunk {@code from} as the unpinned chunk {@code to}, and {@code from} is
+     * gone: a result file's staged chunk becomes the cache entry of the backend file it was
+     * uploaded as, without a copy. Only a chunk of exactly {@code length} bytes is kept so (a
+     * shorter one is a sparse scratch chunk, not the file's bytes); otherwise, and in a store
+     * that cannot, nothing changes and the answer is false.
+     */
+    default boolean adopt(ChunkKey from, ChunkKey to, int length) throws IOException {
+        return false;
+    }
+
     /** Removes a chunk if present (pinned or not). */
     void remove(ChunkKey key) throws IOException;
 

@@ -51,6 +51,8 @@ final class ResultFiles implements AutoCloseable {
         final AtomicLong version = new AtomicLong(1);
         /** The {@link #version} the backend has; guarded by {@link #lock}. */
         long uploaded;
+        /** The backend file as the last upload left it (its size and mtime key its cache entries); under {@link #lock}. */
+        io.peerfs.meta.FileAttr uploadedAs;
         /** Set when the name was removed or replaced (its data must never reach the backend), or when dropped after upload. */
         volatile boolean discarded;
         /**
@@ -306,8 +308,8 @@ final class ResultFiles implements AutoCloseable {
             Inode inode = current(s).orElseThrow(() -> new NoSuchFileException(s.path, null, "staged data is gone"));
             OpenScratch r = files.open(inode);
             try {
-                backend.replace(s.path, inode.size(), newFile(inode), (off, dst) -> files.read(r, off, dst),
-                        "peerfs-" + s.ino);
+                s.uploadedAs = backend.replace(s.path, inode.size(), newFile(inode),
+                        (off, dst) -> files.read(r, off, dst), "peerfs-" + s.ino);
             } finally {
                 files.release(r);
             }
@@ -335,7 +337,7 @@ final class ResultFiles implements AutoCloseable {
                 byPath.remove(s.path, s);
             }
             s.discarded = true; // done: later calls find nothing to do
-            files.deleteIfUnused(meta.unstage(s.ino));
+            files.retireIfUnused(meta.unstage(s.ino), s.path, s.uploadedAs);
             return true;
         } finally {
             s.lock.unlock();

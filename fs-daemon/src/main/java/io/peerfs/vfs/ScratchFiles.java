@@ -659,8 +659,19 @@ final class ScratchFiles {
      * @return true when it was removed
      */
     boolean deleteIfUnused(Inode inode) throws IOException {
+        return retireIfUnused(inode, null, null);
+    }
+
+    /**
+     * {@link #deleteIfUnused} of a result file's staged data just uploaded as {@code uploaded}
+     * at {@code backendPath}: each whole chunk kept here becomes the cache entry a read of
+     * that backend file asks for ({@link ChunkKey#forBackendFile}), so reading it back costs
+     * no backend read. A chunk of another length (sparse), and all of them when the sizes
+     * differ or the upload is not known ({@code null}), are removed.
+     */
+    boolean retireIfUnused(Inode inode, String backendPath, io.peerfs.meta.FileAttr uploaded) throws IOException {
         if (unused(inode)) {
-            delete(inode);
+            delete(inode, backendPath, uploaded);
             return true;
         }
         return false;
@@ -673,20 +684,26 @@ final class ScratchFiles {
 
     private void deleteQuietly(Inode inode) {
         try {
-            delete(inode);
+            delete(inode, null, null);
         } catch (IOException e) {
             log.warn("could not free the data of deleted scratch inode {}: {}", inode.ino(), e.getMessage());
         }
     }
 
-    private void delete(Inode inode) throws IOException {
+    private void delete(Inode inode, String backendPath, io.peerfs.meta.FileAttr uploaded) throws IOException {
         meta.delete(inode.ino()); // first: a holder frees a chunk only once no inode uses it
+        boolean asUploaded = uploaded != null && uploaded.size() == inode.size();
         for (int i = 0; i < inode.chunks().size(); i++) {
             ChunkKey k = inode.chunks().get(i);
-            if (k != null) {
-                store.remove(k);
-                freeOnHolders(inode.holders(i), inode.ino(), k);
+            if (k == null) {
+                continue;
             }
+            long length = asUploaded ? Math.min(chunkSize, inode.size() - (long) i * chunkSize) : 0;
+            if (length <= 0 || !store.adopt(k, ChunkKey.forBackendFile(backendPath, uploaded.size(),
+                    uploaded.mtimeNs(), i), (int) length)) {
+                store.remove(k);
+            }
+            freeOnHolders(inode.holders(i), inode.ino(), k);
         }
     }
 

@@ -55,6 +55,8 @@ class ResultVfsTest {
     final AtomicBoolean metaClosed = new AtomicBoolean();
     final java.util.concurrent.atomic.AtomicInteger callsAfterClose = new java.util.concurrent.atomic.AtomicInteger();
     DiskChunkStore store;
+    /** What reaches the backend directory. */
+    io.peerfs.backend.CountingBackend counted;
     BackendMetaCache meta;
     MetaStore metaStore;
     ChunkFetcher fetcher;
@@ -65,9 +67,11 @@ class ResultVfsTest {
     }
 
     void open(long cacheBytes, boolean writeback, String... globs) throws Exception {
-        Backend backend = new ForwardingBackend(new LocalDirBackend(backendDir)) {
+        counted = new io.peerfs.backend.CountingBackend(new LocalDirBackend(backendDir));
+        Backend backend = new ForwardingBackend(counted) {
             @Override
-            public void replace(String path, long size, NewFile m, Content content, String tag) throws IOException {
+            public io.peerfs.meta.FileAttr replace(String path, long size, NewFile m, Content content, String tag)
+                    throws IOException {
                 if (backendDown.get()) {
                     throw new IOException("backend unreachable (test)");
                 }
@@ -80,7 +84,7 @@ class ResultVfsTest {
                         throw new java.io.InterruptedIOException("upload interrupted (test)");
                     }
                 }
-                super.replace(path, size, m, content, tag);
+                return super.replace(path, size, m, content, tag);
             }
         };
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
@@ -183,6 +187,39 @@ class ResultVfsTest {
         assertEquals(0, store.stats().pinnedBytes(), "staged chunks are freed after the upload");
         assertEquals(0L, vfs.writebackStats().get("staged"));
         assertArrayEquals(data, readAll("/out/model.bin"), "read back through the cache from the backend");
+    }
+
+    @Test
+    void anUploadedResultFileIsReadBackFromItsStagedChunksNotTheBackend() throws Exception {
+        Files.createDirectories(backendDir.resolve("out"));
+        open(false, "out/**");
+        byte[] data = TestBytes.random(2 * CHUNK + 100, 2);
+        writeFile("/out/ckpt", data);
+        assertEquals(0, store.stats().pinnedBytes(), "the staged chunks are cache entries now, unpinned");
+        assertEquals(3, store.stats().chunks());
+        long before = counted.counts().bytesRead();
+        assertArrayEquals(data, readAll("/out/ckpt"));
+        assertEquals(before, counted.counts().bytesRead(), "read back without a backend read");
+
+        // a chunk written short (a hole after it) is not the file's bytes: it is dropped, and read from the backend
+        byte[] sparse = new byte[2 * CHUNK + 10];
+        System.arraycopy(data, 0, sparse, 0, 100);
+        System.arraycopy(data, 0, sparse, 2 * CHUNK, 10);
+        long fh = vfs.create("/out/sparse", 0640, ME);
+        vfs.write(fh, 0, bytes(Arrays.copyOf(data, 100)));
+        vfs.write(fh, 2 * CHUNK, bytes(Arrays.copyOf(data, 10)));
+        vfs.flush(fh);
+        vfs.release(fh);
+        assertArrayEquals(sparse, Files.readAllBytes(backendDir.resolve("out/sparse")));
+        assertArrayEquals(sparse, readAll("/out/sparse"));
+
+        // changed on the backend since: its new size and mtime key other chunks, so the new bytes are read
+        byte[] other = TestBytes.random(data.length, 3);
+        Files.write(backendDir.resolve("out/ckpt"), other);
+        Files.setLastModifiedTime(backendDir.resolve("out/ckpt"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        meta.invalidate("out/ckpt");
+        assertArrayEquals(other, readAll("/out/ckpt"));
     }
 
     @Test

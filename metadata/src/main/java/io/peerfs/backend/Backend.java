@@ -93,8 +93,12 @@ public interface Backend {
      * forces it to disk and renames it over {@code path}: readers of the backend see the old
      * file or the whole new one, never a part. {@code tempTag} makes the temporary name
      * unique ({@link #isTemporary} recognises it), so a retried upload reuses it.
+     *
+     * @return the new file's attributes as a {@link #stat} of {@code path} answers them, read
+     *     from the temporary file before the rename: a change by someone else after it cannot
+     *     pass for this upload's (a cache keyed by size and mtime relies on that)
      */
-    void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException;
+    FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException;
 
     /** True for the name of a temporary file of {@link #replace}, which listings should hide. */
     static boolean isTemporary(String name) {

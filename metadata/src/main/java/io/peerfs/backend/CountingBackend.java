@@ -83,10 +83,11 @@ public final class CountingBackend extends ForwardingBackend {
     }
 
     @Override
-    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+    public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
         uploads.increment();
-        super.replace(path, size, meta, content, tempTag);
+        FileAttr written = super.replace(path, size, meta, content, tempTag);
         bytesWritten.add(size);
+        return written;
     }
 
     @Override

@@ -60,8 +60,8 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
-    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
-        delegate.replace(path, size, meta, content, tempTag);
+    public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        return delegate.replace(path, size, meta, content, tempTag);
     }
 
     @Override

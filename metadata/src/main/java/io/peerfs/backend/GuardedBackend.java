@@ -269,23 +269,22 @@ public final class GuardedBackend extends ForwardingBackend {
     }
 
     @Override
-    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+    public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
         Upload up = new Upload(content);
         // the file's own temporary name (a killed daemon's leftover is reused and renamed away),
         // unless an abandoned attempt of it may still be writing there: then one of this attempt's own
         String tag = stragglers.getOrDefault(tempTag, 0) > 0 ? tempTag + "-" + uploadAttempts.incrementAndGet()
                 : tempTag;
-        Future<Void> f;
+        Future<FileAttr> f;
         try {
             f = uploads.submit(() -> {
                 try {
-                    super.replace(path, size, meta, up, tag);
+                    return super.replace(path, size, meta, up, tag);
                 } finally {
                     if (up.finish()) {
                         stragglers.computeIfPresent(tempTag, (k, n) -> n > 1 ? n - 1 : null);
                     }
                 }
-                return null;
             });
         } catch (RejectedExecutionException e) {
             failures.increment();
@@ -302,8 +301,7 @@ public final class GuardedBackend extends ForwardingBackend {
                             + " ms", null);
                 }
                 try {
-                    f.get(left, TimeUnit.NANOSECONDS);
-                    return;
+                    return f.get(left, TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
                     // progress since? the loop looks again
                 }

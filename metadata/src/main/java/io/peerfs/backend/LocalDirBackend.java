@@ -67,7 +67,11 @@ public final class LocalDirBackend implements Backend {
 
     @Override
     public FileAttr stat(String path) throws IOException {
-        Map<String, Object> a = Files.readAttributes(resolve(path), STAT_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        return stat(resolve(path));
+    }
+
+    private static FileAttr stat(Path p) throws IOException {
+        Map<String, Object> a = Files.readAttributes(p, STAT_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) a.get("mode");
         FileType type = switch (mode & S_IFMT) {
             case S_IFDIR -> FileType.DIRECTORY;
@@ -156,8 +160,9 @@ public final class LocalDirBackend implements Backend {
     }
 
     @Override
-    public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+    public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
         Path target = resolve(path);
+        FileAttr written;
         Path temp = target.resolveSibling(Backend.temporaryName(target.getFileName().toString(), tempTag));
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -186,6 +191,7 @@ public final class LocalDirBackend implements Backend {
                 content.progress();
             }
             applyMeta(temp, meta);
+            written = stat(temp); // a rename keeps size and mtime
             if (!content.mayCommit()) {
                 throw new IOException("upload of " + path + " abandoned by its caller");
             }
@@ -195,6 +201,7 @@ public final class LocalDirBackend implements Backend {
             throw e;
         }
         forceDirectory(target.getParent());
+        return written;
     }
 
     private static final int COPY_BUFFER = 1 << 20;

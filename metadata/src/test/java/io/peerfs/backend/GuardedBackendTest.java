@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.peerfs.meta.FileAttr;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -37,9 +38,9 @@ class GuardedBackendTest {
         }
 
         @Override
-        public void replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
             try {
-                super.replace(path, size, meta, new Content() {
+                return super.replace(path, size, meta, new Content() {
                     @Override
                     public int read(long offset, ByteBuffer dst) throws IOException {
                         return content.read(offset, dst);

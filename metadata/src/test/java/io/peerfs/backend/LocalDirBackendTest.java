@@ -41,13 +41,18 @@ class LocalDirBackendTest {
         LocalDirBackend backend = new LocalDirBackend(root);
         byte[] data = "result bytes".getBytes();
         for (String name : new String[] {"a".repeat(255), "é".repeat(127), "x"}) {
-            backend.replace(name, data.length, new Backend.NewFile(0644, -1, -1, 0, 0, java.util.Map.of()),
+            long mtimeNs = 1_700_000_000_123_456_789L;
+            io.peerfs.meta.FileAttr written = backend.replace(name, data.length,
+                    new Backend.NewFile(0644, -1, -1, mtimeNs, mtimeNs, java.util.Map.of()),
                     (off, dst) -> {
                         int n = (int) Math.min(dst.remaining(), data.length - off);
                         dst.put(data, (int) off, n);
                         return n;
                     }, "peerfs-123456789");
             assertEquals("result bytes", Files.readString(root.resolve(name)), name);
+            assertEquals(backend.stat(name).size(), written.size(), "what replace answers is what a stat sees");
+            assertEquals(backend.stat(name).mtimeNs(), written.mtimeNs());
+            assertEquals(mtimeNs, written.mtimeNs(), "the mtime the upload was given");
             String temp = Backend.temporaryName(name, "peerfs-123456789");
             assertEquals(true, Backend.isTemporary(temp));
             assertEquals(true, temp.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= Backend.NAME_MAX, temp);

@@ -80,8 +80,16 @@ class ResultIT {
         Path src = TestFiles.write(tmp.resolve("big.bin"), data);
         Files.copy(src, mount.mountpoint.resolve("out/big.bin"));
         assertArrayEquals(data, Files.readAllBytes(backend.resolve("out/big.bin")));
+        // the uploaded file's chunks are the staged ones kept as cache entries: read back, also
+        // past the page cache (O_DIRECT), its bytes come from the cache disk, none from the backend
+        long before = mount.backendBytesRead();
         assertArrayEquals(data, Files.readAllBytes(mount.mountpoint.resolve("out/big.bin")));
         assertTrue(mount.status().path("backend").path("uploads").asLong() > 0);
+        PeerFsMount.Run dd = PeerFsMount.command("dd", "if=" + mount.mountpoint.resolve("out/big.bin"),
+                "of=" + tmp.resolve("big.back"), "iflag=direct", "bs=1M");
+        assertEquals(0, dd.exit(), dd.err());
+        assertArrayEquals(data, Files.readAllBytes(tmp.resolve("big.back")));
+        assertEquals(before, mount.backendBytesRead(), "read back without reading the backend");
     }
 
     @Test

@@ -240,6 +240,23 @@ public final class CacheDisk implements ChunkStore {
         }
     }
 
+    /** Only while the disk takes writes; a store that cannot keeps nothing, and the caller removes. */
+    @Override
+    public boolean adopt(ChunkKey from, ChunkKey to, int length) throws IOException {
+        ensureOpen();
+        if (!acceptsChunks()) {
+            return false;
+        }
+        swap.readLock().lock();
+        try {
+            return store.adopt(from, to, length);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            swap.readLock().unlock();
+        }
+    }
+
     @Override
     public ChunkStoreStats stats() {
         return store.stats().withDisk(state.label(), errors.sum());

@@ -601,6 +601,45 @@ public final class DiskChunkStore implements ChunkStore {
         }
     }
 
+    /**
+     * A rename of the chunk file. The index names {@code to} before the file moves and forgets
+     * {@code from} after, so a crash between leaves an entry without a file (dropped at open),
+     * never a file under a key whose entry describes other bytes.
+     */
+    @Override
+    public boolean adopt(ChunkKey from, ChunkKey to, int length) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            ChunkMeta meta = index.get(from);
+            if (meta == null || meta.length() != length || from.equals(to)) {
+                return false;
+            }
+            long now = clockMs.getAsLong();
+            forget(from);
+            forget(to);
+            synchronized (lru) {
+                lru.remove(to);
+            }
+            index.put(to, new ChunkMeta(meta.length(), meta.crc(), meta.blockCrcs(), false, now));
+            try {
+                Files.move(files.pathOf(from), files.pathOf(to), StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException | RuntimeException e) {
+                index.delete(to);
+                throw e;
+            }
+            index.delete(from);
+            synchronized (lru) {
+                lru.remove(from);
+                lru.add(to, new ChunkLru.Entry(meta.length(), false, now));
+            }
+            return true;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
     @Override
     public void remove(ChunkKey key) throws IOException {
         lifecycle.readLock().lock();

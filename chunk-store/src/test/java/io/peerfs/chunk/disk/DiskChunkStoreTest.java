@@ -205,6 +205,31 @@ class DiskChunkStoreTest extends ChunkStoreContract {
     }
 
     @Test
+    void anAdoptedChunkIsTheSameBytesUnpinnedUnderItsNewKeyAndSurvivesARestart() throws Exception {
+        byte[] data = randomBytes((int) MiB, 3);
+        store.put(key(1), direct(data), true);
+        store.put(key(2), direct(randomBytes(1000, 2)), true);
+        assertFalse(store.adopt(key(1), key(10), (int) MiB - 1), "a chunk of another length stays as it is");
+        assertFalse(store.adopt(key(9), key(10), 1000), "nothing stored under that key");
+        assertTrue(store.contains(key(1)));
+        assertTrue(store.adopt(key(1), key(10), (int) MiB));
+        assertFalse(store.contains(key(1)));
+        assertArrayEquals(data, read(key(10), 0, (int) MiB));
+        assertEquals(java.util.Set.of(key(2)), store.pinnedKeys());
+        assertEquals(1000, store.stats().pinnedBytes());
+        assertFalse(java.nio.file.Files.exists(disk().chunkFile(key(1))));
+        reopen();
+        assertEquals(2, store.stats().chunks());
+        assertArrayEquals(data, read(key(10), 0, (int) MiB));
+        assertEquals(1000, store.stats().pinnedBytes(), "unpinned after a restart too");
+        for (int i = 20; i < 27; i++) { // fill the 8 MiB: the adopted chunk is evicted like any other
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        assertFalse(store.contains(key(10)));
+        assertTrue(store.contains(key(2)));
+    }
+
+    @Test
     void shrinkingTheCapacityEvictsAtOpen() throws Exception {
         for (int i = 0; i < 8; i++) {
             store.put(key(i), direct(randomBytes((int) MiB, i)), false);
