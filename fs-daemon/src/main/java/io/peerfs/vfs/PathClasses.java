@@ -12,13 +12,17 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where a path of the mount lives and which class it is: scratch when the {@link MetaStore}
  * has it, result when a result glob or tag covers it (or it is staged here), else source.
- * Paths are backend-relative ({@code ""} for the root).
+ * Paths are backend-relative ({@code ""} for the root), but for the checks of a change
+ * (which name the kernel path in their errors). Changes to source data are refused here.
  */
 final class PathClasses {
+    private static final Logger log = LoggerFactory.getLogger(PathClasses.class);
     private final BackendMetaCache backend;
     private final MetaStore scratch;
     private final ScratchFiles scratchFiles;
@@ -26,6 +30,7 @@ final class PathClasses {
     private final ResultPaths resultPaths;
     /** Tagged result paths, as in the MetaStore; replaced whole on every change. */
     private volatile Set<String> tags = Set.of();
+    private volatile long lastRefusalLogMs;
 
     PathClasses(BackendMetaCache backend, MetaStore scratch, ScratchFiles scratchFiles, ResultFiles results,
                 ResultPaths resultPaths) {
@@ -128,5 +133,42 @@ final class PathClasses {
             throw new FileAlreadyExistsException(rel);
         }
         return PathClass.RESULT;
+    }
+
+    /**
+     * Where a change at the kernel path {@code path} goes, from one scratch lookup: its scratch
+     * record (present), or the result tree (empty). Source data is refused; a missing name is
+     * ENOENT. The record is the one to compare-and-set from ({@link MetaStore#modify(long, Inode,
+     * java.util.function.UnaryOperator)}).
+     */
+    Optional<Inode> scratchOrResult(String op, String path) throws IOException {
+        String rel = Vfs.rel(path);
+        Optional<Inode> s = scratchAt(rel);
+        if (s.isEmpty() && classOutsideScratch(rel) != PathClass.RESULT) {
+            throw refuse(op, path);
+        }
+        return s;
+    }
+
+    /** The scratch inode a change at the kernel path {@code path} applies to; source data is refused, a missing name is ENOENT. */
+    Inode writable(String op, String path) throws IOException {
+        String rel = Vfs.rel(path);
+        Optional<Inode> s = scratchAt(rel);
+        if (s.isPresent()) {
+            return s.get();
+        }
+        backend.stat(rel); // NoSuchFileException when neither has it
+        throw refuse(op, path);
+    }
+
+    /** The error for any change to source data, logged (at most once a second) with how to write instead. */
+    ReadOnlyPathException refuse(String op, String path) {
+        ReadOnlyPathException e = new ReadOnlyPathException(op, path);
+        long now = System.currentTimeMillis();
+        if (now - lastRefusalLogMs >= 1000) {
+            lastRefusalLogMs = now;
+            log.warn("refused: {}", e.getMessage());
+        }
+        return e;
     }
 }

@@ -14,7 +14,6 @@ import io.peerfs.meta.PathClass;
 import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -29,9 +28,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The file system as PeerFS serves it, with no FUSE types: paths as the kernel gives them
@@ -47,7 +43,6 @@ import org.slf4j.LoggerFactory;
  * refused; a rename between scratch and result is EXDEV (mv copies instead).
  */
 public final class Vfs {
-    private static final Logger log = LoggerFactory.getLogger(Vfs.class);
     /** Virtual xattr on the mount root whose value is the daemon's status as JSON. */
     public static final String STATUS_XATTR = "user.peerfs.status";
     /** Virtual xattr on any path whose value says, as JSON, whether it is source, scratch or result and why. */
@@ -69,10 +64,6 @@ public final class Vfs {
     public static final int O_TRUNC = 01000;
     /** A time argument of {@link #utimens} that leaves the time as it is. */
     public static final long OMIT = Long.MIN_VALUE;
-    private static final int XATTR_CREATE = 1;
-    private static final int XATTR_REPLACE = 2;
-    /** Names and values of one entry's xattrs together, at most (as XATTR_LIST_MAX on Linux). */
-    private static final int XATTR_SPACE = 64 * 1024;
     /** How long an rmdir of a result directory waits for files libfuse hid to be released. */
     private static final long HIDDEN_RELEASE_WAIT_NS = 2_000_000_000L;
 
@@ -106,10 +97,10 @@ public final class Vfs {
     private final PathClasses paths;
     private final ControlXattrs control;
     private final Promotion promotion;
+    private final Attributes attributes;
     private final LongSupplier clockNs;
     private final ConcurrentHashMap<Long, Handle> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
-    private volatile long lastRefusalLogMs;
 
     /**
      * @param backendCache cached reads of the backend
@@ -131,6 +122,8 @@ public final class Vfs {
         this.paths = new PathClasses(backendCache, scratch, scratchFiles, results, config.resultPaths());
         this.control = new ControlXattrs(paths, backendCache, scratch, sources, scratchFiles, results, promotion,
                 status);
+        this.attributes = new Attributes(paths, backendCache, scratch, scratchFiles, results, resultTree, control,
+                clockNs);
     }
 
     /** What {@link #recover} found. */
@@ -204,32 +197,6 @@ public final class Vfs {
     static String parent(String rel) {
         int slash = rel.lastIndexOf('/');
         return slash < 0 ? "" : rel.substring(0, slash);
-    }
-
-    /**
-     * Where a change of attributes at {@code path} goes, from one scratch lookup: its scratch
-     * record (present), or the result tree (empty). Source data is refused; a missing name is
-     * ENOENT. The record is the one to compare-and-set from ({@link MetaStore#modify(long, Inode,
-     * UnaryOperator)}).
-     */
-    private Optional<Inode> scratchOrResult(String op, String path) throws IOException {
-        String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isEmpty() && paths.classOutsideScratch(rel) != PathClass.RESULT) {
-            throw refuse(op, path);
-        }
-        return s;
-    }
-
-    /** The scratch inode a change applies to; source data is refused, a missing name is ENOENT. */
-    private Inode writable(String op, String path) throws IOException {
-        String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isPresent()) {
-            return s.get();
-        }
-        backend.stat(rel); // NoSuchFileException when neither has it
-        throw refuse(op, path);
     }
 
     public FileAttr getattr(String path) throws IOException {
@@ -318,7 +285,7 @@ public final class Vfs {
         }
         if (writing) {
             if (!paths.isResult(rel)) {
-                throw refuse("open for writing", path);
+                throw paths.refuse("open for writing", path);
             }
             return register(new ResultHandle(
                     resultTree.openForWrite(rel, attr, truncate, sources.chunkSize(), clockNs.getAsLong()), pid, true));
@@ -461,7 +428,7 @@ public final class Vfs {
 
     public void truncate(String path, long size) throws IOException {
         String rel = rel(path);
-        Optional<Inode> scratchRecord = scratchOrResult("truncate", path);
+        Optional<Inode> scratchRecord = paths.scratchOrResult("truncate", path);
         if (scratchRecord.isEmpty()) {
             if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
@@ -509,7 +476,7 @@ public final class Vfs {
             results.changed(r.staged());
             return;
         }
-        throw refuse("truncate", "(open source file)");
+        throw paths.refuse("truncate", "(open source file)");
     }
 
     public void mkdir(String path, int mode, Caller caller) throws IOException {
@@ -533,7 +500,7 @@ public final class Vfs {
     public void link(String from, String to) throws IOException {
         String fromRel = rel(from);
         String toRel = rel(to);
-        Optional<Inode> s = scratchOrResult("link", from);
+        Optional<Inode> s = paths.scratchOrResult("link", from);
         if (s.isEmpty()) {
             requireSameClass(from, to, paths.newName(toRel) == PathClass.RESULT);
             resultTree.link(fromRel, toRel);
@@ -560,7 +527,7 @@ public final class Vfs {
             resultTree.remove(rel);
             return;
         }
-        Inode inode = s.isPresent() ? s.get() : writable("unlink", path);
+        Inode inode = s.isPresent() ? s.get() : paths.writable("unlink", path);
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
         }
@@ -580,7 +547,7 @@ public final class Vfs {
             removeResultDir(rel);
             return;
         }
-        Inode inode = s.isPresent() ? s.get() : writable("rmdir", path);
+        Inode inode = s.isPresent() ? s.get() : paths.writable("rmdir", path);
         if (!inode.isDirectory()) {
             throw new NotDirectoryException(path);
         }
@@ -643,9 +610,9 @@ public final class Vfs {
             followRename(fromRel, toRel);
             return;
         }
-        writable("rename", from);
+        paths.writable("rename", from);
         if (!toScratch && paths.sourceAt(toRel).isPresent() && !toResult) {
-            throw refuse("rename over", to);
+            throw paths.refuse("rename over", to);
         }
         requireSameClass(from, to, !toResult);
         Optional<Inode> replaced = scratch.rename(fromRel, toRel, clockNs.getAsLong());
@@ -674,49 +641,17 @@ public final class Vfs {
     }
 
     public void chmod(String path, int mode) throws IOException {
-        String rel = rel(path);
-        UnaryOperator<Inode> change = i -> i.withMode(mode, clockNs.getAsLong());
-        Optional<Inode> s = scratchOrResult("chmod", path);
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else {
-            resultTree.setAttributes(rel, change, b -> b.setMode(rel, mode));
-        }
+        attributes.chmod(path, mode);
     }
 
     /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
     public void chown(String path, long uid, long gid) throws IOException {
-        String rel = rel(path);
-        UnaryOperator<Inode> change = i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
-                unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong());
-        Optional<Inode> s = scratchOrResult("chown", path);
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else {
-            resultTree.setAttributes(rel, change,
-                    b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
-        }
-    }
-
-    private static boolean unchanged(long id) {
-        return id == -1 || id == 0xFFFFFFFFL;
+        attributes.chown(path, uid, gid);
     }
 
     /** Sets access and modification times (ns since the epoch); {@link #OMIT} leaves one as it is. */
     public void utimens(String path, long atimeNs, long mtimeNs) throws IOException {
-        String rel = rel(path);
-        UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == OMIT ? i.atimeNs() : atimeNs,
-                mtimeNs == OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
-        Optional<Inode> s = scratchOrResult("utimens", path);
-        if (s.isPresent()) {
-            scratchFiles.timesSet(scratch.modify(s.get().ino(), s.get(), change));
-            return;
-        }
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
-        if (staged.isPresent()) {
-            scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
-        }
+        attributes.utimens(path, atimeNs, mtimeNs);
     }
 
     public FsStats statfs() throws IOException {
@@ -728,110 +663,20 @@ public final class Vfs {
      * {@code ls -l} and every write ask for) have no value without a look at the metadata.
      */
     public byte[] getxattr(String path, String name) throws IOException {
-        Optional<byte[]> c = control.get(path, name);
-        if (c.isPresent()) {
-            return c.get();
-        }
-        if (!isUserName(name)) {
-            throw new NoSuchXattrException(path, name);
-        }
-        byte[] v = xattrsOf(path).get(name);
-        if (v == null) {
-            throw new NoSuchXattrException(path, name);
-        }
-        return v;
+        return attributes.getxattr(path, name);
     }
 
     public List<String> listxattr(String path) throws IOException {
-        List<String> names = new ArrayList<>(xattrsOf(path).keySet());
-        if (paths.tagged(rel(path))) {
-            names.add(ResultPaths.TAG_XATTR);
-        }
-        return names;
-    }
-
-    private Map<String, byte[]> xattrsOf(String path) throws IOException {
-        String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        return s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
-    }
-
-    /** The xattrs at a path that has no scratch name: a result file staged here, or the backend's. */
-    private Map<String, byte[]> xattrsOutsideScratch(String rel) throws IOException {
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
-        return current.isPresent() ? current.get().xattrs() : backend.xattrs(rel);
+        return attributes.listxattr(path);
     }
 
     /** Sets a {@code user.} xattr; {@code flags} as setxattr(2) (create, replace). Also tags and persists. */
     public void setxattr(String path, String name, byte[] value, int flags) throws IOException {
-        if (control.set(path, name, value)) {
-            return;
-        }
-        String rel = rel(path);
-        requireUserNamespace(path, name);
-        Optional<Inode> s = scratchOrResult("setxattr", path);
-        Map<String, byte[]> before = s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
-        boolean present = before.containsKey(name);
-        if ((flags & XATTR_CREATE) != 0 && present) {
-            throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
-        }
-        if ((flags & XATTR_REPLACE) != 0 && !present) {
-            throw new NoSuchXattrException(path, name);
-        }
-        Map<String, byte[]> after = new LinkedHashMap<>(before);
-        after.put(name, value);
-        if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
-            throw new FileSystemException(path, null, "No space left on device"); // as ext4 when its xattr space is full
-        }
-        UnaryOperator<Inode> change = i -> {
-            Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
-            x.put(name, value);
-            return i.withXattrs(x, clockNs.getAsLong());
-        };
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else {
-            resultTree.setXattr(rel, name, value, change);
-        }
+        attributes.setxattr(path, name, value, flags);
     }
 
     public void removexattr(String path, String name) throws IOException {
-        String rel = rel(path);
-        if (name.equals(ResultPaths.TAG_XATTR)) {
-            control.untag(path);
-            return;
-        }
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (!(s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel)).containsKey(name)) {
-            if (s.isEmpty()) {
-                paths.classOutsideScratch(rel); // ENOENT before ENODATA
-            }
-            throw new NoSuchXattrException(path, name);
-        }
-        UnaryOperator<Inode> change = i -> {
-            Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
-            x.remove(name);
-            return i.withXattrs(x, clockNs.getAsLong());
-        };
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else if (paths.classOutsideScratch(rel) == PathClass.RESULT) {
-            resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
-        } else {
-            throw refuse("removexattr", path);
-        }
-    }
-
-    /** Whether an xattr name is in the {@code user.} namespace, the only one PeerFS keeps. */
-    private static boolean isUserName(String name) {
-        return name.startsWith("user.");
-    }
-
-    private static void requireUserNamespace(String path, String name) throws FileSystemException {
-        if (!isUserName(name)) {
-            throw new FileSystemException(path, null, "Operation not supported");
-        }
+        attributes.removexattr(path, name);
     }
 
     /**
@@ -842,19 +687,8 @@ public final class Vfs {
         String rel = rel(path);
         FileAttr a = paths.attrOf(rel);
         if ((mask & 2) != 0 && !a.isDirectory() && paths.classOf(rel) == PathClass.SOURCE) {
-            throw refuse("write access to", path);
+            throw paths.refuse("write access to", path);
         }
-    }
-
-    /** The error for any change to source data, logged (at most once a second) with how to write instead. */
-    public ReadOnlyPathException refuse(String op, String path) {
-        ReadOnlyPathException e = new ReadOnlyPathException(op, path);
-        long now = System.currentTimeMillis();
-        if (now - lastRefusalLogMs >= 1000) {
-            lastRefusalLogMs = now;
-            log.warn("refused: {}", e.getMessage());
-        }
-        return e;
     }
 
     private Handle handle(long fh) throws BadHandleException {

@@ -1,0 +1,208 @@
+package io.peerfs.vfs;
+
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.Inode;
+import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.PathClass;
+import io.peerfs.meta.ResultPaths;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * Mode, owner, times and {@code user.} xattrs of a path, for {@link Vfs}: a scratch record is
+ * changed in the MetaStore from the record its lookup read (compare-and-set), a result path
+ * through the {@link ResultTree} (on the backend at once), source data is refused. The
+ * control xattrs ({@link ControlXattrs}) come first.
+ */
+final class Attributes {
+    private static final int XATTR_CREATE = 1;
+    private static final int XATTR_REPLACE = 2;
+    /** Names and values of one entry's xattrs together, at most (as XATTR_LIST_MAX on Linux). */
+    private static final int XATTR_SPACE = 64 * 1024;
+
+    private final PathClasses paths;
+    private final BackendMetaCache backend;
+    private final MetaStore scratch;
+    private final ScratchFiles scratchFiles;
+    private final ResultFiles results;
+    private final ResultTree resultTree;
+    private final ControlXattrs control;
+    private final LongSupplier clockNs;
+
+    Attributes(PathClasses paths, BackendMetaCache backend, MetaStore scratch, ScratchFiles scratchFiles,
+               ResultFiles results, ResultTree resultTree, ControlXattrs control, LongSupplier clockNs) {
+        this.paths = paths;
+        this.backend = backend;
+        this.scratch = scratch;
+        this.scratchFiles = scratchFiles;
+        this.results = results;
+        this.resultTree = resultTree;
+        this.control = control;
+        this.clockNs = clockNs;
+    }
+
+    void chmod(String path, int mode) throws IOException {
+        String rel = Vfs.rel(path);
+        UnaryOperator<Inode> change = i -> i.withMode(mode, clockNs.getAsLong());
+        Optional<Inode> s = paths.scratchOrResult("chmod", path);
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else {
+            resultTree.setAttributes(rel, change, b -> b.setMode(rel, mode));
+        }
+    }
+
+    /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
+    void chown(String path, long uid, long gid) throws IOException {
+        String rel = Vfs.rel(path);
+        UnaryOperator<Inode> change = i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
+                unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong());
+        Optional<Inode> s = paths.scratchOrResult("chown", path);
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else {
+            resultTree.setAttributes(rel, change,
+                    b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
+        }
+    }
+
+    private static boolean unchanged(long id) {
+        return id == -1 || id == 0xFFFFFFFFL;
+    }
+
+    /** Sets access and modification times (ns since the epoch); {@link Vfs#OMIT} leaves one as it is. */
+    void utimens(String path, long atimeNs, long mtimeNs) throws IOException {
+        String rel = Vfs.rel(path);
+        UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == Vfs.OMIT ? i.atimeNs() : atimeNs,
+                mtimeNs == Vfs.OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
+        Optional<Inode> s = paths.scratchOrResult("utimens", path);
+        if (s.isPresent()) {
+            scratchFiles.timesSet(scratch.modify(s.get().ino(), s.get(), change));
+            return;
+        }
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
+        if (staged.isPresent()) {
+            scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
+        }
+    }
+
+    /**
+     * An xattr's value. Only {@code user.} names are kept; others (the ACL and security names
+     * {@code ls -l} and every write ask for) have no value without a look at the metadata.
+     */
+    byte[] getxattr(String path, String name) throws IOException {
+        Optional<byte[]> c = control.get(path, name);
+        if (c.isPresent()) {
+            return c.get();
+        }
+        if (!isUserName(name)) {
+            throw new NoSuchXattrException(path, name);
+        }
+        byte[] v = xattrsOf(path).get(name);
+        if (v == null) {
+            throw new NoSuchXattrException(path, name);
+        }
+        return v;
+    }
+
+    List<String> listxattr(String path) throws IOException {
+        List<String> names = new ArrayList<>(xattrsOf(path).keySet());
+        if (paths.tagged(Vfs.rel(path))) {
+            names.add(ResultPaths.TAG_XATTR);
+        }
+        return names;
+    }
+
+    private Map<String, byte[]> xattrsOf(String path) throws IOException {
+        String rel = Vfs.rel(path);
+        Optional<Inode> s = paths.scratchAt(rel);
+        return s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
+    }
+
+    /** The xattrs at a path that has no scratch name: a result file staged here, or the backend's. */
+    private Map<String, byte[]> xattrsOutsideScratch(String rel) throws IOException {
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
+        return current.isPresent() ? current.get().xattrs() : backend.xattrs(rel);
+    }
+
+    /** Sets a {@code user.} xattr; {@code flags} as setxattr(2) (create, replace). Also tags and persists. */
+    void setxattr(String path, String name, byte[] value, int flags) throws IOException {
+        if (control.set(path, name, value)) {
+            return;
+        }
+        String rel = Vfs.rel(path);
+        requireUserNamespace(path, name);
+        Optional<Inode> s = paths.scratchOrResult("setxattr", path);
+        Map<String, byte[]> before = s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
+        boolean present = before.containsKey(name);
+        if ((flags & XATTR_CREATE) != 0 && present) {
+            throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
+        }
+        if ((flags & XATTR_REPLACE) != 0 && !present) {
+            throw new NoSuchXattrException(path, name);
+        }
+        Map<String, byte[]> after = new LinkedHashMap<>(before);
+        after.put(name, value);
+        if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
+            throw new FileSystemException(path, null, "No space left on device"); // as ext4 when its xattr space is full
+        }
+        UnaryOperator<Inode> change = i -> {
+            Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
+            x.put(name, value);
+            return i.withXattrs(x, clockNs.getAsLong());
+        };
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else {
+            resultTree.setXattr(rel, name, value, change);
+        }
+    }
+
+    void removexattr(String path, String name) throws IOException {
+        String rel = Vfs.rel(path);
+        if (name.equals(ResultPaths.TAG_XATTR)) {
+            control.untag(path);
+            return;
+        }
+        Optional<Inode> s = paths.scratchAt(rel);
+        if (!(s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel)).containsKey(name)) {
+            if (s.isEmpty()) {
+                paths.classOutsideScratch(rel); // ENOENT before ENODATA
+            }
+            throw new NoSuchXattrException(path, name);
+        }
+        UnaryOperator<Inode> change = i -> {
+            Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
+            x.remove(name);
+            return i.withXattrs(x, clockNs.getAsLong());
+        };
+        if (s.isPresent()) {
+            scratch.modify(s.get().ino(), s.get(), change);
+        } else if (paths.classOutsideScratch(rel) == PathClass.RESULT) {
+            resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
+        } else {
+            throw paths.refuse("removexattr", path);
+        }
+    }
+
+    /** Whether an xattr name is in the {@code user.} namespace, the only one PeerFS keeps. */
+    private static boolean isUserName(String name) {
+        return name.startsWith("user.");
+    }
+
+    private static void requireUserNamespace(String path, String name) throws FileSystemException {
+        if (!isUserName(name)) {
+            throw new FileSystemException(path, null, "Operation not supported");
+        }
+    }
+}
