@@ -1,5 +1,25 @@
 package io.peerfs.meta.redis;
 
+import static io.peerfs.meta.redis.RedisSchema.CLOSED;
+import static io.peerfs.meta.redis.RedisSchema.LOOKUP;
+import static io.peerfs.meta.redis.RedisSchema.OPENED;
+import static io.peerfs.meta.redis.RedisSchema.OPEN_ELSEWHERE;
+import static io.peerfs.meta.redis.RedisSchema.OPEN_TTL_SECONDS;
+import static io.peerfs.meta.redis.RedisSchema.PREFIX;
+import static io.peerfs.meta.redis.RedisSchema.SWAP;
+import static io.peerfs.meta.redis.RedisSchema.dentry;
+import static io.peerfs.meta.redis.RedisSchema.dentryIno;
+import static io.peerfs.meta.redis.RedisSchema.dentryIsDir;
+import static io.peerfs.meta.redis.RedisSchema.dirKey;
+import static io.peerfs.meta.redis.RedisSchema.inoKey;
+import static io.peerfs.meta.redis.RedisSchema.journalKey;
+import static io.peerfs.meta.redis.RedisSchema.key;
+import static io.peerfs.meta.redis.RedisSchema.nameOf;
+import static io.peerfs.meta.redis.RedisSchema.openKey;
+import static io.peerfs.meta.redis.RedisSchema.orphansKey;
+import static io.peerfs.meta.redis.RedisSchema.parentOf;
+import static io.peerfs.meta.redis.RedisSchema.utf8;
+
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
@@ -49,88 +69,17 @@ import java.util.function.UnaryOperator;
 /**
  * The shared {@link MetaStore} engine ({@code --meta redis://host:port/db}): the scratch
  * namespace of a whole cluster in one Redis database, so a file created on one node is
- * listed and opened on every other. Keys, all under {@code peerfs:}:
- * <pre>
- * next          counter of inode numbers (INCR)
- * i:INO         inode record ({@link Inode#encode()})
- * d:DIR         hash: name → ino (8 bytes) + type ('d' directory, 'f' anything else)
- * w:NODE        hash: ino → readiness byte + backend path (NODE's writeback journal)
- * o:NODE        set of inodes whose last name NODE removed (its orphans to collect)
- * u:NODE        set of inodes NODE has open; expires {@link #OPEN_TTL_SECONDS} after NODE's
- *               last heartbeat or open, so the files a dead node had open are let go
- * n             set of the node ids that may have open files (pruned as their u: sets go)
- * t             set of result-tagged paths
- * m             hash: node id → heartbeat ms (8 bytes) + peer address
- * c             hash: cluster settings every mount must agree on
- * </pre>
- * Changes that touch more than one key (create, link, unlink, rename, modify) run as
- * optimistic transactions ({@link RedisTransactions}): WATCH what they read, MULTI/EXEC their
- * writes, and start over when another node changed a watched key meanwhile; most take two
- * round trips. A lookup, and the open-file records, are one server-side script each
- * ({@link LuaScript}) for the same reason: a round trip is most of what a metadata call costs.
+ * listed and opened on every other. Its keys and scripts: {@link RedisSchema}.
+ * Changes that touch more than one key (create, link, unlink, rename) run as optimistic
+ * transactions ({@link RedisTransactions}): WATCH what they read, MULTI/EXEC their writes, and
+ * start over when another node changed a watched key meanwhile; most take two round trips. A
+ * lookup, a change of one inode record (compare-and-set) and the open-file records are one
+ * server-side script each ({@link LuaScript}) for the same reason: a round trip is most of
+ * what a metadata call costs.
  * A lost connection fails calls at once (or after the command timeout), and the client
  * reconnects by itself.
  */
 public final class RedisMetaStore implements MetaStore {
-    private static final String PREFIX = "peerfs:";
-    private static final byte DIR = 'd';
-    private static final byte OTHER = 'f';
-    /** How long the open files of a node that stopped heart-beating (it died) keep their data. */
-    static final long OPEN_TTL_SECONDS = 60;
-    /** Records inode ARGV[1] as open in the set KEYS[1] of node ARGV[3], with its expiry ARGV[2]. */
-    private static final LuaScript OPENED = new LuaScript("""
-            redis.call('SADD', KEYS[1], ARGV[1])
-            redis.call('EXPIRE', KEYS[1], ARGV[2])
-            redis.call('SADD', KEYS[2], ARGV[3])
-            return 1""");
-    /**
-     * Whether a node other than ARGV[1] has inode ARGV[3] open: its key is ARGV[2] .. node id.
-     * A node whose set is gone (nothing open, or it stopped heart-beating) leaves the node list
-     * KEYS[1]; its next open puts it back ({@link #OPENED} is atomic, so none is missed).
-     */
-    private static final LuaScript OPEN_ELSEWHERE = new LuaScript("""
-            local found = 0
-            for _, node in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-              if node ~= ARGV[1] then
-                local open = ARGV[2] .. node
-                if redis.call('EXISTS', open) == 0 then
-                  redis.call('SREM', KEYS[1], node)
-                elseif redis.call('SISMEMBER', open, ARGV[3]) == 1 then
-                  found = 1
-                end
-              end
-            end
-            return found""");
-    /**
-     * Sets KEYS[1] to ARGV[2] if it holds ARGV[1] and answers an empty string; else answers what
-     * it holds (nil: nothing). A record is never empty, so the answers cannot be mistaken.
-     */
-    private static final LuaScript SWAP = new LuaScript("""
-            local now = redis.call('GET', KEYS[1])
-            if now == ARGV[1] then
-              redis.call('SET', KEYS[1], ARGV[2])
-              return ''
-            end
-            return now""");
-    /** Takes inode ARGV[1] out of the open set KEYS[1] and returns its record KEYS[2]: one round trip. */
-    private static final LuaScript CLOSED = new LuaScript("""
-            redis.call('SREM', KEYS[1], ARGV[1])
-            return redis.call('GET', KEYS[2])""");
-    /**
-     * The inode record named ARGV[1] in the directory hash KEYS[1], or nil: the directory
-     * entry's first 8 bytes are the inode number (big-endian), its record is ARGV[2] .. number.
-     */
-    private static final LuaScript LOOKUP = new LuaScript("""
-            local d = redis.call('HGET', KEYS[1], ARGV[1])
-            if not d then
-              return false
-            end
-            local ino = 0
-            for i = 1, 8 do
-              ino = ino * 256 + string.byte(d, i)
-            end
-            return redis.call('GET', ARGV[2] .. string.format('%.0f', ino))""");
-
     private final String where;
     private final String nodeId;
     private final RedisClient client;
@@ -199,55 +148,6 @@ public final class RedisMetaStore implements MetaStore {
             t = t.getCause();
         }
         return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
-    }
-
-    private static byte[] key(String s) {
-        return (PREFIX + s).getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static byte[] inoKey(long ino) {
-        return key("i:" + ino);
-    }
-
-    private static byte[] dirKey(String dir) {
-        return key("d:" + dir);
-    }
-
-    private byte[] journalKey() {
-        return key("w:" + nodeId);
-    }
-
-    private byte[] orphansKey() {
-        return key("o:" + nodeId);
-    }
-
-    private static byte[] openKey(String node) {
-        return key("u:" + node);
-    }
-
-    private static String parentOf(String path) {
-        int slash = path.lastIndexOf('/');
-        return slash < 0 ? "" : path.substring(0, slash);
-    }
-
-    private static String nameOf(String path) {
-        return path.substring(path.lastIndexOf('/') + 1);
-    }
-
-    private static byte[] dentry(long ino, boolean directory) {
-        return ByteBuffer.allocate(9).putLong(ino).put(directory ? DIR : OTHER).array();
-    }
-
-    private static long dentryIno(byte[] v) {
-        return ByteBuffer.wrap(v).getLong();
-    }
-
-    private static boolean dentryIsDir(byte[] v) {
-        return v.length > 8 && v[8] == DIR;
     }
 
     private PeerFsException failure(String op, String what, RuntimeException e) {
@@ -424,7 +324,7 @@ public final class RedisMetaStore implements MetaStore {
                 w.hdel(dirKey(parentOf(path)), utf8(nameOf(path)));
                 w.set(inoKey(ino), unlinked.encode());
                 if (unlinked.nlink() == 0) {
-                    w.sadd(orphansKey(), utf8(Long.toString(ino)));
+                    w.sadd(orphansKey(nodeId), utf8(Long.toString(ino)));
                 }
             });
         });
@@ -488,7 +388,7 @@ public final class RedisMetaStore implements MetaStore {
                 gone.ifPresent(t -> {
                     w.set(inoKey(t.ino()), t.encode());
                     if (t.nlink() == 0) {
-                        w.sadd(orphansKey(), utf8(Long.toString(t.ino())));
+                        w.sadd(orphansKey(nodeId), utf8(Long.toString(t.ino())));
                     }
                 });
                 for (String d : movedDirs) {
@@ -575,7 +475,7 @@ public final class RedisMetaStore implements MetaStore {
     public void delete(long ino) throws IOException {
         transaction("delete inode", Long.toString(ino), c -> new Plan<>(null, w -> {
             w.del(inoKey(ino));
-            w.srem(orphansKey(), utf8(Long.toString(ino)));
+            w.srem(orphansKey(nodeId), utf8(Long.toString(ino)));
         }));
     }
 
@@ -620,7 +520,7 @@ public final class RedisMetaStore implements MetaStore {
                     spec.chunks(), spec.holders());
             return new Plan<>(inode, w -> {
                 w.set(inoKey(ino), inode.encode());
-                w.hset(journalKey(), utf8(Long.toString(ino)), journalValue(target, false));
+                w.hset(journalKey(nodeId), utf8(Long.toString(ino)), journalValue(target, false));
             });
         });
     }
@@ -634,14 +534,14 @@ public final class RedisMetaStore implements MetaStore {
     private void rewriteJournal(long ino, String op, UnaryOperator<StagedFile> change) throws IOException {
         byte[] field = utf8(Long.toString(ino));
         transaction(op, Long.toString(ino), c -> {
-            c.watch(journalKey());
-            byte[] v = c.hget(journalKey(), Long.toString(ino)).get();
+            c.watch(journalKey(nodeId));
+            byte[] v = c.hget(journalKey(nodeId), Long.toString(ino)).get();
             if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
             StagedFile now = change.apply(new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8),
                     v[0] == 1));
-            return new Plan<>(null, w -> w.hset(journalKey(), field, journalValue(now.path(), now.ready())));
+            return new Plan<>(null, w -> w.hset(journalKey(nodeId), field, journalValue(now.path(), now.ready())));
         });
     }
 
@@ -663,9 +563,9 @@ public final class RedisMetaStore implements MetaStore {
                     + ino));
             Inode unlinked = inode.withNlink(0, inode.ctimeNs());
             return new Plan<>(unlinked, w -> {
-                w.hdel(journalKey(), utf8(Long.toString(ino)));
+                w.hdel(journalKey(nodeId), utf8(Long.toString(ino)));
                 w.set(inoKey(ino), unlinked.encode());
-                w.sadd(orphansKey(), utf8(Long.toString(ino)));
+                w.sadd(orphansKey(nodeId), utf8(Long.toString(ino)));
             });
         });
     }
@@ -674,7 +574,7 @@ public final class RedisMetaStore implements MetaStore {
     public SortedMap<Long, StagedFile> staged() throws IOException {
         return call("read", "the writeback journal", () -> {
             SortedMap<Long, StagedFile> out = new TreeMap<>();
-            for (Map.Entry<byte[], byte[]> e : redis.hgetall(journalKey()).entrySet()) {
+            for (Map.Entry<byte[], byte[]> e : redis.hgetall(journalKey(nodeId)).entrySet()) {
                 byte[] v = e.getValue();
                 out.put(Long.parseLong(new String(e.getKey(), StandardCharsets.UTF_8)),
                         new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8), v[0] == 1));
@@ -758,13 +658,13 @@ public final class RedisMetaStore implements MetaStore {
     public List<Inode> orphans() throws IOException {
         return call("read", "orphans", () -> {
             List<Inode> out = new ArrayList<>();
-            for (byte[] m : redis.smembers(orphansKey())) {
+            for (byte[] m : redis.smembers(orphansKey(nodeId))) {
                 long ino = Long.parseLong(new String(m, StandardCharsets.UTF_8));
                 Optional<Inode> inode = get(ino);
                 if (inode.isPresent() && inode.get().nlink() == 0) {
                     out.add(inode.get());
                 } else if (inode.isEmpty()) {
-                    redis.srem(orphansKey(), m);
+                    redis.srem(orphansKey(nodeId), m);
                 }
             }
             return out;

@@ -100,12 +100,12 @@ class RedisMetaStoreTest extends MetaStoreContract {
             io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
             try (var c = client.connect()) {
                 long ttl = c.sync().ttl("peerfs:u:node-a");
-                assertTrue(ttl > 0 && ttl <= RedisMetaStore.OPEN_TTL_SECONDS,
+                assertTrue(ttl > 0 && ttl <= RedisSchema.OPEN_TTL_SECONDS,
                         "the open files of a node that dies are let go: ttl " + ttl);
                 c.sync().persist("peerfs:u:node-a");
                 store.heartbeat(new io.peerfs.meta.Member("node-a", "127.0.0.1:1", 1));
                 ttl = c.sync().ttl("peerfs:u:node-a");
-                assertTrue(ttl > 0 && ttl <= RedisMetaStore.OPEN_TTL_SECONDS, "each heartbeat sets it again: " + ttl);
+                assertTrue(ttl > 0 && ttl <= RedisSchema.OPEN_TTL_SECONDS, "each heartbeat sets it again: " + ttl);
             } finally {
                 client.shutdown();
             }
