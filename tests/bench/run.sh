@@ -50,7 +50,9 @@ LOCAL="$WORK/local"        # the cache disk's own file system: the physical limi
 BACK="$WORK/backend"       # the "central store": an ext4 image on a loop device
 CG=/sys/fs/cgroup/blkio/peerfs-bench
 LOOP=""
-REDIS_PORT=6419
+# a port no one listens on now (the kernel's pick): a fixed one clashes with a server already there
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+REDIS_PORT=$(free_port)
 cleanup() {
   set +e
   [ -f "$WORK/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
@@ -280,7 +282,7 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK" --appendonly ye
   --daemonize yes --pidfile "$WORK/redis.pid" --logfile "$WORK/redis.log"
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 [ -f "$WORK/redis.pid" ] || { echo "run.sh: redis-server did not start: $(tail -3 "$WORK/redis.log")" >&2; exit 1; }
-peerfs_mount shared --meta "redis://127.0.0.1:$REDIS_PORT/0" --listen 127.0.0.1:17409 --secret-file "$WORK/secret"
+peerfs_mount shared --meta "redis://127.0.0.1:$REDIS_PORT/0" --listen "127.0.0.1:$(free_port)" --secret-file "$WORK/secret"
 read -r sc ss sr su <<< "$(small "$WORK/mnt-shared/small")"
 rs=$(rss "$WORK/mnt-shared")
 peerfs_umount shared
@@ -317,7 +319,7 @@ for RATE in $BACKEND_MIBS; do
     wait
     direct=$((($(now) - t0) / 1000000))
     ports=()
-    for i in $(seq 1 "$N"); do ports+=("127.0.0.1:$((17400 + i))"); done
+    for i in $(seq 1 "$N"); do ports+=("127.0.0.1:$(free_port)"); done
     peers=$(IFS=,; echo "${ports[*]}")
     for i in $(seq 1 "$N"); do
       ( echo $BASHPID > "$CG/cgroup.procs"

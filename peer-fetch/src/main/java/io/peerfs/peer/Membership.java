@@ -21,12 +21,22 @@ import org.slf4j.LoggerFactory;
  * Who is in the cluster: the static {@code --peers}, this node, and the members registered in
  * the {@link MetaStore} whose heartbeat is fresh (with a shared MetaStore, nodes find each
  * other without a static list). A peer that failed is skipped for a while, so reads do not
- * wait on it again and again; it comes back on its own.
+ * wait on it again and again; it comes back on its own. The while starts short and doubles
+ * while the peer keeps failing: a daemon restarting in a rolling update (its mount is ready
+ * in about a second) is asked again a second later, a dead one every {@link #DOWN_MS}.
  */
 public final class Membership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Membership.class);
-    /** How long a peer that failed is left out of the candidates. */
+    /** How long a peer that failed is left out of the candidates, at most. */
     static final long DOWN_MS = 10_000;
+    /** How long after its first failure (or the first after a quiet {@link #FORGIVE_MS}). */
+    static final long FIRST_DOWN_MS = 1_000;
+    /** A failure this long after the one before starts the wait at {@link #FIRST_DOWN_MS} again. */
+    static final long FORGIVE_MS = 60_000;
+
+    /** A peer that failed: left out until {@code untilMs}; {@code periodMs} was the wait. */
+    private record Down(long untilMs, long periodMs) {
+    }
 
     private final String self;
     private final String nodeId;
@@ -34,7 +44,7 @@ public final class Membership implements AutoCloseable {
     private final MetaStore meta;
     private final Duration heartbeat;
     private final LongSupplier clockMs;
-    private final Map<String, Long> downUntil = new ConcurrentHashMap<>();
+    private final Map<String, Down> down = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "peerfs-heartbeat");
         t.setDaemon(true);
@@ -135,19 +145,38 @@ public final class Membership implements AutoCloseable {
     public Set<String> live() {
         long now = clockMs.getAsLong();
         Set<String> live = all();
-        live.removeIf(m -> !m.equals(self) && downUntil.getOrDefault(m, 0L) > now);
+        live.removeIf(m -> !m.equals(self) && !isLive(m, now));
         return live;
     }
 
     public boolean isLive(String member) {
-        return downUntil.getOrDefault(member, 0L) <= clockMs.getAsLong();
+        return isLive(member, clockMs.getAsLong());
     }
 
-    /** Leaves a member out of the candidates for a while after it failed. */
+    private boolean isLive(String member, long now) {
+        Down d = down.get(member);
+        return d == null || d.untilMs() <= now;
+    }
+
+    /**
+     * Leaves a member out of the candidates for a while after it failed: {@link #FIRST_DOWN_MS},
+     * doubled for each failure that follows the wait before it within {@link #FORGIVE_MS}, up to
+     * {@link #DOWN_MS}. Failures while it is left out (requests already under way) change nothing.
+     */
     public void markDown(String member, String why) {
-        Long previous = downUntil.put(member, clockMs.getAsLong() + DOWN_MS);
-        if (previous == null || previous < clockMs.getAsLong()) {
-            log.warn("peer {} is skipped for {} s: {}", member, DOWN_MS / 1000, why);
+        long now = clockMs.getAsLong();
+        Down[] marked = new Down[1];
+        down.compute(member, (m, d) -> {
+            if (d != null && d.untilMs() > now) {
+                return d;
+            }
+            long period = d == null || now - d.untilMs() > FORGIVE_MS ? FIRST_DOWN_MS
+                    : Math.min(DOWN_MS, d.periodMs() * 2);
+            marked[0] = new Down(now + period, period);
+            return marked[0];
+        });
+        if (marked[0] != null) {
+            log.warn("peer {} is skipped for {} ms: {}", member, marked[0].periodMs(), why);
         }
     }
 

@@ -85,7 +85,7 @@ class PartitionIT {
         assertTrue(fallbacks(1) > slowFallbacks, "chunks the slow peer owns came from the backend");
         assertTrue(slowSeconds < 60, "a slow peer costs its timeout, not its pace: " + slowSeconds + " s");
         sh("tc", "-n", NS[0], "qdisc", "del", "dev", LINK[0], "root");
-        Thread.sleep(11_000); // a peer that failed is skipped for 10 s
+        Thread.sleep(11_000); // a peer that failed is skipped for up to 10 s
 
         sh("ip", "-n", NS[0], "link", "set", LINK[0], "down"); // the cut
         List<byte[]> cut = dataset(backend, "cut", 100);
@@ -102,7 +102,7 @@ class PartitionIT {
         assertTrue(fallbacks(0) + fallbacks(1) > fallbacks, "chunks owned across the cut came from the backend");
 
         sh("ip", "-n", NS[0], "link", "set", LINK[0], "up"); // joined again
-        Thread.sleep(11_000); // a peer that failed is skipped for 10 s
+        Thread.sleep(11_000); // a peer that failed is skipped for up to 10 s
         List<byte[]> healed = dataset(backend, "healed", 200);
         long before = fetched(1);
         readAll(nodes.get(0), "healed", healed);
