@@ -1,6 +1,5 @@
 package io.peerfs.chunk.disk;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.chunk.ChunkKey;
@@ -12,7 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -53,15 +51,11 @@ public final class DiskChunkStore implements ChunkStore {
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
-    private final LongAdder bytesReadDirect = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
     private volatile boolean closed;
-    /** False once the cache dir's file system refused direct I/O (ramfs does): buffered writes only. */
-    private volatile boolean directIo = true;
-    /** The block size direct I/O must be aligned to (a statvfs, asked once); 0 when unknown. */
-    private final int directBlockSize;
+    private final DirectIo direct;
 
     private DiskChunkStore(ChunkStoreConfig config, ChunkFiles files, ChunkIndex index, FileStore fileStore,
                            LongSupplier clockMs) {
@@ -69,7 +63,7 @@ public final class DiskChunkStore implements ChunkStore {
         this.files = files;
         this.index = index;
         this.fileStore = fileStore;
-        this.directBlockSize = directBlockSize(fileStore);
+        this.direct = new DirectIo(config.dir(), fileStore);
         this.clockMs = clockMs;
     }
 
@@ -238,7 +232,7 @@ public final class DiskChunkStore implements ChunkStore {
             }
             return null;
         }
-        oc = new OpenChunk(ch, openDirect(files.pathOf(key), meta), meta); // the table's reference
+        oc = new OpenChunk(ch, direct.openForRead(files.pathOf(key), meta), meta); // the table's reference
         oc.acquire(); // the caller's reference
         OpenChunk previous = open.put(key, oc);
         if (previous != null) {
@@ -249,43 +243,6 @@ public final class DiskChunkStore implements ChunkStore {
         }
         trimOpenChunks();
         return oc;
-    }
-
-    /**
-     * The chunk file opened for reads past the page cache, or null: pinned chunks (scratch and
-     * result data, written through the page cache and read back soon) are read through it, and
-     * so is everything on a file system without direct I/O. A chunk replaced between this open
-     * and the other one fails its CRC check and is fetched again, never served wrong.
-     */
-    private FileChannel openDirect(Path file, ChunkMeta meta) throws IOException {
-        if (!directIo || directBlockSize == 0 || meta.pinned() || meta.length() < directBlockSize) {
-            return null;
-        }
-        try {
-            return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
-        } catch (NoSuchFileException e) {
-            return null; // evicted meanwhile; the buffered channel's reads say so
-        } catch (FileSystemException e) {
-            if (!refusesDirectIo(e)) {
-                throw e;
-            }
-            noDirectIo(e.getMessage());
-            return null;
-        }
-    }
-
-    /** EINVAL: the file system takes no direct I/O (at open, at read or at write); anything else is a fault. */
-    private static boolean refusesDirectIo(IOException e) {
-        String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
-        return "Invalid argument".equals(reason);
-    }
-
-    private void noDirectIo(String why) {
-        if (directIo) {
-            directIo = false;
-            log.info("the cache dir {} does not take direct I/O ({}); chunk files go through the page cache",
-                    config.dir(), why);
-        }
     }
 
     private void trimOpenChunks() {
@@ -327,7 +284,7 @@ public final class DiskChunkStore implements ChunkStore {
                     runEnd += meta.blockLength(runEnd / ChunkMeta.BLOCK_SIZE);
                 }
                 ByteBuffer run = dst.slice(base + (pos - start), runEnd - pos);
-                readRun(key, oc, run, pos);
+                direct.readRun(key, oc, run, pos);
                 for (int at = pos; at < runEnd; at += ChunkMeta.BLOCK_SIZE) {
                     int b = at / ChunkMeta.BLOCK_SIZE;
                     verify(key, meta, b, run.slice(at - pos, meta.blockLength(b)));
@@ -337,7 +294,7 @@ public final class DiskChunkStore implements ChunkStore {
                 ByteBuffer tmp = blockBuffers.acquire();
                 try {
                     tmp.limit(blockLen);
-                    readFully(key, oc.channel, tmp, blockStart);
+                    DirectIo.readFully(key, oc.channel, tmp, blockStart);
                     verify(key, meta, block, tmp.flip());
                     dst.put(base + (pos - start), tmp, pos - blockStart, want);
                 } finally {
@@ -348,59 +305,6 @@ public final class DiskChunkStore implements ChunkStore {
         }
         dst.position(base + n);
         return n;
-    }
-
-    /**
-     * Fills {@code run} from the chunk file at {@code position}: the part that is a whole
-     * number of direct-I/O blocks with direct I/O when the chunk and the buffer allow it, the
-     * rest (the chunk's short last block) through the page cache.
-     */
-    private void readRun(ChunkKey key, OpenChunk oc, ByteBuffer run, long position) throws IOException {
-        int block = directBlockSize;
-        int aligned = directIo && oc.direct != null && run.isDirect() && run.alignmentOffset(0, block) == 0
-                && position % block == 0 ? run.remaining() / block * block : 0;
-        if (aligned > 0 && !readDirect(key, oc.direct, run.slice(0, aligned), position)) {
-            aligned = 0; // this file system opens files for direct I/O but does not read them so
-        }
-        if (aligned < run.remaining()) {
-            readFully(key, oc.channel, run.slice(aligned, run.remaining() - aligned), position + aligned);
-        }
-    }
-
-    /** Fills {@code into} with direct I/O; false when the file system refuses direct reads (EINVAL). */
-    private boolean readDirect(ChunkKey key, FileChannel direct, ByteBuffer into, long position) throws IOException {
-        int block = directBlockSize;
-        long p = position;
-        while (into.hasRemaining()) {
-            int r;
-            try {
-                r = direct.read(into, p);
-            } catch (IOException e) {
-                if (!refusesDirectIo(e)) {
-                    throw e; // a disk fault: the caller's to handle
-                }
-                noDirectIo("reads: " + e.getMessage());
-                return false;
-            }
-            if (r <= 0 || (r % block != 0 && into.hasRemaining())) {
-                // a direct read goes on only from a block boundary: a short one is the file's end
-                throw new CorruptChunkException(key, "file is shorter than its index entry");
-            }
-            p += r;
-        }
-        bytesReadDirect.add(into.capacity());
-        return true;
-    }
-
-    private static void readFully(ChunkKey key, FileChannel ch, ByteBuffer into, long position) throws IOException {
-        long p = position;
-        while (into.hasRemaining()) {
-            int r = ch.read(into, p);
-            if (r < 0) {
-                throw new CorruptChunkException(key, "file is shorter than its index entry");
-            }
-            p += r;
-        }
     }
 
     private static void verify(ChunkKey key, ChunkMeta meta, int block, ByteBuffer bytes) throws CorruptChunkException {
@@ -446,10 +350,10 @@ public final class DiskChunkStore implements ChunkStore {
             boolean done = false;
             try {
                 try {
-                    writeFile(tmp, data.duplicate(), direct);
+                    this.direct.writeFile(tmp, data.duplicate(), direct);
                 } catch (NoSuchFileException e) { // its folder was removed under the store
                     files.prepare();
-                    writeFile(tmp, data.duplicate(), direct);
+                    this.direct.writeFile(tmp, data.duplicate(), direct);
                 }
                 Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 forget(key); // a replaced chunk's open channel would read the old file
@@ -470,60 +374,6 @@ public final class DiskChunkStore implements ChunkStore {
             }
         } finally {
             lifecycle.readLock().unlock();
-        }
-    }
-
-    private void writeFile(Path tmp, ByteBuffer data, boolean direct) throws IOException {
-        int written = direct && directIo ? writeBlocksDirect(tmp, data) : 0;
-        // the whole chunk, or the tail after the blocks written directly
-        ByteBuffer rest = data.slice(data.position() + written, data.remaining() - written);
-        try (FileChannel ch = written > 0 ? FileChannel.open(tmp, StandardOpenOption.WRITE)
-                : FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            long pos = written;
-            while (rest.hasRemaining()) {
-                pos += ch.write(rest, pos);
-            }
-        }
-    }
-
-    /**
-     * Writes the whole blocks at the start of {@code data} into the new file {@code tmp} with
-     * direct I/O (no copy into the page cache), leaving {@code data} unchanged.
-     *
-     * @return bytes written: 0 when the buffer is not block-aligned, holds less than a block,
-     *     or the file system does not do direct I/O (then no file was left behind)
-     */
-    private int writeBlocksDirect(Path tmp, ByteBuffer data) throws IOException {
-        int block = directBlockSize;
-        int blocks = block > 0 ? data.remaining() / block * block : 0;
-        if (blocks == 0 || !data.isDirect() || data.alignmentOffset(data.position(), block) != 0) {
-            return 0;
-        }
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                ExtendedOpenOption.DIRECT)) {
-            ByteBuffer whole = data.slice(data.position(), blocks);
-            long pos = 0;
-            while (whole.hasRemaining()) {
-                pos += ch.write(whole, pos);
-            }
-            return blocks;
-        } catch (FileSystemException e) {
-            if (!refusesDirectIo(e)) {
-                throw e; // a disk fault (EIO, ENOSPC, EROFS): the caller's to handle
-            }
-            Files.deleteIfExists(tmp);
-            noDirectIo(e.getMessage());
-            return 0;
-        }
-    }
-
-    /** The cache file system's block size, which direct I/O must be aligned to; 0 when unknown. */
-    private static int directBlockSize(FileStore fileStore) {
-        try {
-            long b = fileStore.getBlockSize();
-            return b > 0 && b <= (1 << 20) && Long.bitCount(b) == 1 ? (int) b : 0;
-        } catch (IOException | UnsupportedOperationException e) {
-            return 0;
         }
     }
 
@@ -677,7 +527,7 @@ public final class DiskChunkStore implements ChunkStore {
     @Override
     public ChunkStoreStats stats() {
         synchronized (lru) {
-            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), bytesReadDirect.sum(),
+            return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), direct.bytesRead(),
                     bytesWritten.sum(), evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
                     config.capacity().bytes(), "normal", 0);
         }
