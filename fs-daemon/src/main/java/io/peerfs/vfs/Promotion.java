@@ -2,12 +2,15 @@ package io.peerfs.vfs;
 
 import io.peerfs.backend.Backend;
 import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,9 +48,10 @@ final class Promotion {
             throw invalid(rel, "its directory '" + Vfs.parent(rel) + "' is scratch too: persist that directory");
         }
         long[] bytes = {0};
-        int count = copy(rel, top, bytes);
+        Map<String, Uploaded> uploaded = new HashMap<>();
+        int count = copy(rel, top, bytes, uploaded);
         meta.tagResult(rel, true);
-        remove(rel, top);
+        remove(rel, top, uploaded);
         cache.invalidateTree(rel);
         cache.invalidate(Vfs.parent(rel));
         log.info("persisted {}: {} entries, {} bytes written to the backend; it is a result path now", rel, count,
@@ -60,7 +64,11 @@ final class Promotion {
         return new FileSystemException("/" + rel, null, "Invalid argument");
     }
 
-    private int copy(String rel, Inode inode, long[] bytes) throws IOException {
+    /** A file as it was uploaded: the scratch record read, and the backend file it became. */
+    private record Uploaded(Inode from, FileAttr as) {
+    }
+
+    private int copy(String rel, Inode inode, long[] bytes, Map<String, Uploaded> uploaded) throws IOException {
         Backend.NewFile newFile = results.newFile(inode);
         switch (inode.type()) {
             case DIRECTORY -> {
@@ -76,7 +84,7 @@ final class Promotion {
                     String child = rel + "/" + name;
                     var c = meta.lookup(child);
                     if (c.isPresent()) {
-                        n += copy(child, c.get(), bytes);
+                        n += copy(child, c.get(), bytes, uploaded);
                     }
                 }
                 return n;
@@ -94,8 +102,9 @@ final class Promotion {
                 OpenScratch f = files.open(inode);
                 try {
                     Inode current = files.current(inode);
-                    backend.replace(rel, current.size(), results.newFile(current),
+                    FileAttr as = backend.replace(rel, current.size(), results.newFile(current),
                             (off, dst) -> files.read(f, off, dst), "peerfs-" + inode.ino());
+                    uploaded.put(rel, new Uploaded(current, as));
                     bytes[0] += current.size();
                 } finally {
                     files.release(f);
@@ -106,20 +115,27 @@ final class Promotion {
         }
     }
 
-    /** Drops the scratch entries, deepest first; open files keep their data until closed. */
-    private void remove(String rel, Inode inode) throws IOException {
+    /**
+     * Drops the scratch entries, deepest first; open files keep their data until closed. A
+     * file's chunks become the cache entries of the backend file it was uploaded as, unless it
+     * changed since (another layout: other bytes).
+     */
+    private void remove(String rel, Inode inode, Map<String, Uploaded> uploaded) throws IOException {
         if (inode.type() == FileType.DIRECTORY) {
             for (String name : meta.list(rel)) {
                 String child = rel + "/" + name;
                 var c = meta.lookup(child);
                 if (c.isPresent()) {
-                    remove(child, c.get());
+                    remove(child, c.get(), uploaded);
                 }
             }
             meta.unlink(rel, clockNs.getAsLong());
             meta.delete(inode.ino());
         } else {
-            files.deleteIfUnused(meta.unlink(rel, clockNs.getAsLong()));
+            Inode gone = meta.unlink(rel, clockNs.getAsLong());
+            Uploaded u = uploaded.get(rel);
+            boolean same = u != null && u.from().size() == gone.size() && u.from().chunks().equals(gone.chunks());
+            files.retireIfUnused(gone, rel, same ? u.as() : null);
         }
     }
 }

@@ -390,8 +390,11 @@ class ResultVfsTest {
         assertEquals("rwxr-x---", PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(backendDir.resolve("run/sub"))));
         assertEquals("result", info("/run/sub/big").path("class").asText());
+        long before = counted.counts().bytesRead();
         assertArrayEquals(big, readAll("/run/sub/big"));
+        assertEquals(before, counted.counts().bytesRead(), "its scratch chunks are its cache entries now");
         assertEquals(0, store.stats().pinnedBytes(), "the scratch copy is gone");
+        assertEquals(4, store.stats().chunks());
         writeFile("/run/after", "x".getBytes());
         assertEquals("x", Files.readString(backendDir.resolve("run/after")), "new files below it are result files");
         assertThrows(FileSystemException.class, () -> vfs.setxattr("/run", Vfs.PERSIST_XATTR, "1".getBytes(), 0));
