@@ -45,6 +45,12 @@ final class ScratchFiles {
     private final Set<Long> unrecordedCloses = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Files whose last handle here went, each after its commit. Guarded by {@code open}. */
     private long closes;
+    /**
+     * Last closes recorded in the MetaStore, counted after the record is gone: an open that
+     * recorded itself before it entered the table sees here whether a close may have taken its
+     * record away since (see {@link #openAt}).
+     */
+    private final java.util.concurrent.atomic.AtomicLong closesRecorded = new java.util.concurrent.atomic.AtomicLong();
     /** The holders of other nodes' chunks; null for a node on its own. */
     private volatile io.peerfs.fetch.ScratchPeers holders;
     /** Nodes that keep each chunk sealed here, this one included. */
@@ -84,29 +90,42 @@ final class ScratchFiles {
      * commit at its last close: a file not open here starts from the stored record read again.
      */
     OpenScratch open(Inode record) throws IOException {
-        return open(record, -1); // when the caller read record is not known
+        return open(record, -1, -1); // when the caller read record is not known
     }
 
     /**
-     * Opens the scratch file at {@code path}, if there is one, reading its record once.
+     * Opens the scratch file at {@code path}, if there is one: its record is read and the open
+     * recorded in one call ({@link MetaStore#lookupToOpen}), before the file is in the table.
+     * A last close of it here that took the record away meanwhile is seen in
+     * {@link #closesRecorded}, and the open is recorded again.
      *
      * @throws FileSystemException EISDIR for a directory
      */
     Optional<OpenScratch> openAt(String path) throws IOException {
         long before = closes();
-        Optional<Inode> stored = meta.lookup(path);
-        if (stored.isPresent() && stored.get().isDirectory()) {
+        long recorded = closesRecorded.get();
+        Optional<Inode> stored = meta.lookupToOpen(path);
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        if (stored.get().isDirectory()) {
+            meta.closed(stored.get().ino());
             throw new FileSystemException(path, null, "Is a directory");
         }
-        return stored.isEmpty() ? Optional.empty() : Optional.of(open(stored.get(), before));
+        return Optional.of(open(stored.get(), before, recorded));
     }
 
     /** Takes the first handle on a file just created: its record is the stored one, no re-read. */
     OpenScratch openCreated(Inode created) throws IOException {
-        return open(created, closes());
+        return open(created, closes(), -1);
     }
 
-    private OpenScratch open(Inode record, long closesWhenRead) throws IOException {
+    /**
+     * @param closesWhenRead {@link #closes} when {@code record} was read; -1: not known
+     * @param recordedBefore {@link #closesRecorded} before the open was recorded with the read;
+     *     -1: it is not recorded yet
+     */
+    private OpenScratch open(Inode record, long closesWhenRead, long recordedBefore) throws IOException {
         Inode r = record;
         long seen = closesWhenRead;
         while (true) {
@@ -125,7 +144,7 @@ final class ScratchFiles {
                 seen = closes;
             }
             if (f != null) {
-                if (first) {
+                if (first && (recordedBefore < 0 || closesRecorded.get() != recordedBefore)) {
                     announceOpen(f);
                 }
                 return f;
@@ -156,6 +175,7 @@ final class ScratchFiles {
     private Optional<Inode> announceClose(long ino) {
         try {
             Optional<Inode> after = meta.closed(ino);
+            closesRecorded.incrementAndGet(); // before the look at the table: see openAt
             if (isOpen(ino)) {
                 meta.opened(ino);
             }
@@ -178,7 +198,11 @@ final class ScratchFiles {
             }
             try {
                 meta.closed(ino);
+                closesRecorded.incrementAndGet();
                 unrecordedCloses.remove(ino);
+                if (isOpen(ino)) { // opened since the look above: its record may be the one just taken
+                    meta.opened(ino);
+                }
             } catch (IOException | RuntimeException e) {
                 return; // still unreachable
             }

@@ -139,6 +139,19 @@ public interface MetaStore extends AutoCloseable {
     }
 
     /**
+     * {@link #lookup}, and {@link #opened} of the inode found: one round trip on an engine
+     * that can, for a file about to be opened here. A caller that does not open it after all
+     * (a directory) takes the record back with {@link #closed}.
+     */
+    default Optional<Inode> lookupToOpen(String path) throws IOException {
+        Optional<Inode> found = lookup(path);
+        if (found.isPresent()) {
+            opened(found.get().ino());
+        }
+        return found;
+    }
+
+    /**
      * This node closed its last handle of the inode. Returns the inode's record as it stands
      * right after (empty when it is gone): whether the data may go now is judged on it.
      */

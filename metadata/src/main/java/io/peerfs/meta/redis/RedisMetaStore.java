@@ -2,6 +2,7 @@ package io.peerfs.meta.redis;
 
 import static io.peerfs.meta.redis.RedisSchema.CLOSED;
 import static io.peerfs.meta.redis.RedisSchema.LOOKUP;
+import static io.peerfs.meta.redis.RedisSchema.LOOKUP_TO_OPEN;
 import static io.peerfs.meta.redis.RedisSchema.OPENED;
 import static io.peerfs.meta.redis.RedisSchema.OPEN_ELSEWHERE;
 import static io.peerfs.meta.redis.RedisSchema.OPEN_TTL_SECONDS;
@@ -214,6 +215,16 @@ public final class RedisMetaStore implements MetaStore {
         }
         return call("look up", path, () -> decoded(LOOKUP.run(redis, ScriptOutputType.VALUE,
                 new byte[][] {dirKey(parentOf(path))}, utf8(nameOf(path)), key("i:"))));
+    }
+
+    @Override
+    public Optional<Inode> lookupToOpen(String path) throws IOException {
+        if (path.isEmpty()) {
+            return Optional.empty();
+        }
+        return call("look up", path, () -> decoded(LOOKUP_TO_OPEN.run(redis, ScriptOutputType.VALUE,
+                new byte[][] {dirKey(parentOf(path)), openKey(nodeId), key("n")}, utf8(nameOf(path)), key("i:"),
+                utf8(Long.toString(OPEN_TTL_SECONDS)), utf8(nodeId))));
     }
 
     @Override

@@ -68,10 +68,11 @@ final class RedisSchema {
             redis.call('SREM', KEYS[1], ARGV[1])
             return redis.call('GET', KEYS[2])""");
     /**
-     * The inode record named ARGV[1] in the directory hash KEYS[1], or nil: the directory
-     * entry's first 8 bytes are the inode number (big-endian), its record is ARGV[2] .. number.
+     * The start of a script that finds the entry ARGV[1] in the directory hash KEYS[1] (nil
+     * when there is none): its first 8 bytes are the inode number (big-endian), {@code id} its
+     * decimal form, and the record is ARGV[2] .. id.
      */
-    static final LuaScript LOOKUP = new LuaScript("""
+    private static final String FIND_ENTRY = """
             local d = redis.call('HGET', KEYS[1], ARGV[1])
             if not d then
               return false
@@ -80,7 +81,22 @@ final class RedisSchema {
             for i = 1, 8 do
               ino = ino * 256 + string.byte(d, i)
             end
-            return redis.call('GET', ARGV[2] .. string.format('%.0f', ino))""");
+            local id = string.format('%.0f', ino)
+            """;
+    /** The inode record named ARGV[1] in the directory hash KEYS[1], or nil (see {@link #FIND_ENTRY}). */
+    static final LuaScript LOOKUP = new LuaScript(FIND_ENTRY + "return redis.call('GET', ARGV[2] .. id)");
+    /**
+     * {@link #LOOKUP}, and the inode found recorded as open as {@link #OPENED} does: in the set
+     * KEYS[2] of node ARGV[4] (node list KEYS[3]), with its expiry ARGV[3].
+     */
+    static final LuaScript LOOKUP_TO_OPEN = new LuaScript(FIND_ENTRY + """
+            local r = redis.call('GET', ARGV[2] .. id)
+            if r then
+              redis.call('SADD', KEYS[2], id)
+              redis.call('EXPIRE', KEYS[2], ARGV[3])
+              redis.call('SADD', KEYS[3], ARGV[4])
+            end
+            return r""");
 
     static byte[] key(String s) {
         return (PREFIX + s).getBytes(StandardCharsets.UTF_8);

@@ -113,6 +113,30 @@ class RedisMetaStoreTest extends MetaStoreContract {
     }
 
     @Test
+    void aLookupToOpenRecordsTheOpenOfWhatItFindsOnly() throws Exception {
+        store.create("d", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 1));
+        Inode f = store.create("d/f", file());
+        try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
+            assertEquals(f, other.lookupToOpen("d/f").orElseThrow());
+            assertTrue(store.openElsewhere(f.ino()), "node-b has it open, recorded with the lookup");
+            assertTrue(other.lookupToOpen("d/missing").isEmpty());
+            assertTrue(other.lookupToOpen("nodir/f").isEmpty());
+            assertTrue(other.lookupToOpen("").isEmpty());
+            other.closed(f.ino());
+            assertFalse(store.openElsewhere(f.ino()));
+            io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
+            try (var c = client.connect()) {
+                assertEquals(Set.of(), c.sync().smembers("peerfs:u:node-b"), "nothing found, nothing recorded");
+                other.lookupToOpen("d/f");
+                long ttl = c.sync().ttl("peerfs:u:node-b");
+                assertTrue(ttl > 0 && ttl <= RedisSchema.OPEN_TTL_SECONDS, "it expires as opened() does: " + ttl);
+            } finally {
+                client.shutdown();
+            }
+        }
+    }
+
+    @Test
     void nodesWithNothingOpenLeaveTheListOfOpeners() throws Exception {
         long ino = store.create("f", file()).ino();
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.url(db));
