@@ -150,7 +150,10 @@ final class PathClasses {
         return s;
     }
 
-    /** The scratch inode a change at the kernel path {@code path} applies to; source data is refused, a missing name is ENOENT. */
+    /**
+     * The scratch inode a change at the kernel path {@code path} applies to; source data is
+     * refused, a missing name is ENOENT.
+     */
     Inode writable(String op, String path) throws IOException {
         String rel = Vfs.rel(path);
         Optional<Inode> s = scratchAt(rel);

@@ -51,7 +51,10 @@ final class ResultFiles implements AutoCloseable {
         final AtomicLong version = new AtomicLong(1);
         /** The {@link #version} the backend has; guarded by {@link #lock}. */
         long uploaded;
-        /** The backend file as the last upload left it (its size and mtime key its cache entries); under {@link #lock}. */
+        /**
+         * The backend file as the last upload left it (its size and mtime key its cache
+         * entries); guarded by {@link #lock}.
+         */
         io.peerfs.meta.FileAttr uploadedAs;
         /** Set when the name was removed or replaced (its data must never reach the backend), or when dropped after upload. */
         volatile boolean discarded;
