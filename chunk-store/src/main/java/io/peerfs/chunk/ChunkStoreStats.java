@@ -6,6 +6,8 @@ package io.peerfs.chunk;
  *
  * @param bytesReadDirect the part of {@code bytesRead} read from the disk past the page cache
  *     (direct I/O into the kernel's aligned read buffers)
+ * @param adopted chunks kept under a new key instead of written again ({@link ChunkStore#adopt}:
+ *     uploaded result files become cache entries)
  * @param diskState {@code normal}, {@code unstable}, {@code read-only} or {@code down}
  * @param diskErrors I/O errors of the cache disk since start
  */
@@ -17,6 +19,7 @@ public record ChunkStoreStats(
         long bytesWritten,
         long evictions,
         long corrupt,
+        long adopted,
         long chunks,
         long usedBytes,
         long pinnedBytes,
@@ -26,7 +29,7 @@ public record ChunkStoreStats(
 
     /** The same counters with the disk's health as its watcher sees it. */
     public ChunkStoreStats withDisk(String state, long errors) {
-        return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, chunks,
-                usedBytes, pinnedBytes, capacityBytes, state, errors);
+        return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, adopted,
+                chunks, usedBytes, pinnedBytes, capacityBytes, state, errors);
     }
 }

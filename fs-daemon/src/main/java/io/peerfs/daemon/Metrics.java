@@ -48,6 +48,8 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         counter("peerfs_cache_written_bytes", "Bytes stored into this node's cache", "cache", "bytesStored");
         counter("peerfs_cache_evictions", "Chunks evicted to stay under the cache size", "cache", "evictions");
         counter("peerfs_cache_corrupt_chunks", "Chunks found corrupt on disk and dropped", "cache", "corruptChunks");
+        counter("peerfs_cache_adopted_chunks", "Chunks of uploaded result files kept as cache entries", "cache",
+                "adoptedChunks");
         counter("peerfs_cache_backend_loads", "Chunks this node loaded from the backend", "cache", "backendLoads");
         counter("peerfs_cache_peer_loads", "Chunks this node loaded from peers", "cache", "peerLoads");
         counter("peerfs_cache_prefetches", "Chunks loaded ahead of sequential readers", "cache", "prefetches");

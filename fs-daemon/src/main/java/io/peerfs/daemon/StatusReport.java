@@ -98,6 +98,7 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("bytesStored", s.bytesWritten());
         cache.put("evictions", s.evictions());
         cache.put("corruptChunks", s.corrupt());
+        cache.put("adoptedChunks", s.adopted());
         cache.put("chunks", s.chunks());
         cache.put("usedBytes", s.usedBytes());
         cache.put("diskState", s.diskState());

@@ -90,6 +90,7 @@ class ResultIT {
         assertEquals(0, dd.exit(), dd.err());
         assertArrayEquals(data, Files.readAllBytes(tmp.resolve("big.back")));
         assertEquals(before, mount.backendBytesRead(), "read back without reading the backend");
+        assertTrue(mount.status().path("cache").path("adoptedChunks").asLong() >= 7, "status counts them");
     }
 
     @Test

@@ -54,6 +54,7 @@ public final class DiskChunkStore implements ChunkStore {
     private final LongAdder bytesWritten = new LongAdder();
     private final LongAdder evictions = new LongAdder();
     private final LongAdder corrupt = new LongAdder();
+    private final LongAdder adopted = new LongAdder();
     private volatile boolean closed;
     private final DirectIo direct;
 
@@ -484,6 +485,7 @@ public final class DiskChunkStore implements ChunkStore {
                 lru.remove(from);
                 lru.add(to, new ChunkLru.Entry(meta.length(), false, now));
             }
+            adopted.increment();
             return true;
         } finally {
             lifecycle.readLock().unlock();
@@ -528,8 +530,8 @@ public final class DiskChunkStore implements ChunkStore {
     public ChunkStoreStats stats() {
         synchronized (lru) {
             return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), direct.bytesRead(),
-                    bytesWritten.sum(), evictions.sum(), corrupt.sum(), lru.count(), lru.usedBytes(), lru.pinnedBytes(),
-                    config.capacity().bytes(), "normal", 0);
+                    bytesWritten.sum(), evictions.sum(), corrupt.sum(), adopted.sum(), lru.count(), lru.usedBytes(),
+                    lru.pinnedBytes(), config.capacity().bytes(), "normal", 0);
         }
     }
 

@@ -213,6 +213,7 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         assertFalse(store.adopt(key(9), key(10), 1000), "nothing stored under that key");
         assertTrue(store.contains(key(1)));
         assertTrue(store.adopt(key(1), key(10), (int) MiB));
+        assertEquals(1, store.stats().adopted());
         assertFalse(store.contains(key(1)));
         assertArrayEquals(data, read(key(10), 0, (int) MiB));
         assertEquals(java.util.Set.of(key(2)), store.pinnedKeys());
