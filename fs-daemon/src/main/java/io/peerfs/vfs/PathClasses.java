@@ -150,20 +150,6 @@ final class PathClasses {
         return s;
     }
 
-    /**
-     * The scratch inode a change at the kernel path {@code path} applies to; source data is
-     * refused, a missing name is ENOENT.
-     */
-    Inode writable(String op, String path) throws IOException {
-        String rel = Vfs.rel(path);
-        Optional<Inode> s = scratchAt(rel);
-        if (s.isPresent()) {
-            return s.get();
-        }
-        backend.stat(rel); // NoSuchFileException when neither has it
-        throw refuse(op, path);
-    }
-
     /** The error for any change to source data, logged (at most once a second) with how to write instead. */
     ReadOnlyPathException refuse(String op, String path) {
         ReadOnlyPathException e = new ReadOnlyPathException(op, path);

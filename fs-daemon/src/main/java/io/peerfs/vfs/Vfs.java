@@ -519,15 +519,15 @@ public final class Vfs {
 
     public void unlink(String path) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isEmpty() && paths.classOutsideScratch(rel) == PathClass.RESULT) {
+        Optional<Inode> s = paths.scratchOrResult("unlink", path);
+        if (s.isEmpty()) {
             if (paths.attrOf(rel).isDirectory()) {
                 throw new FileSystemException(path, null, "Is a directory");
             }
             resultTree.remove(rel);
             return;
         }
-        Inode inode = s.isPresent() ? s.get() : paths.writable("unlink", path);
+        Inode inode = s.get();
         if (inode.isDirectory()) {
             throw new FileSystemException(path, null, "Is a directory");
         }
@@ -536,8 +536,8 @@ public final class Vfs {
 
     public void rmdir(String path) throws IOException {
         String rel = rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (s.isEmpty() && paths.classOutsideScratch(rel) == PathClass.RESULT) {
+        Optional<Inode> s = paths.scratchOrResult("rmdir", path);
+        if (s.isEmpty()) {
             if (!paths.attrOf(rel).isDirectory()) {
                 throw new NotDirectoryException(path);
             }
@@ -547,7 +547,7 @@ public final class Vfs {
             removeResultDir(rel);
             return;
         }
-        Inode inode = s.isPresent() ? s.get() : paths.writable("rmdir", path);
+        Inode inode = s.get();
         if (!inode.isDirectory()) {
             throw new NotDirectoryException(path);
         }
@@ -610,7 +610,9 @@ public final class Vfs {
             followRename(fromRel, toRel);
             return;
         }
-        paths.writable("rename", from);
+        if (c == PathClass.SOURCE) {
+            throw paths.refuse("rename", from);
+        }
         if (!toScratch && paths.sourceAt(toRel).isPresent() && !toResult) {
             throw paths.refuse("rename over", to);
         }
