@@ -83,7 +83,7 @@ public final class Daemon implements AutoCloseable {
         // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
         java.util.concurrent.CompletableFuture<FuseMount> bindings = java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> config.libfuse() == 3 ? new PeerFuse3() : new PeerFuse(), Daemon::startThread);
-        LocalDirBackend backendDir = new LocalDirBackend(config.backend());
+        LocalDirBackend backendDir = LocalDirBackend.open(config.backend());
         GuardedBackend guard = new GuardedBackend(backendDir, config.backend(),
                 config.backendTimeout());
         CountingBackend backend = new CountingBackend(guard);

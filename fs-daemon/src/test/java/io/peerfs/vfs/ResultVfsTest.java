@@ -67,7 +67,7 @@ class ResultVfsTest {
     }
 
     void open(long cacheBytes, boolean writeback, String... globs) throws Exception {
-        counted = new io.peerfs.backend.CountingBackend(new LocalDirBackend(backendDir));
+        counted = new io.peerfs.backend.CountingBackend(LocalDirBackend.open(backendDir));
         Backend backend = new ForwardingBackend(counted) {
             @Override
             public io.peerfs.meta.FileAttr replace(String path, long size, NewFile m, Content content, String tag)

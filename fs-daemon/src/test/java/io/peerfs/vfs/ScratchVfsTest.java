@@ -59,7 +59,7 @@ class ScratchVfsTest {
     final List<Long> closesRecorded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     void open(long cacheBytes) throws Exception {
-        LocalDirBackend backend = new LocalDirBackend(backendDir);
+        LocalDirBackend backend = LocalDirBackend.open(backendDir);
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));

@@ -49,7 +49,7 @@ class VfsTest {
 
     @BeforeEach
     void open() throws Exception {
-        backend = new CountingBackend(new LocalDirBackend(backendDir));
+        backend = new CountingBackend(LocalDirBackend.open(backendDir));
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
         meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
         fetcher = new ChunkFetcher(store, backend, CHUNK, 1);

@@ -1,14 +1,10 @@
 package io.peerfs.backend;
 
-import com.sun.nio.file.ExtendedOpenOption;
+import static io.peerfs.backend.LibC.C;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,37 +20,37 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A file system that refuses direct I/O (EINVAL: tmpfs before Linux 6.6, many FUSE file
  * systems) is read through the page cache from then on, as are buffers and offsets that are
- * not aligned to its block size.
+ * not aligned to its block size. Files are opened beneath the root handle ({@link RootDir}).
  */
 final class DirectReads {
     private static final Logger log = LoggerFactory.getLogger(DirectReads.class);
     /** Block sizes past this are not aligned to: the page cache serves such file systems. */
     private static final long MAX_BLOCK = 1 << 20;
 
-    private final Path root;
+    private final RootDir root;
     private final LongAdder bytes = new LongAdder();
     /** The alignment direct reads need (the root's file system block size); 0 until asked, -1 for none. */
     private volatile int block;
 
-    DirectReads(Path root) {
+    DirectReads(RootDir root) {
         this(root, 0);
     }
 
     /** With the block size given instead of asked of the file system (0: ask it). */
-    DirectReads(Path root, int block) {
+    DirectReads(RootDir root, int block) {
         this.root = root;
         this.block = block;
     }
 
     /**
-     * Reads the whole blocks of {@code dst}'s remaining bytes from {@code file} at {@code offset}
+     * Reads the whole blocks of {@code dst}'s remaining bytes from {@code rel} at {@code offset}
      * past the page cache, advancing {@code dst}'s position.
      *
      * @return bytes read: fewer than the whole blocks asked only where the file ends; 0 where
      *     nothing was read this way (unaligned, less than a block, refused), and the caller reads
      *     through the page cache
      */
-    int read(Path file, long offset, ByteBuffer dst) throws IOException {
+    int read(String rel, long offset, ByteBuffer dst) throws IOException {
         int b = blockSize();
         if (b <= 0 || !dst.isDirect() || offset % b != 0 || dst.alignmentOffset(dst.position(), b) != 0) {
             return 0;
@@ -64,25 +60,37 @@ final class DirectReads {
             return 0;
         }
         ByteBuffer into = dst.slice(dst.position(), whole);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS,
-                ExtendedOpenOption.DIRECT)) {
-            while (into.hasRemaining()) {
-                int n = ch.read(into, offset + into.position());
-                if (n <= 0 || into.position() % b != 0) {
-                    break; // the file's end (a direct read ends short only there)
-                }
-            }
-        } catch (FileSystemException e) {
-            if (!"Invalid argument".equals(e.getReason())) {
+        int fd;
+        try {
+            fd = root.open(rel, RootDir.O_RDONLY | RootDir.O_NONBLOCK | RootDir.O_DIRECT);
+        } catch (PosixException e) {
+            if (e.errno() != PosixException.EINVAL) {
                 throw e; // the file's own failure (missing, denied, EIO): the caller's to see
             }
             refused(e.getReason());
             return 0;
-        } catch (IOException e) {
-            if (into.position() > 0 || !refusedAtRead(e)) {
-                throw e;
+        }
+        try {
+            while (into.hasRemaining()) {
+                long n = C.pread(fd, into, into.remaining(), offset + into.position());
+                if (n < 0) {
+                    int errno = LibC.errno();
+                    if (errno == PosixException.EINTR) {
+                        continue;
+                    }
+                    if (into.position() == 0 && errno == PosixException.EINVAL) {
+                        refused("EINVAL at the first read");
+                        return 0; // the page cache reads it, from the start
+                    }
+                    throw root.failure(errno, rel);
+                }
+                into.position(into.position() + (int) n);
+                if (n == 0 || into.position() % b != 0) {
+                    break; // the file's end (a direct read ends short only there)
+                }
             }
-            return 0; // the page cache reads it, from the start
+        } finally {
+            C.close(fd);
         }
         int n = into.position();
         dst.position(dst.position() + n);
@@ -95,24 +103,11 @@ final class DirectReads {
         return bytes.sum();
     }
 
-    /**
-     * EINVAL at the first read (a file system that opens files for direct I/O but does not
-     * read them so), or the JDK's own refusal of a block size other than the root's (a file
-     * system mounted below it).
-     */
-    private boolean refusedAtRead(IOException e) {
-        String msg = String.valueOf(e.getMessage());
-        if (msg.contains("Invalid argument")) {
-            refused(msg);
-            return true;
-        }
-        return msg.contains("block size");
-    }
-
     private void refused(String why) {
         if (block != -1) {
             block = -1;
-            log.info("the backend {} does not take direct I/O ({}); chunks are read through the page cache", root, why);
+            log.info("the backend {} does not take direct I/O ({}); chunks are read through the page cache",
+                    root.path(), why);
         }
     }
 
@@ -120,7 +115,7 @@ final class DirectReads {
         int b = block;
         if (b == 0) {
             try {
-                long size = Files.getFileStore(root).getBlockSize();
+                long size = Files.getFileStore(root.path()).getBlockSize();
                 b = size > 0 && size <= MAX_BLOCK && Long.bitCount(size) == 1 ? (int) size : -1;
             } catch (IOException | UnsupportedOperationException e) {
                 b = -1;

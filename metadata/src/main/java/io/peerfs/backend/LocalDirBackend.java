@@ -1,47 +1,62 @@
 package io.peerfs.backend;
 
+import static io.peerfs.backend.LibC.C;
+import static io.peerfs.backend.RootDir.AT_EMPTY_PATH;
+import static io.peerfs.backend.RootDir.AT_REMOVEDIR;
+import static io.peerfs.backend.RootDir.AT_SYMLINK_NOFOLLOW;
+import static io.peerfs.backend.RootDir.O_CLOEXEC;
+import static io.peerfs.backend.RootDir.O_CREAT;
+import static io.peerfs.backend.RootDir.O_DIRECTORY;
+import static io.peerfs.backend.RootDir.O_EXCL;
+import static io.peerfs.backend.RootDir.O_NOFOLLOW;
+import static io.peerfs.backend.RootDir.O_NONBLOCK;
+import static io.peerfs.backend.RootDir.O_PATH;
+import static io.peerfs.backend.RootDir.O_RDONLY;
+import static io.peerfs.backend.RootDir.O_WRONLY;
+
 import io.peerfs.meta.FileAttr;
-import io.peerfs.meta.FileType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
-import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
-/** A {@link Backend} that is a directory of a mounted POSIX file system (CPFS, NFS, a local disk). */
+/**
+ * A {@link Backend} that is a directory of a mounted POSIX file system (CPFS, NFS, a local
+ * disk), acted on beneath one directory handle ({@link RootDir}): every call resolves its path
+ * from the handle without following a symlink and works on the parent's handle with the
+ * {@code *at} calls, so a directory swapped for a symlink underneath (by another node, or on
+ * the store itself) is refused with ELOOP, never followed as root.
+ */
 public final class LocalDirBackend implements Backend {
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFDIR = 0040000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFLNK = 0120000;
-    /**
-     * What a stat reads: numbers only. {@code unix:*} would also name the owner and group, a
-     * passwd and a group lookup per stat (15 instead of 2.5 us here with /etc files; with LDAP
-     * or SSSD behind NSS a network round trip, or a hang).
-     */
-    private static final String STAT_ATTRIBUTES =
-            "unix:mode,size,lastModifiedTime,ctime,lastAccessTime,nlink,uid,gid,ino";
+    /** A utimensat time that leaves the time as it is. */
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+    private static final int DIRENT_BUFFER = 64 << 10;
+    /** Largest xattr value (the kernel's XATTR_SIZE_MAX) and name list read. */
+    private static final int XATTR_MAX = 64 << 10;
 
-    private final Path root;
+    private final RootDir root;
     private final DirectReads direct;
 
-    public LocalDirBackend(Path root) {
-        this.root = root.toAbsolutePath().normalize();
-        this.direct = new DirectReads(this.root);
+    private LocalDirBackend(RootDir root) {
+        this.root = root;
+        this.direct = new DirectReads(root);
+    }
+
+    /** Opens the backend directory {@code root}: it must exist and be a directory. */
+    public static LocalDirBackend open(Path root) throws IOException {
+        return open(root, true);
+    }
+
+    /** {@link #open}; {@code openat2} false resolves paths as on a kernel without openat2. */
+    static LocalDirBackend open(Path root, boolean openat2) throws IOException {
+        return new LocalDirBackend(RootDir.open(root.toAbsolutePath().normalize(), openat2));
     }
 
     /** Bytes that {@link #readInto} read past the page cache since start. */
@@ -50,73 +65,146 @@ public final class LocalDirBackend implements Backend {
     }
 
     public Path root() {
-        return root;
+        return root.path();
     }
 
-    /** The file of a backend-relative path; one that would lead outside the backend directory is refused. */
-    Path resolve(String path) throws java.nio.file.AccessDeniedException {
+    /**
+     * The normalised form of a backend-relative path; one that would lead outside the backend
+     * directory is refused. What it names is resolved by {@link RootDir}, never by this text.
+     */
+    private String relative(String path) throws AccessDeniedException {
         if (path.isEmpty()) {
-            return root;
+            return path;
         }
-        Path p = root.resolve(path).normalize();
-        if (!p.startsWith(root) || p.equals(root) || path.startsWith("/")) {
-            throw new java.nio.file.AccessDeniedException(path, null, "outside the backend directory " + root);
+        Path p = Path.of(path).normalize();
+        String rel = p.toString();
+        if (path.startsWith("/") || rel.isEmpty() || rel.equals("..") || rel.startsWith("../")) {
+            throw new AccessDeniedException(path, null, "outside the backend directory " + root.path());
         }
-        return p;
+        return rel;
+    }
+
+    private RootDir.At parent(String path, int flags) throws IOException {
+        String rel = relative(path);
+        if (rel.isEmpty()) {
+            throw new AccessDeniedException(path, null, "the backend directory itself");
+        }
+        return root.parent(rel, flags);
+    }
+
+    private int open(String path, int flags) throws IOException {
+        return root.open(relative(path), flags);
+    }
+
+    private IOException failure(String path) {
+        return root.failure(LibC.errno(), path);
+    }
+
+    private void check(int rc, String path) throws IOException {
+        if (rc < 0) {
+            throw failure(path);
+        }
     }
 
     @Override
     public FileAttr stat(String path) throws IOException {
-        return stat(resolve(path));
-    }
-
-    private static FileAttr stat(Path p) throws IOException {
-        Map<String, Object> a = Files.readAttributes(p, STAT_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-        int mode = (Integer) a.get("mode");
-        FileType type = switch (mode & S_IFMT) {
-            case S_IFDIR -> FileType.DIRECTORY;
-            case S_IFREG -> FileType.FILE;
-            case S_IFLNK -> FileType.SYMLINK;
-            default -> FileType.OTHER;
-        };
-        return new FileAttr(type, mode & 07777, (Long) a.get("size"), nanos(a.get("lastModifiedTime")),
-                nanos(a.get("ctime")), nanos(a.get("lastAccessTime")), (Integer) a.get("nlink"),
-                (Integer) a.get("uid"), (Integer) a.get("gid"), (Long) a.get("ino"));
-    }
-
-    private static long nanos(Object fileTime) {
-        return ((FileTime) fileTime).to(TimeUnit.NANOSECONDS);
+        ByteBuffer stx = Statx.buffer();
+        String rel = relative(path);
+        if (rel.isEmpty()) {
+            check(C.statx(root.rootFd(), "", AT_EMPTY_PATH, Statx.MASK, stx), path);
+        } else {
+            try (RootDir.At at = root.parent(rel, O_PATH)) {
+                check(C.statx(at.dirFd(), at.name(), AT_SYMLINK_NOFOLLOW, Statx.MASK, stx), path);
+            }
+        }
+        return Statx.attr(stx);
     }
 
     @Override
     public List<String> list(String path) throws IOException {
-        List<String> names = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(resolve(path))) {
-            for (Path p : ds) {
-                names.add(p.getFileName().toString());
+        int fd = open(path, O_RDONLY | O_DIRECTORY);
+        try {
+            List<String> names = new ArrayList<>();
+            ByteBuffer buf = ByteBuffer.allocateDirect(DIRENT_BUFFER).order(java.nio.ByteOrder.nativeOrder());
+            byte[] name = new byte[256];
+            while (true) {
+                long n = C.getdents64(fd, buf.clear(), buf.capacity());
+                if (n < 0) {
+                    throw failure(path);
+                }
+                if (n == 0) {
+                    return names;
+                }
+                for (int at = 0; at < n; ) {
+                    int reclen = Short.toUnsignedInt(buf.getShort(at + 16));
+                    int len = 0;
+                    while (buf.get(at + 19 + len) != 0) {
+                        name[len] = buf.get(at + 19 + len);
+                        len++;
+                    }
+                    String s = new String(name, 0, len, StandardCharsets.UTF_8);
+                    if (!s.equals(".") && !s.equals("..")) {
+                        names.add(s);
+                    }
+                    at += reclen;
+                }
             }
+        } finally {
+            C.close(fd);
         }
-        return names;
     }
 
     @Override
     public String readlink(String path) throws IOException {
-        return Files.readSymbolicLink(resolve(path)).toString();
+        try (RootDir.At at = parent(path, O_PATH)) {
+            ByteBuffer buf = ByteBuffer.allocate(4096);
+            long n = C.readlinkat(at.dirFd(), at.name(), buf, buf.capacity());
+            if (n < 0) {
+                throw failure(path);
+            }
+            return new String(buf.array(), 0, (int) n, StandardCharsets.UTF_8);
+        }
     }
 
     @Override
     public int read(String path, long offset, ByteBuffer dst) throws IOException {
-        try (FileChannel ch = FileChannel.open(resolve(path), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        int fd = openFile(path, O_RDONLY);
+        try {
             int total = 0;
             while (dst.hasRemaining()) {
-                int n = ch.read(dst, offset + total);
+                long n = C.pread(fd, dst, dst.remaining(), offset + total);
                 if (n < 0) {
+                    if (LibC.errno() == PosixException.EINTR) {
+                        continue;
+                    }
+                    throw failure(path);
+                }
+                if (n == 0) {
                     break;
                 }
-                total += n;
+                dst.position(dst.position() + (int) n);
+                total += (int) n;
             }
             return total;
+        } finally {
+            C.close(fd);
         }
+    }
+
+    /**
+     * Opens a file that must be a regular file: {@code O_NONBLOCK}, so a FIFO or device put in
+     * its place never blocks the caller (and is refused with EINVAL).
+     */
+    private int openFile(String path, int flags) throws IOException {
+        int fd = open(path, flags | O_NONBLOCK);
+        ByteBuffer stx = Statx.buffer();
+        if (C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx) != 0 || !Statx.isRegular(stx)) {
+            int errno = LibC.errno();
+            C.close(fd);
+            throw Statx.isRegular(stx) ? root.failure(errno, path)
+                    : PosixException.of(PosixException.EINVAL, path, "not a regular file");
+        }
+        return fd;
     }
 
     /**
@@ -126,197 +214,291 @@ public final class LocalDirBackend implements Backend {
      */
     @Override
     public int readInto(String path, long offset, ByteBuffer dst) throws IOException {
-        int n = direct.read(resolve(path), offset, dst);
+        int n = direct.read(relative(path), offset, dst);
         return dst.hasRemaining() ? n + read(path, offset + n, dst) : n; // the short last block, or all
+    }
+
+    /**
+     * The path of an {@code O_PATH} descriptor that the xattr calls (which have no {@code *at}
+     * form) resolve to exactly that inode: the link is the kernel's, nothing is walked again.
+     */
+    private static String byDescriptor(int fd) {
+        return "/proc/self/fd/" + fd;
     }
 
     @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
-        Path p = resolve(path);
-        UserDefinedFileAttributeView view =
-                Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
         Map<String, byte[]> out = new LinkedHashMap<>();
-        if (view == null || Files.isSymbolicLink(p)) {
-            return out;
-        }
+        int fd = open(path, O_PATH);
         try {
-            for (String name : view.list()) {
-                ByteBuffer b = ByteBuffer.allocate(view.size(name));
-                view.read(name, b);
-                out.put("user." + name, b.array());
+            ByteBuffer stx = Statx.buffer();
+            check(C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx), path);
+            if (Statx.isSymlink(stx)) {
+                return out; // no user xattrs on symlinks
             }
-        } catch (UnsupportedOperationException e) {
-            return out; // file system without user xattrs
+            String self = byDescriptor(fd);
+            ByteBuffer list = ByteBuffer.allocate(XATTR_MAX);
+            long n = C.listxattr(self, list, list.capacity());
+            if (n < 0) {
+                if (LibC.errno() == PosixException.EOPNOTSUPP) {
+                    return out; // file system without xattrs
+                }
+                throw failure(path);
+            }
+            ByteBuffer value = ByteBuffer.allocate(XATTR_MAX);
+            int start = 0;
+            for (int i = 0; i < n; i++) {
+                if (list.get(i) != 0) {
+                    continue;
+                }
+                String name = new String(list.array(), start, i - start, StandardCharsets.UTF_8);
+                start = i + 1;
+                if (!name.startsWith("user.")) {
+                    continue;
+                }
+                long len = C.getxattr(self, name, value.clear(), value.capacity());
+                if (len < 0) {
+                    if (LibC.errno() == PosixException.ENODATA) {
+                        continue; // removed since the listing
+                    }
+                    throw failure(path);
+                }
+                out.put(name, java.util.Arrays.copyOf(value.array(), (int) len));
+            }
+            return out;
+        } finally {
+            C.close(fd);
         }
-        return out;
     }
 
     @Override
     public FsStats statfs() throws IOException {
-        FileStore fs = Files.getFileStore(root);
+        FileStore fs = Files.getFileStore(root.path());
         long bs = Math.max(1, fs.getBlockSize());
         return new FsStats(bs, fs.getTotalSpace() / bs, fs.getUnallocatedSpace() / bs, fs.getUsableSpace() / bs,
                 0, 0, 255);
     }
 
+    /**
+     * Writes the temporary file in the target's directory, as opened beneath the root once, and
+     * renames it there: a directory swapped for a symlink during the upload cannot send the
+     * bytes or the rename anywhere else.
+     */
     @Override
     public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
-        Path target = resolve(path);
-        FileAttr written;
-        Path temp = target.resolveSibling(Backend.temporaryName(target.getFileName().toString(), tempTag));
-        try {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(Math.max(size, 1), COPY_BUFFER));
-                long unflushed = 0;
-                for (long off = 0; off < size; ) {
-                    buf.clear().limit((int) Math.min(buf.capacity(), size - off));
-                    int n = content.read(off, buf);
-                    if (n <= 0) {
-                        throw new IOException("content of " + path + " ended at " + off + " of " + size + " bytes");
-                    }
-                    buf.flip();
-                    while (buf.hasRemaining()) {
-                        int w = ch.write(buf, off);
-                        off += w;
-                        unflushed += w;
-                    }
-                    if (unflushed >= FLUSH_EVERY) { // so that the final force is short, and progress is seen
-                        ch.force(false);
-                        unflushed = 0;
-                    }
-                    content.progress();
+        try (RootDir.At at = parent(path, O_RDONLY)) {
+            String temp = Backend.temporaryName(at.name(), tempTag);
+            C.unlinkat(at.dirFd(), temp, 0); // a retried upload's earlier attempt
+            int fd = C.openat(at.dirFd(), temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0) {
+                throw failure(path);
+            }
+            FileAttr written;
+            try {
+                try {
+                    write(fd, path, size, content);
+                    applyMeta(fd, path, meta);
+                    ByteBuffer stx = Statx.buffer();
+                    check(C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx), path);
+                    written = Statx.attr(stx); // a rename keeps size and mtime
+                } finally {
+                    C.close(fd);
                 }
-                ch.force(true);
-                content.progress();
+                if (!content.mayCommit()) {
+                    throw new IOException("upload of " + path + " abandoned by its caller");
+                }
+                check(C.renameat(at.dirFd(), temp, at.dirFd(), at.name()), path);
+            } catch (IOException | RuntimeException e) {
+                C.unlinkat(at.dirFd(), temp, 0);
+                throw e;
             }
-            applyMeta(temp, meta);
-            written = stat(temp); // a rename keeps size and mtime
-            if (!content.mayCommit()) {
-                throw new IOException("upload of " + path + " abandoned by its caller");
-            }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temp);
-            throw e;
+            check(C.fsync(at.dirFd()), path); // so the rename survives a crash of the machine
+            return written;
         }
-        forceDirectory(target.getParent());
-        return written;
     }
 
     private static final int COPY_BUFFER = 1 << 20;
     private static final long FLUSH_EVERY = 16 << 20;
 
-    private static void applyMeta(Path p, NewFile meta) throws IOException {
-        Files.setAttribute(p, "unix:mode", meta.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
-        chown(p, meta.uid(), meta.gid());
-        UserDefinedFileAttributeView view =
-                Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    private void write(int fd, String path, long size, Content content) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(Math.max(size, 1), COPY_BUFFER));
+        long unflushed = 0;
+        for (long off = 0; off < size; ) {
+            buf.clear().limit((int) Math.min(buf.capacity(), size - off));
+            int n = content.read(off, buf);
+            if (n <= 0) {
+                throw new IOException("content of " + path + " ended at " + off + " of " + size + " bytes");
+            }
+            buf.flip();
+            while (buf.hasRemaining()) {
+                long w = C.pwrite(fd, buf, buf.remaining(), off);
+                if (w < 0) {
+                    if (LibC.errno() == PosixException.EINTR) {
+                        continue;
+                    }
+                    throw failure(path);
+                }
+                buf.position(buf.position() + (int) w);
+                off += w;
+                unflushed += w;
+            }
+            if (unflushed >= FLUSH_EVERY) { // so that the final fsync is short, and progress is seen
+                check(C.fdatasync(fd), path);
+                unflushed = 0;
+            }
+            content.progress();
+        }
+        check(C.fsync(fd), path);
+        content.progress();
+    }
+
+    /** Mode, owner, xattrs and times of a file just created, through its own descriptor. */
+    private void applyMeta(int fd, String path, NewFile meta) throws IOException {
+        check(C.fchmod(fd, meta.mode() & 07777), path);
+        if (meta.uid() != -1 || meta.gid() != -1) {
+            check(C.fchown(fd, meta.uid(), meta.gid()), path);
+        }
         for (Map.Entry<String, byte[]> x : meta.xattrs().entrySet()) {
-            view.write(x.getKey().substring("user.".length()), ByteBuffer.wrap(x.getValue()));
+            ByteBuffer v = ByteBuffer.wrap(x.getValue());
+            check(C.fsetxattr(fd, x.getKey(), v, v.remaining(), 0), path);
         }
         if (meta.mtimeNs() != Long.MIN_VALUE) {
-            Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                    .setTimes(FileTime.from(meta.mtimeNs(), TimeUnit.NANOSECONDS),
-                            FileTime.from(meta.atimeNs(), TimeUnit.NANOSECONDS), null);
+            check(C.futimens(fd, times(meta.atimeNs(), meta.mtimeNs())), path);
         }
     }
 
-    private static void chown(Path p, int uid, int gid) throws IOException {
-        if (uid != -1) {
-            Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-        }
-        if (gid != -1) {
-            Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
-        }
+    private static long[] times(long atimeNs, long mtimeNs) {
+        long[] t = new long[4];
+        set(t, 0, atimeNs);
+        set(t, 2, mtimeNs);
+        return t;
     }
 
-    /** fsync of a directory, so a rename in it survives a crash of the machine. */
-    private static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+    private static void set(long[] t, int at, long ns) {
+        if (ns == Long.MIN_VALUE) {
+            t[at + 1] = UTIME_OMIT;
+        } else {
+            t[at] = Math.floorDiv(ns, 1_000_000_000L);
+            t[at + 1] = Math.floorMod(ns, 1_000_000_000L);
         }
     }
 
     @Override
     public void createFile(String path, NewFile meta) throws IOException {
-        Path p = resolve(path);
-        Files.newByteChannel(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
-        applyMeta(p, meta);
+        try (RootDir.At at = parent(path, O_PATH)) {
+            int fd = C.openat(at.dirFd(), at.name(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0) {
+                throw failure(path);
+            }
+            try {
+                applyMeta(fd, path, meta);
+            } finally {
+                C.close(fd);
+            }
+        }
     }
 
     @Override
     public void mkdir(String path, NewFile meta) throws IOException {
-        Path p = resolve(path);
-        Files.createDirectory(p);
-        Files.setAttribute(p, "unix:mode", meta.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
-        chown(p, meta.uid(), meta.gid());
+        try (RootDir.At at = parent(path, O_PATH)) {
+            check(C.mkdirat(at.dirFd(), at.name(), 0700), path);
+            check(C.fchmodat(at.dirFd(), at.name(), meta.mode() & 07777, AT_SYMLINK_NOFOLLOW), path);
+            chown(at, path, meta.uid(), meta.gid());
+        }
+    }
+
+    private void chown(RootDir.At at, String path, int uid, int gid) throws IOException {
+        if (uid != -1 || gid != -1) {
+            check(C.fchownat(at.dirFd(), at.name(), uid, gid, AT_SYMLINK_NOFOLLOW), path);
+        }
     }
 
     @Override
     public void symlink(String target, String path, int uid, int gid) throws IOException {
-        Path p = resolve(path);
-        Files.createSymbolicLink(p, Path.of(target));
-        chown(p, uid, gid);
+        try (RootDir.At at = parent(path, O_PATH)) {
+            check(C.symlinkat(target, at.dirFd(), at.name()), path);
+            chown(at, path, uid, gid);
+        }
     }
 
     @Override
     public void link(String from, String to) throws IOException {
-        Files.createLink(resolve(to), resolve(from));
+        try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
+            check(C.linkat(source.dirFd(), source.name(), target.dirFd(), target.name(), 0), to);
+        }
     }
 
     @Override
     public void delete(String path) throws IOException {
-        Files.delete(resolve(path));
+        try (RootDir.At at = parent(path, O_PATH)) {
+            if (C.unlinkat(at.dirFd(), at.name(), 0) < 0) {
+                if (LibC.errno() != PosixException.EISDIR) {
+                    throw failure(path);
+                }
+                check(C.unlinkat(at.dirFd(), at.name(), AT_REMOVEDIR), path);
+            }
+        }
     }
 
     @Override
     public void rename(String from, String to) throws IOException {
-        Files.move(resolve(from), resolve(to), StandardCopyOption.ATOMIC_MOVE);
+        try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
+            if (C.renameat(source.dirFd(), source.name(), target.dirFd(), target.name()) < 0) {
+                throw root.failure(LibC.errno(), from);
+            }
+        }
     }
 
     @Override
     public void setMode(String path, int mode) throws IOException {
-        Files.setAttribute(resolve(path), "unix:mode", mode & 07777, LinkOption.NOFOLLOW_LINKS);
+        try (RootDir.At at = parent(path, O_PATH)) {
+            check(C.fchmodat(at.dirFd(), at.name(), mode & 07777, AT_SYMLINK_NOFOLLOW), path);
+        }
     }
 
     @Override
     public void setOwner(String path, int uid, int gid) throws IOException {
-        chown(resolve(path), uid, gid);
+        try (RootDir.At at = parent(path, O_PATH)) {
+            chown(at, path, uid, gid);
+        }
     }
 
     @Override
     public void setTimes(String path, long atimeNs, long mtimeNs) throws IOException {
-        Files.getFileAttributeView(resolve(path), BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(
-                mtimeNs == Long.MIN_VALUE ? null : FileTime.from(mtimeNs, TimeUnit.NANOSECONDS),
-                atimeNs == Long.MIN_VALUE ? null : FileTime.from(atimeNs, TimeUnit.NANOSECONDS), null);
+        try (RootDir.At at = parent(path, O_PATH)) {
+            check(C.utimensat(at.dirFd(), at.name(), times(atimeNs, mtimeNs), AT_SYMLINK_NOFOLLOW), path);
+        }
     }
 
+    /** Through an {@code O_NOFOLLOW} descriptor without {@code O_CREAT}: a final symlink is refused, nothing is made. */
     @Override
     public void truncate(String path, long size) throws IOException {
-        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(resolve(path).toFile(), "rw")) {
-            f.setLength(size);
-        } catch (java.io.FileNotFoundException e) {
-            throw new NoSuchFileException(path, null, e.getMessage());
+        int fd = openFile(path, O_WRONLY);
+        try {
+            check(C.ftruncate(fd, size), path);
+        } finally {
+            C.close(fd);
         }
     }
 
     @Override
     public void setXattr(String path, String name, byte[] value) throws IOException {
-        xattrView(path).write(name.substring("user.".length()), ByteBuffer.wrap(value));
+        int fd = open(path, O_PATH);
+        try {
+            ByteBuffer v = ByteBuffer.wrap(value);
+            check(C.setxattr(byDescriptor(fd), name, v, v.remaining(), 0), path);
+        } finally {
+            C.close(fd);
+        }
     }
 
     @Override
     public void removeXattr(String path, String name) throws IOException {
-        xattrView(path).delete(name.substring("user.".length()));
-    }
-
-    private UserDefinedFileAttributeView xattrView(String path) throws IOException {
-        UserDefinedFileAttributeView view = Files.getFileAttributeView(resolve(path),
-                UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-        if (view == null) {
-            throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
+        int fd = open(path, O_PATH);
+        try {
+            check(C.removexattr(byDescriptor(fd), name), path);
+        } finally {
+            C.close(fd);
         }
-        return view;
     }
 }

@@ -33,8 +33,8 @@ class GuardedBackendTest {
         final CountDownLatch wake = new CountDownLatch(1);
         final AtomicInteger finished = new AtomicInteger();
 
-        StallingStore() {
-            super(new LocalDirBackend(root));
+        StallingStore() throws IOException {
+            super(LocalDirBackend.open(root));
         }
 
         @Override
@@ -103,7 +103,7 @@ class GuardedBackendTest {
 
     @Test
     void aSlowUploadThatKeepsMovingIsNotCutOff() throws Exception {
-        GuardedBackend guarded = new GuardedBackend(new LocalDirBackend(root), root, Duration.ofMillis(300));
+        GuardedBackend guarded = new GuardedBackend(LocalDirBackend.open(root), root, Duration.ofMillis(300));
         byte[] data = new byte[6 << 20];
         new Random(5).nextBytes(data);
         Backend.Content slow = (off, dst) -> {
@@ -127,8 +127,8 @@ class GuardedBackendTest {
         final java.util.List<ByteBuffer> buffers = new java.util.concurrent.CopyOnWriteArrayList<>();
         final AtomicInteger finished = new AtomicInteger();
 
-        SlowReads() {
-            super(new LocalDirBackend(root));
+        SlowReads() throws IOException {
+            super(LocalDirBackend.open(root));
         }
 
         @Override

@@ -31,7 +31,7 @@ class BackendMetaCacheTest {
 
     @BeforeEach
     void open() throws Exception {
-        backend = new CountingBackend(new LocalDirBackend(backendDir));
+        backend = new CountingBackend(LocalDirBackend.open(backendDir));
         cache = BackendMetaCache.open(backend, cacheDir, Duration.ofSeconds(1), now::get);
     }
 

@@ -41,8 +41,8 @@ class ChunkFetcherTest {
     static final class GatedBackend extends io.peerfs.backend.ForwardingBackend {
         final CountDownLatch gate = new CountDownLatch(1);
 
-        GatedBackend(Path root) {
-            super(new LocalDirBackend(root));
+        GatedBackend(Path root) throws java.io.IOException {
+            super(LocalDirBackend.open(root));
         }
 
         @Override
@@ -132,7 +132,7 @@ class ChunkFetcherTest {
     @Test
     void readsRightAfterALoadComeFromMemoryUntilTheChunkWasReadToTheEnd() throws Exception {
         byte[] data = writeFile("f", CHUNK + 100);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         open(backend, 64L << 20);
         ChunkRef first = ref("f", data.length, 0);
         assertArrayEquals(Arrays.copyOfRange(data, 0, 4096), read(first, 0, 4096));
@@ -152,7 +152,7 @@ class ChunkFetcherTest {
         // 3 chunks: two whole ones (direct I/O for all their blocks) and a tail of 4096 + 123 bytes
         int size = 2 * CHUNK + 4096 + 123;
         byte[] data = writeFile("f", size);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         open(backend, 64L << 20);
         for (int i = 0; i < 3; i++) {
             read(ref("f", size, i), 0, 1);
@@ -172,7 +172,7 @@ class ChunkFetcherTest {
     @Test
     void corruptChunkIsRefetchedNotReturned() throws Exception {
         byte[] data = writeFile("f", CHUNK);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         open(backend, 64L << 20);
         ChunkRef r = ref("f", data.length, 0);
         read(r, 0, 10);
@@ -257,7 +257,7 @@ class ChunkFetcherTest {
     @Test
     void readersAreServedWhileTheChunkFileIsWrittenAndOwnerLoadsWaitForIt() throws Exception {
         byte[] data = writeFile("f", CHUNK);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir, ByteSize.ofBytes(64L << 20), 0));
         SlowStore slow = new SlowStore(store);
         fetcher = new ChunkFetcher(slow, backend, CHUNK, 1);
@@ -286,7 +286,7 @@ class ChunkFetcherTest {
     @Test
     void aCacheThatCannotKeepTheChunkStillServesCorrectBytes() throws Exception {
         byte[] data = writeFile("f", 3 * CHUNK);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         open(backend, CHUNK);
         ByteBuffer pinned = ByteBuffer.allocateDirect(CHUNK);
         store.put(ChunkKey.forScratchFile(1, 1, 1), pinned, true); // the whole cache is pinned
@@ -302,7 +302,7 @@ class ChunkFetcherTest {
     @Test
     void aFileThatShrankOnTheBackendIsAnErrorNotWrongBytes() throws Exception {
         writeFile("f", CHUNK);
-        open(new LocalDirBackend(backendDir), 64L << 20);
+        open(LocalDirBackend.open(backendDir), 64L << 20);
         ChunkRef stale = ref("f", 2L * CHUNK, 1); // opened when the file had two chunks
         assertThrows(BackendChangedException.class, () -> read(stale, 0, 10));
     }
@@ -310,7 +310,7 @@ class ChunkFetcherTest {
     @Test
     void prefetchLoadsAheadOfTheReader() throws Exception {
         byte[] data = writeFile("f", 2 * CHUNK);
-        open(new LocalDirBackend(backendDir), 64L << 20);
+        open(LocalDirBackend.open(backendDir), 64L << 20);
         ChunkRef next = ref("f", data.length, 1);
         fetcher.prefetch(next);
         for (int i = 0; i < 100 && !store.contains(next.key()); i++) {
@@ -355,7 +355,7 @@ class ChunkFetcherTest {
     @Test
     void chunksFromPeersAreKeptOnlyWhenAskedTo() throws Exception {
         byte[] data = writeFile("p.bin", 3 * CHUNK + 100);
-        CountingBackend backend = new CountingBackend(new LocalDirBackend(backendDir));
+        CountingBackend backend = new CountingBackend(LocalDirBackend.open(backendDir));
         for (boolean keep : new boolean[] {true, false}) {
             close();
             Files.walk(cacheDir).sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(cacheDir))

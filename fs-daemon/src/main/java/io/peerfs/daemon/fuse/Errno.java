@@ -1,6 +1,7 @@
 package io.peerfs.daemon.fuse;
 
 import io.peerfs.backend.BackendUnavailableException;
+import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.CacheDiskException;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.fetch.BackendChangedException;
@@ -111,6 +112,8 @@ public final class Errno {
         } else if (t instanceof BackendChangedException) {
             warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
+        } else if (t instanceof PosixException pe) {
+            return pe.errno(); // the backend's own errno (Linux numbering, as the kernel's)
         } else if (t instanceof FileSystemException fse && fse.getReason() != null
                 && byReason(fse.getReason()) != null) {
             return byReason(fse.getReason());

@@ -62,7 +62,7 @@ class PeerFrameFuzzTest {
             Files.createDirectories(backendDir.resolve("sub"));
             Files.writeString(dir.resolve("outside-secret"), "must never be served");
             Set<String> outside = ConcurrentHashMap.newKeySet();
-            ForwardingBackend backend = new ForwardingBackend(new LocalDirBackend(backendDir)) {
+            ForwardingBackend backend = new ForwardingBackend(LocalDirBackend.open(backendDir)) {
                 private String check(String path) {
                     Path p = backendDir.resolve(path).normalize();
                     if (!p.startsWith(backendDir) || path.startsWith("/")) {
