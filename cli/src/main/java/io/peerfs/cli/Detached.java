@@ -45,7 +45,7 @@ final class Detached {
         System.out.flush();
         System.err.flush();
         int status = libc.fcntl(1, Libc.F_DUPFD_CLOEXEC, 3); // children (fusermount, systemd-notify) do not get it
-        int logFd = libc.open(log.toString(), Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0644);
+        int logFd = libc.open(log.toString(), Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_CLOEXEC, 0600);
         int devNull = libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         if (status < 0 || logFd < 0 || devNull < 0 || libc.dup2(logFd, 1) < 0 || libc.dup2(logFd, 2) < 0
                 || libc.dup2(devNull, 0) < 0) {

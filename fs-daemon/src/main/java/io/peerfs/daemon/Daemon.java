@@ -80,6 +80,8 @@ public final class Daemon implements AutoCloseable {
     /** Opens the caches and builds the file system; mounts nothing yet. */
     public static Daemon open(DaemonConfig config) throws IOException {
         long t0 = System.nanoTime();
+        // chunks, index, metadata, journal and log hold every user's bytes: the daemon's alone
+        io.peerfs.backend.LibC.C.umask(077);
         // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
         java.util.concurrent.CompletableFuture<FuseMount> bindings = java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> config.libfuse() == 3 ? new PeerFuse3() : new PeerFuse(), Daemon::startThread);

@@ -7,7 +7,9 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -129,11 +131,34 @@ public final class MountPreflight {
         }
     }
 
+    /**
+     * The cache dir holds the cached bytes of every user's files: it is made 0700, and one that
+     * group or others may enter is refused (never silently tightened: the operator learns that
+     * it was open). Its log is made owner-only too.
+     */
     private static void checkCacheDir(Path dir) throws MountException {
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                        "rwx------")));
+            }
+            int mode = (Integer) Files.getAttribute(dir, "unix:mode");
+            if ((mode & 077) != 0) {
+                throw new MountException("cache dir " + dir + " is open to group or others (mode "
+                        + String.format("%04o", mode & 07777) + ") and would expose every user's cached bytes:"
+                        + " run chmod 700 " + dir);
+            }
             Path probe = Files.createTempFile(dir, ".probe", "");
             Files.delete(probe);
+            Path log = dir.resolve("peerfs.log");
+            if (Files.exists(log, LinkOption.NOFOLLOW_LINKS)) {
+                Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-------"));
+            } else {
+                Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                        "rw-------")));
+            }
+        } catch (MountException e) {
+            throw e;
         } catch (IOException e) {
             throw new MountException("cache dir " + dir + " is not writable (" + reason(e)
                     + "): give a writable --cache-dir on a local disk");

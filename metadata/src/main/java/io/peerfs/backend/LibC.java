@@ -97,6 +97,7 @@ public interface LibC {
     @SaveError
     int fsetxattr(int fd, String name, @In ByteBuffer value, long size, int flags);
 
+    /** The process's file mode creation mask (the daemon's: 077); returns the one before. */
     int umask(int mask);
 
     /** The {@code errno} the last call on this thread saved. */

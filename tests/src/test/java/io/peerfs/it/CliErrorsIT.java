@@ -115,6 +115,15 @@ class CliErrorsIT {
     }
 
     @Test
+    void cacheDirOpenToOtherUsersIsRefused() throws Exception {
+        Path open = Files.createDirectories(tmp.resolve("open-cache"));
+        Files.setPosixFilePermissions(open, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertFails(1, "is open to group or others (mode 0755) and would expose every user's cached bytes: run chmod 700 "
+                + open, "mount", backend.toString(), mnt.toString(), "--cache-dir", open.toString());
+        assertTrue(Files.notExists(open.resolve("chunks")), "nothing was written into it");
+    }
+
+    @Test
     void nonsenseSizesAndDurations() throws Exception {
         assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));

@@ -63,6 +63,27 @@ class PermissionsIT {
     }
 
     @Test
+    void theCacheKeepsEveryUsersBytesFromEveryOtherUser() throws Exception {
+        Path mnt = mount.mountpoint;
+        assertEquals("root only\n", Files.readString(mnt.resolve("private/secret.txt"))); // now cached
+        Files.writeString(mnt.resolve("scratch-by-root.txt"), "root's scratch bytes\n");
+        Path cache = mount.cacheDir;
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)));
+        assertEquals("rw-------",
+                PosixFilePermissions.toString(Files.getPosixFilePermissions(cache.resolve("peerfs.log"))));
+        Run grep = asNobody("grep -r -l -e 'root only' -e \"root's scratch\" " + cache + "; ls " + cache);
+        assertNotEquals(0, grep.exit(), "nobody read the cache: " + grep.out());
+        assertTrue(grep.err().contains("Permission denied"), grep.err());
+        assertTrue(!grep.out().contains("chunks"), grep.out());
+        try (var files = Files.walk(cache)) { // and nothing in it is open to others, were the dir opened up
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                int mode = (Integer) Files.getAttribute(f, "unix:mode");
+                assertEquals(0, mode & 077, f + " is mode " + Integer.toOctalString(mode & 0777));
+            }
+        }
+    }
+
+    @Test
     void anotherUserReadsWhatTheModesAllowAndNothingElse() throws Exception {
         Path mnt = mount.mountpoint;
         Run pub = asNobody("cat " + mnt.resolve("public.txt"));

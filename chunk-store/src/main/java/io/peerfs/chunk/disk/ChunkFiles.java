@@ -2,6 +2,10 @@ package io.peerfs.chunk.disk;
 
 import io.peerfs.chunk.ChunkKey;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +46,21 @@ final class ChunkFiles {
     Path tempFor(ChunkKey key, long unique) {
         Path p = pathOf(key);
         return p.resolveSibling(TEMP_PREFIX + key.hex() + "-" + unique);
+    }
+
+    /**
+     * Opens the chunk file of {@code key} for reading, or answers null where something other than
+     * a regular file is in its place (a symlink, a FIFO that would block the reader, a device):
+     * the caller drops such a chunk as corrupt. Missing files throw {@code NoSuchFileException}.
+     * The cache dir is 0700 and the daemon's, so only root can swap an entry between the check
+     * and the open, and the open does not follow a symlink even then.
+     */
+    FileChannel openForRead(ChunkKey key) throws IOException {
+        Path p = pathOf(key);
+        if (!Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+            return null;
+        }
+        return FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Makes the 256 folders chunks go in (those that are missing). */

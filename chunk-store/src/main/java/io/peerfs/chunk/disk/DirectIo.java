@@ -53,7 +53,8 @@ final class DirectIo {
             return null;
         }
         try {
-            return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+            return FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS,
+                    ExtendedOpenOption.DIRECT);
         } catch (NoSuchFileException e) {
             return null; // evicted meanwhile; the buffered channel's reads say so
         } catch (FileSystemException e) {

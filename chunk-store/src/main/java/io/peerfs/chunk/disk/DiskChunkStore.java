@@ -184,9 +184,13 @@ public final class DiskChunkStore implements ChunkStore {
             }
             FileChannel ch;
             try {
-                ch = FileChannel.open(files.pathOf(key), StandardOpenOption.READ);
+                ch = files.openForRead(key);
             } catch (NoSuchFileException e) {
                 return java.util.Optional.empty(); // evicted meanwhile
+            }
+            if (ch == null) {
+                dropIrregular(key);
+                return java.util.Optional.empty();
             }
             if (ch.size() != meta.length()) {
                 ch.close();
@@ -224,13 +228,17 @@ public final class DiskChunkStore implements ChunkStore {
         }
         FileChannel ch;
         try {
-            ch = FileChannel.open(files.pathOf(key), StandardOpenOption.READ);
+            ch = files.openForRead(key);
         } catch (NoSuchFileException e) {
             if (contains(key)) { // not a concurrent eviction: the file vanished underneath us
                 corrupt.increment();
                 log.warn("chunk file of {} is missing; dropping the chunk", key);
                 drop(key);
             }
+            return null;
+        }
+        if (ch == null) {
+            dropIrregular(key);
             return null;
         }
         oc = new OpenChunk(ch, direct.openForRead(files.pathOf(key), meta), meta); // the table's reference
@@ -436,6 +444,12 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     /** Removes a chunk found corrupt or missing. */
+    private void dropIrregular(ChunkKey key) throws IOException {
+        corrupt.increment();
+        log.warn("chunk file of {} is not a regular file; dropping the chunk", key);
+        drop(key);
+    }
+
     private void drop(ChunkKey key) throws IOException {
         synchronized (lru) {
             lru.remove(key);

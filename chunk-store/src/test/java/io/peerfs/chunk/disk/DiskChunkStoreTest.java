@@ -3,6 +3,7 @@ package io.peerfs.chunk.disk;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peerfs.chunk.ByteSize;
@@ -177,6 +178,30 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         assertEquals(null, read(key(2), 0, 10));
         assertEquals(2, store.stats().corrupt());
         assertEquals(0, store.stats().usedBytes());
+    }
+
+    @Test
+    void aFifoOrSymlinkInPlaceOfAChunkFileIsDroppedAsCorruptNeverOpened() throws Exception {
+        store.put(key(1), direct(randomBytes(300_000, 1)), false);
+        store.put(key(2), direct(randomBytes(300_000, 2)), false);
+        store.put(key(3), direct(randomBytes(300_000, 3)), false);
+        Path secret = Files.write(dir.resolve("secret"), randomBytes(300_000, 4));
+        Files.delete(disk().chunkFile(key(1)));
+        assertEquals(0, new ProcessBuilder("mkfifo", disk().chunkFile(key(1)).toString()).start().waitFor());
+        Files.delete(disk().chunkFile(key(2)));
+        Files.createSymbolicLink(disk().chunkFile(key(2)), secret);
+        Files.delete(disk().chunkFile(key(3)));
+        assertEquals(0, new ProcessBuilder("mkfifo", disk().chunkFile(key(3)).toString()).start().waitFor());
+        // a FIFO opened for reading would block until a writer comes: these must return at once
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            assertEquals(null, read(key(1), 0, 10), "a FIFO is a miss");
+            assertEquals(null, read(key(2), 0, 10), "a symlink is a miss, its target never read");
+            assertTrue(store.export(key(3)).isEmpty(), "a FIFO is never served to a peer");
+        });
+        assertEquals(3, store.stats().corrupt());
+        assertFalse(Files.exists(disk().chunkFile(key(1)), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertFalse(Files.exists(disk().chunkFile(key(2)), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.exists(secret), "the symlink's target is left alone");
     }
 
     @Test

@@ -51,7 +51,7 @@ class PeerFrameFuzzTest {
     private static Fixture fixture;
 
     /** One server for all inputs (opening RocksDB per input would be most of the run). */
-    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside) {
+    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside, Path outsideFile) {
     }
 
     private static synchronized Fixture fixture() throws IOException {
@@ -60,7 +60,11 @@ class PeerFrameFuzzTest {
             Path backendDir = Files.createDirectories(dir.resolve("backend"));
             Files.write(backendDir.resolve("data"), new byte[3 * CHUNK + 5]);
             Files.createDirectories(backendDir.resolve("sub"));
-            Files.writeString(dir.resolve("outside-secret"), "must never be served");
+            Files.writeString(dir.resolve("outside-secret"), OUTSIDE_BYTES);
+            // a symlink out of the backend and one within it, as a user on the store could make:
+            // the server resolves beneath the backend root and follows neither
+            Files.createSymbolicLink(backendDir.resolve("out-lnk"), dir);
+            Files.createSymbolicLink(backendDir.resolve("in-lnk"), backendDir.resolve("sub"));
             Set<String> outside = ConcurrentHashMap.newKeySet();
             ForwardingBackend backend = new ForwardingBackend(LocalDirBackend.open(backendDir)) {
                 private String check(String path) {
@@ -109,7 +113,7 @@ class PeerFrameFuzzTest {
             NettyPeerServer server = new NettyPeerServer(secret, null, store, new ChunkFetcher(store, backend, CHUNK, 0),
                     meta, RocksDbMetaStore.open(dir.resolve("metastore")), CHUNK, new PeerStats(), new DirectExecutor(),
                     new DirectExecutor());
-            fixture = new Fixture(server, secret, outside);
+            fixture = new Fixture(server, secret, outside, dir.resolve("outside-secret"));
         }
         return fixture;
     }
@@ -144,6 +148,54 @@ class PeerFrameFuzzTest {
             if (input.length >= 4 && Integer.toUnsignedLong(ByteBuffer.wrap(input).getInt()) > Frames.MAX_REQUEST) {
                 assertTrue(!ch.isOpen(), "a first frame longer than the bound closes the connection");
             }
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    private static final String OUTSIDE_BYTES = "must never be served";
+
+    @org.junit.jupiter.api.Test
+    void requestsThroughASymlinkOnTheBackendGetNothingFromOutsideIt() throws IOException {
+        Fixture f = fixture();
+        EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
+        try {
+            authenticate(ch, f.secret());
+            long id = 1;
+            for (String path : new String[] {"out-lnk", "out-lnk/outside-secret", "in-lnk/x", "in-lnk"}) {
+                for (byte kind = 1; kind <= 5; kind++) {
+                    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
+                            .writeLong(id++).writeByte(kind).writeShort(p.length).writeBytes(p));
+                }
+            }
+            long size = OUTSIDE_BYTES.length();
+            long mtime = Files.getLastModifiedTime(f.outsideFile()).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+            byte[] p = "out-lnk/outside-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] key = io.peerfs.chunk.ChunkKey.forBackendFile("out-lnk/outside-secret", size, mtime, 0).toBytes();
+            ch.writeInbound(Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 8 + 8 + 2 + p.length)
+                    .writeLong(id++).writeBytes(key).writeLong(0).writeInt((int) size).writeLong(size).writeLong(mtime)
+                    .writeShort(p.length).writeBytes(p));
+            ch.runPendingTasks();
+            int answers = 0;
+            for (Object o; (o = ch.readOutbound()) != null; ) {
+                try {
+                    if (o instanceof ByteBuf b) {
+                        String text = b.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+                        assertTrue(!text.contains(OUTSIDE_BYTES), "bytes from outside the backend were sent");
+                        assertTrue(!text.contains("outside-secret") || b.getByte(5) == Frames.ERROR
+                                || b.getByte(5) == Frames.META && b.getByte(14) != 0,
+                                "a listing outside the backend was sent: " + text);
+                        answers++;
+                    } else {
+                        assertTrue(!(o instanceof FileRegion), "chunk file data was sent for a path outside");
+                    }
+                } finally {
+                    ReferenceCountUtil.release(o);
+                }
+            }
+            assertTrue(answers >= 20, "every request was answered (" + answers + ")");
+            ch.checkException();
         } finally {
             ch.finishAndReleaseAll();
         }
