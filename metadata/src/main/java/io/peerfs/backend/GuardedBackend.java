@@ -281,8 +281,9 @@ public final class GuardedBackend extends ForwardingBackend {
                 : tempTag;
         Future<FileAttr> f;
         try {
+            Credentials as = Credentials.current();
             f = uploads.submit(() -> {
-                try {
+                try (Credentials.Scope scope = Credentials.enter(as)) {
                     return super.replace(path, size, meta, up, tag);
                 } finally {
                     if (up.finish()) {
@@ -392,8 +393,13 @@ public final class GuardedBackend extends ForwardingBackend {
 
     private <T> T call(String op, String path, AbandonableCall caller, Callable<T> work) throws IOException {
         Future<T> f;
+        Credentials as = Credentials.current(); // the caller's, on the backend thread too
         try {
-            f = pool.submit(work);
+            f = pool.submit(() -> {
+                try (Credentials.Scope scope = Credentials.enter(as)) {
+                    return work.call();
+                }
+            });
         } catch (RejectedExecutionException e) {
             failures.increment();
             throw unavailable(op, path, THREADS + QUEUE + " backend calls are waiting: the backend does not answer",

@@ -19,6 +19,17 @@ public interface LibC {
     @SaveError
     long syscall(long number, long dirfd, String path, @In ByteBuffer how, long size);
 
+    /** {@code setgroups(2)} as the raw system call: per thread, unlike glibc's. */
+    @SaveError
+    long syscall(long number, long size, @In int[] list);
+
+    /** Per thread; answers the fsuid before (so {@code -1}, which is refused, reads it). */
+    int setfsuid(int uid);
+
+    int setfsgid(int gid);
+
+    int geteuid();
+
     @SaveError
     int openat(int dirfd, String path, int flags, int mode);
 

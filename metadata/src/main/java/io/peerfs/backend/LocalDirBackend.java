@@ -38,6 +38,7 @@ public final class LocalDirBackend implements Backend {
     /** A utimensat time that leaves the time as it is. */
     private static final long UTIME_OMIT = (1L << 30) - 2;
     private static final int DIRENT_BUFFER = 64 << 10;
+    private static final int S_ISGID = 02000;
     /** Largest xattr value (the kernel's XATTR_SIZE_MAX) and name list read. */
     private static final int XATTR_MAX = 64 << 10;
 
@@ -286,6 +287,23 @@ public final class LocalDirBackend implements Backend {
      */
     @Override
     public FileAttr replace(String path, long size, NewFile meta, Content content, String tempTag) throws IOException {
+        return ThreadIdentity.as(uploader(meta), () -> upload(path, size, meta, content, tempTag));
+    }
+
+    /**
+     * Who an upload is made as: the caller where one is current (a persist), else the file's
+     * writer, whose owner it gets (a close, a background upload, a journal replayed at start).
+     */
+    private static Credentials uploader(NewFile meta) {
+        Credentials c = Credentials.current();
+        if (c != null || meta.uid() < 0) {
+            return c;
+        }
+        return Credentials.of(meta.uid(), Math.max(meta.gid(), 0));
+    }
+
+    private FileAttr upload(String path, long size, NewFile meta, Content content, String tempTag)
+            throws IOException {
         try (RootDir.At at = parent(path, O_RDONLY)) {
             String temp = Backend.temporaryName(at.name(), tempTag);
             C.unlinkat(at.dirFd(), temp, 0); // a retried upload's earlier attempt
@@ -304,7 +322,7 @@ public final class LocalDirBackend implements Backend {
                 } finally {
                     C.close(fd);
                 }
-                if (!content.mayCommit()) {
+                if (!ThreadIdentity.asDaemon(content::mayCommit)) {
                     throw new IOException("upload of " + path + " abandoned by its caller");
                 }
                 check(C.renameat(at.dirFd(), temp, at.dirFd(), at.name()), path);
@@ -325,7 +343,8 @@ public final class LocalDirBackend implements Backend {
         long unflushed = 0;
         for (long off = 0; off < size; ) {
             buf.clear().limit((int) Math.min(buf.capacity(), size - off));
-            int n = content.read(off, buf);
+            long from = off;
+            int n = ThreadIdentity.asDaemon(() -> content.read(from, buf)); // the staged bytes are in the cache
             if (n <= 0) {
                 throw new IOException("content of " + path + " ended at " + off + " of " + size + " bytes");
             }
@@ -346,16 +365,22 @@ public final class LocalDirBackend implements Backend {
                 check(C.fdatasync(fd), path);
                 unflushed = 0;
             }
-            content.progress();
+            ThreadIdentity.asDaemon(() -> {
+                content.progress();
+                return null;
+            });
         }
         check(C.fsync(fd), path);
-        content.progress();
+        ThreadIdentity.asDaemon(() -> {
+            content.progress();
+            return null;
+        });
     }
 
     /** Mode, owner, xattrs and times of a file just created, through its own descriptor. */
     private void applyMeta(int fd, String path, NewFile meta) throws IOException {
         check(C.fchmod(fd, meta.mode() & 07777), path);
-        if (meta.uid() != -1 || meta.gid() != -1) {
+        if ((meta.uid() != -1 || meta.gid() != -1) && !acting()) {
             check(C.fchown(fd, meta.uid(), meta.gid()), path);
         }
         for (Map.Entry<String, byte[]> x : meta.xattrs().entrySet()) {
@@ -365,6 +390,15 @@ public final class LocalDirBackend implements Backend {
         if (meta.mtimeNs() != Long.MIN_VALUE) {
             check(C.futimens(fd, times(meta.atimeNs(), meta.mtimeNs())), path);
         }
+    }
+
+    /**
+     * Whether this thread makes its calls as a user now ({@link ThreadIdentity}): what it creates
+     * is that user's already, with the group the store gives (the directory's, where it is
+     * setgid), and is not given another owner.
+     */
+    private static boolean acting() {
+        return C.setfsuid(-1) != C.geteuid();
     }
 
     private static long[] times(long atimeNs, long mtimeNs) {
@@ -385,25 +419,47 @@ public final class LocalDirBackend implements Backend {
 
     @Override
     public void createFile(String path, NewFile meta) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            int fd = C.openat(at.dirFd(), at.name(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-            if (fd < 0) {
-                throw failure(path);
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                int fd = C.openat(at.dirFd(), at.name(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                    throw failure(path);
+                }
+                try {
+                    applyMeta(fd, path, meta);
+                } finally {
+                    C.close(fd);
+                }
             }
-            try {
-                applyMeta(fd, path, meta);
-            } finally {
-                C.close(fd);
-            }
-        }
+            return null;
+        });
     }
 
     @Override
     public void mkdir(String path, NewFile meta) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            check(C.mkdirat(at.dirFd(), at.name(), 0700), path);
-            check(C.fchmodat(at.dirFd(), at.name(), meta.mode() & 07777, AT_SYMLINK_NOFOLLOW), path);
-            chown(at, path, meta.uid(), meta.gid());
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                check(C.mkdirat(at.dirFd(), at.name(), 0700), path);
+                ByteBuffer stx = Statx.buffer();
+                check(C.statx(at.dirFd(), at.name(), AT_SYMLINK_NOFOLLOW, Statx.MASK, stx), path);
+                // the daemon's umask (077) is not the caller's, whose mode the kernel already
+                // masked: the mode is set again, keeping a setgid bit inherited from the parent
+                // as mkdir(2) does (so as the daemon: a chmod by a non-member would clear it)
+                int mode = meta.mode() & 01777 | Statx.mode(stx) & S_ISGID;
+                ThreadIdentity.asDaemon(() -> {
+                    check(C.fchmodat(at.dirFd(), at.name(), mode, AT_SYMLINK_NOFOLLOW), path);
+                    return null;
+                });
+                own(at, path, meta.uid(), meta.gid());
+            }
+            return null;
+        });
+    }
+
+    /** The owner of something just made; see {@link #acting}. */
+    private void own(RootDir.At at, String path, int uid, int gid) throws IOException {
+        if (!acting()) {
+            chown(at, path, uid, gid);
         }
     }
 
@@ -415,90 +471,120 @@ public final class LocalDirBackend implements Backend {
 
     @Override
     public void symlink(String target, String path, int uid, int gid) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            check(C.symlinkat(target, at.dirFd(), at.name()), path);
-            chown(at, path, uid, gid);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                check(C.symlinkat(target, at.dirFd(), at.name()), path);
+                own(at, path, uid, gid);
+            }
+            return null;
+        });
     }
 
     @Override
     public void link(String from, String to) throws IOException {
-        try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
-            check(C.linkat(source.dirFd(), source.name(), target.dirFd(), target.name(), 0), to);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
+                check(C.linkat(source.dirFd(), source.name(), target.dirFd(), target.name(), 0), to);
+            }
+            return null;
+        });
     }
 
     @Override
     public void delete(String path) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            if (C.unlinkat(at.dirFd(), at.name(), 0) < 0) {
-                if (LibC.errno() != PosixException.EISDIR) {
-                    throw failure(path);
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                if (C.unlinkat(at.dirFd(), at.name(), 0) < 0) {
+                    if (LibC.errno() != PosixException.EISDIR) {
+                        throw failure(path);
+                    }
+                    check(C.unlinkat(at.dirFd(), at.name(), AT_REMOVEDIR), path);
                 }
-                check(C.unlinkat(at.dirFd(), at.name(), AT_REMOVEDIR), path);
             }
-        }
+            return null;
+        });
     }
 
     @Override
     public void rename(String from, String to) throws IOException {
-        try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
-            if (C.renameat(source.dirFd(), source.name(), target.dirFd(), target.name()) < 0) {
-                throw root.failure(LibC.errno(), from);
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At source = parent(from, O_PATH); RootDir.At target = parent(to, O_PATH)) {
+                if (C.renameat(source.dirFd(), source.name(), target.dirFd(), target.name()) < 0) {
+                    throw root.failure(LibC.errno(), from);
+                }
             }
-        }
+            return null;
+        });
     }
 
     @Override
     public void setMode(String path, int mode) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            check(C.fchmodat(at.dirFd(), at.name(), mode & 07777, AT_SYMLINK_NOFOLLOW), path);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                check(C.fchmodat(at.dirFd(), at.name(), mode & 07777, AT_SYMLINK_NOFOLLOW), path);
+            }
+            return null;
+        });
     }
 
     @Override
     public void setOwner(String path, int uid, int gid) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            chown(at, path, uid, gid);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                chown(at, path, uid, gid);
+            }
+            return null;
+        });
     }
 
     @Override
     public void setTimes(String path, long atimeNs, long mtimeNs) throws IOException {
-        try (RootDir.At at = parent(path, O_PATH)) {
-            check(C.utimensat(at.dirFd(), at.name(), times(atimeNs, mtimeNs), AT_SYMLINK_NOFOLLOW), path);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                check(C.utimensat(at.dirFd(), at.name(), times(atimeNs, mtimeNs), AT_SYMLINK_NOFOLLOW), path);
+            }
+            return null;
+        });
     }
 
     /** Through an {@code O_NOFOLLOW} descriptor without {@code O_CREAT}: a final symlink is refused, nothing is made. */
     @Override
     public void truncate(String path, long size) throws IOException {
-        int fd = openFile(path, O_WRONLY);
-        try {
-            check(C.ftruncate(fd, size), path);
-        } finally {
-            C.close(fd);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            int fd = openFile(path, O_WRONLY);
+            try {
+                check(C.ftruncate(fd, size), path);
+            } finally {
+                C.close(fd);
+            }
+            return null;
+        });
     }
 
     @Override
     public void setXattr(String path, String name, byte[] value) throws IOException {
-        int fd = open(path, O_PATH);
-        try {
-            ByteBuffer v = ByteBuffer.wrap(value);
-            check(C.setxattr(byDescriptor(fd), name, v, v.remaining(), 0), path);
-        } finally {
-            C.close(fd);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            int fd = open(path, O_PATH);
+            try {
+                ByteBuffer v = ByteBuffer.wrap(value);
+                check(C.setxattr(byDescriptor(fd), name, v, v.remaining(), 0), path);
+            } finally {
+                C.close(fd);
+            }
+            return null;
+        });
     }
 
     @Override
     public void removeXattr(String path, String name) throws IOException {
-        int fd = open(path, O_PATH);
-        try {
-            check(C.removexattr(byDescriptor(fd), name), path);
-        } finally {
-            C.close(fd);
-        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            int fd = open(path, O_PATH);
+            try {
+                check(C.removexattr(byDescriptor(fd), name), path);
+            } finally {
+                C.close(fd);
+            }
+            return null;
+        });
     }
 }

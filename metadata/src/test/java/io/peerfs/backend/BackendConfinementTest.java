@@ -138,7 +138,7 @@ class BackendConfinementTest {
         AtomicBoolean swapped = new AtomicBoolean();
         byte[] data = "uploaded result".getBytes(StandardCharsets.UTF_8);
         FileAttr written = backend.replace("out/d/victim", data.length,
-                new Backend.NewFile(0644, 65534, 65534, Long.MIN_VALUE, Long.MIN_VALUE, Map.of()), (off, dst) -> {
+                new Backend.NewFile(0644, -1, -1, Long.MIN_VALUE, Long.MIN_VALUE, Map.of()), (off, dst) -> {
                     if (swapped.compareAndSet(false, true)) { // as another node, or a user on the store, would
                         Files.move(root.resolve("out/d"), root.resolve("out/d.moved"));
                         Files.createSymbolicLink(root.resolve("out/d"), outside);

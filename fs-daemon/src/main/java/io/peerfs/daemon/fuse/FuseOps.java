@@ -1,6 +1,7 @@
 package io.peerfs.daemon.fuse;
 
 import com.kenai.jffi.MemoryIO;
+import io.peerfs.backend.Credentials;
 import io.peerfs.backend.FsStats;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.fetch.HeldBytes;
@@ -91,6 +92,19 @@ final class FuseOps {
         }
         observer.observe(op, System.nanoTime() - start, result < 0);
         return result;
+    }
+
+    /**
+     * {@link #guard} for a callback that may change the backend: its system calls there are made
+     * as the calling process (fsuid, fsgid, groups), so the store's own permissions decide.
+     */
+    private int change(String op, String path, Op body) {
+        return guard(op, path, () -> {
+            Caller c = callers.current();
+            try (Credentials.Scope scope = Credentials.enter(Credentials.ofProcess(c.uid(), c.gid(), c.pid()))) {
+                return body.run();
+            }
+        });
     }
 
     /** Callbacks that ran on a thread jffi had just attached to the JVM (see {@link CallbackThreads}). */
@@ -256,7 +270,7 @@ final class FuseOps {
     // Changes: scratch entries change; source data is refused by the Vfs with EROFS.
 
     int create(String path, long mode, Pointer fi) {
-        return guard("create", path, () -> {
+        return change("create", path, () -> {
             fi.putLong(fhOffset, vfs.create(path, (int) mode, callers.current()));
             return 0;
         });
@@ -284,48 +298,48 @@ final class FuseOps {
     }
 
     int truncate(String path, long size) {
-        return guard("truncate", path, () -> {
+        return change("truncate", path, () -> {
             vfs.truncate(path, size);
             return 0;
         });
     }
 
     int ftruncate(String path, long size, Pointer fi) {
-        return guard("ftruncate", path, () -> {
+        return change("ftruncate", path, () -> {
             vfs.ftruncate(fh(fi), size);
             return 0;
         });
     }
 
     int mkdir(String path, long mode) {
-        return guard("mkdir", path, () -> {
+        return change("mkdir", path, () -> {
             vfs.mkdir(path, (int) mode, callers.current());
             return 0;
         });
     }
 
     int mknod(String path) {
-        return guard("mknod", path, () -> {
+        return change("mknod", path, () -> {
             throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
         });
     }
 
     int unlink(String path) {
-        return guard("unlink", path, () -> {
+        return change("unlink", path, () -> {
             vfs.unlink(path);
             return 0;
         });
     }
 
     int rmdir(String path) {
-        return guard("rmdir", path, () -> {
+        return change("rmdir", path, () -> {
             vfs.rmdir(path);
             return 0;
         });
     }
 
     int symlink(String target, String linkpath) {
-        return guard("symlink", linkpath, () -> {
+        return change("symlink", linkpath, () -> {
             vfs.symlink(target, linkpath, callers.current());
             return 0;
         });
@@ -333,7 +347,7 @@ final class FuseOps {
 
     /** {@code flags} are renameat2's (RENAME_NOREPLACE, RENAME_EXCHANGE): not supported, EINVAL as the kernel says. */
     int rename(String oldpath, String newpath, int flags) {
-        return guard("rename", oldpath, () -> {
+        return change("rename", oldpath, () -> {
             if (flags != 0) {
                 throw new java.nio.file.FileSystemException(oldpath, newpath, "Invalid argument");
             }
@@ -343,21 +357,21 @@ final class FuseOps {
     }
 
     int link(String oldpath, String newpath) {
-        return guard("link", newpath, () -> {
+        return change("link", newpath, () -> {
             vfs.link(oldpath, newpath);
             return 0;
         });
     }
 
     int chmod(String path, long mode) {
-        return guard("chmod", path, () -> {
+        return change("chmod", path, () -> {
             vfs.chmod(path, (int) mode);
             return 0;
         });
     }
 
     int chown(String path, long uid, long gid) {
-        return guard("chown", path, () -> {
+        return change("chown", path, () -> {
             vfs.chown(path, uid, gid);
             return 0;
         });
@@ -365,7 +379,7 @@ final class FuseOps {
 
     /** {@code times} points at utimensat(2)'s two timespecs: access time, then modification time. */
     int utimens(String path, Pointer times) {
-        return guard("utimens", path, () -> {
+        return change("utimens", path, () -> {
             vfs.utimens(path, nanos(times, 0), nanos(times, TIMESPEC_SIZE));
             return 0;
         });
@@ -385,7 +399,7 @@ final class FuseOps {
     }
 
     int setxattr(String path, String name, Pointer value, long size, int flags) {
-        return guard("setxattr", path, () -> {
+        return change("setxattr", path, () -> {
             byte[] v = new byte[(int) size];
             value.get(0, v, 0, v.length);
             vfs.setxattr(path, name, v, flags);
@@ -394,7 +408,7 @@ final class FuseOps {
     }
 
     int removexattr(String path, String name) {
-        return guard("removexattr", path, () -> {
+        return change("removexattr", path, () -> {
             vfs.removexattr(path, name);
             return 0;
         });
