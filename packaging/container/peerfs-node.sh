@@ -20,9 +20,16 @@ args=(mount "$PEERFS_BACKEND" "$PEERFS_MOUNTPOINT" --foreground
       --cache-dir "$PEERFS_CACHE_DIR" --cache-size "$PEERFS_CACHE_SIZE" --metrics "$PEERFS_METRICS"
       )
 if [ -n "${PEERFS_META:-}" ]; then
-  # a cluster: the node is reached at its host IP; its name is the Kubernetes node's
+  # a cluster: the node is reached at its host IP; its name is the Kubernetes node's. The
+  # daemon reads PEERFS_META from its environment: a Redis password never shows in ps
   : "${POD_IP:?must be set from status.podIP (the pod runs with hostNetwork)}"
-  args+=(--meta "$PEERFS_META" --listen "$POD_IP:$PEERFS_PORT" --secret-file "$PEERFS_SECRET_FILE")
+  export PEERFS_META
+  if grep -q '^replace-me' "$PEERFS_SECRET_FILE" 2>/dev/null; then
+    echo "peerfs-node: $PEERFS_SECRET_FILE is the manifest's placeholder, not a cluster secret: create one with" \
+      "kubectl -n peerfs-system create secret generic peerfs-secret --from-literal=secret=\"\$(head -c 32 /dev/urandom | base64)\"" >&2
+    exit 1
+  fi
+  args+=(--listen "$POD_IP:$PEERFS_PORT" --secret-file "$PEERFS_SECRET_FILE")
   if [ -n "${NODE_NAME:-}" ]; then args+=(--node-id "$NODE_NAME"); fi
 fi
 if [ -n "${PEERFS_RESULT_PATHS:-}" ]; then args+=(--result-paths "$PEERFS_RESULT_PATHS"); fi

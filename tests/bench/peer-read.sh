@@ -19,7 +19,7 @@ PER=$((MIB / FILES))
 for i in $(seq 1 "$FILES"); do
   head -c "$((PER << 20))" /dev/urandom > "$WORK/backend/data/f$i"
 done
-head -c 48 /dev/urandom | base64 > "$WORK/secret"
+(umask 077; head -c 48 /dev/urandom | base64 > "$WORK/secret")
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 now() { date +%s%N; }

@@ -82,7 +82,7 @@ mkfs.ext4 -q -F "$WORK/backend.img"
 LOOP=$(losetup -f --show "$WORK/backend.img")
 mount "$LOOP" "$BACK"
 mkdir -p "$BACK/data" "$BACK/cluster" "$BACK/out" "$BACK/warmup"
-head -c 48 /dev/urandom | base64 > "$WORK/secret" # peers' shared secret (shared scratch, cluster)
+(umask 077; head -c 48 /dev/urandom | base64 > "$WORK/secret") # peers' shared secret (shared scratch, cluster)
 head -c $((SIZE << 20)) /dev/urandom > "$LOCAL/big"
 for j in 0 1 2 3; do head -c $((SIZE / 4 << 20)) /dev/urandom > "$LOCAL/p.$j"; done
 cp "$LOCAL"/big "$LOCAL"/p.* "$BACK/data/"

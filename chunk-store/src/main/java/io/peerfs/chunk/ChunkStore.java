@@ -36,6 +36,9 @@ public interface ChunkStore extends AutoCloseable {
     /** True when the chunk is in the store (without reading or verifying it). */
     boolean contains(ChunkKey key);
 
+    /** True when the chunk is in the store pinned: a scratch file's or a staged result file's copy. */
+    boolean isPinned(ChunkKey key) throws IOException;
+
     /**
      * A reader will soon read the whole chunk: start loading it from the cache disk. Returns
      * without waiting; a chunk that is not in the store is ignored.

@@ -116,10 +116,11 @@ public final class MountCommand implements Callable<Integer> {
                     + " (default ${DEFAULT-VALUE}).")
     Duration peerTimeout;
 
-    @Option(names = "--meta", paramLabel = "URL", defaultValue = "rocksdb:",
+    @Option(names = "--meta", paramLabel = "URL", defaultValue = "${env:PEERFS_META:-rocksdb:}",
             description = "Where the scratch namespace, tags and members live: rocksdb: (embedded, this node only;"
                     + " the default) or redis://[:password@]host:port/db (rediss:// for TLS), shared by every"
-                    + " node of the cluster.")
+                    + " node of the cluster. Also taken from the environment variable PEERFS_META, which keeps"
+                    + " a Redis password off the command line (where every user's ps sees it).")
     String meta;
 
     @Option(names = "--metrics", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:0",
@@ -215,6 +216,12 @@ public final class MountCommand implements Callable<Integer> {
         byte[] secret;
         try {
             secret = java.nio.file.Files.readAllBytes(secretFile);
+            int mode = (Integer) java.nio.file.Files.getAttribute(secretFile, "unix:mode");
+            if ((mode & 077) != 0) {
+                throw new IllegalArgumentException("--secret-file " + secretFile + " is open to group or others (mode "
+                        + String.format("%04o", mode & 07777) + "): whoever reads it joins the cluster and reads"
+                        + " every cached byte; chmod 600 " + secretFile);
+            }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read --secret-file " + secretFile + ": " + e.getMessage());
         }

@@ -16,6 +16,11 @@ public final class MetaCodec {
     public static final byte LIST = 3;
     public static final byte READLINK = 4;
     public static final byte XATTRS = 5;
+    /**
+     * The status of a META answer that does not fit in one frame (statuses: 0 the answer
+     * follows, 1 no such file, 2 not a directory, 3 this): the asker reads the backend.
+     */
+    public static final byte TOO_LARGE = 3;
 
     private MetaCodec() {
     }

@@ -101,6 +101,9 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
             try {
                 ByteBuf answer = client.meta(peer, kind, path).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get();
                 try {
+                    if (answer.getByte(answer.readerIndex()) == MetaCodec.TOO_LARGE) {
+                        return null; // any member's answer is as large: the backend, not the next peer
+                    }
                     stats.metaFetched.increment();
                     return decode(kind, path, answer);
                 } finally {

@@ -219,6 +219,11 @@ class ChunkFetcherTest {
         }
 
         @Override
+        public boolean isPinned(ChunkKey key) throws java.io.IOException {
+            return disk.isPinned(key);
+        }
+
+        @Override
         public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws java.io.IOException {
             disk.put(key, data, pinned);
         }

@@ -124,6 +124,31 @@ class CliErrorsIT {
     }
 
     @Test
+    void aRedisUrlFromTheEnvironmentIsUsedAndItsPasswordNeverShown() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        String secret = TestFiles.secret(tmp.resolve("env-secret"), "sixteen bytes or more").toString();
+        Run r = PeerFsMount.command("env", "PEERFS_META=redis://:p4ss-w0rd@127.0.0.1:" + closed + "/0",
+                PeerFsMount.LAUNCHER.toString(), "mount", backend.toString(), mnt.toString(), "--cache-dir",
+                tmp.resolve("cache").toString(), "--listen", "127.0.0.1:0", "--secret-file", secret);
+        assertEquals(1, r.exit(), r.err());
+        assertTrue(r.err().contains("redis://127.0.0.1:" + closed + "/0"), "the URL came from PEERFS_META: " + r.err());
+        Run malformed = PeerFsMount.command("env", "PEERFS_META=redis://:p@ss/w0rd@127.0.0.1:" + closed + "/0",
+                PeerFsMount.LAUNCHER.toString(), "mount", backend.toString(), mnt.toString(), "--cache-dir",
+                tmp.resolve("cache").toString(), "--listen", "127.0.0.1:0", "--secret-file", secret);
+        assertEquals(1, malformed.exit(), malformed.err());
+        assertTrue(malformed.err().contains("is not a Redis URL"), malformed.err());
+        String log = Files.readString(tmp.resolve("cache/peerfs.log"));
+        for (String shown : new String[] {r.out(), r.err(), malformed.out(), malformed.err(), log}) {
+            assertFalse(shown.contains("p4ss") || shown.contains("p@ss") || shown.contains("w0rd"),
+                    "the password is never shown: " + shown);
+        }
+        assertFalse(new PeerFsMount(backend, mnt, tmp.resolve("cache")).isMounted());
+    }
+
+    @Test
     void nonsenseSizesAndDurations() throws Exception {
         assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));
@@ -159,7 +184,7 @@ class CliErrorsIT {
 
     @Test
     void clusterOptionsThatCannotWork() throws Exception {
-        String secret = Files.writeString(tmp.resolve("secret"), "sixteen bytes or more").toString();
+        String secret = TestFiles.secret(tmp.resolve("secret"), "sixteen bytes or more").toString();
         assertFails(1, "--scratch-replicas needs a cluster", mountArgs("--scratch-replicas", "2"));
         assertFails(1, "--scratch-replicas must be from 1 to 8", mountArgs("--listen", "127.0.0.1:0",
                 "--secret-file", secret, "--scratch-replicas", "0"));
@@ -168,7 +193,12 @@ class CliErrorsIT {
         assertFails(1, "--node-id may hold", mountArgs("--listen", "127.0.0.1:0", "--secret-file", secret,
                 "--node-id", "a,b"));
         assertFails(1, "at least 16 bytes", mountArgs("--listen", "127.0.0.1:0", "--secret-file",
-                Files.writeString(tmp.resolve("short"), "short").toString()));
+                TestFiles.secret(tmp.resolve("short"), "short").toString()));
+        Path readable = Files.writeString(tmp.resolve("readable-secret"), "sixteen bytes or more");
+        Files.setPosixFilePermissions(readable, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertFails(1, "--secret-file " + readable + " is open to group or others (mode 0644): whoever reads it"
+                + " joins the cluster and reads every cached byte; chmod 600 " + readable,
+                mountArgs("--listen", "127.0.0.1:0", "--secret-file", readable.toString()));
     }
 
     @Test

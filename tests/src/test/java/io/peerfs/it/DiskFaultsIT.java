@@ -38,6 +38,8 @@ class DiskFaultsIT {
         PeerFsMount.assumeFuse();
         TestFiles.write(tmp.resolve("backend/cached"), cachedFile);
         TestFiles.write(tmp.resolve("backend/uncached"), uncachedFile);
+        Files.createDirectories(tmp.resolve("disk"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"))); // a cache dir is private
         disk = FaultFs.start(tmp.resolve("disk"), tmp.resolve("cache"));
         m = new PeerFsMount(tmp.resolve("backend"), tmp.resolve("mnt"), tmp.resolve("cache"), "--chunk-size", "1MiB",
                 "--cache-size", "256MiB", "--cache-recheck", "1s").mount();

@@ -56,7 +56,7 @@ class PartitionIT {
             sh("ip", "-n", NS[i], "link", "set", LINK[i], "up");
         }
         Path backend = Files.createDirectories(tmp.resolve("backend"));
-        Path secret = Files.writeString(tmp.resolve("secret"), "a partition test secret of 32+ bytes\n");
+        Path secret = TestFiles.secret(tmp.resolve("secret"), "a partition test secret of 32+ bytes\n");
         for (int i = 0; i < 2; i++) {
             PeerFsMount n = new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i));
             PeerFsMount.Run r = PeerFsMount.command("nsenter", "--net=/run/netns/" + NS[i],

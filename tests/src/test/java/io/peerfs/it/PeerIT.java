@@ -70,7 +70,7 @@ class PeerIT {
         } else {
             System.out.println("no loop device: backend reads are measured by the daemons' counters only");
         }
-        secret = Files.writeString(tmp.resolve("secret"), "correct horse battery staple 42\n");
+        secret = TestFiles.secret(tmp.resolve("secret"), "correct horse battery staple 42\n");
         for (int i = 0; i < NODES; i++) {
             addresses.add("127.0.0.1:" + freePort());
         }
@@ -440,7 +440,7 @@ class PeerIT {
         }
 
         // a daemon with the wrong secret reads correct bytes (from the backend) and is refused by every peer
-        Path wrong = Files.writeString(tmp.resolve("wrong-secret"), "not the cluster secret at all!!");
+        Path wrong = TestFiles.secret(tmp.resolve("wrong-secret"), "not the cluster secret at all!!");
         addresses.add("127.0.0.1:" + freePort());
         try (PeerFsMount intruder = node(NODES, wrong).mount()) {
             byte[] data = random(2 * CHUNK + 5, 400);
@@ -536,6 +536,91 @@ class PeerIT {
         byte[] after = random(CHUNK + 1, 451);
         TestFiles.write(backend.resolve("flood/after"), after);
         readAndCompare(nodes.get(1), "flood/after", after.length, 451);
+    }
+
+    @Test
+    @Order(4)
+    void aMemberThatPipelinesRequestsAndNeverReadsCostsBoundedDescriptorsAndMemory() throws Exception {
+        PeerFsMount target = nodes.get(0);
+        long pid = target.pid();
+        byte[] data = random(CHUNK + 5, 470);
+        TestFiles.write(backend.resolve("pipelined/f"), data);
+        readAndCompare(target, "pipelined/f", data.length, 470); // cached on the target: every GET is a hit
+        long fdsBefore = openFds(pid);
+        long rssBefore = rssKiB(pid);
+        String[] hostPort = addresses.get(0).split(":");
+        long mtime = Files.getLastModifiedTime(backend.resolve("pipelined/f"))
+                .to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        byte[] path = "pipelined/f".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] key = ChunkKey.forBackendFile("pipelined/f", data.length, mtime, 0).toBytes();
+        Socket s = authenticatedConnection(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
+                Files.readString(secret).trim());
+        ExecutorService flooder = Executors.newSingleThreadExecutor();
+        Future<?> flood = flooder.submit(() -> { // 60,000 GETs of one chunk, and never a byte of answer read
+            OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
+            for (int i = 0; i < 60_000; i++) {
+                java.nio.ByteBuffer get = java.nio.ByteBuffer.allocate(4 + 2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length);
+                get.putInt(get.capacity() - 4).put((byte) 1).put((byte) 10).putLong(i).put(key).putLong(0)
+                        .putInt(CHUNK).putLong(data.length).putLong(mtime).putShort((short) path.length).put(path);
+                out.write(get.array());
+            }
+            out.flush();
+            return null;
+        });
+        try {
+            long most = 0;
+            for (int i = 0; i < 30; i++) {
+                most = Math.max(most, openFds(pid));
+                Thread.sleep(100);
+            }
+            assertTrue(most <= fdsBefore + 128, "descriptors stay bounded: " + most + " vs " + fdsBefore + " before");
+            assertTrue(rssKiB(pid) < rssBefore + 256 * 1024, "memory stays bounded: " + rssKiB(pid) + " KiB, was "
+                    + rssBefore);
+            byte[] other = random(CHUNK + 9, 471);
+            TestFiles.write(backend.resolve("pipelined/other"), other);
+            for (PeerFsMount n : nodes) {
+                readAndCompare(n, "pipelined/other", other.length, 471); // members read on meanwhile
+            }
+        } finally {
+            s.close();
+            flood.cancel(true);
+            flooder.shutdownNow();
+        }
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (openFds(pid) > fdsBefore + 16 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertTrue(openFds(pid) <= fdsBefore + 16, "descriptors return: " + openFds(pid) + " vs " + fdsBefore);
+    }
+
+    @Test
+    @Order(3)
+    void aListingLargerThanOneFrameIsReadByEachNodeAndCostsNoPeerItsStanding() throws Exception {
+        Path huge = Files.createDirectories(backend.resolve("huge"));
+        int names = 70_000; // ~4.3 MB as a listing: past the 4 MiB frame a client takes
+        for (int i = 0; i < names; i++) {
+            Files.createFile(huge.resolve(String.format("a-long-enough-file-name-for-a-big-listing-%020d", i)));
+        }
+        List<Long> skipsBefore = new ArrayList<>();
+        for (PeerFsMount n : nodes) {
+            skipsBefore.add(skips(n));
+        }
+        for (PeerFsMount n : nodes) {
+            try (var s = Files.list(n.mountpoint.resolve("huge"))) {
+                assertEquals(names, s.count(), "every name, on every node");
+            }
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            for (JsonNode m : nodes.get(i).status().path("peers").path("members")) {
+                assertTrue(m.path("live").asBoolean(), "no member is taken for failed by a large answer: " + m);
+            }
+            assertEquals(skipsBefore.get(i), skips(nodes.get(i)), "no peer was skipped meanwhile");
+        }
+    }
+
+    /** The peers a node has left out for failing so far, as its log says. */
+    static long skips(PeerFsMount n) throws IOException {
+        return Files.readString(n.cacheDir.resolve("peerfs.log")).lines().filter(l -> l.contains("is skipped")).count();
     }
 
     /** Waits (at most 30 s) until {@code observer} counts the member at {@code address} as live. */

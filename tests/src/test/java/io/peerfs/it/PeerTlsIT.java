@@ -51,7 +51,7 @@ class PeerTlsIT {
         Path backend = Files.createDirectories(tmp.resolve("backend"));
         byte[] data = random(5 * CHUNK + 11, 9);
         TestFiles.write(backend.resolve("d/f"), data);
-        Path secret = Files.writeString(tmp.resolve("secret"), "a long enough cluster secret");
+        Path secret = TestFiles.secret(tmp.resolve("secret"), "a long enough cluster secret");
         List<String> addrs = List.of("127.0.0.1:" + PeerIT.freePort(), "127.0.0.1:" + PeerIT.freePort());
         List<PeerFsMount> nodes = new ArrayList<>();
         try {

@@ -59,7 +59,7 @@ class SharedScratchIT {
         backend = Files.createDirectories(tmp.resolve("backend"));
         TestFiles.write(backend.resolve("src/input.txt"), "source data\n".getBytes());
         Files.createDirectories(backend.resolve("out"));
-        secret = Files.writeString(tmp.resolve("secret"), "pipeline secret of sixteen+ bytes\n");
+        secret = TestFiles.secret(tmp.resolve("secret"), "pipeline secret of sixteen+ bytes\n");
         for (int i = 0; i < 3; i++) {
             try (ServerSocket s = new ServerSocket(0)) {
                 addresses.add("127.0.0.1:" + s.getLocalPort());
@@ -286,7 +286,7 @@ class SharedScratchIT {
         assertRefused("cannot connect to the metadata store redis://127.0.0.1:1/0",
                 "--meta=redis://127.0.0.1:1/0," + cluster);
         assertRefused("chunk size", "--meta=" + redis.url(0) + ",--chunk-size=2MiB," + cluster);
-        Path otherSecret = Files.writeString(tmp.resolve("other-secret"), "a different secret, 16+ bytes");
+        Path otherSecret = TestFiles.secret(tmp.resolve("other-secret"), "a different secret, 16+ bytes");
         assertRefused("cluster secret", "--meta=" + redis.url(0) + ",--chunk-size=1MiB,--listen=127.0.0.1:0,"
                 + "--node-id=x,--secret-file=" + otherSecret);
         assertRefused("--listen", "--meta=" + redis.url(0));

@@ -22,6 +22,14 @@ final class TestFiles {
         return b;
     }
 
+    /** Writes a cluster secret file, owner-only as the daemon requires. */
+    static Path secret(Path file, String text) throws IOException {
+        Files.deleteIfExists(file);
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        return Files.writeString(file, text);
+    }
+
     static Path write(Path file, byte[] data) throws IOException {
         Files.createDirectories(file.getParent());
         return Files.write(file, data);

@@ -141,6 +141,11 @@ public final class CacheDisk implements ChunkStore {
     }
 
     @Override
+    public boolean isPinned(ChunkKey key) throws IOException {
+        return state != State.DOWN && store.isPinned(key);
+    }
+
+    @Override
     public void willRead(ChunkKey key) {
         if (state == State.NORMAL && swap.readLock().tryLock()) {
             try {

@@ -330,6 +330,18 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     @Override
+    public boolean isPinned(ChunkKey key) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            ChunkMeta meta = contains(key) ? index.get(key) : null;
+            return meta != null && meta.pinned();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    @Override
     public void willRead(ChunkKey key) {
         if (contains(key)) {
             PageCacheHint.willNeed(files.pathOf(key));

@@ -102,7 +102,8 @@ public final class RedisMetaStore implements MetaStore {
 
     /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
     public static String withoutPassword(String url) {
-        return url.replaceAll("//[^@/]*@", "//***@");
+        // up to the last '@': a password may hold '@', ':' or '/' itself
+        return url.replaceAll("//\\S*@", "//***@");
     }
 
     /**
@@ -116,8 +117,9 @@ public final class RedisMetaStore implements MetaStore {
         try {
             uri = RedisURI.create(url);
         } catch (IllegalArgumentException | RedisException e) {
+            // not the parser's own message: it quotes pieces of the URL, of its password too
             throw new PeerFsException("--meta " + withoutPassword(url) + " is not a Redis URL"
-                    + " (redis://[:password@]host:port/db): " + withoutPassword(String.valueOf(e.getMessage())));
+                    + " (redis://[:password@]host:port/db; percent-encode a '/' in the password)");
         }
         uri.setTimeout(timeout);
         String where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/"

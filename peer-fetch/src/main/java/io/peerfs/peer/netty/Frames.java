@@ -1,5 +1,7 @@
 package io.peerfs.peer.netty;
 
+import io.peerfs.chunk.ChunkStore;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +28,8 @@ import javax.crypto.spec.SecretKeySpec;
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
- * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory
+ * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory,
+ *                                                            3 too large for one frame (no answer: ask the backend)
  * </pre>
  * Nothing but CHALLENGE/AUTH passes before authentication; a frame of another version,
  * an unknown type or one longer than the receiver's bound closes the connection.
@@ -51,6 +54,11 @@ final class Frames {
     static final int MAX_REQUEST = 16 * 1024;
 
     private Frames() {
+    }
+
+    /** Longest frame a client accepts: a whole chunk with its checksums, for clusters of {@code maxChunk}. */
+    static int maxAnswer(int maxChunk) {
+        return 64 + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
     }
 
     /** A frame with its length field and header written; the caller appends the fields. */

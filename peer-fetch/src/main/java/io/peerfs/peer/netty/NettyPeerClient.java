@@ -290,7 +290,7 @@ public final class NettyPeerClient implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        int maxFrame = 64 + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
+                        int maxFrame = Frames.maxAnswer(maxChunk);
                         if (tls != null) {
                             ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                         }

@@ -13,6 +13,9 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOutboundHandler;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.stream.ChunkedNioFile;
@@ -55,6 +58,11 @@ public final class NettyPeerServer implements AutoCloseable {
     private static final int AUTH_TIMEOUT_SECONDS = 10;
     /** Connections served at once; more are closed on arrival (each costs a descriptor the FUSE side needs too). */
     static final int MAX_CONNECTIONS = 1024;
+    /**
+     * Requests one connection may have being served at once; more wait, with reading paused.
+     * Bounds the chunk files a peer that never reads its answers keeps open (each answer holds one).
+     */
+    static final int MAX_IN_FLIGHT = 64;
     /** Connections that have not proven the secret yet; more are closed on arrival. */
     static final int MAX_UNAUTHENTICATED = 128;
 
@@ -154,7 +162,9 @@ public final class NettyPeerServer implements AutoCloseable {
 
     /** What decodes and serves one connection, after TLS if any. */
     ChannelHandler[] handlers() {
-        return new ChannelHandler[] {new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4), new Session()};
+        Session session = new Session();
+        return new ChannelHandler[] {new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4),
+                session.answers, session};
     }
 
     /** One connection: challenge, authentication, then requests. */
@@ -187,8 +197,117 @@ public final class NettyPeerServer implements AutoCloseable {
             }, AUTH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
 
+        /**
+         * Requests of this connection taken in and not answered yet: being served, or their answer
+         * written but not yet sent (the peer does not read). Event loop only.
+         */
+        private int inFlight;
+        /** Sees every write of this session and counts an answer done once its last part is sent. */
+        final ChannelOutboundHandler answers = new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+                if (endsAnAnswer(msg)) {
+                    promise = promise.unvoid();
+                    ChannelHandlerContext session = ctx.pipeline().context(Session.this);
+                    promise.addListener(f -> finished(session));
+                }
+                ctx.write(msg, promise);
+            }
+        };
+
+        /**
+         * Whether {@code msg} is the last part of an answer to a request: an OK, ERROR or META
+         * frame, a whole CHUNK frame, or a chunk body sent after its header. Not the header alone
+         * nor CHALLENGE or AUTH_OK.
+         */
+        private boolean endsAnAnswer(Object msg) {
+            if (!(msg instanceof ByteBuf b)) {
+                return true; // a chunk file's body (sendfile or chunked for TLS)
+            }
+            if (b.readableBytes() < 6) {
+                return false;
+            }
+            byte type = b.getByte(b.readerIndex() + 5);
+            if (type == Frames.CHUNK) {
+                return b.readableBytes() >= 4 + b.getInt(b.readerIndex()); // header and body in one
+            }
+            return type == Frames.OK || type == Frames.ERROR || type == Frames.META;
+        }
+        /** Requests read while {@link #MAX_IN_FLIGHT} were in flight, served as those finish (event loop only). */
+        private final java.util.ArrayDeque<ByteBuf> waiting = new java.util.ArrayDeque<>();
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
+            if (authenticated && (inFlight >= MAX_IN_FLIGHT || !waiting.isEmpty() || !ctx.channel().isWritable())) {
+                // a peer that asks faster than it reads its answers waits, reading paused: frames
+                // already read (one socket read's worth) are kept, nothing more is taken in
+                waiting.add(frame.retain());
+                ctx.channel().config().setAutoRead(false);
+                return;
+            }
+            handle(ctx, frame);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // answers pile up unsent (the peer does not read them): serve and read no more requests
+            // until they drain
+            serveWaiting(ctx);
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        private void updateReading(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(ctx.channel().isWritable() && inFlight < MAX_IN_FLIGHT
+                    && waiting.isEmpty());
+        }
+
+        /** Hands a request's work to {@code pool}, counted in flight until its answer is sent. */
+        private void dispatch(ChannelHandlerContext ctx, ExecutorService pool, long reqId, Runnable task) {
+            inFlight++;
+            try {
+                pool.execute(task);
+            } catch (RejectedExecutionException e) {
+                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy")); // its answer
+            }
+        }
+
+        private void finished(ChannelHandlerContext ctx) {
+            if (inFlight > 0) {
+                inFlight--;
+            }
+            serveWaiting(ctx);
+        }
+
+        private void serveWaiting(ChannelHandlerContext ctx) {
+            while (inFlight < MAX_IN_FLIGHT && !waiting.isEmpty() && ctx.channel().isActive()
+                    && ctx.channel().isWritable()) {
+                ByteBuf next = waiting.poll();
+                try {
+                    handle(ctx, next);
+                } catch (Exception e) {
+                    exceptionCaught(ctx, e);
+                } finally {
+                    next.release();
+                }
+            }
+            updateReading(ctx);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            for (ByteBuf b; (b = waiting.poll()) != null; ) {
+                b.release();
+            }
+            if (counted) {
+                counted = false;
+                connections.decrementAndGet();
+                if (!authenticated) {
+                    unauthenticated.decrementAndGet();
+                }
+            }
+        }
+
+        private void handle(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
             Byte type = Frames.type(frame);
             if (type == null) {
                 throw new ProtocolException("frame of an unknown protocol version");
@@ -208,11 +327,7 @@ public final class NettyPeerServer implements AutoCloseable {
                     throw new ProtocolException("malformed metadata request");
                 }
                 String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
-                try {
-                    work.execute(() -> answerMeta(ctx, reqId, kind, path));
-                } catch (RejectedExecutionException e) {
-                    ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
-                }
+                dispatch(ctx, work, reqId, () -> answerMeta(ctx, reqId, kind, path));
                 return;
             }
             if (type == Frames.HELD || type == Frames.FREE || type == Frames.PULL) {
@@ -230,11 +345,7 @@ public final class NettyPeerServer implements AutoCloseable {
                     case Frames.FREE -> () -> free(ctx, reqId, ino, k);
                     default -> () -> keepReplica(ctx, reqId, ino, k, peerNode);
                 };
-                try {
-                    (type == Frames.PULL ? pulls : work).execute(task);
-                } catch (RejectedExecutionException e) {
-                    ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
-                }
+                dispatch(ctx, type == Frames.PULL ? pulls : work, reqId, task);
                 return;
             }
             if (type != Frames.GET) {
@@ -257,12 +368,8 @@ public final class NettyPeerServer implements AutoCloseable {
             if (!ref.key().equals(ChunkKey.fromBytes(key)) || ref.length() != length) {
                 throw new ProtocolException("chunk request whose key does not match its file and offset");
             }
-            try {
-                String to = nodeName;
-                work.execute(() -> serve(ctx, reqId, ref, to));
-            } catch (RejectedExecutionException e) {
-                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy"));
-            }
+            String to = nodeName;
+            dispatch(ctx, work, reqId, () -> serve(ctx, reqId, ref, to));
         }
 
         private void authenticate(ChannelHandlerContext ctx, ByteBuf frame) throws ProtocolException {
@@ -289,17 +396,6 @@ public final class NettyPeerServer implements AutoCloseable {
             peer = nodeName + "@" + ctx.channel().remoteAddress();
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH_OK, Frames.MAC)
                     .writeBytes(Frames.mac(secret, "peerfs-v1 server", clientNonce, nonce)));
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (counted) {
-                counted = false;
-                connections.decrementAndGet();
-                if (!authenticated) {
-                    unauthenticated.decrementAndGet();
-                }
-            }
         }
 
         @Override
@@ -339,7 +435,9 @@ public final class NettyPeerServer implements AutoCloseable {
     /** A scratch chunk from this node's store, as it is: never loaded from the backend. */
     private void serveHeld(ChannelHandlerContext ctx, long reqId, ChunkKey key, String to) {
         try {
-            var exported = store.export(key);
+            // only what this node holds as a scratch file's copy (pinned): a cached backend chunk
+            // is a GET's, which names its file and so is confined like a read of it
+            var exported = store.isPinned(key) ? store.export(key) : java.util.Optional.<ChunkStore.Exported>empty();
             if (exported.isEmpty()) {
                 ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is not held here"));
                 return;
@@ -450,6 +548,11 @@ public final class NettyPeerServer implements AutoCloseable {
             answer.release();
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
             return;
+        }
+        if (status == 0 && 8 + 1 + answer.readableBytes() + 2 > Frames.maxAnswer(maxChunk)) {
+            // more than a client takes in one frame (a directory of ~100k names): it is told so
+            // and asks the backend itself, rather than losing the connection and all it carries
+            status = MetaCodec.TOO_LARGE;
         }
         ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + (status == 0 ? answer.readableBytes() : 0));
         head.writeLong(reqId).writeByte(status);

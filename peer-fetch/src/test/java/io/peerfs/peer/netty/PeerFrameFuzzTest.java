@@ -65,6 +65,10 @@ class PeerFrameFuzzTest {
             // the server resolves beneath the backend root and follows neither
             Files.createSymbolicLink(backendDir.resolve("out-lnk"), dir);
             Files.createSymbolicLink(backendDir.resolve("in-lnk"), backendDir.resolve("sub"));
+            Path big = Files.createDirectories(backendDir.resolve("big")); // a listing past one frame
+            for (int i = 0; i < 3000; i++) {
+                Files.createFile(big.resolve(String.format("entry-%024d", i)));
+            }
             Set<String> outside = ConcurrentHashMap.newKeySet();
             ForwardingBackend backend = new ForwardingBackend(LocalDirBackend.open(backendDir)) {
                 private String check(String path) {
@@ -154,6 +158,34 @@ class PeerFrameFuzzTest {
     }
 
     private static final String OUTSIDE_BYTES = "must never be served";
+
+    @org.junit.jupiter.api.Test
+    void aListingTooLargeForOneFrameIsAnsweredSoAndTheConnectionStays() throws IOException {
+        Fixture f = fixture();
+        EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
+        try {
+            authenticate(ch, f.secret());
+            for (String path : new String[] {"big", "sub"}) {
+                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
+                        .writeLong(7).writeByte(io.peerfs.peer.MetaCodec.LIST).writeShort(p.length).writeBytes(p));
+                ch.runPendingTasks();
+                ByteBuf answer = ch.readOutbound();
+                try {
+                    assertNotNull(answer, path);
+                    assertEquals(Frames.META, answer.getByte(5));
+                    assertEquals(path.equals("big") ? io.peerfs.peer.MetaCodec.TOO_LARGE : 0, answer.getByte(14), path);
+                    assertTrue(answer.readableBytes() <= Frames.maxAnswer(CHUNK), "within what a client takes");
+                } finally {
+                    answer.release();
+                }
+            }
+            assertTrue(ch.isOpen(), "a large answer does not cost the connection");
+            ch.checkException();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
 
     @org.junit.jupiter.api.Test
     void requestsThroughASymlinkOnTheBackendGetNothingFromOutsideIt() throws IOException {
