@@ -57,6 +57,15 @@ public interface ChunkStore extends AutoCloseable {
     void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException;
 
     /**
+     * {@link #put} pinned, as a chunk of scratch inode {@code ino} (its writer's copy or a
+     * replica): a peer asking to free it must name that inode ({@link #scratchOwner}).
+     */
+    void putScratch(ChunkKey key, ByteBuffer data, long ino) throws IOException;
+
+    /** The scratch inode a pinned chunk was stored for; 0 when none was recorded or it is not here. */
+    long scratchOwner(ChunkKey key) throws IOException;
+
+    /**
      * {@link #put} of an unpinned chunk just fetched, whose readers the caller serves from
      * memory: the store may write it past the page cache (direct I/O), which spares the CPU
      * the copy and keeps the page cache for data that is read again.

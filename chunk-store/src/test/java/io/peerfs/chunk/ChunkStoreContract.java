@@ -77,6 +77,24 @@ public abstract class ChunkStoreContract {
     }
 
     @Test
+    void aScratchChunkKnowsTheInodeItWasStoredForAcrossARestart() throws Exception {
+        store.putScratch(key(1), direct(randomBytes(1000, 1)), 42);
+        store.put(key(2), direct(randomBytes(1000, 2)), true);
+        store.put(key(3), direct(randomBytes(1000, 3)), false);
+        store.close();
+        store = newStore(8 * MiB);
+        assertEquals(42, store.scratchOwner(key(1)));
+        assertTrue(store.isPinned(key(1)));
+        assertEquals(0, store.scratchOwner(key(2)), "pinned without an owner");
+        assertTrue(store.isPinned(key(2)));
+        assertEquals(0, store.scratchOwner(key(3)));
+        assertFalse(store.isPinned(key(3)));
+        assertEquals(0, store.scratchOwner(key(9)), "absent");
+        store.remove(key(1));
+        assertEquals(0, store.scratchOwner(key(1)));
+    }
+
+    @Test
     void readStopsAtChunkEnd() throws Exception {
         store.put(key(1), direct(randomBytes(1000, 1)), false);
         assertEquals(100, read(key(1), 900, 4096).length);

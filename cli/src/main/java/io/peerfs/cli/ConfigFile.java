@@ -1,6 +1,7 @@
 package io.peerfs.cli;
 
 import io.peerfs.PeerFsException;
+import io.peerfs.meta.redis.RedisMetaStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -76,6 +77,15 @@ final class ConfigFile implements IDefaultValueProvider {
                         + " long names of 'peerfs mount' options without '--', and backend, mountpoint)");
             }
             values.put(key, value);
+        }
+        String meta = values.get("meta");
+        if (meta != null && !RedisMetaStore.withoutPassword(meta).equals(meta)) {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            if ((mode & 077) != 0) {
+                throw new PeerFsException("config file " + path + " holds a Redis password and is open to group or"
+                        + " others (mode " + String.format("%04o", mode & 07777) + "): chmod 600 " + path
+                        + ", or give the URL through PEERFS_META");
+            }
         }
         return new ConfigFile(path, values);
     }

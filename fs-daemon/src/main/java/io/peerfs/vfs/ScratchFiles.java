@@ -466,7 +466,7 @@ final class ScratchFiles {
         ChunkKey key = null;
         if (d.length > 0) {
             key = ChunkKey.forScratchFile(f.ino, gen, idx, self());
-            store.put(key, d.buf.duplicate().position(0).limit(d.length), true); // CacheFullException: ENOSPC
+            store.putScratch(key, d.buf.duplicate().position(0).limit(d.length), f.ino); // CacheFullException: ENOSPC
             f.holderOf.put(key, self() == null ? List.of() : List.of(self()));
             f.sealedSinceCommit.add(key);
             f.unsynced.add(key);

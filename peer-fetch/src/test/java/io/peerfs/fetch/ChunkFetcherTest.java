@@ -224,6 +224,16 @@ class ChunkFetcherTest {
         }
 
         @Override
+        public void putScratch(ChunkKey key, ByteBuffer data, long ino) throws java.io.IOException {
+            disk.putScratch(key, data, ino);
+        }
+
+        @Override
+        public long scratchOwner(ChunkKey key) throws java.io.IOException {
+            return disk.scratchOwner(key);
+        }
+
+        @Override
         public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws java.io.IOException {
             disk.put(key, data, pinned);
         }

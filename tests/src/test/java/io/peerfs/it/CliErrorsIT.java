@@ -149,6 +149,16 @@ class CliErrorsIT {
     }
 
     @Test
+    void aConfigFileWithARedisPasswordMustBeOwnerOnly() throws Exception {
+        Path conf = Files.writeString(tmp.resolve("pw.conf"), "meta = redis://:s3cr3t@127.0.0.1:1/0\n");
+        Files.setPosixFilePermissions(conf, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertFails(2, "config file " + conf + " holds a Redis password and is open to group or others (mode 0644)",
+                "mount", "--config", conf.toString(), backend.toString(), mnt.toString());
+        Run r = PeerFsMount.peerfs("mount", "--config", conf.toString(), backend.toString(), mnt.toString());
+        assertFalse(r.err().contains("s3cr3t"), r.err());
+    }
+
+    @Test
     void nonsenseSizesAndDurations() throws Exception {
         assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));

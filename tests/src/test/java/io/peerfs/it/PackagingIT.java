@@ -107,6 +107,8 @@ class PackagingIT {
         assertTrue(shared.out().contains("io.peerfs.cli.Main source: shared objects file (top)"), shared.out());
         assertTrue(Files.isExecutable(Path.of("/sbin/mount.peerfs")));
         assertTrue(Files.exists(Path.of("/etc/peerfs/peerfs.conf")));
+        assertEquals(0600, (int) Files.getAttribute(Path.of("/etc/peerfs/peerfs.conf"), "unix:mode") & 0777,
+                "the config file may hold a Redis password: root's alone");
         assertTrue(Files.exists(UNIT));
         // pipes that hold a 1 MiB read reply, now and (sysctl.d) after a reboot
         assertTrue(Files.readString(Path.of("/usr/lib/sysctl.d/60-peerfs.conf")).contains("fs.pipe-max-size = 2097152"));

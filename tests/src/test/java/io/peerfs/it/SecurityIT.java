@@ -1,5 +1,7 @@
 package io.peerfs.it;
 
+import static io.peerfs.it.PermissionsIT.asNobody;
+import static io.peerfs.it.PermissionsIT.chmod;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -28,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
  * the user's reach may change.
  */
 class SecurityIT {
-    static final String NOBODY = "65534";
     static final int TEAM = 4242;
     @TempDir
     static Path tmp;
@@ -55,7 +56,7 @@ class SecurityIT {
         Files.setAttribute(team, "unix:mode", 02777);
         Path acl = Files.createDirectories(backend.resolve("acl"));
         Files.setAttribute(acl, "unix:mode", 0777);
-        Run setfacl = PeerFsMount.command("setfacl", "-m", "u:" + NOBODY + ":r-x", acl.toString());
+        Run setfacl = PeerFsMount.command("setfacl", "-m", "u:" + PermissionsIT.NOBODY + ":r-x", acl.toString());
         assertEquals(0, setfacl.exit(), setfacl.err());
         Path sticky = Files.createDirectories(backend.resolve("sticky"));
         Files.setAttribute(sticky, "unix:mode", 01777);
@@ -76,15 +77,6 @@ class SecurityIT {
         }
     }
 
-    static void chmod(Path p, String mode) throws Exception {
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
-    }
-
-    static Run asNobody(String script) throws Exception {
-        return PeerFsMount.command("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "sh", "-c",
-                script);
-    }
-
     private static void assertRootOnlyIntact() throws Exception {
         assertEquals("root's file\n", Files.readString(rootOnly.resolve("victim")));
         assertEquals(0, (int) Files.getAttribute(rootOnly.resolve("victim"), "unix:uid"));
@@ -101,7 +93,8 @@ class SecurityIT {
         Run mk = asNobody("mkdir " + mount.mountpoint.resolve("out/" + dir));
         assertEquals(0, mk.exit(), mk.err());
         Path flag = tmp.resolve("flag-" + dir);
-        Process writer = new ProcessBuilder("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
+        Process writer = new ProcessBuilder("setpriv", "--reuid=" + PermissionsIT.NOBODY,
+                "--regid=" + PermissionsIT.NOBODY, "--clear-groups",
                 // one process that forks nothing while the file is open: a child's exit would close
                 // an inherited descriptor, and that flush would upload before the swap
                 "/usr/bin/python3", "-c", "import os, sys, time\n"

@@ -164,24 +164,36 @@ public final class CacheDisk implements ChunkStore {
 
     @Override
     public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException {
-        put(key, data, pinned, false);
+        write(s -> s.put(key, data, pinned));
+    }
+
+    @Override
+    public void putScratch(ChunkKey key, ByteBuffer data, long ino) throws IOException {
+        write(s -> s.putScratch(key, data, ino));
     }
 
     @Override
     public void putFetched(ChunkKey key, ByteBuffer data) throws IOException {
-        put(key, data, false, true);
+        write(s -> s.putFetched(key, data));
     }
 
-    private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean fetched) throws IOException {
+    @Override
+    public long scratchOwner(ChunkKey key) throws IOException {
+        return state == State.DOWN ? 0 : store.scratchOwner(key);
+    }
+
+    /** A chunk stored in the store as it is now. */
+    @FunctionalInterface
+    private interface Write {
+        void to(DiskChunkStore store) throws IOException;
+    }
+
+    private void write(Write w) throws IOException {
         ensureOpen();
         refuseWritesUnlessAccepting();
         swap.readLock().lock();
         try {
-            if (fetched) {
-                store.putFetched(key, data);
-            } else {
-                store.put(key, data, pinned);
-            }
+            w.to(store);
         } catch (CacheFullException e) {
             throw e; // the cache's own limit, not a disk fault
         } catch (IOException e) {

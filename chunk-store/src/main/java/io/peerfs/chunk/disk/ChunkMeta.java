@@ -6,14 +6,17 @@ import java.util.zip.CRC32C;
 /**
  * What the index knows of one stored chunk: its length, CRC32C of the whole chunk and of
  * each {@value #BLOCK_SIZE}-byte block (so a small read verifies only the blocks it
- * touches), whether it is pinned, and when it was last read.
+ * touches), whether it is pinned, when it was last read, and for a scratch chunk the inode
+ * it was stored for ({@code owner}, 0 for none): a peer's FREE must name that inode.
  */
-record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs) {
+record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs, long owner) {
     static final int BLOCK_SIZE = io.peerfs.chunk.ChunkStore.CHECKSUM_BLOCK;
-    private static final byte VERSION = 1;
+    /** Version 2 added the owner; version 1 records (no owner) are still read. */
+    private static final byte VERSION = 2;
+    private static final byte VERSION_1 = 1;
 
     /** Checksums the remaining bytes of {@code data} without moving its position. */
-    static ChunkMeta describe(ByteBuffer data, boolean pinned, long nowMs) {
+    static ChunkMeta describe(ByteBuffer data, boolean pinned, long nowMs, long owner) {
         int length = data.remaining();
         int blocks = (length + BLOCK_SIZE - 1) / BLOCK_SIZE;
         int[] blockCrcs = new int[blocks];
@@ -21,7 +24,7 @@ record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long last
             int from = data.position() + b * BLOCK_SIZE;
             blockCrcs[b] = crc(data.slice(from, Math.min(BLOCK_SIZE, data.limit() - from)));
         }
-        return new ChunkMeta(length, crc(data.duplicate()), blockCrcs, pinned, nowMs);
+        return new ChunkMeta(length, crc(data.duplicate()), blockCrcs, pinned, nowMs, owner);
     }
 
     static int crc(ByteBuffer bytes) {
@@ -35,37 +38,40 @@ record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long last
     }
 
     ChunkMeta withLastAccess(long ms) {
-        return new ChunkMeta(length, crc, blockCrcs, pinned, ms);
+        return new ChunkMeta(length, crc, blockCrcs, pinned, ms, owner);
     }
 
     byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(1 + 1 + 4 + 4 + 8 + 4 + 4 * blockCrcs.length);
+        ByteBuffer b = ByteBuffer.allocate(1 + 1 + 4 + 4 + 8 + 4 + 4 * blockCrcs.length + 8);
         b.put(VERSION).put((byte) (pinned ? 1 : 0)).putInt(length).putInt(crc).putLong(lastAccessMs);
         b.putInt(blockCrcs.length);
         for (int c : blockCrcs) {
             b.putInt(c);
         }
+        b.putLong(owner);
         return b.array();
     }
 
     /** Decodes {@link #encode()}'s form; returns null for a record of an unknown version or shape. */
     static ChunkMeta decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < 22 || b.get() != VERSION) {
+        byte version = bytes.length < 22 ? 0 : b.get();
+        if (version != VERSION && version != VERSION_1) {
             return null;
         }
+        int tail = version == VERSION ? 8 : 0;
         boolean pinned = b.get() == 1;
         int length = b.getInt();
         int crc = b.getInt();
         long lastAccess = b.getLong();
         int n = b.getInt();
-        if (n != (length + BLOCK_SIZE - 1) / BLOCK_SIZE || b.remaining() != 4 * n) {
+        if (n != (length + BLOCK_SIZE - 1) / BLOCK_SIZE || b.remaining() != 4 * n + tail) {
             return null;
         }
         int[] blockCrcs = new int[n];
         for (int i = 0; i < n; i++) {
             blockCrcs[i] = b.getInt();
         }
-        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccess);
+        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccess, tail > 0 ? b.getLong() : 0);
     }
 }

@@ -350,19 +350,36 @@ public final class DiskChunkStore implements ChunkStore {
 
     @Override
     public void put(ChunkKey key, ByteBuffer data, boolean pinned) throws IOException {
-        put(key, data, pinned, false);
+        put(key, data, pinned, false, 0);
+    }
+
+    @Override
+    public void putScratch(ChunkKey key, ByteBuffer data, long ino) throws IOException {
+        put(key, data, true, false, ino);
     }
 
     @Override
     public void putFetched(ChunkKey key, ByteBuffer data) throws IOException {
-        put(key, data, false, true);
+        put(key, data, false, true, 0);
     }
 
-    private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean direct) throws IOException {
+    @Override
+    public long scratchOwner(ChunkKey key) throws IOException {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            ChunkMeta meta = ChunkMeta.describe(data, pinned, clockMs.getAsLong());
+            ChunkMeta meta = contains(key) ? index.get(key) : null;
+            return meta != null && meta.pinned() ? meta.owner() : 0;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean direct, long owner) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            ChunkMeta meta = ChunkMeta.describe(data, pinned, clockMs.getAsLong(), owner);
             synchronized (lru) {
                 makeRoom(key, meta.length());
                 lru.reserve(meta.length());
@@ -498,7 +515,7 @@ public final class DiskChunkStore implements ChunkStore {
             synchronized (lru) {
                 lru.remove(to);
             }
-            index.put(to, new ChunkMeta(meta.length(), meta.crc(), meta.blockCrcs(), false, now));
+            index.put(to, new ChunkMeta(meta.length(), meta.crc(), meta.blockCrcs(), false, now, 0));
             try {
                 Files.move(files.pathOf(from), files.pathOf(to), StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);

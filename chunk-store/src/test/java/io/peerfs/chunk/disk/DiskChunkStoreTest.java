@@ -205,6 +205,22 @@ class DiskChunkStoreTest extends ChunkStoreContract {
     }
 
     @Test
+    void indexRecordsOfTheFirstVersionAreReadWithNoOwner() {
+        ChunkMeta now = ChunkMeta.describe(direct(randomBytes(70_000, 5)), true, 123, 77);
+        assertEquals(77, ChunkMeta.decode(now.encode()).owner());
+        byte[] v2 = now.encode();
+        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 8); // as version 1 wrote it: no owner at the end
+        v1[0] = 1;
+        ChunkMeta old = ChunkMeta.decode(v1);
+        assertEquals(0, old.owner());
+        assertEquals(now.length(), old.length());
+        assertTrue(old.pinned());
+        assertArrayEquals(now.blockCrcs(), old.blockCrcs());
+        v1[0] = 3;
+        assertEquals(null, ChunkMeta.decode(v1), "an unknown version");
+    }
+
+    @Test
     void openReconcilesIndexWithFiles() throws Exception {
         store.put(key(1), direct(randomBytes(1000, 1)), false);
         store.put(key(2), direct(randomBytes(1000, 2)), false);

@@ -450,9 +450,17 @@ public final class NettyPeerServer implements AutoCloseable {
         }
     }
 
-    /** Drops a scratch chunk a peer says is no longer used, once the scratch namespace agrees. */
+    /**
+     * Drops a scratch chunk a peer says is no longer used: only a chunk this node stored for that
+     * very inode (so a made-up inode frees nothing), and once the scratch namespace agrees.
+     */
     private void free(ChannelHandlerContext ctx, long reqId, long ino, ChunkKey key) {
         try {
+            if (ino == 0 || store.scratchOwner(key) != ino) {
+                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is not held here for inode "
+                        + ino));
+                return;
+            }
             var inode = scratch.get(ino);
             if (inode.isPresent() && inode.get().chunks().contains(key)) {
                 ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is still used by inode " + ino));
@@ -477,7 +485,7 @@ public final class NettyPeerServer implements AutoCloseable {
             buf.clear();
             source.fetch(from, key, buf);
             buf.flip();
-            store.put(key, buf, true); // CacheFullException: the writer asks the next node
+            store.putScratch(key, buf, ino); // CacheFullException: the writer asks the next node
             stats.replicasKept.increment();
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.OK, 8).writeLong(reqId));
         } catch (IOException | RuntimeException e) {

@@ -51,7 +51,8 @@ class PeerFrameFuzzTest {
     private static Fixture fixture;
 
     /** One server for all inputs (opening RocksDB per input would be most of the run). */
-    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside, Path outsideFile) {
+    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside, Path outsideFile,
+                           DiskChunkStore store) {
     }
 
     private static synchronized Fixture fixture() throws IOException {
@@ -117,7 +118,7 @@ class PeerFrameFuzzTest {
             NettyPeerServer server = new NettyPeerServer(secret, null, store, new ChunkFetcher(store, backend, CHUNK, 0),
                     meta, RocksDbMetaStore.open(dir.resolve("metastore")), CHUNK, new PeerStats(), new DirectExecutor(),
                     new DirectExecutor());
-            fixture = new Fixture(server, secret, outside, dir.resolve("outside-secret"));
+            fixture = new Fixture(server, secret, outside, dir.resolve("outside-secret"), store);
         }
         return fixture;
     }
@@ -160,15 +161,50 @@ class PeerFrameFuzzTest {
     private static final String OUTSIDE_BYTES = "must never be served";
 
     @org.junit.jupiter.api.Test
+    void aPeerFreesOnlyAScratchChunkStoredForTheInodeItNames() throws IOException {
+        Fixture f = fixture();
+        io.peerfs.chunk.ChunkKey key = io.peerfs.chunk.ChunkKey.forScratchFile(4242, 1, 0, "writer");
+        f.store().putScratch(key, ByteBuffer.allocateDirect(1000), 4242);
+        io.peerfs.chunk.ChunkKey cached = io.peerfs.chunk.ChunkKey.forBackendFile("data", 3 * CHUNK + 5, 1, 0);
+        f.store().put(cached, ByteBuffer.allocateDirect(100), false);
+        EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
+        try {
+            authenticate(ch, f.secret());
+            assertEquals(Frames.ERROR, free(ch, 1, 999, key), "a made-up inode frees nothing");
+            assertEquals(Frames.ERROR, free(ch, 2, 0, key));
+            assertEquals(Frames.ERROR, free(ch, 3, 4242, cached), "a cached backend chunk is no peer's to free");
+            assertTrue(f.store().contains(key) && f.store().contains(cached));
+            assertEquals(Frames.OK, free(ch, 4, 4242, key), "its inode, which the namespace no longer has");
+            assertTrue(!f.store().contains(key));
+            ch.checkException();
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    /** Sends FREE and answers the type of the answer frame. */
+    private static byte free(EmbeddedChannel ch, long id, long ino, io.peerfs.chunk.ChunkKey key) {
+        ch.writeInbound(Frames.start(ch.alloc(), Frames.FREE, 8 + 8 + 16).writeLong(id).writeLong(ino)
+                .writeBytes(key.toBytes()));
+        ch.runPendingTasks();
+        ByteBuf answer = ch.readOutbound();
+        assertNotNull(answer);
+        try {
+            assertEquals(id, answer.getLong(6));
+            return answer.getByte(5);
+        } finally {
+            answer.release();
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void aListingTooLargeForOneFrameIsAnsweredSoAndTheConnectionStays() throws IOException {
         Fixture f = fixture();
         EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
         try {
             authenticate(ch, f.secret());
             for (String path : new String[] {"big", "sub"}) {
-                byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
-                        .writeLong(7).writeByte(io.peerfs.peer.MetaCodec.LIST).writeShort(p.length).writeBytes(p));
+                metaGet(ch, 7, io.peerfs.peer.MetaCodec.LIST, path);
                 ch.runPendingTasks();
                 ByteBuf answer = ch.readOutbound();
                 try {
@@ -196,9 +232,7 @@ class PeerFrameFuzzTest {
             long id = 1;
             for (String path : new String[] {"out-lnk", "out-lnk/outside-secret", "in-lnk/x", "in-lnk"}) {
                 for (byte kind = 1; kind <= 5; kind++) {
-                    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                    ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
-                            .writeLong(id++).writeByte(kind).writeShort(p.length).writeBytes(p));
+                    metaGet(ch, id++, kind, path);
                 }
             }
             long size = OUTSIDE_BYTES.length();
@@ -231,6 +265,13 @@ class PeerFrameFuzzTest {
         } finally {
             ch.finishAndReleaseAll();
         }
+    }
+
+    /** Sends a META_GET of {@code kind} for {@code path}. */
+    private static void metaGet(EmbeddedChannel ch, long id, byte kind, String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
+                .writeLong(id).writeByte(kind).writeShort(p.length).writeBytes(p));
     }
 
     /** Writes the input in a few pieces, as TCP may deliver it. */
