@@ -331,11 +331,16 @@ public final class DiskChunkStore implements ChunkStore {
 
     @Override
     public boolean isPinned(ChunkKey key) throws IOException {
+        return pinnedMeta(key) != null;
+    }
+
+    /** The index entry of a pinned chunk in the store, or null. */
+    private ChunkMeta pinnedMeta(ChunkKey key) throws IOException {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
             ChunkMeta meta = contains(key) ? index.get(key) : null;
-            return meta != null && meta.pinned();
+            return meta != null && meta.pinned() ? meta : null;
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -365,14 +370,8 @@ public final class DiskChunkStore implements ChunkStore {
 
     @Override
     public long scratchOwner(ChunkKey key) throws IOException {
-        lifecycle.readLock().lock();
-        try {
-            ensureOpen();
-            ChunkMeta meta = contains(key) ? index.get(key) : null;
-            return meta != null && meta.pinned() ? meta.owner() : 0;
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+        ChunkMeta meta = pinnedMeta(key);
+        return meta == null ? 0 : meta.owner();
     }
 
     private void put(ChunkKey key, ByteBuffer data, boolean pinned, boolean direct, long owner) throws IOException {
