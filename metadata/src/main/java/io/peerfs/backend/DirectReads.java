@@ -26,6 +26,7 @@ final class DirectReads {
     private static final Logger log = LoggerFactory.getLogger(DirectReads.class);
     /** Block sizes past this are not aligned to: the page cache serves such file systems. */
     private static final long MAX_BLOCK = 1 << 20;
+    private static final int F_SETFL = 4;
 
     private final RootDir root;
     private final LongAdder bytes = new LongAdder();
@@ -60,14 +61,16 @@ final class DirectReads {
             return 0;
         }
         ByteBuffer into = dst.slice(dst.position(), whole);
-        int fd;
-        try {
-            fd = root.open(rel, RootDir.O_RDONLY | RootDir.O_NONBLOCK | RootDir.O_DIRECT);
-        } catch (PosixException e) {
-            if (e.errno() != PosixException.EINVAL) {
-                throw e; // the file's own failure (missing, denied, EIO): the caller's to see
+        // opened and checked as a regular file first (the file's own failures, a FIFO in its place
+        // too, are the caller's to see); only then O_DIRECT, whose EINVAL is the file system's
+        int fd = root.requireRegular(root.open(rel, RootDir.O_RDONLY | RootDir.O_NONBLOCK), rel);
+        if (C.fcntl(fd, F_SETFL, RootDir.O_NONBLOCK | RootDir.O_DIRECT) != 0) {
+            int errno = LibC.errno();
+            C.close(fd);
+            if (errno != PosixException.EINVAL) {
+                throw root.failure(errno, rel);
             }
-            refused(e.getReason());
+            refused("EINVAL for O_DIRECT");
             return 0;
         }
         try {

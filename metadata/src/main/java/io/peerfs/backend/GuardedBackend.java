@@ -48,10 +48,6 @@ public final class GuardedBackend extends ForwardingBackend {
     private static final int QUEUE = 256;
     private static final Set<String> UNAVAILABLE = Set.of("Input/output error", "Transport endpoint is not connected",
             "Stale file handle", "No such device", "Host is down", "No route to host", "Connection timed out");
-    /** The same failures as the backend's errno values ({@link PosixException}). */
-    private static final Set<Integer> UNAVAILABLE_ERRNO = Set.of(PosixException.EIO, PosixException.ENOTCONN,
-            PosixException.ESTALE, PosixException.ENODEV, PosixException.EHOSTDOWN, PosixException.EHOSTUNREACH,
-            PosixException.ETIMEDOUT);
 
     private final Path root;
     private volatile Object rootDevice;
@@ -431,7 +427,7 @@ public final class GuardedBackend extends ForwardingBackend {
 
     /** The error a caller sees: the backend's own, or {@link BackendUnavailableException} when the backend is gone. */
     private IOException translate(String op, String path, IOException e) {
-        if (e instanceof PosixException pe ? UNAVAILABLE_ERRNO.contains(pe.errno())
+        if (e instanceof PosixException pe ? PosixException.meansUnavailable(pe.errno())
                 : e instanceof FileSystemException fse && fse.getReason() != null
                 && UNAVAILABLE.contains(fse.getReason())
                 || !(e instanceof FileSystemException) && e.getMessage() != null

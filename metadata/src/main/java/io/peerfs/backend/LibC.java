@@ -51,6 +51,10 @@ public interface LibC {
     @SaveError
     long pwrite(int fd, @In ByteBuffer buf, long count, long offset);
 
+    /** With {@code F_SETFL}: the file status flags ({@code O_DIRECT}, {@code O_NONBLOCK}). */
+    @SaveError
+    int fcntl(int fd, int cmd, int arg);
+
     @SaveError
     int fsync(int fd);
 

@@ -197,15 +197,7 @@ public final class LocalDirBackend implements Backend {
      * its place never blocks the caller (and is refused with EINVAL).
      */
     private int openFile(String path, int flags) throws IOException {
-        int fd = open(path, flags | O_NONBLOCK);
-        ByteBuffer stx = Statx.buffer();
-        if (C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx) != 0 || !Statx.isRegular(stx)) {
-            int errno = LibC.errno();
-            C.close(fd);
-            throw Statx.isRegular(stx) ? root.failure(errno, path)
-                    : PosixException.of(PosixException.EINVAL, path, "not a regular file");
-        }
-        return fd;
+        return root.requireRegular(open(path, flags | O_NONBLOCK), path);
     }
 
     /**
@@ -380,7 +372,9 @@ public final class LocalDirBackend implements Backend {
     /** Mode, owner, xattrs and times of a file just created, through its own descriptor. */
     private void applyMeta(int fd, String path, NewFile meta) throws IOException {
         check(C.fchmod(fd, meta.mode() & 07777), path);
-        if ((meta.uid() != -1 || meta.gid() != -1) && !acting()) {
+        // made as a user, it is that user's already, with the group the store gives (the
+        // directory's, where it is setgid): no other owner is given
+        if ((meta.uid() != -1 || meta.gid() != -1) && !ThreadIdentity.acting()) {
             check(C.fchown(fd, meta.uid(), meta.gid()), path);
         }
         for (Map.Entry<String, byte[]> x : meta.xattrs().entrySet()) {
@@ -390,15 +384,6 @@ public final class LocalDirBackend implements Backend {
         if (meta.mtimeNs() != Long.MIN_VALUE) {
             check(C.futimens(fd, times(meta.atimeNs(), meta.mtimeNs())), path);
         }
-    }
-
-    /**
-     * Whether this thread makes its calls as a user now ({@link ThreadIdentity}): what it creates
-     * is that user's already, with the group the store gives (the directory's, where it is
-     * setgid), and is not given another owner.
-     */
-    private static boolean acting() {
-        return C.setfsuid(-1) != C.geteuid();
     }
 
     private static long[] times(long atimeNs, long mtimeNs) {
@@ -456,9 +441,9 @@ public final class LocalDirBackend implements Backend {
         });
     }
 
-    /** The owner of something just made; see {@link #acting}. */
+    /** The owner of something just made; made as a user, it is that user's already (see {@link #applyMeta}). */
     private void own(RootDir.At at, String path, int uid, int gid) throws IOException {
-        if (!acting()) {
+        if (!ThreadIdentity.acting()) {
             chown(at, path, uid, gid);
         }
     }

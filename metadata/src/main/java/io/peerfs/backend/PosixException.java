@@ -71,6 +71,17 @@ public final class PosixException extends FileSystemException {
         this.errno = errno;
     }
 
+    /**
+     * True for the errno values of a store that went away rather than a file's own failure: a
+     * dead network or FUSE client, an unmount underneath, a host that does not answer.
+     */
+    public static boolean meansUnavailable(int errno) {
+        return switch (errno) {
+            case EIO, ENOTCONN, ESTALE, ENODEV, EHOSTDOWN, EHOSTUNREACH, ETIMEDOUT -> true;
+            default -> false;
+        };
+    }
+
     /** The positive errno value (Linux numbering). */
     public int errno() {
         return errno;

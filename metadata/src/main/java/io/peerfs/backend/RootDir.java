@@ -92,9 +92,8 @@ final class RootDir {
      */
     At parent(String rel, int flags) throws IOException {
         int slash = rel.lastIndexOf('/');
-        int root = rootFd();
         if (slash < 0 && flags == O_PATH) {
-            return new At(root, rel, false);
+            return new At(rootFd(), rel, false);
         }
         String dir = slash < 0 ? "" : rel.substring(0, slash);
         return new At(open(dir, flags | O_DIRECTORY), rel.substring(slash + 1), true);
@@ -172,6 +171,24 @@ final class RootDir {
         return fd;
     }
 
+    /**
+     * {@code fd}, opened from {@code rel}, if it is a regular file; else it is closed and the
+     * call fails (EINVAL for a FIFO or device put in a file's place, which is never read).
+     */
+    int requireRegular(int fd, String rel) throws IOException {
+        ByteBuffer stx = Statx.buffer();
+        if (C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx) != 0) {
+            int errno = LibC.errno();
+            C.close(fd);
+            throw failure(errno, rel);
+        }
+        if (!Statx.isRegular(stx)) {
+            C.close(fd);
+            throw PosixException.of(PosixException.EINVAL, rel, "not a regular file");
+        }
+        return fd;
+    }
+
     private static void closeOwned(int fd, int base) {
         if (fd != base) {
             C.close(fd);
@@ -198,16 +215,10 @@ final class RootDir {
         if (errno == PosixException.EXDEV) {
             return new AccessDeniedException(rel, null, "outside the backend directory " + root);
         }
-        if (isGone(errno)) {
+        if (PosixException.meansUnavailable(errno)) {
             checkedNs = 0; // compare the root path with the handle at the next call
         }
         return PosixException.of(errno, rel, null);
-    }
-
-    /** The errno values of a store that went away (a dead client, an unmount underneath). */
-    static boolean isGone(int errno) {
-        return errno == PosixException.EIO || errno == PosixException.ENOTCONN || errno == PosixException.ESTALE
-                || errno == PosixException.ENODEV;
     }
 
     /** The root handle, opened again if another directory is mounted at the root path now. */

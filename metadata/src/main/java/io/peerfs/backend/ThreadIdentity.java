@@ -13,7 +13,8 @@ import java.nio.file.AccessDeniedException;
  */
 final class ThreadIdentity {
     private static final long SYS_SETGROUPS = RootDir.ARM ? 159 : 116;
-    private static final boolean ROOT = C.geteuid() == 0;
+    private static final int EUID = C.geteuid();
+    private static final boolean ROOT = EUID == 0;
     /** The daemon's own supplementary groups, put back after each switch. */
     private static final int[] OWN_GROUPS = ownGroups();
 
@@ -55,11 +56,11 @@ final class ThreadIdentity {
      * non-member clears).
      */
     static <T> T asDaemon(IoCall<T> body) throws IOException {
-        int uid = C.setfsuid(-1);
-        int gid = C.setfsgid(-1);
-        if (uid == C.geteuid()) {
+        if (!acting()) {
             return body.call();
         }
+        int uid = C.setfsuid(-1);
+        int gid = C.setfsgid(-1);
         C.setfsuid(0);
         C.setfsgid(0);
         try {
@@ -68,6 +69,11 @@ final class ThreadIdentity {
             C.setfsgid(gid);
             C.setfsuid(uid);
         }
+    }
+
+    /** Whether this thread makes its calls as someone other than the daemon now. */
+    static boolean acting() {
+        return C.setfsuid(-1) != EUID; // -1 changes nothing and answers the current fsuid
     }
 
     @FunctionalInterface

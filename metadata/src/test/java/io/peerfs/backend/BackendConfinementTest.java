@@ -52,14 +52,6 @@ class BackendConfinementTest {
         return true;
     }
 
-    /** The same cases with every path walked one O_NOFOLLOW directory at a time. */
-    static final class WalkedTest extends BackendConfinementTest {
-        @Override
-        boolean openat2() {
-            return false;
-        }
-    }
-
     private void assertOutsideIntact() throws IOException {
         assertArrayEquals(SECRET, Files.readAllBytes(outside.resolve("secret")));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(outside.resolve("secret"))));
@@ -196,6 +188,12 @@ class BackendConfinementTest {
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         PosixException read = assertThrows(PosixException.class, () -> backend.read("out/fifo", 0, ByteBuffer.allocate(8)));
         assertEquals(PosixException.EINVAL, read.errno());
+        ByteBuffer aligned = ByteBuffer.allocateDirect(3 * 65536).alignedSlice(65536).limit(65536);
+        PosixException direct = assertThrows(PosixException.class, () -> backend.readInto("out/fifo", 0, aligned));
+        assertEquals(PosixException.EINVAL, direct.errno(), "the FIFO's own failure");
+        Files.write(root.resolve("out/real"), new byte[65536]);
+        assertEquals(65536, backend.readInto("out/real", 0, aligned.clear()));
+        assertEquals(65536, backend.bytesReadDirect(), "a FIFO does not switch direct reads off for the mount");
         assertThrows(IOException.class, () -> backend.truncate("out/fifo", 0));
         assertEquals(FileType.OTHER, backend.stat("out/fifo").type());
         assertEquals(Map.of(), backend.xattrs("out/fifo"));
