@@ -350,8 +350,41 @@ class PeerIT {
         }
     }
 
-    /** A raw connection that passed the challenge with {@code secret}, as a daemon's client does. */
-    static Socket authenticatedConnection(InetSocketAddress at, String secret) throws Exception {
+    /** The peer protocol's version byte. */
+    static final byte VERSION = 2;
+
+    /**
+     * A raw connection that passed the challenge, as a daemon's client does, and tags the
+     * frames it sends after it: HMAC-SHA256 under the client-to-server session key of the
+     * frame's sequence number and bytes, 16 bytes of it at the end, counted in the length.
+     */
+    static final class RawPeer implements AutoCloseable {
+        final Socket socket;
+        private final javax.crypto.Mac mac;
+        private long seq;
+
+        RawPeer(Socket socket, byte[] key) throws Exception {
+            this.socket = socket;
+            mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        }
+
+        /** {@code frame} (length field first) with its tag. */
+        byte[] tagged(byte[] frame) {
+            mac.update(java.nio.ByteBuffer.allocate(8).putLong(seq++).array());
+            mac.update(frame, 4, frame.length - 4);
+            byte[] tag = java.util.Arrays.copyOf(mac.doFinal(), 16);
+            return java.nio.ByteBuffer.allocate(frame.length + 16).putInt(frame.length - 4 + 16)
+                    .put(frame, 4, frame.length - 4).put(tag).array();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    static RawPeer authenticatedConnection(InetSocketAddress at, String secret) throws Exception {
         Socket s = new Socket();
         s.connect(at, 5000);
         s.setSoTimeout(10_000);
@@ -367,13 +400,16 @@ class PeerIT {
         mac.update(clientNonce);
         byte[] proof = mac.doFinal(nodeId);
         java.nio.ByteBuffer auth = java.nio.ByteBuffer.allocate(4 + 2 + 32 + 32 + 2 + nodeId.length);
-        auth.putInt(auth.capacity() - 4).put((byte) 1).put((byte) 2).put(clientNonce).put(proof)
+        auth.putInt(auth.capacity() - 4).put(VERSION).put((byte) 2).put(clientNonce).put(proof)
                 .putShort((short) nodeId.length).put(nodeId);
         s.getOutputStream().write(auth.array());
         s.getOutputStream().flush();
         byte[] ok = readFrame(in);
         assertTrue(ok != null && ok[1] == 3, "authenticated with the cluster secret");
-        return s;
+        mac.update("peerfs-v2 frames c2s".getBytes());
+        mac.update(serverNonce);
+        mac.update(clientNonce);
+        return new RawPeer(s, mac.doFinal(nodeId));
     }
 
     static boolean closedByServer(Socket s) throws IOException {
@@ -401,14 +437,14 @@ class PeerIT {
             assertEquals(2 + 32, challenge.length);
             OutputStream out = s.getOutputStream();
             java.nio.ByteBuffer auth = java.nio.ByteBuffer.allocate(4 + 2 + 32 + 32 + 2 + 4);
-            auth.putInt(2 + 32 + 32 + 2 + 4).put((byte) 1).put((byte) 2).put(new byte[32]).put(random(32, 1))
+            auth.putInt(2 + 32 + 32 + 2 + 4).put(VERSION).put((byte) 2).put(new byte[32]).put(random(32, 1))
                     .putShort((short) 4).put("evil".getBytes());
             out.write(auth.array());
             out.flush();
             assertTrue(closedByServer(s), "a wrong secret closes the connection");
         }
-        for (byte[] garbage : List.of(random(5000, 7), new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 1, 10},
-                new byte[] {0, 0, 0, 30, 1, 10, 0, 0, 0, 0, 0, 0, 0, 1})) { // random, oversized, GET before AUTH
+        for (byte[] garbage : List.of(random(5000, 7), new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, VERSION, 10},
+                new byte[] {0, 0, 0, 30, VERSION, 10, 0, 0, 0, 0, 0, 0, 0, 1})) { // random, oversized, GET before AUTH
             try (Socket s = new Socket()) {
                 s.connect(at, 5000);
                 readFrame(new DataInputStream(s.getInputStream()));
@@ -427,16 +463,31 @@ class PeerIT {
         ChunkKey wrongKey = ChunkKey.forBackendFile("after/f", 1, 1, 0);
         TestFiles.write(backend.resolve("forge/f"), random(100, 402));
         for (Object[] req : List.of(new Object[] {forged, escape, 7L}, new Object[] {wrongKey, "forge/f", 100L})) {
-            try (Socket s = authenticatedConnection(at, "correct horse battery staple 42")) {
+            try (RawPeer peer = authenticatedConnection(at, "correct horse battery staple 42")) {
+                Socket s = peer.socket;
                 byte[] path = ((String) req[1]).getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 long size = (Long) req[2];
                 java.nio.ByteBuffer get = java.nio.ByteBuffer.allocate(4 + 2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length);
-                get.putInt(get.capacity() - 4).put((byte) 1).put((byte) 10).putLong(1).put(((ChunkKey) req[0]).toBytes())
+                get.putInt(get.capacity() - 4).put(VERSION).put((byte) 10).putLong(1).put(((ChunkKey) req[0]).toBytes())
                         .putLong(0).putInt((int) size).putLong(size).putLong(0).putShort((short) path.length).put(path);
-                s.getOutputStream().write(get.array());
+                s.getOutputStream().write(peer.tagged(get.array())); // a well-formed frame: only the path is wrong
                 s.getOutputStream().flush();
                 assertTrue(closedByServer(s), "a forged request for " + req[1] + " closes the connection");
             }
+        }
+
+        // with the secret, a frame after the handshake whose tag is off (injected or altered on
+        // the path) closes the connection; the same frame with its tag is answered
+        try (RawPeer peer = authenticatedConnection(at, "correct horse battery staple 42")) {
+            java.util.function.LongFunction<byte[]> held = id -> java.nio.ByteBuffer.allocate(4 + 2 + 8 + 16)
+                    .putInt(2 + 8 + 16).put(VERSION).put((byte) 13).putLong(id).put(new byte[16]).array();
+            peer.socket.getOutputStream().write(peer.tagged(held.apply(1)));
+            byte[] answer = readFrame(new DataInputStream(peer.socket.getInputStream()));
+            assertTrue(answer != null && answer[1] == 12, "a tagged HELD of a chunk not held is answered ERROR");
+            byte[] altered = peer.tagged(held.apply(2));
+            altered[altered.length - 1] ^= 1;
+            peer.socket.getOutputStream().write(altered);
+            assertTrue(closedByServer(peer.socket), "a frame failing its tag closes the connection");
         }
 
         // a daemon with the wrong secret reads correct bytes (from the backend) and is refused by every peer
@@ -471,6 +522,9 @@ class PeerIT {
         try {
             for (int i = 0; i < 400; i++) { // never authenticate: only 128 may wait at once, the rest are shed
                 Socket s = new Socket();
+                // from 20 loopback addresses, not the members' 127.0.0.1: each stays under the
+                // cap per address (which would otherwise shed the members' own connections too)
+                s.bind(new InetSocketAddress("127.0.1." + (1 + i % 20), 0));
                 s.connect(at, 5000);
                 idle.add(s);
             }
@@ -497,6 +551,7 @@ class PeerIT {
                     java.util.Random r = new java.util.Random(seed);
                     for (int i = 0; i < 100; i++) {
                         try (Socket s = new Socket()) {
+                            s.bind(new InetSocketAddress("127.0.2." + (1 + seed), 0));
                             s.connect(at, 5000);
                             byte[] junk = random(r.nextInt(64 * 1024), r.nextLong());
                             if (i % 3 == 0 && junk.length >= 4) { // oversized length field
@@ -553,16 +608,17 @@ class PeerIT {
                 .to(java.util.concurrent.TimeUnit.NANOSECONDS);
         byte[] path = "pipelined/f".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] key = ChunkKey.forBackendFile("pipelined/f", data.length, mtime, 0).toBytes();
-        Socket s = authenticatedConnection(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
+        RawPeer peer = authenticatedConnection(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
                 Files.readString(secret).trim());
+        Socket s = peer.socket;
         ExecutorService flooder = Executors.newSingleThreadExecutor();
         Future<?> flood = flooder.submit(() -> { // 60,000 GETs of one chunk, and never a byte of answer read
             OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
             for (int i = 0; i < 60_000; i++) {
                 java.nio.ByteBuffer get = java.nio.ByteBuffer.allocate(4 + 2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length);
-                get.putInt(get.capacity() - 4).put((byte) 1).put((byte) 10).putLong(i).put(key).putLong(0)
+                get.putInt(get.capacity() - 4).put(VERSION).put((byte) 10).putLong(i).put(key).putLong(0)
                         .putInt(CHUNK).putLong(data.length).putLong(mtime).putShort((short) path.length).put(path);
-                out.write(get.array());
+                out.write(peer.tagged(get.array()));
             }
             out.flush();
             return null;

@@ -32,10 +32,14 @@ import javax.crypto.spec.SecretKeySpec;
  *                                                            3 too large for one frame (no answer: ask the backend)
  * </pre>
  * Nothing but CHALLENGE/AUTH passes before authentication; a frame of another version,
- * an unknown type or one longer than the receiver's bound closes the connection.
+ * an unknown type or one longer than the receiver's bound closes the connection. Without
+ * TLS, every frame after AUTH_OK (both ways) ends in a 16-byte tag that the length counts:
+ * HMAC-SHA256 under the direction's session key of the frame's sequence number and its
+ * bytes, a CHUNK body by its SHA-256 ({@link FrameSeal}). With TLS there is no tag: TLS
+ * authenticates (and encrypts) every byte.
  */
 final class Frames {
-    static final byte VERSION = 1;
+    static final byte VERSION = 2;
     static final byte CHALLENGE = 1;
     static final byte AUTH = 2;
     static final byte AUTH_OK = 3;
@@ -58,7 +62,7 @@ final class Frames {
 
     /** Longest frame a client accepts: a whole chunk with its checksums, for clusters of {@code maxChunk}. */
     static int maxAnswer(int maxChunk) {
-        return 64 + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
+        return 64 + FrameSeal.TAG + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
     }
 
     /** A frame with its length field and header written; the caller appends the fields. */
@@ -103,6 +107,16 @@ final class Frames {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }
+    }
+
+    /**
+     * The key that authenticates the frames one way after the handshake ({@link FrameSeal}):
+     * fresh for every connection, since both nonces go in.
+     */
+    static byte[] sessionKey(byte[] secret, boolean clientToServer, byte[] serverNonce, byte[] clientNonce,
+                             byte[] nodeId) {
+        return mac(secret, clientToServer ? "peerfs-v2 frames c2s" : "peerfs-v2 frames s2c", serverNonce, clientNonce,
+                nodeId);
     }
 
     /** Reads the version and type of a frame (after the length field); null when the version is not ours. */

@@ -159,6 +159,8 @@ public final class NettyPeerClient implements AutoCloseable {
         final CompletableFuture<Channel> ready = new CompletableFuture<>();
         final Map<Long, Pending> pending = new ConcurrentHashMap<>();
         final byte[] nonce = new byte[Frames.NONCE];
+        /** Authenticates the frames after the handshake; none with TLS, which does that itself. */
+        final FrameSeal seal = tls == null ? new FrameSeal() : null;
         byte[] serverNonce;
         volatile boolean closed;
 
@@ -172,6 +174,10 @@ public final class NettyPeerClient implements AutoCloseable {
             Byte type = Frames.type(frame);
             if (type == null) {
                 throw new ProtocolException("frame of an unknown protocol version from " + address);
+            }
+            if ((type == Frames.CHALLENGE || type == Frames.AUTH_OK) == ready.isDone()) {
+                throw new ProtocolException("peer " + address + " sent frame type " + type
+                        + (ready.isDone() ? " after the handshake" : " during the handshake"));
             }
             switch (type) {
                 case Frames.CHALLENGE -> {
@@ -187,6 +193,10 @@ public final class NettyPeerClient implements AutoCloseable {
                     if (serverNonce == null
                             || !MessageDigest.isEqual(mac, Frames.mac(secret, "peerfs-v1 server", nonce, serverNonce))) {
                         throw new ProtocolException("peer " + address + " does not know the cluster secret");
+                    }
+                    if (seal != null) {
+                        seal.start(Frames.sessionKey(secret, false, serverNonce, nonce, nodeId),
+                                Frames.sessionKey(secret, true, serverNonce, nonce, nodeId));
                     }
                     ready.complete(ctx.channel());
                 }
@@ -298,7 +308,11 @@ public final class NettyPeerClient implements AutoCloseable {
                         // a chunk frame (MiBs) is kept as the list of buffers it arrived in: merging
                         // would copy it again at every doubling, into fresh unpooled memory
                         frames.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
-                        ch.pipeline().addLast(frames, c);
+                        ch.pipeline().addLast(frames);
+                        if (c.seal != null) {
+                            ch.pipeline().addLast(c.seal);
+                        }
+                        ch.pipeline().addLast(c);
                     }
                 });
         ChannelFuture f = b.connect(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));

@@ -65,6 +65,16 @@ public final class NettyPeerServer implements AutoCloseable {
     static final int MAX_IN_FLIGHT = 64;
     /** Connections that have not proven the secret yet; more are closed on arrival. */
     static final int MAX_UNAUTHENTICATED = 128;
+    /** Connections from one remote address; more are closed on arrival. A member opens one. */
+    static final int MAX_PER_ADDRESS = 32;
+    /**
+     * Requests of all connections being answered at once (each may hold a chunk file open
+     * until sent); past it every connection waits as past {@link #MAX_IN_FLIGHT}, so
+     * descriptors stay bounded however many connections the members open.
+     */
+    static final int MAX_ANSWERING = 1024;
+    /** How often a connection held back by {@link #MAX_ANSWERING} looks again (others do not wake it). */
+    private static final long ANSWERING_RETRY_MS = 10;
 
     private final byte[] secret;
     /** TLS for every connection, or null for plain TCP. */
@@ -87,7 +97,15 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Connections open now, and those of them not authenticated yet: both bounded against floods. */
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger unauthenticated = new AtomicInteger();
+    /** Connections open now by remote host (its address; the channel's own for a channel without one). */
+    private final java.util.concurrent.ConcurrentHashMap<Object, Integer> perAddress =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Requests of all connections taken in and not answered yet; see {@link #MAX_ANSWERING}. */
+    private final AtomicInteger answering = new AtomicInteger();
+    private int maxAnswering = MAX_ANSWERING;
     private final io.peerfs.chunk.DirectBufferPool pullBuffers;
+    /** Chunk files are read through these for their digest on connections without TLS. */
+    private final io.peerfs.chunk.DirectBufferPool digestBuffers = new io.peerfs.chunk.DirectBufferPool(256 * 1024, 4);
     /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
     private volatile io.peerfs.fetch.ScratchPeers replicaSource;
     private Channel server;
@@ -121,6 +139,16 @@ public final class NettyPeerServer implements AutoCloseable {
         this.work = work;
         this.pulls = pulls;
         this.pullBuffers = new io.peerfs.chunk.DirectBufferPool(maxChunk, 2);
+    }
+
+    /** Lowers {@link #MAX_ANSWERING} (tests). */
+    void limitAnswering(int max) {
+        this.maxAnswering = max;
+    }
+
+    /** Requests being answered now, over all connections. */
+    int answering() {
+        return answering.get();
     }
 
     /** Keeps replicas of scratch chunks that peers ask for (PULL), fetched from them through {@code source}. */
@@ -163,13 +191,16 @@ public final class NettyPeerServer implements AutoCloseable {
     /** What decodes and serves one connection, after TLS if any. */
     ChannelHandler[] handlers() {
         Session session = new Session();
-        return new ChannelHandler[] {new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4),
-                session.answers, session};
+        LengthFieldBasedFrameDecoder frames = new LengthFieldBasedFrameDecoder(Frames.MAX_REQUEST, 0, 4, 0, 4);
+        return session.seal == null ? new ChannelHandler[] {frames, session.answers, session}
+                : new ChannelHandler[] {frames, session.seal, session.answers, session};
     }
 
     /** One connection: challenge, authentication, then requests. */
     private final class Session extends SimpleChannelInboundHandler<ByteBuf> {
         private final byte[] nonce = new byte[Frames.NONCE];
+        /** Authenticates the frames after the handshake; none with TLS, which does that itself. */
+        final FrameSeal seal = tls == null ? new FrameSeal() : null;
         private boolean authenticated;
         /** Whether this connection is in {@link #connections}. */
         private boolean counted;
@@ -177,15 +208,24 @@ public final class NettyPeerServer implements AutoCloseable {
         /** The node id the peer authenticated with. */
         private String nodeName = "?";
 
+        /** The remote host, as counted in {@link #perAddress}. */
+        private Object host;
+        /** Whether a look at {@link #waiting} is scheduled (event loop only). */
+        private boolean retryScheduled;
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             peer = String.valueOf(ctx.channel().remoteAddress());
+            host = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress()
+                    : ctx.channel().remoteAddress();
             counted = true;
             int open = connections.incrementAndGet();
             int waiting = unauthenticated.incrementAndGet();
-            if (open > MAX_CONNECTIONS || waiting > MAX_UNAUTHENTICATED) {
+            int fromThere = perAddress.merge(host, 1, Integer::sum);
+            if (open > MAX_CONNECTIONS || waiting > MAX_UNAUTHENTICATED || fromThere > MAX_PER_ADDRESS) {
                 refuse(ctx, open > MAX_CONNECTIONS ? open - 1 + " connections open already"
-                        : waiting - 1 + " connections are still authenticating");
+                        : waiting > MAX_UNAUTHENTICATED ? waiting - 1 + " connections are still authenticating"
+                        : fromThere - 1 + " connections from its address open already");
                 return;
             }
             random.nextBytes(nonce);
@@ -215,22 +255,22 @@ public final class NettyPeerServer implements AutoCloseable {
             }
         };
 
+        /** Whether the next message written is a chunk body, after its header (event loop only). */
+        private boolean bodyNext;
+
         /**
          * Whether {@code msg} is the last part of an answer to a request: an OK, ERROR or META
-         * frame, a whole CHUNK frame, or a chunk body sent after its header. Not the header alone
-         * nor CHALLENGE or AUTH_OK.
+         * frame, or a chunk body after its header. Not the header nor CHALLENGE or AUTH_OK.
+         * A CHUNK header and its body are written one right after the other ({@link #sendChunk}).
          */
         private boolean endsAnAnswer(Object msg) {
-            if (!(msg instanceof ByteBuf b)) {
-                return true; // a chunk file's body (sendfile or chunked for TLS)
+            if (bodyNext) {
+                bodyNext = false;
+                return true;
             }
-            if (b.readableBytes() < 6) {
-                return false;
-            }
+            ByteBuf b = msg instanceof FrameSeal.ChunkHead h ? h.content() : (ByteBuf) msg;
             byte type = b.getByte(b.readerIndex() + 5);
-            if (type == Frames.CHUNK) {
-                return b.readableBytes() >= 4 + b.getInt(b.readerIndex()); // header and body in one
-            }
+            bodyNext = type == Frames.CHUNK;
             return type == Frames.OK || type == Frames.ERROR || type == Frames.META;
         }
         /** Requests read while {@link #MAX_IN_FLIGHT} were in flight, served as those finish (event loop only). */
@@ -238,14 +278,31 @@ public final class NettyPeerServer implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
-            if (authenticated && (inFlight >= MAX_IN_FLIGHT || !waiting.isEmpty() || !ctx.channel().isWritable())) {
+            if (authenticated && (!canServe(ctx) || !waiting.isEmpty())) {
                 // a peer that asks faster than it reads its answers waits, reading paused: frames
                 // already read (one socket read's worth) are kept, nothing more is taken in
                 waiting.add(frame.retain());
                 ctx.channel().config().setAutoRead(false);
+                retryWhenOthersAnswered(ctx);
                 return;
             }
             handle(ctx, frame);
+        }
+
+        /** Whether another request of this connection may be served now. */
+        private boolean canServe(ChannelHandlerContext ctx) {
+            return inFlight < MAX_IN_FLIGHT && answering.get() < maxAnswering && ctx.channel().isWritable();
+        }
+
+        /** Held back by the answers of other connections, which do not wake this one: looks again soon. */
+        private void retryWhenOthersAnswered(ChannelHandlerContext ctx) {
+            if (!retryScheduled && !waiting.isEmpty() && answering.get() >= maxAnswering) {
+                retryScheduled = true;
+                ctx.executor().schedule(() -> {
+                    retryScheduled = false;
+                    serveWaiting(ctx);
+                }, ANSWERING_RETRY_MS, TimeUnit.MILLISECONDS);
+            }
         }
 
         @Override
@@ -257,13 +314,13 @@ public final class NettyPeerServer implements AutoCloseable {
         }
 
         private void updateReading(ChannelHandlerContext ctx) {
-            ctx.channel().config().setAutoRead(ctx.channel().isWritable() && inFlight < MAX_IN_FLIGHT
-                    && waiting.isEmpty());
+            ctx.channel().config().setAutoRead(canServe(ctx) && waiting.isEmpty());
         }
 
         /** Hands a request's work to {@code pool}, counted in flight until its answer is sent. */
         private void dispatch(ChannelHandlerContext ctx, ExecutorService pool, long reqId, Runnable task) {
             inFlight++;
+            answering.incrementAndGet();
             try {
                 pool.execute(task);
             } catch (RejectedExecutionException e) {
@@ -274,13 +331,13 @@ public final class NettyPeerServer implements AutoCloseable {
         private void finished(ChannelHandlerContext ctx) {
             if (inFlight > 0) {
                 inFlight--;
+                answering.decrementAndGet();
             }
             serveWaiting(ctx);
         }
 
         private void serveWaiting(ChannelHandlerContext ctx) {
-            while (inFlight < MAX_IN_FLIGHT && !waiting.isEmpty() && ctx.channel().isActive()
-                    && ctx.channel().isWritable()) {
+            while (!waiting.isEmpty() && ctx.channel().isActive() && canServe(ctx)) {
                 ByteBuf next = waiting.poll();
                 try {
                     handle(ctx, next);
@@ -291,6 +348,7 @@ public final class NettyPeerServer implements AutoCloseable {
                 }
             }
             updateReading(ctx);
+            retryWhenOthersAnswered(ctx);
         }
 
         @Override
@@ -301,6 +359,7 @@ public final class NettyPeerServer implements AutoCloseable {
             if (counted) {
                 counted = false;
                 connections.decrementAndGet();
+                perAddress.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
                 if (!authenticated) {
                     unauthenticated.decrementAndGet();
                 }
@@ -396,6 +455,10 @@ public final class NettyPeerServer implements AutoCloseable {
             peer = nodeName + "@" + ctx.channel().remoteAddress();
             ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.AUTH_OK, Frames.MAC)
                     .writeBytes(Frames.mac(secret, "peerfs-v1 server", clientNonce, nonce)));
+            if (seal != null) { // AUTH_OK went out untagged; every frame after it either way is tagged
+                seal.start(Frames.sessionKey(secret, true, nonce, clientNonce, nodeId),
+                        Frames.sessionKey(secret, false, nonce, clientNonce, nodeId));
+            }
         }
 
         @Override
@@ -497,11 +560,36 @@ public final class NettyPeerServer implements AutoCloseable {
         }
     }
 
-    /** Sends an exported chunk file: header and body in one event-loop task, so other answers cannot slip between. */
-    private void sendExported(ChannelHandlerContext ctx, long reqId, ChunkStore.Exported e) {
+    /**
+     * Sends an exported chunk file (closed once sent). On a connection without TLS its
+     * SHA-256 is read here first, off the event loop, for the frame's tag ({@link FrameSeal}).
+     */
+    private void sendExported(ChannelHandlerContext ctx, long reqId, ChunkStore.Exported e) throws IOException {
+        byte[] digest = null;
+        if (ctx.pipeline().get(FrameSeal.class) != null) {
+            ByteBuffer buf = digestBuffers.acquire();
+            try {
+                digest = FrameSeal.digest(e.file(), e.length(), buf);
+            } catch (IOException | RuntimeException ex) {
+                closeQuietly(e.file());
+                throw ex;
+            } finally {
+                digestBuffers.release(buf);
+            }
+        }
+        sendChunk(ctx, reqId, e.length(), e.blockCrcs(), body(e), digest);
+    }
+
+    /**
+     * Writes a CHUNK answer, header and body in one event-loop task so that other answers
+     * cannot slip between; the header carries the body's digest where frames are tagged.
+     */
+    private static void sendChunk(ChannelHandlerContext ctx, long reqId, int length, int[] crcs, Object body,
+                                  byte[] digest) {
         ctx.executor().execute(() -> {
-            ctx.write(Frames.chunkHeader(ctx.alloc(), reqId, e.length(), e.blockCrcs()));
-            ctx.writeAndFlush(body(e)); // closes the file when sent
+            ByteBuf header = Frames.chunkHeader(ctx.alloc(), reqId, length, crcs);
+            ctx.write(digest == null ? header : new FrameSeal.ChunkHead(header, digest));
+            ctx.writeAndFlush(body);
         });
     }
 
@@ -588,8 +676,9 @@ public final class NettyPeerServer implements AutoCloseable {
                     n - i * ChunkStore.CHECKSUM_BLOCK)));
             crcs[i] = (int) c.getValue();
         }
-        ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(Frames.chunkHeader(ctx.alloc(), reqId, n, crcs),
-                io.netty.buffer.Unpooled.wrappedBuffer(buf)));
+        ByteBuf body = io.netty.buffer.Unpooled.wrappedBuffer(buf);
+        byte[] digest = ctx.pipeline().get(FrameSeal.class) == null ? null : FrameSeal.digest(body, 0, n);
+        sendChunk(ctx, reqId, n, crcs, body, digest);
     }
 
     private static void closeQuietly(java.nio.channels.FileChannel ch) {

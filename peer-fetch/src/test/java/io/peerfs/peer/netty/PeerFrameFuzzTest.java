@@ -143,9 +143,9 @@ class PeerFrameFuzzTest {
         EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
         try {
             f.outside().clear();
-            authenticate(ch, f.secret());
+            Peer peer = authenticate(ch, f.secret());
             byte[] input = data.consumeRemainingAsBytes();
-            ch.writeInbound(Unpooled.wrappedBuffer(input));
+            peer.sendTagged(input);
             ch.runPendingTasks();
             drain(ch);
             ch.checkException();
@@ -169,12 +169,12 @@ class PeerFrameFuzzTest {
         f.store().put(cached, ByteBuffer.allocateDirect(100), false);
         EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
         try {
-            authenticate(ch, f.secret());
-            assertEquals(Frames.ERROR, free(ch, 1, 999, key), "a made-up inode frees nothing");
-            assertEquals(Frames.ERROR, free(ch, 2, 0, key));
-            assertEquals(Frames.ERROR, free(ch, 3, 4242, cached), "a cached backend chunk is no peer's to free");
+            Peer peer = authenticate(ch, f.secret());
+            assertEquals(Frames.ERROR, free(peer, 1, 999, key), "a made-up inode frees nothing");
+            assertEquals(Frames.ERROR, free(peer, 2, 0, key));
+            assertEquals(Frames.ERROR, free(peer, 3, 4242, cached), "a cached backend chunk is no peer's to free");
             assertTrue(f.store().contains(key) && f.store().contains(cached));
-            assertEquals(Frames.OK, free(ch, 4, 4242, key), "its inode, which the namespace no longer has");
+            assertEquals(Frames.OK, free(peer, 4, 4242, key), "its inode, which the namespace no longer has");
             assertTrue(!f.store().contains(key));
             ch.checkException();
         } finally {
@@ -183,11 +183,11 @@ class PeerFrameFuzzTest {
     }
 
     /** Sends FREE and answers the type of the answer frame. */
-    private static byte free(EmbeddedChannel ch, long id, long ino, io.peerfs.chunk.ChunkKey key) {
-        ch.writeInbound(Frames.start(ch.alloc(), Frames.FREE, 8 + 8 + 16).writeLong(id).writeLong(ino)
+    private static byte free(Peer peer, long id, long ino, io.peerfs.chunk.ChunkKey key) {
+        peer.send(Frames.start(peer.ch.alloc(), Frames.FREE, 8 + 8 + 16).writeLong(id).writeLong(ino)
                 .writeBytes(key.toBytes()));
-        ch.runPendingTasks();
-        ByteBuf answer = ch.readOutbound();
+        peer.ch.runPendingTasks();
+        ByteBuf answer = peer.answer();
         assertNotNull(answer);
         try {
             assertEquals(id, answer.getLong(6));
@@ -202,16 +202,17 @@ class PeerFrameFuzzTest {
         Fixture f = fixture();
         EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
         try {
-            authenticate(ch, f.secret());
+            Peer peer = authenticate(ch, f.secret());
             for (String path : new String[] {"big", "sub"}) {
-                metaGet(ch, 7, io.peerfs.peer.MetaCodec.LIST, path);
+                metaGet(peer, 7, io.peerfs.peer.MetaCodec.LIST, path);
                 ch.runPendingTasks();
-                ByteBuf answer = ch.readOutbound();
+                ByteBuf answer = peer.answer();
                 try {
                     assertNotNull(answer, path);
                     assertEquals(Frames.META, answer.getByte(5));
                     assertEquals(path.equals("big") ? io.peerfs.peer.MetaCodec.TOO_LARGE : 0, answer.getByte(14), path);
-                    assertTrue(answer.readableBytes() <= Frames.maxAnswer(CHUNK), "within what a client takes");
+                    assertTrue(answer.readableBytes() + FrameSeal.TAG <= Frames.maxAnswer(CHUNK),
+                            "within what a client takes");
                 } finally {
                     answer.release();
                 }
@@ -228,24 +229,27 @@ class PeerFrameFuzzTest {
         Fixture f = fixture();
         EmbeddedChannel ch = new EmbeddedChannel(f.server().handlers());
         try {
-            authenticate(ch, f.secret());
+            Peer peer = authenticate(ch, f.secret());
             long id = 1;
             for (String path : new String[] {"out-lnk", "out-lnk/outside-secret", "in-lnk/x", "in-lnk"}) {
                 for (byte kind = 1; kind <= 5; kind++) {
-                    metaGet(ch, id++, kind, path);
+                    metaGet(peer, id++, kind, path);
                 }
             }
             long size = OUTSIDE_BYTES.length();
             long mtime = Files.getLastModifiedTime(f.outsideFile()).to(java.util.concurrent.TimeUnit.NANOSECONDS);
             byte[] p = "out-lnk/outside-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8);
             byte[] key = io.peerfs.chunk.ChunkKey.forBackendFile("out-lnk/outside-secret", size, mtime, 0).toBytes();
-            ch.writeInbound(Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 8 + 8 + 2 + p.length)
+            peer.send(Frames.start(ch.alloc(), Frames.GET, 8 + 16 + 8 + 4 + 8 + 8 + 2 + p.length)
                     .writeLong(id++).writeBytes(key).writeLong(0).writeInt((int) size).writeLong(size).writeLong(mtime)
                     .writeShort(p.length).writeBytes(p));
             ch.runPendingTasks();
             int answers = 0;
             for (Object o; (o = ch.readOutbound()) != null; ) {
                 try {
+                    if (o instanceof ByteBuf b && b.readableBytes() == FrameSeal.TAG) {
+                        continue; // a frame's tag
+                    }
                     if (o instanceof ByteBuf b) {
                         String text = b.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
                         assertTrue(!text.contains(OUTSIDE_BYTES), "bytes from outside the backend were sent");
@@ -268,9 +272,9 @@ class PeerFrameFuzzTest {
     }
 
     /** Sends a META_GET of {@code kind} for {@code path}. */
-    private static void metaGet(EmbeddedChannel ch, long id, byte kind, String path) {
+    private static void metaGet(Peer peer, long id, byte kind, String path) {
         byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        ch.writeInbound(Frames.start(ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
+        peer.send(Frames.start(peer.ch.alloc(), Frames.META_GET, 8 + 1 + 2 + p.length)
                 .writeLong(id).writeByte(kind).writeShort(p.length).writeBytes(p));
     }
 
@@ -292,7 +296,7 @@ class PeerFrameFuzzTest {
         return c;
     }
 
-    private static void authenticate(EmbeddedChannel ch, byte[] secret) {
+    private static Peer authenticate(EmbeddedChannel ch, byte[] secret) {
         ByteBuf c = challenge(ch);
         byte[] serverNonce = new byte[Frames.NONCE];
         c.getBytes(6, serverNonce);
@@ -307,6 +311,72 @@ class PeerFrameFuzzTest {
         assertNotNull(ok, "the right secret is accepted");
         assertEquals(Frames.AUTH_OK, ok.getByte(5));
         ok.release();
+        return new Peer(ch, Frames.sessionKey(secret, true, serverNonce, clientNonce, nodeId),
+                Frames.sessionKey(secret, false, serverNonce, clientNonce, nodeId));
+    }
+
+    /**
+     * The client's end of an authenticated connection, written from the protocol's description
+     * rather than with {@link FrameSeal}: tags each frame it sends, checks each tag it reads.
+     */
+    static final class Peer {
+        final EmbeddedChannel ch;
+        private final Tagger out;
+        private final Tagger in;
+
+        Peer(EmbeddedChannel ch, byte[] outKey, byte[] inKey) {
+            this.ch = ch;
+            this.out = new Tagger(outKey);
+            this.in = new Tagger(inKey);
+        }
+
+        /** Sends a whole frame (length field first), tagged. */
+        void send(ByteBuf frame) {
+            byte[] bytes = new byte[frame.readableBytes()];
+            frame.readBytes(bytes);
+            frame.release();
+            ch.writeInbound(Unpooled.wrappedBuffer(out.tagged(bytes)));
+        }
+
+        /**
+         * Sends a stream of length-prefixed frames, each tagged as it is cut out; from the first
+         * length that is out of bounds or runs past the end, the rest goes as it is.
+         */
+        void sendTagged(byte[] stream) {
+            ByteBuffer b = ByteBuffer.wrap(stream);
+            while (b.remaining() >= 4 && ch.isOpen()) {
+                int length = b.getInt(b.position());
+                if (length < 0 || length > Frames.MAX_REQUEST - FrameSeal.TAG || length > b.remaining() - 4) {
+                    break;
+                }
+                byte[] frame = new byte[4 + length];
+                b.get(frame);
+                ch.writeInbound(Unpooled.wrappedBuffer(out.tagged(frame)));
+            }
+            if (b.hasRemaining() && ch.isOpen()) {
+                ch.writeInbound(Unpooled.wrappedBuffer(b));
+            }
+        }
+
+        /**
+         * The next answer frame (a CHUNK's body is left out), its tag checked and gone: length
+         * field, version, type and fields, as before tagging.
+         */
+        ByteBuf answer() {
+            ByteBuf frame = ch.readOutbound();
+            assertNotNull(frame, "an answer");
+            int content = frame.readableBytes() - 4;
+            assertEquals(content + FrameSeal.TAG, frame.getInt(0), "the length counts the tag");
+            ByteBuf tag = ch.readOutbound();
+            assertNotNull(tag, "a tag after the frame");
+            byte[] bytes = new byte[content];
+            frame.getBytes(4, bytes);
+            byte[] got = new byte[FrameSeal.TAG];
+            tag.readBytes(got);
+            tag.release();
+            assertTrue(java.util.Arrays.equals(in.tag(bytes), got), "the server's tag checks out");
+            return frame;
+        }
     }
 
     private static void drain(EmbeddedChannel ch) {

@@ -1,0 +1,406 @@
+package io.peerfs.peer.netty;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.chunk.ByteSize;
+import io.peerfs.chunk.ChunkStore;
+import io.peerfs.chunk.ChunkStoreConfig;
+import io.peerfs.chunk.disk.DiskChunkStore;
+import io.peerfs.fetch.ChunkFetcher;
+import io.peerfs.fetch.ChunkRef;
+import io.peerfs.meta.BackendMetaCache;
+import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import io.peerfs.peer.MetaCodec;
+import io.peerfs.peer.PeerStats;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real server and client on 127.0.0.1 (and raw sockets speaking the protocol).
+ *
+ * <p>The frames after the handshake are authenticated on a connection without TLS: a host on
+ * the path between them (a proxy that cuts the byte stream into frames) alters or injects
+ * frames the way an on-path attacker without the secret could. A changed byte anywhere,
+ * with the CRC32C fixed up to match, and a replayed request each close the connection;
+ * nothing altered is handed out.
+ *
+ * <p>What connections cost is bounded: connections per remote address, and requests being
+ * answered over all connections, whose answers are not read.
+ */
+class PeerConnectionTest {
+    private static final int CHUNK = 256 * 1024;
+    private static final byte[] SECRET = "frame tag test secret, 32 bytes!".getBytes();
+    @TempDir
+    Path dir;
+    private byte[] data;
+    private ChunkRef ref;
+    private PeerStats stats;
+    private NettyPeerServer server;
+    private InetSocketAddress serverAddress;
+    private NettyPeerClient client;
+    private DiskChunkStore store;
+    private RocksDbMetaStore scratch;
+    private BackendMetaCache meta;
+
+    @BeforeEach
+    void start() throws IOException {
+        Path backendDir = Files.createDirectories(dir.resolve("backend"));
+        data = new byte[CHUNK + 1000];
+        new Random(7).nextBytes(data);
+        Files.write(backendDir.resolve("data"), data);
+        long mtime = Files.getLastModifiedTime(backendDir.resolve("data")).to(TimeUnit.NANOSECONDS);
+        ref = ChunkRef.of(new ChunkRef.Version("data", data.length, mtime), "data", 0, CHUNK);
+        LocalDirBackend backend = LocalDirBackend.open(backendDir);
+        store = DiskChunkStore.open(new ChunkStoreConfig(dir.resolve("cache"), ByteSize.parse("64MiB"), 0));
+        meta = BackendMetaCache.open(backend, dir.resolve("meta"), Duration.ofSeconds(1), System::currentTimeMillis);
+        scratch = RocksDbMetaStore.open(dir.resolve("metastore"));
+        stats = new PeerStats();
+        server = new NettyPeerServer(SECRET, null, store, new ChunkFetcher(store, backend, CHUNK, 0), meta, scratch,
+                CHUNK, stats);
+        serverAddress = server.start(new InetSocketAddress("127.0.0.1", 0));
+        client = new NettyPeerClient(SECRET, null, "tester", CHUNK, 5000);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        client.close();
+        server.close();
+        store.close();
+        meta.close();
+        scratch.close();
+    }
+
+    @Test
+    void untouchedFramesPassBothWays() throws Exception {
+        try (Proxy proxy = new Proxy((toServer, frame) -> List.of(frame))) {
+            assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(proxy.address(), ref)));
+            // a second answer, after the first: sequence numbers agree on both ends
+            ByteBuf stat = client.meta(proxy.address(), MetaCodec.STAT, "data").get(10, TimeUnit.SECONDS);
+            try {
+                assertEquals(0, stat.readByte());
+                assertEquals(data.length, MetaCodec.readAttr(stat).size());
+            } finally {
+                stat.release();
+            }
+            // the shortest frames there are (a listing of the root): 13 bytes and the tag
+            ByteBuf root = client.meta(proxy.address(), MetaCodec.LIST, "").get(10, TimeUnit.SECONDS);
+            try {
+                assertEquals(0, root.readByte());
+                assertEquals(List.of("data"), MetaCodec.readNames(root));
+            } finally {
+                root.release();
+            }
+            assertEquals(0, stats.badFrames.sum());
+        }
+    }
+
+    @Test
+    void aChunkBodyChangedOnThePathIsNeverHandedOut() throws Exception {
+        // flips a body byte and fixes the block's CRC32C, which alone would not notice
+        try (Proxy proxy = new Proxy((toServer, frame) -> List.of(toServer || frame[1] != Frames.CHUNK ? frame
+                : alterBody(frame)))) {
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> client.fetch(proxy.address(), ref).get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("authentication tag"), e.getCause().toString());
+            assertTrue(proxy.altered > 0, "the proxy changed a chunk on its way");
+        }
+    }
+
+    @Test
+    void aReplayedRequestClosesTheConnection() throws Exception {
+        try (Proxy proxy = new Proxy(new BiFunction<>() {
+            private boolean replayed;
+
+            @Override
+            public List<byte[]> apply(Boolean toServer, byte[] frame) {
+                if (toServer && frame[1] == Frames.META_GET && !replayed) {
+                    replayed = true;
+                    return List.of(frame, frame); // the same request, tag and all, twice
+                }
+                return List.of(frame);
+            }
+        })) {
+            try {
+                client.meta(proxy.address(), MetaCodec.STAT, "data").get(10, TimeUnit.SECONDS).release();
+            } catch (ExecutionException e) {
+                // the first may or may not be answered before the replay closes the connection
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (stats.badFrames.sum() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, stats.badFrames.sum(), "the replay was refused");
+            assertTrue(proxy.serverClosed.await(10, TimeUnit.SECONDS), "the server closed the connection");
+        }
+    }
+
+    @Test
+    void aFrameInjectedAfterTheHandshakeClosesTheConnection() throws Exception {
+        try (Proxy proxy = new Proxy(new BiFunction<>() {
+            private boolean injected;
+
+            @Override
+            public List<byte[]> apply(Boolean toServer, byte[] frame) {
+                if (toServer && frame[1] == Frames.META_GET && !injected) {
+                    injected = true; // a FREE of the attacker's making, tagged with a guess
+                    byte[] free = new byte[2 + 8 + 8 + 16 + FrameSeal.TAG];
+                    free[0] = Frames.VERSION;
+                    free[1] = Frames.FREE;
+                    return List.of(free, frame);
+                }
+                return List.of(frame);
+            }
+        })) {
+            assertThrows(ExecutionException.class,
+                    () -> client.meta(proxy.address(), MetaCodec.STAT, "data").get(10, TimeUnit.SECONDS));
+            assertEquals(1, stats.badFrames.sum());
+            assertTrue(proxy.serverClosed.await(10, TimeUnit.SECONDS), "the server closed the connection");
+        }
+    }
+
+    @Test
+    void connectionsFromOneAddressAreBoundedAndOtherAddressesStillGetIn() throws Exception {
+        List<Socket> open = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < NettyPeerServer.MAX_PER_ADDRESS; i++) {
+                open.add(connect("127.0.0.1"));
+                assertEquals(Frames.CHALLENGE, challenge(open.get(i))[1], "connection " + i + " is challenged");
+            }
+            try (Socket over = connect("127.0.0.1")) {
+                assertTrue(closedByServer(over), "one more from the same address is closed");
+            }
+            try (Socket other = connect("127.0.0.2")) { // the same host by another loopback address
+                assertEquals(Frames.CHALLENGE, challenge(other)[1], "another address is still served");
+            }
+            open.remove(0).close();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (true) { // the server sees the close a little later
+                try (Socket again = connect("127.0.0.1")) {
+                    if (!closedByServer(again)) {
+                        break;
+                    }
+                }
+                assertTrue(System.nanoTime() < deadline, "a closed connection frees its place");
+                Thread.sleep(50);
+            }
+        } finally {
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void requestsBeingAnsweredAreBoundedOverAllConnectionsAndAllAreAnsweredOnceRead() throws Exception {
+        server.limitAnswering(4);
+        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
+                .release(); // cached on the server: every GET below is a hit
+        int perConnection = 40;
+        List<Socket> raw = new java.util.ArrayList<>();
+        try {
+            for (int c = 0; c < 2; c++) { // two members that ask and do not read their answers
+                Socket s = connect("127.0.0.1");
+                Tagger tags = authenticate(s);
+                java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+                for (int i = 0; i < perConnection; i++) {
+                    gets.write(tags.tagged(get(i)));
+                }
+                s.getOutputStream().write(gets.toByteArray());
+                raw.add(s);
+            }
+            int most = 0;
+            for (int i = 0; i < 30; i++) {
+                most = Math.max(most, server.answering());
+                Thread.sleep(20);
+            }
+            assertTrue(most <= 4 + 2, "at most the bound (and one per event loop racing it): " + most);
+            assertTrue(most >= 1, "requests are being answered: " + most);
+            for (Socket s : raw) { // now they read: every request is answered, none stalls
+                DataInputStream in = new DataInputStream(s.getInputStream());
+                for (int i = 0; i < perConnection; i++) {
+                    byte[] frame = new byte[in.readInt()];
+                    in.readFully(frame);
+                    assertEquals(Frames.CHUNK, frame[1], "answer " + i);
+                }
+            }
+            assertEquals(0, server.answering());
+        } finally {
+            for (Socket s : raw) {
+                s.close();
+            }
+        }
+    }
+
+    /** A GET of {@link #ref}, length field first, untagged. */
+    private byte[] get(long id) {
+        byte[] path = "data".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + 2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
+                .putInt(2 + 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length).put(Frames.VERSION).put(Frames.GET).putLong(id)
+                .put(ref.key().toBytes()).putLong(0).putInt(ref.length()).putLong(ref.version().size())
+                .putLong(ref.version().mtimeNs()).putShort((short) path.length).put(path).array();
+    }
+
+    private Socket connect(String from) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(from, 0));
+        s.connect(serverAddress, 5000);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    private static byte[] challenge(Socket s) throws IOException {
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        byte[] frame = new byte[in.readInt()];
+        in.readFully(frame);
+        return frame;
+    }
+
+    /** Passes the handshake on {@code s}; answers the tags of the frames this end sends. */
+    private static Tagger authenticate(Socket s) throws IOException {
+        byte[] serverNonce = java.util.Arrays.copyOfRange(challenge(s), 2, 2 + Frames.NONCE);
+        byte[] clientNonce = new byte[Frames.NONCE];
+        byte[] nodeId = "raw".getBytes();
+        byte[] mac = Frames.mac(SECRET, "peerfs-v1 client", serverNonce, clientNonce, nodeId);
+        s.getOutputStream().write(ByteBuffer.allocate(4 + 2 + Frames.NONCE + Frames.MAC + 2 + nodeId.length)
+                .putInt(2 + Frames.NONCE + Frames.MAC + 2 + nodeId.length).put(Frames.VERSION).put(Frames.AUTH)
+                .put(clientNonce).put(mac).putShort((short) nodeId.length).put(nodeId).array());
+        assertEquals(Frames.AUTH_OK, challenge(s)[1]);
+        return new Tagger(Frames.sessionKey(SECRET, true, serverNonce, clientNonce, nodeId));
+    }
+
+    private static boolean closedByServer(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() == -1;
+        } catch (java.net.SocketException e) {
+            return true; // reset
+        }
+    }
+
+    private static byte[] alterBody(byte[] frame) {
+        ByteBuffer b = ByteBuffer.wrap(frame);
+        int length = b.getInt(2 + 8);
+        int blocks = b.getInt(2 + 8 + 4);
+        int body = 2 + 8 + 4 + 4 + 4 * blocks;
+        frame[body + 100] ^= 1;
+        CRC32C crc = new CRC32C();
+        crc.update(frame, body, Math.min(length, ChunkStore.CHECKSUM_BLOCK));
+        b.putInt(2 + 8 + 4 + 4, (int) crc.getValue());
+        return frame;
+    }
+
+    private static byte[] bytes(java.util.concurrent.CompletableFuture<ByteBuf> f) throws Exception {
+        ByteBuf b = f.get(10, TimeUnit.SECONDS);
+        try {
+            byte[] out = new byte[b.readableBytes()];
+            b.readBytes(out);
+            return out;
+        } finally {
+            b.release();
+        }
+    }
+
+    /**
+     * A host on the path: forwards one connection to the server frame by frame, each frame
+     * (its bytes after the length field, tag included) through {@code change}, which answers
+     * the frames to send in its place.
+     */
+    private final class Proxy implements AutoCloseable {
+        private final ServerSocket listen = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        private final BiFunction<Boolean, byte[], List<byte[]>> change;
+        final java.util.concurrent.CountDownLatch serverClosed = new java.util.concurrent.CountDownLatch(1);
+        volatile int altered;
+        private final java.util.List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        Proxy(BiFunction<Boolean, byte[], List<byte[]>> change) throws IOException {
+            this.change = change;
+            Thread t = new Thread(this::accept, "proxy");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        String address() {
+            return "127.0.0.1:" + listen.getLocalPort();
+        }
+
+        private void accept() {
+            try {
+                Socket fromClient = listen.accept();
+                Socket toServer = new Socket(serverAddress.getAddress(), serverAddress.getPort());
+                sockets.add(fromClient);
+                sockets.add(toServer);
+                pump(fromClient, toServer, true);
+                pump(toServer, fromClient, false);
+            } catch (IOException e) {
+                // closed
+            }
+        }
+
+        private void pump(Socket from, Socket to, boolean toServer) {
+            Thread t = new Thread(() -> {
+                try {
+                    DataInputStream in = new DataInputStream(from.getInputStream());
+                    DataOutputStream out = new DataOutputStream(to.getOutputStream());
+                    while (true) {
+                        byte[] frame = new byte[in.readInt()];
+                        in.readFully(frame);
+                        List<byte[]> sent = change.apply(toServer, frame.clone());
+                        if (sent.size() != 1 || !java.util.Arrays.equals(sent.get(0), frame)) {
+                            altered++;
+                        }
+                        for (byte[] f : sent) {
+                            out.writeInt(f.length);
+                            out.write(f);
+                        }
+                        out.flush();
+                    }
+                } catch (IOException e) {
+                    if (!toServer) {
+                        serverClosed.countDown();
+                    }
+                    closeAll();
+                }
+            }, "proxy-pump");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void closeAll() {
+            for (Socket s : sockets) {
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            listen.close();
+            closeAll();
+        }
+    }
+}
