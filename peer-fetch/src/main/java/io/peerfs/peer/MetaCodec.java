@@ -17,10 +17,15 @@ public final class MetaCodec {
     public static final byte READLINK = 4;
     public static final byte XATTRS = 5;
     /**
-     * The status of a META answer that does not fit in one frame (statuses: 0 the answer
-     * follows, 1 no such file, 2 not a directory, 3 this): the asker reads the backend.
+     * The status of a META answer too large to send (statuses: 0 the answer follows, 1 no
+     * such file, 2 not a directory, 3 this, 4 {@link #MORE}): the asker reads the backend.
      */
     public static final byte TOO_LARGE = 3;
+    /**
+     * The status of a frame that carries the next bytes of an answer sent in parts; the
+     * frame with status 0 carries the last bytes. The asker joins them.
+     */
+    public static final byte MORE = 4;
 
     private MetaCodec() {
     }

@@ -29,7 +29,9 @@ import javax.crypto.spec.SecretKeySpec;
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
  * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory,
- *                                                            3 too large for one frame (no answer: ask the backend)
+ *                                                            3 too large (no answer: ask the backend), 4 more: the
+ *                                                            answer's next bytes; more frames of the request follow,
+ *                                                            the last one status 0 (an answer longer than 1 MiB)
  * </pre>
  * Nothing but CHALLENGE/AUTH passes before authentication; a frame of another version,
  * an unknown type or one longer than the receiver's bound closes the connection. Without

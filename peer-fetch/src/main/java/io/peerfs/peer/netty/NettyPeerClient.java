@@ -18,6 +18,7 @@ import io.netty.handler.ssl.SslContext;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
+import io.peerfs.peer.MetaCodec;
 import io.peerfs.fetch.ChunkRef;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,6 +48,8 @@ public final class NettyPeerClient implements AutoCloseable {
     private final EventLoopGroup group = new NioEventLoopGroup(2, NettyPeerServer.daemonThreads("peerfs-peer-client"));
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final AtomicLong nextId = new AtomicLong(1);
+    /** Longest metadata answer taken (in parts); a longer one counts as TOO_LARGE. */
+    static final int MAX_META_ANSWER = 64 << 20;
 
     public NettyPeerClient(byte[] secret, SslContext tls, String nodeId, int maxChunk, int connectTimeoutMs) {
         this.secret = secret.clone();
@@ -158,6 +161,8 @@ public final class NettyPeerClient implements AutoCloseable {
         final String address;
         final CompletableFuture<Channel> ready = new CompletableFuture<>();
         final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+        /** The parts so far of META answers sent in parts, by request (event loop only). */
+        private final Map<Long, io.netty.buffer.CompositeByteBuf> parts = new java.util.HashMap<>();
         final byte[] nonce = new byte[Frames.NONCE];
         /** Authenticates the frames after the handshake; none with TLS, which does that itself. */
         final FrameSeal seal = tls == null ? new FrameSeal() : null;
@@ -201,13 +206,7 @@ public final class NettyPeerClient implements AutoCloseable {
                     ready.complete(ctx.channel());
                 }
                 case Frames.CHUNK -> received(frame);
-                case Frames.META -> {
-                    Pending p = pending.get(frame.readLong());
-                    ByteBuf answer = frame.retainedSlice();
-                    if (p == null || p.answer() != Frames.META || !p.done.complete(answer)) {
-                        answer.release(); // timed out meanwhile, or not a metadata request
-                    }
-                }
+                case Frames.META -> metaAnswered(frame);
                 case Frames.OK -> {
                     Pending p = pending.get(frame.readLong());
                     if (p != null && p.answer() == Frames.OK) {
@@ -222,6 +221,47 @@ public final class NettyPeerClient implements AutoCloseable {
                     }
                 }
                 default -> throw new ProtocolException("unexpected frame type " + type + " from " + address);
+            }
+        }
+
+        /**
+         * A META frame: the whole answer, or a part of one ({@link MetaCodec#MORE}), joined
+         * with the parts before it; an answer past {@link #MAX_META_ANSWER} is taken as
+         * TOO_LARGE (the rest of it is dropped as it comes).
+         */
+        private void metaAnswered(ByteBuf frame) throws ProtocolException {
+            long id = frame.readLong();
+            io.netty.buffer.CompositeByteBuf sofar = parts.remove(id);
+            Pending p = pending.get(id);
+            if (p == null || p.answer() != Frames.META) {
+                release(sofar); // timed out meanwhile, or not a metadata request
+                return;
+            }
+            byte status = frame.getByte(frame.readerIndex());
+            if (sofar != null && status != 0 && status != MetaCodec.MORE) {
+                sofar.release();
+                throw new ProtocolException("peer " + address + " ended an answer in parts with status " + status);
+            }
+            ByteBuf answer;
+            if (status == MetaCodec.MORE || sofar != null) {
+                sofar = sofar != null ? sofar : frame.alloc().compositeBuffer(Integer.MAX_VALUE)
+                        .addComponent(true, io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {0}));
+                if (sofar.readableBytes() + frame.readableBytes() > MAX_META_ANSWER) {
+                    sofar.release();
+                    answer = io.netty.buffer.Unpooled.wrappedBuffer(new byte[] {MetaCodec.TOO_LARGE});
+                } else {
+                    sofar.addComponent(true, frame.retainedSlice(frame.readerIndex() + 1, frame.readableBytes() - 1));
+                    if (status == MetaCodec.MORE) {
+                        parts.put(id, sofar);
+                        return;
+                    }
+                    answer = sofar;
+                }
+            } else {
+                answer = frame.retainedSlice();
+            }
+            if (!p.done.complete(answer)) {
+                answer.release();
             }
         }
 
@@ -267,6 +307,8 @@ public final class NettyPeerClient implements AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            parts.values().forEach(ByteBuf::release);
+            parts.clear();
             fail(new PeerFailedException("connection to peer " + address + " closed", true));
         }
 
@@ -281,6 +323,12 @@ public final class NettyPeerClient implements AutoCloseable {
             connections.remove(address, this);
             ready.completeExceptionally(e);
             pending.values().forEach(p -> p.done.completeExceptionally(e));
+        }
+    }
+
+    private static void release(ByteBuf b) {
+        if (b != null) {
+            b.release();
         }
     }
 

@@ -73,6 +73,10 @@ public final class NettyPeerServer implements AutoCloseable {
      * descriptors stay bounded however many connections the members open.
      */
     static final int MAX_ANSWERING = 1024;
+    /** Longest piece of a metadata answer in one frame; a longer answer is sent in parts. */
+    static final int MAX_META_PART = 1 << 20;
+    /** Answers sent in parts at once, over all connections; see {@link #sendMetaInParts}. */
+    static final int MAX_META_STREAMS = 8;
     /** How often a connection held back by {@link #MAX_ANSWERING} looks again (others do not wake it). */
     private static final long ANSWERING_RETRY_MS = 10;
 
@@ -102,6 +106,7 @@ public final class NettyPeerServer implements AutoCloseable {
             new java.util.concurrent.ConcurrentHashMap<>();
     /** Requests of all connections taken in and not answered yet; see {@link #MAX_ANSWERING}. */
     private final AtomicInteger answering = new AtomicInteger();
+    private final AtomicInteger metaStreams = new AtomicInteger();
     private int maxAnswering = MAX_ANSWERING;
     private final io.peerfs.chunk.DirectBufferPool pullBuffers;
     /** Chunk files are read through these for their digest on connections without TLS. */
@@ -260,7 +265,8 @@ public final class NettyPeerServer implements AutoCloseable {
 
         /**
          * Whether {@code msg} is the last part of an answer to a request: an OK, ERROR or META
-         * frame, or a chunk body after its header. Not the header nor CHALLENGE or AUTH_OK.
+         * frame (the last of a META answer in parts), or a chunk body after its header. Not the
+         * header nor CHALLENGE or AUTH_OK.
          * A CHUNK header and its body are written one right after the other ({@link #sendChunk}).
          */
         private boolean endsAnAnswer(Object msg) {
@@ -271,7 +277,8 @@ public final class NettyPeerServer implements AutoCloseable {
             ByteBuf b = msg instanceof FrameSeal.ChunkHead h ? h.content() : (ByteBuf) msg;
             byte type = b.getByte(b.readerIndex() + 5);
             bodyNext = type == Frames.CHUNK;
-            return type == Frames.OK || type == Frames.ERROR || type == Frames.META;
+            return type == Frames.OK || type == Frames.ERROR
+                    || type == Frames.META && b.getByte(b.readerIndex() + 4 + 2 + 8) != MetaCodec.MORE;
         }
         /** Requests read while {@link #MAX_IN_FLIGHT} were in flight, served as those finish (event loop only). */
         private final java.util.ArrayDeque<ByteBuf> waiting = new java.util.ArrayDeque<>();
@@ -645,15 +652,40 @@ public final class NettyPeerServer implements AutoCloseable {
             ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
             return;
         }
-        if (status == 0 && 8 + 1 + answer.readableBytes() + 2 > Frames.maxAnswer(maxChunk)) {
-            // more than a client takes in one frame (a directory of ~100k names): it is told so
-            // and asks the backend itself, rather than losing the connection and all it carries
-            status = MetaCodec.TOO_LARGE;
+        int part = Math.min(MAX_META_PART, maxChunk);
+        if (status == 0 && answer.readableBytes() > part) {
+            sendMetaInParts(ctx, reqId, answer, part);
+        } else {
+            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + (status == 0 ? answer.readableBytes() : 0));
+            head.writeLong(reqId).writeByte(status);
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, status == 0 ? answer : releaseEmpty(answer)));
         }
-        ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + (status == 0 ? answer.readableBytes() : 0));
-        head.writeLong(reqId).writeByte(status);
-        ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, status == 0 ? answer : releaseEmpty(answer)));
         stats.metaServed.increment();
+    }
+
+    /**
+     * Sends an answer longer than one frame (a listing of a large directory) in frames of
+     * {@code part} bytes: status MORE with the next bytes, the last one status 0. At most
+     * {@link #MAX_META_STREAMS} at once (each holds its whole answer until sent); past that the
+     * asker is told TOO_LARGE and reads the backend itself.
+     */
+    private void sendMetaInParts(ChannelHandlerContext ctx, long reqId, ByteBuf answer, int part) {
+        if (metaStreams.incrementAndGet() > MAX_META_STREAMS) {
+            metaStreams.decrementAndGet();
+            answer.release();
+            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1).writeLong(reqId).writeByte(MetaCodec.TOO_LARGE);
+            ctx.writeAndFlush(head);
+            return;
+        }
+        io.netty.channel.ChannelFuture last = null;
+        while (answer.isReadable()) {
+            int n = Math.min(part, answer.readableBytes());
+            byte status = n == answer.readableBytes() ? 0 : MetaCodec.MORE;
+            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + n).writeLong(reqId).writeByte(status);
+            last = ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, answer.readRetainedSlice(n)));
+        }
+        answer.release();
+        last.addListener(f -> metaStreams.decrementAndGet());
     }
 
     private static ByteBuf releaseEmpty(ByteBuf b) {

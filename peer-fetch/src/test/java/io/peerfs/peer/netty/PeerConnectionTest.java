@@ -118,6 +118,32 @@ class PeerConnectionTest {
     }
 
     @Test
+    void aListingOfManyFramesArrivesWholeThroughTheClient() throws Exception {
+        Path big = Files.createDirectories(dir.resolve("backend/big"));
+        List<String> names = new java.util.ArrayList<>();
+        for (int i = 0; i < 12_000; i++) { // ~0.6 MB as a listing: three frames of this cluster's 256 KiB
+            names.add(String.format("a-name-long-enough-for-many-frames-%08d", i));
+            Files.createFile(big.resolve(names.get(i)));
+        }
+        try (Proxy proxy = new Proxy((toServer, frame) -> List.of(frame))) {
+            ByteBuf answer = client.meta(proxy.address(), MetaCodec.LIST, "big").get(10, TimeUnit.SECONDS);
+            try {
+                assertEquals(0, answer.readByte());
+                List<String> listed = MetaCodec.readNames(answer);
+                java.util.Collections.sort(listed);
+                assertEquals(names, listed);
+            } finally {
+                answer.release();
+            }
+            assertTrue(proxy.metaFrames >= 3, "sent in parts: " + proxy.metaFrames + " frames");
+            // the connection carries on with the next request
+            ByteBuf stat = client.meta(proxy.address(), MetaCodec.STAT, "data").get(10, TimeUnit.SECONDS);
+            stat.release();
+        }
+        assertEquals(0, stats.badFrames.sum());
+    }
+
+    @Test
     void aChunkBodyChangedOnThePathIsNeverHandedOut() throws Exception {
         // flips a body byte and fixes the block's CRC32C, which alone would not notice
         try (Proxy proxy = new Proxy((toServer, frame) -> List.of(toServer || frame[1] != Frames.CHUNK ? frame
@@ -332,6 +358,7 @@ class PeerConnectionTest {
         private final BiFunction<Boolean, byte[], List<byte[]>> change;
         final java.util.concurrent.CountDownLatch serverClosed = new java.util.concurrent.CountDownLatch(1);
         volatile int altered;
+        volatile int metaFrames;
         private final java.util.List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         Proxy(BiFunction<Boolean, byte[], List<byte[]>> change) throws IOException {
@@ -366,6 +393,9 @@ class PeerConnectionTest {
                     while (true) {
                         byte[] frame = new byte[in.readInt()];
                         in.readFully(frame);
+                        if (!toServer && frame[1] == Frames.META) {
+                            metaFrames++;
+                        }
                         List<byte[]> sent = change.apply(toServer, frame.clone());
                         if (sent.size() != 1 || !java.util.Arrays.equals(sent.get(0), frame)) {
                             altered++;
