@@ -30,6 +30,17 @@ public final class MetaCodec {
     private MetaCodec() {
     }
 
+    /** Writes the answer {@code value} to a question of {@code kind} (what {@code PeerService} answers). */
+    @SuppressWarnings("unchecked")
+    public static void writeAnswer(ByteBuf b, byte kind, Object value) {
+        switch (kind) {
+            case STAT -> writeAttr(b, (FileAttr) value);
+            case LIST -> writeNames(b, (List<String>) value);
+            case READLINK -> writeString(b, (String) value);
+            default -> writeXattrs(b, (Map<String, byte[]>) value);
+        }
+    }
+
     public static void writeAttr(ByteBuf b, FileAttr a) {
         b.writeByte(a.type().ordinal()).writeInt(a.mode()).writeLong(a.size()).writeLong(a.mtimeNs())
                 .writeLong(a.ctimeNs()).writeLong(a.atimeNs()).writeInt(a.nlink()).writeInt(a.uid()).writeInt(a.gid())

@@ -48,10 +48,10 @@ public final class PeerNode implements AutoCloseable {
                                  BackendMetaCache metaCache, MetaRouting routing, int chunkSize) throws IOException {
         PeerStats stats = new PeerStats();
         NettyPeerServer server = null;
+        PeerService service = new PeerService(store, fetcher, metaCache, meta, chunkSize, stats);
         String self = null;
         if (config.listen() != null) {
-            server = new NettyPeerServer(config.secret(), PeerTls.server(config.tls()), store, fetcher, metaCache,
-                    meta, chunkSize, stats);
+            server = new NettyPeerServer(config.secret(), PeerTls.server(config.tls()), service, chunkSize, stats);
             int colon = config.listen().lastIndexOf(':');
             String host = config.listen().substring(0, colon);
             try {
@@ -70,9 +70,7 @@ public final class PeerNode implements AutoCloseable {
                 System::currentTimeMillis);
         members.start();
         PeerNetwork network = new PeerNetwork(members, client, stats, config.timeout());
-        if (server != null) {
-            server.keepReplicasFrom(network);
-        }
+        service.keepReplicasFrom(network);
         fetcher.usePeers(network, config.keepPeerChunks());
         routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,

@@ -6,7 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -18,21 +17,15 @@ import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.peerfs.PeerFsException;
 import io.peerfs.Stopping;
-import io.peerfs.chunk.ChunkKey;
-import io.peerfs.chunk.ChunkStore;
-import io.peerfs.fetch.ChunkFetcher;
-import io.peerfs.fetch.ChunkRef;
-import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.peer.MetaCodec;
-import io.peerfs.peer.MetaRouting;
+import io.peerfs.peer.PeerRequest;
+import io.peerfs.peer.PeerService;
 import io.peerfs.peer.PeerStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -42,16 +35,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves this node's chunks to authenticated peers. A requested chunk comes from the local
- * store, or, on a miss, is loaded from the backend once (this node is its owner) and then
- * sent. Chunk files go out zero-copy ({@link DefaultFileRegion}, sendfile). A connection
- * that fails authentication, sends a malformed or oversized frame, or stays silent is
- * closed; the server keeps serving everyone else.
+ * The peer protocol's server side: authenticates each connection, decodes its requests
+ * ({@link RequestDecoder}), has {@link PeerService} answer them off the event loop, and
+ * sends the answers as frames ({@link FrameReplies}), with what a connection may cost bounded
+ * (requests in flight, connections in all, per address and unauthenticated). A connection
+ * that fails authentication, sends a malformed, oversized or badly tagged frame, or stays
+ * silent is closed; the server keeps serving everyone else.
  */
 public final class NettyPeerServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NettyPeerServer.class);
@@ -73,21 +66,14 @@ public final class NettyPeerServer implements AutoCloseable {
      * descriptors stay bounded however many connections the members open.
      */
     static final int MAX_ANSWERING = 1024;
-    /** Longest piece of a metadata answer in one frame; a longer answer is sent in parts. */
-    static final int MAX_META_PART = 1 << 20;
-    /** Answers sent in parts at once, over all connections; see {@link #sendMetaInParts}. */
-    static final int MAX_META_STREAMS = 8;
     /** How often a connection held back by {@link #MAX_ANSWERING} looks again (others do not wake it). */
     private static final long ANSWERING_RETRY_MS = 10;
 
     private final byte[] secret;
     /** TLS for every connection, or null for plain TCP. */
     private final SslContext tls;
-    private final ChunkStore store;
-    private final ChunkFetcher fetcher;
-    private final BackendMetaCache metaCache;
-    /** The scratch namespace, asked before a peer's FREE drops a chunk. */
-    private final io.peerfs.meta.MetaStore scratch;
+    private final PeerService service;
+    private final FrameReplies replies;
     private final int maxChunk;
     private final PeerStats stats;
     private final SecureRandom random = new SecureRandom();
@@ -106,23 +92,12 @@ public final class NettyPeerServer implements AutoCloseable {
             new java.util.concurrent.ConcurrentHashMap<>();
     /** Requests of all connections taken in and not answered yet; see {@link #MAX_ANSWERING}. */
     private final AtomicInteger answering = new AtomicInteger();
-    private final AtomicInteger metaStreams = new AtomicInteger();
     private int maxAnswering = MAX_ANSWERING;
-    private final io.peerfs.chunk.DirectBufferPool pullBuffers;
-    /** Chunk files are read through these for their digest on connections without TLS. */
-    private final io.peerfs.chunk.DirectBufferPool digestBuffers = new io.peerfs.chunk.DirectBufferPool(256 * 1024, 4);
-    /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
-    private volatile io.peerfs.fetch.ScratchPeers replicaSource;
     private Channel server;
 
-    /**
-     * @param metaCache answers peers' metadata questions about directories this node owns
-     * @param scratch the scratch namespace, which must agree before a chunk is freed on a peer's word
-     */
-    public NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher,
-                           BackendMetaCache metaCache, io.peerfs.meta.MetaStore scratch, int maxChunk,
-                           PeerStats stats) {
-        this(secret, tls, store, fetcher, metaCache, scratch, maxChunk, stats,
+    /** Answers with {@code service}, in chunks of at most {@code maxChunk} bytes. */
+    public NettyPeerServer(byte[] secret, SslContext tls, PeerService service, int maxChunk, PeerStats stats) {
+        this(secret, tls, service, maxChunk, stats,
                 new ThreadPoolExecutor(4, 4, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(256),
                         daemonThreads("peerfs-peer-serve")),
                 new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(64),
@@ -130,20 +105,16 @@ public final class NettyPeerServer implements AutoCloseable {
     }
 
     /** With the executors for requests and for replica pulls given (tests run them on the calling thread). */
-    NettyPeerServer(byte[] secret, SslContext tls, ChunkStore store, ChunkFetcher fetcher, BackendMetaCache metaCache,
-                    io.peerfs.meta.MetaStore scratch, int maxChunk, PeerStats stats, ExecutorService work,
-                    ExecutorService pulls) {
+    NettyPeerServer(byte[] secret, SslContext tls, PeerService service, int maxChunk, PeerStats stats,
+                    ExecutorService work, ExecutorService pulls) {
         this.secret = secret.clone();
-        this.scratch = scratch;
         this.tls = tls;
-        this.metaCache = metaCache;
-        this.store = store;
-        this.fetcher = fetcher;
+        this.service = service;
+        this.replies = new FrameReplies(tls != null, maxChunk);
         this.maxChunk = maxChunk;
         this.stats = stats;
         this.work = work;
         this.pulls = pulls;
-        this.pullBuffers = new io.peerfs.chunk.DirectBufferPool(maxChunk, 2);
     }
 
     /** Lowers {@link #MAX_ANSWERING} (tests). */
@@ -154,11 +125,6 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Requests being answered now, over all connections. */
     int answering() {
         return answering.get();
-    }
-
-    /** Keeps replicas of scratch chunks that peers ask for (PULL), fetched from them through {@code source}. */
-    public void keepReplicasFrom(io.peerfs.fetch.ScratchPeers source) {
-        this.replicaSource = source;
     }
 
     /** Daemon threads named {@code name-1}, {@code name-2}, …, so a stuck process shows whose they are. */
@@ -325,13 +291,14 @@ public final class NettyPeerServer implements AutoCloseable {
         }
 
         /** Hands a request's work to {@code pool}, counted in flight until its answer is sent. */
-        private void dispatch(ChannelHandlerContext ctx, ExecutorService pool, long reqId, Runnable task) {
+        private void dispatch(ChannelHandlerContext ctx, ExecutorService pool, PeerService.Reply reply,
+                              Runnable task) {
             inFlight++;
             answering.incrementAndGet();
             try {
                 pool.execute(task);
             } catch (RejectedExecutionException e) {
-                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "busy")); // its answer
+                reply.error("busy"); // its answer
             }
         }
 
@@ -385,57 +352,11 @@ public final class NettyPeerServer implements AutoCloseable {
                 authenticate(ctx, frame);
                 return;
             }
-            if (type == Frames.META_GET) {
-                long reqId = frame.readLong();
-                byte kind = frame.readByte();
-                int pathLen = frame.readUnsignedShort();
-                if (pathLen != frame.readableBytes() || kind < MetaCodec.STAT || kind > MetaCodec.XATTRS) {
-                    throw new ProtocolException("malformed metadata request");
-                }
-                String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
-                dispatch(ctx, work, reqId, () -> answerMeta(ctx, reqId, kind, path));
-                return;
-            }
-            if (type == Frames.HELD || type == Frames.FREE || type == Frames.PULL) {
-                long reqId = frame.readLong();
-                long ino = type == Frames.HELD ? 0 : frame.readLong();
-                byte[] key = new byte[16];
-                frame.readBytes(key);
-                if (frame.isReadable()) {
-                    throw new ProtocolException("malformed scratch chunk request");
-                }
-                ChunkKey k = ChunkKey.fromBytes(key);
-                String peerNode = nodeName;
-                Runnable task = switch (type) {
-                    case Frames.HELD -> () -> serveHeld(ctx, reqId, k, peerNode);
-                    case Frames.FREE -> () -> free(ctx, reqId, ino, k);
-                    default -> () -> keepReplica(ctx, reqId, ino, k, peerNode);
-                };
-                dispatch(ctx, type == Frames.PULL ? pulls : work, reqId, task);
-                return;
-            }
-            if (type != Frames.GET) {
-                throw new ProtocolException("unexpected frame type " + type);
-            }
-            long reqId = frame.readLong();
-            byte[] key = new byte[16];
-            frame.readBytes(key);
-            long offset = frame.readLong();
-            int length = frame.readInt();
-            long size = frame.readLong();
-            long mtimeNs = frame.readLong();
-            int pathLen = frame.readUnsignedShort();
-            if (length <= 0 || length > maxChunk || offset < 0 || offset % maxChunk != 0 || offset >= size
-                    || pathLen != frame.readableBytes()) {
-                throw new ProtocolException("malformed chunk request");
-            }
-            String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
-            ChunkRef ref = ChunkRef.of(new ChunkRef.Version(path, size, mtimeNs), path, offset / maxChunk, maxChunk);
-            if (!ref.key().equals(ChunkKey.fromBytes(key)) || ref.length() != length) {
-                throw new ProtocolException("chunk request whose key does not match its file and offset");
-            }
-            String to = nodeName;
-            dispatch(ctx, work, reqId, () -> serve(ctx, reqId, ref, to));
+            PeerRequest request = RequestDecoder.decode(frame, type, maxChunk);
+            String from = nodeName;
+            PeerService.Reply reply = replies.to(ctx, request.id());
+            dispatch(ctx, request instanceof PeerRequest.Pull ? pulls : work, reply,
+                    () -> service.answer(request, from, reply));
         }
 
         private void authenticate(ChannelHandlerContext ctx, ByteBuf frame) throws ProtocolException {
@@ -483,241 +404,6 @@ public final class NettyPeerServer implements AutoCloseable {
         private void refuse(ChannelHandlerContext ctx, String why) {
             stats.warnRefused(peer, why);
             ctx.close();
-        }
-    }
-
-    /**
-     * A backend-relative path as PeerFS forms them ({@code ""}, {@code a/b}); anything that
-     * could name a file outside the backend directory is a protocol violation.
-     */
-    static String requireBackendPath(String path) throws ProtocolException {
-        if (path.isEmpty()) {
-            return path;
-        }
-        for (String part : path.split("/", -1)) {
-            if (part.isEmpty() || part.equals(".") || part.equals("..") || part.indexOf('\0') >= 0) {
-                throw new ProtocolException("path outside the backend directory requested: " + path);
-            }
-        }
-        return path;
-    }
-
-    /** A scratch chunk from this node's store, as it is: never loaded from the backend. */
-    private void serveHeld(ChannelHandlerContext ctx, long reqId, ChunkKey key, String to) {
-        try {
-            // only what this node holds as a scratch file's copy (pinned): a cached backend chunk
-            // is a GET's, which names its file and so is confined like a read of it
-            var exported = store.isPinned(key) ? store.export(key) : java.util.Optional.<ChunkStore.Exported>empty();
-            if (exported.isEmpty()) {
-                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is not held here"));
-                return;
-            }
-            sendExported(ctx, reqId, exported.get());
-            stats.served(to, exported.get().length());
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot serve held chunk {} to a peer: {}", key, e.toString());
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
-        }
-    }
-
-    /**
-     * Drops a scratch chunk a peer says is no longer used: only a chunk this node stored for that
-     * very inode (so a made-up inode frees nothing), and once the scratch namespace agrees.
-     */
-    private void free(ChannelHandlerContext ctx, long reqId, long ino, ChunkKey key) {
-        try {
-            if (ino == 0 || store.scratchOwner(key) != ino) {
-                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is not held here for inode "
-                        + ino));
-                return;
-            }
-            var inode = scratch.get(ino);
-            if (inode.isPresent() && inode.get().chunks().contains(key)) {
-                ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "chunk " + key + " is still used by inode " + ino));
-                return;
-            }
-            store.remove(key);
-            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.OK, 8).writeLong(reqId));
-        } catch (IOException | RuntimeException e) {
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
-        }
-    }
-
-    /** Copies a scratch chunk from the node that wrote it and keeps it pinned, as a replica. */
-    private void keepReplica(ChannelHandlerContext ctx, long reqId, long ino, ChunkKey key, String from) {
-        io.peerfs.fetch.ScratchPeers source = replicaSource;
-        if (source == null) {
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, "this node keeps no replicas yet"));
-            return;
-        }
-        ByteBuffer buf = pullBuffers.acquire();
-        try {
-            buf.clear();
-            source.fetch(from, key, buf);
-            buf.flip();
-            store.putScratch(key, buf, ino); // CacheFullException: the writer asks the next node
-            stats.replicasKept.increment();
-            ctx.writeAndFlush(Frames.start(ctx.alloc(), Frames.OK, 8).writeLong(reqId));
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot keep a replica of chunk {} of scratch inode {} from node {}: {}", key, ino, from,
-                    e.toString());
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.getMessage()));
-        } finally {
-            pullBuffers.release(buf);
-        }
-    }
-
-    /**
-     * Sends an exported chunk file (closed once sent). On a connection without TLS its
-     * SHA-256 is read here first, off the event loop, for the frame's tag ({@link FrameSeal}).
-     */
-    private void sendExported(ChannelHandlerContext ctx, long reqId, ChunkStore.Exported e) throws IOException {
-        byte[] digest = null;
-        if (ctx.pipeline().get(FrameSeal.class) != null) {
-            ByteBuffer buf = digestBuffers.acquire();
-            try {
-                digest = FrameSeal.digest(e.file(), e.length(), buf);
-            } catch (IOException | RuntimeException ex) {
-                closeQuietly(e.file());
-                throw ex;
-            } finally {
-                digestBuffers.release(buf);
-            }
-        }
-        sendChunk(ctx, reqId, e.length(), e.blockCrcs(), body(e), digest);
-    }
-
-    /**
-     * Writes a CHUNK answer, header and body in one event-loop task so that other answers
-     * cannot slip between; the header carries the body's digest where frames are tagged.
-     */
-    private static void sendChunk(ChannelHandlerContext ctx, long reqId, int length, int[] crcs, Object body,
-                                  byte[] digest) {
-        ctx.executor().execute(() -> {
-            ByteBuf header = Frames.chunkHeader(ctx.alloc(), reqId, length, crcs);
-            ctx.write(digest == null ? header : new FrameSeal.ChunkHead(header, digest));
-            ctx.writeAndFlush(body);
-        });
-    }
-
-    /** Runs off the event loop: the store and the backend block. */
-    private void serve(ChannelHandlerContext ctx, long reqId, ChunkRef ref, String to) {
-        try {
-            fetcher.loadLocally(ref);
-            var exported = store.export(ref.key());
-            if (exported.isPresent() && exported.get().length() == ref.length()) {
-                sendExported(ctx, reqId, exported.get());
-            } else {
-                exported.ifPresent(e -> closeQuietly(e.file()));
-                sendBytes(ctx, reqId, ref); // the store could not keep it
-            }
-            stats.served(to, ref.length());
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
-        }
-    }
-
-    private Object body(ChunkStore.Exported e) {
-        if (tls == null) {
-            return new DefaultFileRegion(e.file(), 0, e.length());
-        }
-        try {
-            return new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024);
-        } catch (IOException ex) {
-            throw new java.io.UncheckedIOException(ex);
-        }
-    }
-
-    /** Answers from this node's metadata cache, asking its backend on a miss (never another peer). */
-    private void answerMeta(ChannelHandlerContext ctx, long reqId, byte kind, String path) {
-        ByteBuf answer = ctx.alloc().buffer();
-        byte status = 0;
-        try {
-            MetaRouting.servingPeer(() -> {
-                switch (kind) {
-                    case MetaCodec.STAT -> MetaCodec.writeAttr(answer, metaCache.stat(path));
-                    case MetaCodec.LIST -> MetaCodec.writeNames(answer, metaCache.list(path));
-                    case MetaCodec.READLINK -> MetaCodec.writeString(answer, metaCache.readlink(path));
-                    default -> MetaCodec.writeXattrs(answer, metaCache.xattrs(path));
-                }
-                return null;
-            });
-        } catch (java.nio.file.NoSuchFileException e) {
-            status = 1;
-        } catch (java.nio.file.NotDirectoryException e) {
-            status = 2;
-        } catch (Exception e) {
-            answer.release();
-            ctx.writeAndFlush(Frames.error(ctx.alloc(), reqId, e.toString()));
-            return;
-        }
-        int part = Math.min(MAX_META_PART, maxChunk);
-        if (status == 0 && answer.readableBytes() > part) {
-            sendMetaInParts(ctx, reqId, answer, part);
-        } else {
-            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + (status == 0 ? answer.readableBytes() : 0));
-            head.writeLong(reqId).writeByte(status);
-            ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, status == 0 ? answer : releaseEmpty(answer)));
-        }
-        stats.metaServed.increment();
-    }
-
-    /**
-     * Sends an answer longer than one frame (a listing of a large directory) in frames of
-     * {@code part} bytes: status MORE with the next bytes, the last one status 0. At most
-     * {@link #MAX_META_STREAMS} at once (each holds its whole answer until sent); past that the
-     * asker is told TOO_LARGE and reads the backend itself.
-     */
-    private void sendMetaInParts(ChannelHandlerContext ctx, long reqId, ByteBuf answer, int part) {
-        if (metaStreams.incrementAndGet() > MAX_META_STREAMS) {
-            metaStreams.decrementAndGet();
-            answer.release();
-            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1).writeLong(reqId).writeByte(MetaCodec.TOO_LARGE);
-            ctx.writeAndFlush(head);
-            return;
-        }
-        io.netty.channel.ChannelFuture last = null;
-        while (answer.isReadable()) {
-            int n = Math.min(part, answer.readableBytes());
-            byte status = n == answer.readableBytes() ? 0 : MetaCodec.MORE;
-            ByteBuf head = Frames.start(ctx.alloc(), Frames.META, 8 + 1 + n).writeLong(reqId).writeByte(status);
-            last = ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(head, answer.readRetainedSlice(n)));
-        }
-        answer.release();
-        last.addListener(f -> metaStreams.decrementAndGet());
-    }
-
-    private static ByteBuf releaseEmpty(ByteBuf b) {
-        b.release();
-        return io.netty.buffer.Unpooled.EMPTY_BUFFER;
-    }
-
-    private void sendBytes(ChannelHandlerContext ctx, long reqId, ChunkRef ref) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocateDirect(ref.length());
-        int n = fetcher.read(ref, 0, buf);
-        if (n != ref.length()) {
-            throw new IOException("read " + n + " of " + ref.length() + " bytes");
-        }
-        buf.flip();
-        int blocks = (n + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK;
-        int[] crcs = new int[blocks];
-        for (int i = 0; i < blocks; i++) {
-            CRC32C c = new CRC32C();
-            c.update(buf.slice(i * ChunkStore.CHECKSUM_BLOCK, Math.min(ChunkStore.CHECKSUM_BLOCK,
-                    n - i * ChunkStore.CHECKSUM_BLOCK)));
-            crcs[i] = (int) c.getValue();
-        }
-        ByteBuf body = io.netty.buffer.Unpooled.wrappedBuffer(buf);
-        byte[] digest = ctx.pipeline().get(FrameSeal.class) == null ? null : FrameSeal.digest(body, 0, n);
-        sendChunk(ctx, reqId, n, crcs, body, digest);
-    }
-
-    private static void closeQuietly(java.nio.channels.FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // nothing to do
         }
     }
 

@@ -78,8 +78,8 @@ class PeerConnectionTest {
         meta = BackendMetaCache.open(backend, dir.resolve("meta"), Duration.ofSeconds(1), System::currentTimeMillis);
         scratch = RocksDbMetaStore.open(dir.resolve("metastore"));
         stats = new PeerStats();
-        server = new NettyPeerServer(SECRET, null, store, new ChunkFetcher(store, backend, CHUNK, 0), meta, scratch,
-                CHUNK, stats);
+        server = new NettyPeerServer(SECRET, null, new io.peerfs.peer.PeerService(store,
+                new ChunkFetcher(store, backend, CHUNK, 0), meta, scratch, CHUNK, stats), CHUNK, stats);
         serverAddress = server.start(new InetSocketAddress("127.0.0.1", 0));
         client = new NettyPeerClient(SECRET, null, "tester", CHUNK, 5000);
     }

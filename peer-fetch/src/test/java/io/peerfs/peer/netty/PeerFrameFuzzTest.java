@@ -21,6 +21,9 @@ import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.rocksdb.RocksDbMetaStore;
+import io.peerfs.peer.MetaCodec;
+import io.peerfs.peer.PeerRequest;
+import io.peerfs.peer.PeerService;
 import io.peerfs.peer.PeerStats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,7 +40,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Coverage-guided fuzzing (Jazzer) of what a peer connection accepts: the frame decoder,
  * the authentication handshake and every request type, over the server's real pipeline in
- * an {@link EmbeddedChannel}, with a real chunk store and a real backend directory. Requests
+ * an {@link EmbeddedChannel} (frames after the handshake tagged as a member would), with a
+ * real chunk store and a real backend directory; and the request decoder and the service
+ * each alone. Requests
  * run on the calling thread so every input is handled to its end before the checks.
  *
  * <p>Properties: no input throws out of the pipeline (a crash of the daemon); without the
@@ -51,8 +56,8 @@ class PeerFrameFuzzTest {
     private static Fixture fixture;
 
     /** One server for all inputs (opening RocksDB per input would be most of the run). */
-    private record Fixture(NettyPeerServer server, byte[] secret, Set<String> outside, Path outsideFile,
-                           DiskChunkStore store) {
+    private record Fixture(NettyPeerServer server, PeerService service, byte[] secret, Set<String> outside,
+                           Path outsideFile, DiskChunkStore store) {
     }
 
     private static synchronized Fixture fixture() throws IOException {
@@ -115,10 +120,12 @@ class PeerFrameFuzzTest {
             BackendMetaCache meta = BackendMetaCache.open(backend, dir.resolve("meta"), Duration.ofSeconds(1),
                     System::currentTimeMillis);
             byte[] secret = "fuzzing secret, 32 bytes or more".getBytes();
-            NettyPeerServer server = new NettyPeerServer(secret, null, store, new ChunkFetcher(store, backend, CHUNK, 0),
-                    meta, RocksDbMetaStore.open(dir.resolve("metastore")), CHUNK, new PeerStats(), new DirectExecutor(),
+            PeerStats stats = new PeerStats();
+            PeerService service = new PeerService(store, new ChunkFetcher(store, backend, CHUNK, 0), meta,
+                    RocksDbMetaStore.open(dir.resolve("metastore")), CHUNK, stats);
+            NettyPeerServer server = new NettyPeerServer(secret, null, service, CHUNK, stats, new DirectExecutor(),
                     new DirectExecutor());
-            fixture = new Fixture(server, secret, outside, dir.resolve("outside-secret"), store);
+            fixture = new Fixture(server, service, secret, outside, dir.resolve("outside-secret"), store);
         }
         return fixture;
     }
@@ -159,6 +166,112 @@ class PeerFrameFuzzTest {
     }
 
     private static final String OUTSIDE_BYTES = "must never be served";
+    private static final byte[] REQUEST_TYPES = {Frames.GET, Frames.HELD, Frames.FREE, Frames.PULL, Frames.META_GET,
+        Frames.AUTH, Frames.CHUNK, 99};
+
+    /** The decoder alone: any bytes give a request that stays beneath the backend, or a refusal. */
+    @FuzzTest(maxDuration = "15s")
+    void theDecoderAnswersACheckedRequestOrRefusesTheFrame(FuzzedDataProvider data) {
+        byte type = data.pickValue(REQUEST_TYPES);
+        ByteBuf frame = Unpooled.wrappedBuffer(data.consumeRemainingAsBytes());
+        try {
+            PeerRequest r = RequestDecoder.decode(frame, type, CHUNK);
+            String path = r instanceof PeerRequest.Get g ? g.ref().backendPath()
+                    : r instanceof PeerRequest.MetaGet m ? m.path() : "";
+            assertTrue(path.isEmpty() || !path.startsWith("/") && !("/" + path + "/").contains("/../")
+                    && !("/" + path + "/").contains("/./") && !path.contains("//") && path.indexOf('\0') < 0,
+                    () -> "a path that could leave the backend passed: " + path);
+            assertTrue(!frame.isReadable(), "every byte of the frame was a field");
+        } catch (ProtocolException e) {
+            // refused: the connection closes
+        }
+    }
+
+    /**
+     * The service alone, handed requests no decoder would pass (paths with {@code ..}, absolute,
+     * through symlinks): the backend's own resolution keeps every answer inside it.
+     */
+    @FuzzTest(maxDuration = "15s")
+    void theServiceAnswersEveryRequestFromInsideTheBackend(FuzzedDataProvider data) throws IOException {
+        Fixture f = fixture();
+        String path = data.pickValue(new String[] {"../outside-secret", "/etc/passwd", "out-lnk", "out-lnk/outside-secret",
+            "in-lnk", "in-lnk/x", "data", "sub", "", ".."}) + data.consumeString(8);
+        long size = data.consumeLong(1, 1 << 20);
+        PeerRequest request = switch (data.consumeInt(0, 4)) {
+            case 0 -> new PeerRequest.Get(1, io.peerfs.fetch.ChunkRef.of(new io.peerfs.fetch.ChunkRef.Version(path,
+                    size, data.consumeLong()), path, 0, CHUNK));
+            case 1 -> new PeerRequest.Held(1, io.peerfs.chunk.ChunkKey.fromBytes(java.util.Arrays.copyOf(
+                    data.consumeBytes(16), 16)));
+            case 2 -> new PeerRequest.Free(1, data.consumeLong(), io.peerfs.chunk.ChunkKey.forBackendFile(path, size,
+                    0, 0));
+            default -> new PeerRequest.MetaGet(1, (byte) data.consumeInt(1, 5), path);
+        };
+        Recorded answer = new Recorded();
+        f.service().answer(request, "fuzzer", answer);
+        assertEquals(1, answer.calls, "exactly one answer: " + answer.calls);
+        assertTrue(!answer.text.contains(OUTSIDE_BYTES) && !answer.text.contains("outside-secret")
+                || answer.text.startsWith("error"), () -> "an answer from outside the backend: " + answer.text);
+    }
+
+    @org.junit.jupiter.api.Test
+    void theServiceGivesNothingFromOutsideForRequestsNoDecoderPasses() throws IOException {
+        Fixture f = fixture();
+        long mtime = Files.getLastModifiedTime(f.outsideFile()).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        for (String path : new String[] {"../outside-secret", "out-lnk/outside-secret", "/" + f.outsideFile()}) {
+            var ref = io.peerfs.fetch.ChunkRef.of(new io.peerfs.fetch.ChunkRef.Version(path, OUTSIDE_BYTES.length(),
+                    mtime), path, 0, CHUNK);
+            for (PeerRequest r : List.of(new PeerRequest.Get(1, ref), new PeerRequest.MetaGet(2, MetaCodec.STAT, path),
+                    new PeerRequest.MetaGet(3, MetaCodec.LIST, path.replace("/outside-secret", "")))) {
+                Recorded answer = new Recorded();
+                f.service().answer(r, "test", answer);
+                assertEquals(1, answer.calls);
+                assertTrue(answer.text.startsWith("error") || answer.text.startsWith("meta 1")
+                        || answer.text.startsWith("meta 2"), r + " answered " + answer.text);
+            }
+        }
+    }
+
+    /** A reply that keeps what it was given, as text. */
+    private static final class Recorded implements PeerService.Reply {
+        int calls;
+        String text = "";
+
+        @Override
+        public void chunk(io.peerfs.chunk.ChunkStore.Exported chunk) throws IOException {
+            calls++;
+            ByteBuffer b = ByteBuffer.allocate(chunk.length());
+            try (var file = chunk.file()) {
+                file.read(b, 0);
+            }
+            text = "chunk " + new String(b.array(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public void chunk(ByteBuffer bytes, int[] crcs) {
+            calls++;
+            byte[] b = new byte[bytes.remaining()];
+            bytes.get(b);
+            text = "chunk " + new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+
+        @Override
+        public void meta(byte kind, byte status, Object value) {
+            calls++;
+            text = "meta " + status + " " + value;
+        }
+
+        @Override
+        public void ok() {
+            calls++;
+            text = "ok";
+        }
+
+        @Override
+        public void error(String message) {
+            calls++;
+            text = "error " + message;
+        }
+    }
 
     @org.junit.jupiter.api.Test
     void aPeerFreesOnlyAScratchChunkStoredForTheInodeItNames() throws IOException {
