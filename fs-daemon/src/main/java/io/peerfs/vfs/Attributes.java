@@ -1,5 +1,6 @@
 package io.peerfs.vfs;
 
+import io.peerfs.backend.PosixException;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
@@ -154,7 +155,7 @@ final class Attributes {
         Map<String, byte[]> after = new LinkedHashMap<>(before);
         after.put(name, value);
         if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
-            throw new FileSystemException(path, null, "No space left on device"); // as ext4 when its xattr space is full
+            throw PosixException.of(PosixException.ENOSPC, path, null); // as ext4 when its xattr space is full
         }
         UnaryOperator<Inode> change = i -> {
             Map<String, byte[]> x = new LinkedHashMap<>(i.xattrs());
@@ -202,7 +203,7 @@ final class Attributes {
 
     private static void requireUserNamespace(String path, String name) throws FileSystemException {
         if (!isUserName(name)) {
-            throw new FileSystemException(path, null, "Operation not supported");
+            throw PosixException.of(PosixException.EOPNOTSUPP, path, null);
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.peerfs.vfs;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.peerfs.backend.PosixException;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.Inode;
@@ -104,14 +105,14 @@ final class ControlXattrs {
             length = Long.parseLong(parts[1]);
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             // the warmup xattr wants 'OFFSET LENGTH [owner]'
-            throw new FileSystemException(path, null, "Invalid argument");
+            throw PosixException.of(PosixException.EINVAL, path, null);
         }
         boolean atOwner = parts.length > 2 && parts[2].equals("owner");
         if (offset < 0 || length < 0 || paths.scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {
             return;
         }
         if (!sources.warm(sourceVersion(path, rel), offset, length, atOwner)) {
-            throw new FileSystemException(path, null, "No space left on device"); // the cache is full of pinned data
+            throw PosixException.of(PosixException.ENOSPC, path, null); // the cache is full of pinned data
         }
     }
 
@@ -134,7 +135,7 @@ final class ControlXattrs {
     private OpenFile sourceVersion(String path, String rel) throws IOException {
         FileAttr attr = backend.statFresh(rel);
         if (attr.isDirectory()) {
-            throw new FileSystemException(path, null, "Is a directory");
+            throw PosixException.of(PosixException.EISDIR, path, null);
         }
         return new OpenFile(rel, attr, sources.chunkSize());
     }
@@ -172,7 +173,7 @@ final class ControlXattrs {
     /** EINVAL, with the reason in the log, since an errno cannot carry it. */
     private static FileSystemException invalid(String path, String why) {
         log.warn("{}: {}", path, why);
-        return new FileSystemException(path, null, "Invalid argument");
+        return PosixException.of(PosixException.EINVAL, path, null);
     }
 
     /** {@code peerfs info}: the class of a path and why, as JSON. */

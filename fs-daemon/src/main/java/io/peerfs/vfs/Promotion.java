@@ -1,6 +1,7 @@
 package io.peerfs.vfs;
 
 import io.peerfs.backend.Backend;
+import io.peerfs.backend.PosixException;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.FileType;
@@ -61,7 +62,7 @@ final class Promotion {
 
     private static FileSystemException invalid(String rel, String why) {
         log.warn("persist {}: {}", rel, why);
-        return new FileSystemException("/" + rel, null, "Invalid argument");
+        return PosixException.of(PosixException.EINVAL, "/" + rel, null);
     }
 
     /** A file as it was uploaded: the scratch record read, and the backend file it became. */
@@ -111,7 +112,7 @@ final class Promotion {
                 }
                 return 1;
             }
-            default -> throw new FileSystemException("/" + rel, null, "Operation not supported");
+            default -> throw PosixException.of(PosixException.EOPNOTSUPP, "/" + rel, null);
         }
     }
 

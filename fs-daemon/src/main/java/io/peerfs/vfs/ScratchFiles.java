@@ -1,6 +1,7 @@
 package io.peerfs.vfs;
 
 import io.peerfs.PeerFsException;
+import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.DirectBufferPool;
@@ -110,7 +111,7 @@ final class ScratchFiles {
         }
         if (stored.get().isDirectory()) {
             meta.closed(stored.get().ino());
-            throw new FileSystemException(path, null, "Is a directory");
+            throw PosixException.of(PosixException.EISDIR, path, null);
         }
         return Optional.of(open(stored.get(), before, recorded));
     }

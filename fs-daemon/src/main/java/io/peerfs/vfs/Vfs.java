@@ -2,6 +2,7 @@ package io.peerfs.vfs;
 
 import io.peerfs.backend.Backend;
 import io.peerfs.backend.FsStats;
+import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.fetch.HeldBytes;
@@ -241,7 +242,7 @@ public final class Vfs {
         Optional<Inode> s = paths.scratchAt(rel(path));
         if (s.isPresent()) {
             if (s.get().type() != FileType.SYMLINK) {
-                throw new FileSystemException(path, null, "Invalid argument");
+                throw PosixException.of(PosixException.EINVAL, path, null);
             }
             return s.get().target();
         }
@@ -281,7 +282,7 @@ public final class Vfs {
         }
         FileAttr attr = backend.statFresh(rel);
         if (attr.isDirectory()) {
-            throw new FileSystemException(path, null, "Is a directory");
+            throw PosixException.of(PosixException.EISDIR, path, null);
         }
         if (writing) {
             if (!paths.isResult(rel)) {
@@ -431,7 +432,7 @@ public final class Vfs {
         Optional<Inode> scratchRecord = paths.scratchOrResult("truncate", path);
         if (scratchRecord.isEmpty()) {
             if (paths.attrOf(rel).isDirectory()) {
-                throw new FileSystemException(path, null, "Is a directory");
+                throw PosixException.of(PosixException.EISDIR, path, null);
             }
             Optional<ResultFiles.Opened> staged = results.open(rel);
             if (staged.isEmpty()) {
@@ -450,7 +451,7 @@ public final class Vfs {
         }
         Inode inode = scratchRecord.get();
         if (inode.isDirectory()) {
-            throw new FileSystemException(path, null, "Is a directory");
+            throw PosixException.of(PosixException.EISDIR, path, null);
         }
         OpenScratch f = scratchFiles.open(inode);
         try {
@@ -513,7 +514,7 @@ public final class Vfs {
     /** Scratch and result data live in different places: moving between them is EXDEV, as across mounts. */
     private static void requireSameClass(String from, String to, boolean same) throws FileSystemException {
         if (!same) {
-            throw new FileSystemException(from, to, "Invalid cross-device link");
+            throw PosixException.of(PosixException.EXDEV, from, to);
         }
     }
 
@@ -522,14 +523,14 @@ public final class Vfs {
         Optional<Inode> s = paths.scratchOrResult("unlink", path);
         if (s.isEmpty()) {
             if (paths.attrOf(rel).isDirectory()) {
-                throw new FileSystemException(path, null, "Is a directory");
+                throw PosixException.of(PosixException.EISDIR, path, null);
             }
             resultTree.remove(rel);
             return;
         }
         Inode inode = s.get();
         if (inode.isDirectory()) {
-            throw new FileSystemException(path, null, "Is a directory");
+            throw PosixException.of(PosixException.EISDIR, path, null);
         }
         scratchFiles.deleteIfUnused(scratch.unlink(rel, clockNs.getAsLong()));
     }
@@ -604,7 +605,7 @@ public final class Vfs {
         if (c == PathClass.RESULT) {
             requireSameClass(from, to, toResult);
             if (paths.attrOf(fromRel).isDirectory() && !scratch.list(fromRel).isEmpty()) {
-                throw new FileSystemException(from, to, "Invalid cross-device link"); // scratch names inside it stay
+                throw PosixException.of(PosixException.EXDEV, from, to); // scratch names inside it stay
             }
             resultTree.rename(fromRel, toRel);
             followRename(fromRel, toRel);

@@ -11,37 +11,22 @@ import io.peerfs.vfs.ReadOnlyPathException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.NotLinkException;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import ru.serce.jnrfuse.ErrorCodes;
 
-/** The one place where failures become errno values for the kernel. */
+/**
+ * The one place where failures become errno values for the kernel: from the exception's
+ * type, or the errno a {@link PosixException} carries (every errno PeerFS itself raises is
+ * one), never from message text.
+ */
 public final class Errno {
     private static final Logger log = LoggerFactory.getLogger(Errno.class);
-    /** Reasons in {@link FileSystemException#getReason()} as the JDK reports them (strerror texts). */
-    private static final Map<String, Integer> BY_REASON = Map.ofEntries(
-            Map.entry("Is a directory", ErrorCodes.EISDIR()),
-            Map.entry("Not a directory", ErrorCodes.ENOTDIR()),
-            Map.entry("Too many levels of symbolic links", ErrorCodes.ELOOP()),
-            Map.entry("Permission denied", ErrorCodes.EACCES()),
-            Map.entry("Operation not permitted", ErrorCodes.EPERM()),
-            Map.entry("Read-only file system", ErrorCodes.EROFS()),
-            Map.entry("No space left on device", ErrorCodes.ENOSPC()),
-            Map.entry("File name too long", ErrorCodes.ENAMETOOLONG()),
-            Map.entry("Invalid argument", ErrorCodes.EINVAL()),
-            Map.entry("Operation not supported", ErrorCodes.EOPNOTSUPP()),
-            Map.entry("Directory not empty", ErrorCodes.ENOTEMPTY()),
-            Map.entry("File exists", ErrorCodes.EEXIST()),
-            Map.entry("Invalid cross-device link", ErrorCodes.EXDEV()),
-            Map.entry("Disk quota exceeded", ErrorCodes.EDQUOT()),
-            Map.entry("Too many links", ErrorCodes.EMLINK()));
     private static final Set<String> loggedUnexpected = ConcurrentHashMap.newKeySet();
 
     private Errno() {
@@ -69,13 +54,6 @@ public final class Errno {
         } else {
             suppressed.incrementAndGet();
         }
-    }
-
-    /** The errno of a strerror text, alone or at the end of a JDK message ("Error writing extended attribute 'a': …"). */
-    private static Integer byReason(String reason) {
-        Integer e = BY_REASON.get(reason);
-        int colon = reason.lastIndexOf(": ");
-        return e != null || colon < 0 ? e : BY_REASON.get(reason.substring(colon + 2));
     }
 
     /** The positive errno for a failure of {@code op} on {@code path}; unexpected ones are logged. */
@@ -114,10 +92,8 @@ public final class Errno {
             return ErrorCodes.EIO();
         } else if (t instanceof PosixException pe) {
             return pe.errno(); // the backend's own errno (Linux numbering, as the kernel's)
-        } else if (t instanceof FileSystemException fse && fse.getReason() != null
-                && byReason(fse.getReason()) != null) {
-            return byReason(fse.getReason());
         } else if (t instanceof java.io.IOException) {
+            // never inferred from a message: the JDK's reasons are strerror texts in the locale
             warn("{} {} failed: {}", op, path, t.toString());
             return ErrorCodes.EIO();
         }

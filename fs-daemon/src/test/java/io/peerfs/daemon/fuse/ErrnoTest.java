@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.peerfs.backend.PosixException;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
@@ -23,7 +24,14 @@ class ErrnoTest {
         try {
             assertEquals(ErrorCodes.ENOENT(), Errno.of("getattr", "/a", new NoSuchFileException("/a")));
             assertEquals(ErrorCodes.ENOSPC(), Errno.of("write", "/a",
-                    new FileSystemException("/a", null, "Error writing: No space left on device")));
+                    PosixException.of(PosixException.ENOSPC, "/a", null)));
+            for (int errno : new int[] {PosixException.EXDEV, PosixException.EISDIR, PosixException.EFBIG,
+                PosixException.EINVAL, PosixException.EPERM, PosixException.EOPNOTSUPP, PosixException.ELOOP}) {
+                assertEquals(errno, Errno.of("rename", "/a", PosixException.of(errno, "/a", "/b")), "errno " + errno);
+            }
+            // a reason text is never read: in another locale strerror says it in other words
+            assertEquals(ErrorCodes.EIO(), Errno.of("write", "/a",
+                    new FileSystemException("/a", null, "No space left on device")));
             for (int i = 0; i < 500; i++) {
                 assertEquals(ErrorCodes.EIO(), Errno.of("read", "/bad", new IOException("boom " + i)));
             }

@@ -35,6 +35,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.peerfs.PeerFsException;
+import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
@@ -50,7 +51,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.time.Duration;
@@ -303,7 +303,7 @@ public final class RedisMetaStore implements MetaStore {
             Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino
                     + " is gone"));
             if (inode.isDirectory()) {
-                throw new FileSystemException(path, null, "Operation not permitted");
+                throw PosixException.of(PosixException.EPERM, path, null);
             }
             if (existing.get() != null) {
                 throw new FileAlreadyExistsException(path);
@@ -360,7 +360,7 @@ public final class RedisMetaStore implements MetaStore {
             }
             boolean srcDir = dentryIsDir(srcEntry);
             if (srcDir && to.startsWith(from + "/")) {
-                throw new FileSystemException(from, to, "Invalid argument");
+                throw PosixException.of(PosixException.EINVAL, from, to);
             }
             long srcIno = dentryIno(srcEntry);
             byte[] targetEntry = target.get();
@@ -384,7 +384,7 @@ public final class RedisMetaStore implements MetaStore {
                     throw new NotDirectoryException(to);
                 }
                 if (!srcDir && gone.isDirectory()) {
-                    throw new FileSystemException(to, null, "Is a directory");
+                    throw PosixException.of(PosixException.EISDIR, to, null);
                 }
                 if (gone.isDirectory() && targetEntries.get() > 0) {
                     throw new DirectoryNotEmptyException(to);

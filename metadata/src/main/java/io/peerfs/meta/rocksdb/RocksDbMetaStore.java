@@ -1,6 +1,7 @@
 package io.peerfs.meta.rocksdb;
 
 import io.peerfs.PeerFsException;
+import io.peerfs.backend.PosixException;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
@@ -11,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -319,7 +319,7 @@ public final class RocksDbMetaStore implements MetaStore {
     public synchronized Inode link(long ino, String path, long nowNs) throws IOException {
         Inode inode = get(ino).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino + " is gone"));
         if (inode.isDirectory()) {
-            throw new FileSystemException(path, null, "Operation not permitted");
+            throw PosixException.of(PosixException.EPERM, path, null);
         }
         if (inoOf(path).isPresent()) {
             throw new FileAlreadyExistsException(path);
@@ -360,7 +360,7 @@ public final class RocksDbMetaStore implements MetaStore {
             return Optional.empty();
         }
         if (src.isDirectory() && to.startsWith(from + "/")) {
-            throw new FileSystemException(from, to, "Invalid argument");
+            throw PosixException.of(PosixException.EINVAL, from, to);
         }
         requireDirectoryParent(to);
         Optional<Inode> target = lookup(to);
@@ -372,7 +372,7 @@ public final class RocksDbMetaStore implements MetaStore {
                 throw new NotDirectoryException(to);
             }
             if (!src.isDirectory() && target.get().isDirectory()) {
-                throw new FileSystemException(to, null, "Is a directory");
+                throw PosixException.of(PosixException.EISDIR, to, null);
             }
             if (target.get().isDirectory() && !list(to).isEmpty()) {
                 throw new DirectoryNotEmptyException(to);
