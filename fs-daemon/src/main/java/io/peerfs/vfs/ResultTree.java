@@ -71,6 +71,12 @@ final class ResultTree {
         changed(rel);
     }
 
+    /** A FIFO, socket or device node on the backend, made as the caller. */
+    void mknod(String rel, FileType type, int mode, long rdev, Caller caller, long nowNs) throws IOException {
+        backend.mknod(rel, type, rdev, newFile(mode, caller, nowNs));
+        changed(rel);
+    }
+
     void symlink(String target, String rel, Caller caller) throws IOException {
         backend.symlink(target, rel, setOwners ? caller.uid() : -1, setOwners ? caller.gid() : -1);
         changed(rel);

@@ -489,6 +489,30 @@ public final class Vfs {
         scratch.create(rel, Inode.fresh(0, FileType.DIRECTORY, mode, caller.uid(), caller.gid(), null, clockNs.getAsLong()));
     }
 
+    /**
+     * mknod(2): a regular file (made empty, as {@link #create} and a close would), a FIFO, a
+     * socket or a device node ({@code rdev} its number); {@code mode} holds the kind and the
+     * permissions. The kernel serves the special kinds itself: PeerFS stores the node.
+     */
+    public void mknod(String path, int mode, long rdev, Caller caller) throws IOException {
+        FileType type = FileType.ofMode(mode);
+        if (type == FileType.FILE || (mode & FileType.S_IFMT) == 0) {
+            release(create(path, mode & 07777, caller));
+            return;
+        }
+        if (!type.isSpecial()) {
+            throw PosixException.of(PosixException.EINVAL, path, null); // as mknod(2) for a directory or link
+        }
+        String rel = rel(path);
+        long now = clockNs.getAsLong();
+        if (paths.newName(rel) == PathClass.RESULT) {
+            resultTree.mknod(rel, type, mode, rdev, caller, now);
+            return;
+        }
+        Inode node = Inode.fresh(0, type, mode, caller.uid(), caller.gid(), null, now);
+        scratch.create(rel, type.isDevice() ? node.withData(rdev, List.of(), 0, now) : node);
+    }
+
     public void symlink(String target, String path, Caller caller) throws IOException {
         String rel = rel(path);
         if (paths.newName(rel) == PathClass.RESULT) {

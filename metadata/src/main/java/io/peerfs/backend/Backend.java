@@ -136,6 +136,13 @@ public interface Backend {
 
     void mkdir(String path, NewFile meta) throws IOException;
 
+    /**
+     * Makes a FIFO, socket or device node ({@code rdev} its number, 0 for the others) with the
+     * permissions, owner and group of {@code meta}; fails with {@code FileAlreadyExistsException}
+     * if the name exists, EPERM for a device where the caller may not make one.
+     */
+    void mknod(String path, io.peerfs.meta.FileType type, long rdev, NewFile meta) throws IOException;
+
     void symlink(String target, String path, int uid, int gid) throws IOException;
 
     /** Adds the name {@code to} for the file {@code from} (hard link). */

@@ -97,6 +97,12 @@ public final class CountingBackend extends ForwardingBackend {
     }
 
     @Override
+    public void mknod(String path, io.peerfs.meta.FileType type, long rdev, NewFile meta) throws IOException {
+        changes.increment();
+        super.mknod(path, type, rdev, meta);
+    }
+
+    @Override
     public void mkdir(String path, NewFile meta) throws IOException {
         changes.increment();
         super.mkdir(path, meta);

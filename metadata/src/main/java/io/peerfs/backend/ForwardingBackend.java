@@ -75,6 +75,11 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
+    public void mknod(String path, io.peerfs.meta.FileType type, long rdev, NewFile meta) throws IOException {
+        delegate.mknod(path, type, rdev, meta);
+    }
+
+    @Override
     public void symlink(String target, String path, int uid, int gid) throws IOException {
         delegate.symlink(target, path, uid, gid);
     }

@@ -189,6 +189,14 @@ public final class GuardedBackend extends ForwardingBackend {
     }
 
     @Override
+    public void mknod(String path, io.peerfs.meta.FileType type, long rdev, NewFile meta) throws IOException {
+        call("mknod", path, () -> {
+            super.mknod(path, type, rdev, meta);
+            return null;
+        });
+    }
+
+    @Override
     public void symlink(String target, String path, int uid, int gid) throws IOException {
         call("symlink", path, () -> {
             super.symlink(target, path, uid, gid);

@@ -67,6 +67,8 @@ public interface LibC {
     @SaveError
     int mkdirat(int dirfd, String path, int mode);
 
+    int mknodat(int dirfd, String path, int mode, long dev);
+
     @SaveError
     int unlinkat(int dirfd, String path, int flags);
 

@@ -441,6 +441,22 @@ public final class LocalDirBackend implements Backend {
         });
     }
 
+    @Override
+    public void mknod(String path, io.peerfs.meta.FileType type, long rdev, NewFile meta) throws IOException {
+        if (!type.isSpecial()) {
+            throw PosixException.of(PosixException.EINVAL, path, null);
+        }
+        ThreadIdentity.as(Credentials.current(), () -> {
+            try (RootDir.At at = parent(path, O_PATH)) {
+                check(C.mknodat(at.dirFd(), at.name(), type.modeBits() | 0600, type.isDevice() ? rdev : 0), path);
+                // the daemon's umask (077) is not the caller's, whose mode the kernel already masked
+                check(C.fchmodat(at.dirFd(), at.name(), meta.mode() & 07777, AT_SYMLINK_NOFOLLOW), path);
+                own(at, path, meta.uid(), meta.gid());
+            }
+            return null;
+        });
+    }
+
     /** The owner of something just made; made as a user, it is that user's already (see {@link #applyMeta}). */
     private void own(RootDir.At at, String path, int uid, int gid) throws IOException {
         if (!ThreadIdentity.acting()) {

@@ -9,10 +9,6 @@ import java.nio.ByteOrder;
 final class Statx {
     /** STATX_BASIC_STATS. */
     static final int MASK = 0x7ff;
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFDIR = 0040000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFLNK = 0120000;
 
     private Statx() {
     }
@@ -26,11 +22,11 @@ final class Statx {
     }
 
     static boolean isSymlink(ByteBuffer b) {
-        return (mode(b) & S_IFMT) == S_IFLNK;
+        return FileType.ofMode(mode(b)) == FileType.SYMLINK;
     }
 
     static boolean isRegular(ByteBuffer b) {
-        return (mode(b) & S_IFMT) == S_IFREG;
+        return FileType.ofMode(mode(b)) == FileType.FILE;
     }
 
     static long ino(ByteBuffer b) {
@@ -49,15 +45,18 @@ final class Statx {
         return b.getLong(at) * 1_000_000_000L + Integer.toUnsignedLong(b.getInt(at + 8));
     }
 
+    /** glibc's {@code makedev}: the {@code dev_t} of a device's major and minor numbers. */
+    static long makedev(int major, int minor) {
+        long ma = Integer.toUnsignedLong(major);
+        long mi = Integer.toUnsignedLong(minor);
+        return ((ma & 0xfffff000L) << 32) | ((ma & 0xfffL) << 8) | ((mi & 0xffffff00L) << 12) | (mi & 0xffL);
+    }
+
     static FileAttr attr(ByteBuffer b) {
         int mode = mode(b);
-        FileType type = switch (mode & S_IFMT) {
-            case S_IFDIR -> FileType.DIRECTORY;
-            case S_IFREG -> FileType.FILE;
-            case S_IFLNK -> FileType.SYMLINK;
-            default -> FileType.OTHER;
-        };
-        return new FileAttr(type, mode & 07777, size(b), nanos(b, 112), nanos(b, 96), nanos(b, 64),
+        FileType type = FileType.ofMode(mode);
+        long size = type.isDevice() ? makedev(b.getInt(128), b.getInt(132)) : size(b);
+        return new FileAttr(type, mode & 07777, size, nanos(b, 112), nanos(b, 96), nanos(b, 64),
                 b.getInt(16), b.getInt(20), b.getInt(24), ino(b));
     }
 }

@@ -8,6 +8,7 @@ import java.io.IOException;
  * Attributes of one file as stat(2) reports them.
  *
  * @param mode permission bits only ({@code 07777}); the kind is {@link #type()}
+ * @param size bytes of data; a device node's number ({@link #rdev()})
  * @param mtimeNs modification time, nanoseconds since the epoch (likewise ctime, atime)
  */
 public record FileAttr(FileType type, int mode, long size, long mtimeNs, long ctimeNs, long atimeNs,
@@ -19,6 +20,16 @@ public record FileAttr(FileType type, int mode, long size, long mtimeNs, long ct
 
     public boolean isFile() {
         return type == FileType.FILE;
+    }
+
+    /** A device node's number ({@code st_rdev}, as {@code makedev} makes it); 0 for every other kind. */
+    public long rdev() {
+        return type.isDevice() ? size : 0;
+    }
+
+    /** The size stat reports: 0 for a device node, whose size field holds its number. */
+    public long dataSize() {
+        return type.isDevice() ? 0 : size;
     }
 
     void writeTo(DataOutput out) throws IOException {

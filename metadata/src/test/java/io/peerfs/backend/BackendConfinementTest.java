@@ -195,7 +195,34 @@ class BackendConfinementTest {
         assertEquals(65536, backend.readInto("out/real", 0, aligned.clear()));
         assertEquals(65536, backend.bytesReadDirect(), "a FIFO does not switch direct reads off for the mount");
         assertThrows(IOException.class, () -> backend.truncate("out/fifo", 0));
-        assertEquals(FileType.OTHER, backend.stat("out/fifo").type());
+        assertEquals(FileType.FIFO, backend.stat("out/fifo").type());
         assertEquals(Map.of(), backend.xattrs("out/fifo"));
+    }
+
+    @Test
+    void specialFilesAreMadeBeneathTheRootWithTheirModeAndNumber() throws Exception {
+        Backend.NewFile meta = new Backend.NewFile(0640, -1, -1, 0, 0, Map.of());
+        backend.mknod("out/p", FileType.FIFO, 0, meta);
+        backend.mknod("out/sock", FileType.SOCKET, 0, meta);
+        long rdev = Statx.makedev(1, 3);
+        backend.mknod("out/c", FileType.CHAR_DEVICE, rdev, meta);
+        for (String name : new String[] {"p", "sock", "c"}) {
+            FileAttr a = backend.stat("out/" + name);
+            assertEquals(0640, a.mode(), name + ": the mode asked for, not the daemon's umask");
+        }
+        assertEquals(FileType.FIFO, backend.stat("out/p").type());
+        assertEquals(FileType.SOCKET, backend.stat("out/sock").type());
+        FileAttr c = backend.stat("out/c");
+        assertEquals(FileType.CHAR_DEVICE, c.type());
+        assertEquals(rdev, c.rdev());
+        assertEquals(rdev, (long) Files.getAttribute(root.resolve("out/c"), "unix:rdev"), "glibc's makedev");
+        assertThrows(java.nio.file.FileAlreadyExistsException.class,
+                () -> backend.mknod("out/p", FileType.FIFO, 0, meta));
+        assertThrows(IOException.class, () -> backend.mknod("out/lnk/p", FileType.FIFO, 0, meta),
+                "not through a symlink to outside");
+        assertTrue(Files.list(outside).noneMatch(x -> x.getFileName().toString().equals("p")));
+        PosixException notSpecial = assertThrows(PosixException.class,
+                () -> backend.mknod("out/d", FileType.DIRECTORY, 0, meta));
+        assertEquals(PosixException.EINVAL, notSpecial.errno());
     }
 }

@@ -172,6 +172,74 @@ final class PosixOps {
     }
 
     /** mkdir, rmdir, renames of files and directories, symlinks, hard links, chmod, utimens, xattrs. */
+    /**
+     * FIFOs, unix sockets and device nodes: made, looked at, used through the kernel, renamed,
+     * linked and removed again (a tree compare would block reading a FIFO).
+     */
+    static Map<String, Op> specialFiles() {
+        Map<String, Op> ops = new LinkedHashMap<>();
+        ops.put("mkfifo", r -> run("mkfifo", "-m", "0640", r.resolve("p").toString()));
+        ops.put("fifo attributes", r -> Files.readAttributes(r.resolve("p"), "unix:mode,size,nlink"));
+        ops.put("mkfifo on a taken name", r -> run("mkfifo", r.resolve("p").toString()));
+        ops.put("bytes through the fifo", r -> {
+            Thread writer = new Thread(() -> {
+                try {
+                    Files.writeString(r.resolve("p"), "through the kernel");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            writer.start();
+            String read = Files.readString(r.resolve("p")); // blocks until the writer opens, as on ext4
+            writer.join(10_000);
+            return read;
+        });
+        ops.put("unix socket: bind, connect, talk", r -> {
+            var at = java.net.UnixDomainSocketAddress.of(r.resolve("s"));
+            try (var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                server.bind(at);
+                try (var client = java.nio.channels.SocketChannel.open(at); var peer = server.accept()) {
+                    client.write(StandardCharsets.UTF_8.encode("ping"));
+                    ByteBuffer got = ByteBuffer.allocate(4);
+                    while (got.hasRemaining() && peer.read(got) >= 0) {
+                        // until the four bytes are in
+                    }
+                    return new String(got.array(), StandardCharsets.UTF_8) + " "
+                            + Files.readAttributes(r.resolve("s"), "unix:mode");
+                }
+            }
+        });
+        ops.put("mknod a character device", r -> run("mknod", "-m", "0600", r.resolve("c").toString(), "c", "1", "3")
+                + " " + Files.readAttributes(r.resolve("c"), "unix:mode,rdev,size"));
+        ops.put("mknod a block device", r -> run("mknod", "-m", "0640", r.resolve("b").toString(), "b", "7", "200")
+                + " " + Files.readAttributes(r.resolve("b"), "unix:mode,rdev,size"));
+        ops.put("rename a fifo", r -> Files.move(r.resolve("p"), r.resolve("p2")) != null
+                ? Files.readAttributes(r.resolve("p2"), "unix:mode") : null);
+        // the new name's count: the old name's is the kernel's cached one until use_ino (libfuse
+        // numbers each path by itself; issue #31)
+        ops.put("hard link to a fifo", r -> Files.createLink(r.resolve("p3"), r.resolve("p2")) != null
+                ? Files.readAttributes(r.resolve("p3"), "unix:nlink,mode") : null);
+        ops.put("listing", r -> {
+            try (Stream<Path> s = Files.list(r)) {
+                return s.map(p -> p.getFileName().toString()).sorted().toList();
+            }
+        });
+        ops.put("remove them", r -> {
+            for (String name : List.of("p2", "p3", "s", "c", "b")) {
+                Files.delete(r.resolve(name));
+            }
+            return true;
+        });
+        return ops;
+    }
+
+    /** Runs a command; answers its exit status. */
+    static int run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(
+                ProcessBuilder.Redirect.DISCARD).start();
+        return p.waitFor();
+    }
+
     static Map<String, Op> namespace() {
         Map<String, Op> ops = new LinkedHashMap<>();
         ops.put("mkdir", r -> Files.createDirectory(r.resolve("d")) != null);
@@ -238,6 +306,14 @@ final class PosixOps {
             Files.delete(r.resolve("tmpdir"));
             return Files.exists(r.resolve("tmpdir"));
         });
+        String longest = "n".repeat(255);
+        String tooLong = "n".repeat(256);
+        ops.put("create a 255-byte name", r -> Files.createFile(r.resolve(longest)) != null);
+        ops.put("create a 256-byte name", r -> Files.createFile(r.resolve(tooLong)));
+        ops.put("mkdir a 256-byte name", r -> Files.createDirectory(r.resolve(tooLong)));
+        ops.put("stat a 256-byte name", r -> Files.readAttributes(r.resolve(tooLong), "unix:mode"));
+        ops.put("rename to a 256-byte name", r -> Files.move(r.resolve(longest), r.resolve(tooLong)));
+        ops.put("a 256-byte name of two-byte characters", r -> Files.createFile(r.resolve("\u00e9".repeat(128))));
         return ops;
     }
 }

@@ -75,6 +75,11 @@ class ResultIT {
     }
 
     @Test
+    void fifosSocketsAndDeviceNodesBehaveAsOnALocalFileSystem() throws Exception {
+        sameAsLocal("special", PosixOps.specialFiles());
+    }
+
+    @Test
     void aLargeCopyAppearsOnTheBackendOnlyWholeAndIsReadBack() throws Exception {
         byte[] data = random(7 * CHUNK + 123, 21);
         Path src = TestFiles.write(tmp.resolve("big.bin"), data);

@@ -79,6 +79,11 @@ class ScratchIT {
     }
 
     @Test
+    void fifosSocketsAndDeviceNodesBehaveAsOnALocalFileSystem() throws Exception {
+        sameAsLocal("special", PosixOps.specialFiles());
+    }
+
+    @Test
     void scratchDataNeverReachesTheBackendAndSurvivesARestart() throws Exception {
         Path dir = Files.createDirectories(mount.mountpoint.resolve("src/intermediate"));
         byte[] data = random(5 * CHUNK + 3, 11);

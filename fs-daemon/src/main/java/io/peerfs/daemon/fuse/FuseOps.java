@@ -3,6 +3,7 @@ package io.peerfs.daemon.fuse;
 import com.kenai.jffi.MemoryIO;
 import io.peerfs.backend.Credentials;
 import io.peerfs.backend.FsStats;
+import io.peerfs.backend.PosixException;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.fetch.HeldBytes;
 import io.peerfs.vfs.Caller;
@@ -28,9 +29,6 @@ import ru.serce.jnrfuse.struct.Timespec;
  * {@code fh} field is ({@code flags} is the first field in both).
  */
 final class FuseOps {
-    private static final int S_IFDIR = 0040000;
-    private static final int S_IFREG = 0100000;
-    private static final int S_IFLNK = 0120000;
     private static final long UTIME_NOW = (1L << 30) - 1;
     private static final long UTIME_OMIT = (1L << 30) - 2;
     private static final int TIMESPEC_SIZE = 16;
@@ -86,6 +84,7 @@ final class FuseOps {
         long start = System.nanoTime();
         int result;
         try {
+            requireNameMax(path);
             result = body.run();
         } catch (Throwable t) {
             result = -Errno.of(op, path, t);
@@ -107,6 +106,26 @@ final class FuseOps {
         });
     }
 
+    /** Longest name in a directory, in bytes (statfs reports it; ext4 and NFS have the same). */
+    static final int NAME_MAX = 255;
+
+    /**
+     * ENAMETOOLONG for a path whose last name is longer than {@link #NAME_MAX} bytes, as a
+     * local file system answers any call naming it (the kernel passes FUSE up to 1,024).
+     * libfuse passes no path (null) for a call on an open file that was removed.
+     */
+    static void requireNameMax(String path) throws java.nio.file.FileSystemException {
+        if (path == null) {
+            return; // a call on an open file whose name is gone
+        }
+        int start = path.lastIndexOf('/') + 1;
+        // a char is at most 3 bytes of UTF-8 (a pair of surrogates 4): short names need no count
+        if (path.length() - start > NAME_MAX / 3
+                && path.substring(start).getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+            throw PosixException.of(PosixException.ENAMETOOLONG, path, null);
+        }
+    }
+
     /** Callbacks that ran on a thread jffi had just attached to the JVM (see {@link CallbackThreads}). */
     long threadAttaches() {
         return threads.attaches();
@@ -125,17 +144,13 @@ final class FuseOps {
     }
 
     static void fill(FileStat stat, FileAttr a) {
-        int typeBits = switch (a.type()) {
-            case DIRECTORY -> S_IFDIR;
-            case SYMLINK -> S_IFLNK;
-            default -> S_IFREG;
-        };
-        stat.st_mode.set(typeBits | a.mode());
-        stat.st_size.set(a.size());
+        stat.st_mode.set(a.type().modeBits() | a.mode());
+        stat.st_size.set(a.dataSize());
+        stat.st_rdev.set(a.rdev());
         stat.st_nlink.set(a.nlink());
         stat.st_uid.set(a.uid());
         stat.st_gid.set(a.gid());
-        stat.st_blocks.set((a.size() + 511) / 512);
+        stat.st_blocks.set((a.dataSize() + 511) / 512);
         stat.st_blksize.set(128 * 1024);
         setTime(stat.st_mtim, a.mtimeNs());
         setTime(stat.st_ctim, a.ctimeNs());
@@ -318,9 +333,11 @@ final class FuseOps {
         });
     }
 
-    int mknod(String path) {
+    /** A regular file, FIFO, socket or device node: {@code mode} has its kind and permissions. */
+    int mknod(String path, long mode, long rdev) {
         return change("mknod", path, () -> {
-            throw new java.nio.file.FileSystemException(path, null, "Operation not supported");
+            vfs.mknod(path, (int) mode, rdev, callers.current());
+            return 0;
         });
     }
 
@@ -349,8 +366,9 @@ final class FuseOps {
     int rename(String oldpath, String newpath, int flags) {
         return change("rename", oldpath, () -> {
             if (flags != 0) {
-                throw new java.nio.file.FileSystemException(oldpath, newpath, "Invalid argument");
+                throw PosixException.of(PosixException.EINVAL, oldpath, newpath);
             }
+            requireNameMax(newpath);
             vfs.rename(oldpath, newpath);
             return 0;
         });
@@ -358,6 +376,7 @@ final class FuseOps {
 
     int link(String oldpath, String newpath) {
         return change("link", newpath, () -> {
+            requireNameMax(oldpath);
             vfs.link(oldpath, newpath);
             return 0;
         });

@@ -179,7 +179,7 @@ public final class PeerFuse extends FuseStubFS implements FuseMount {
 
     @Override
     public int mknod(String path, @mode_t long mode, @dev_t long rdev) {
-        return ops.mknod(path);
+        return ops.mknod(path, mode, rdev);
     }
 
     @Override

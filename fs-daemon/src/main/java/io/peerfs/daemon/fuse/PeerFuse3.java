@@ -84,7 +84,7 @@ public final class PeerFuse3 implements FuseMount {
         ops.replyThrough(readBuffers);
         set(0, LibFuse3.PathTwoPointers.class, ops::getattr);
         set(1, LibFuse3.PathBuffer.class, ops::readlink);
-        set(2, LibFuse3.Mknod.class, (path, mode, rdev) -> ops.mknod(path));
+        set(2, LibFuse3.Mknod.class, ops::mknod);
         set(3, LibFuse3.Mkdir.class, ops::mkdir);
         set(4, LibFuse3.PathOp.class, ops::unlink);
         set(5, LibFuse3.PathOp.class, ops::rmdir);
