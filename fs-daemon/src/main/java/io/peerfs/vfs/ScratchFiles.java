@@ -35,6 +35,8 @@ final class ScratchFiles {
     private static final Logger log = LoggerFactory.getLogger(ScratchFiles.class);
     /** Off-heap bytes all writers together may hold unsealed. */
     private static final long DIRTY_BUDGET_BYTES = 128L << 20;
+    /** Largest file size, ext4's with 4 KiB blocks (16 TiB less a block): past it EFBIG, as there. */
+    static final long MAX_FILE_SIZE = (1L << 44) - 4096;
 
     private final MetaStore meta;
     private final ChunkStore store;
@@ -386,6 +388,12 @@ final class ScratchFiles {
     }
 
     int write(OpenScratch f, long offset, ByteBuffer src) throws IOException {
+        if (offset >= MAX_FILE_SIZE) {
+            throw PosixException.of(PosixException.EFBIG, "(open scratch file " + f.ino + ")", null);
+        }
+        if (src.remaining() > MAX_FILE_SIZE - offset) {
+            src = src.duplicate().limit(src.position() + (int) (MAX_FILE_SIZE - offset)); // a short write, as ext4's
+        }
         f.lock.writeLock().lock();
         try {
             int total = src.remaining();
@@ -492,6 +500,9 @@ final class ScratchFiles {
 
     /** Changes the file's size; the part past a smaller size is gone, a larger size adds a hole. */
     void truncate(OpenScratch f, long size) throws IOException {
+        if (size > MAX_FILE_SIZE) {
+            throw PosixException.of(PosixException.EFBIG, "(open scratch file " + f.ino + ")", null);
+        }
         f.lock.writeLock().lock();
         try {
             long keepChunks = (size + chunkSize - 1) / chunkSize;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.peerfs.backend.LocalDirBackend;
+import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ByteSize;
 import io.peerfs.chunk.CacheFullException;
 import io.peerfs.chunk.ChunkStoreConfig;
@@ -462,5 +463,25 @@ class ScratchVfsTest {
             }
         }
         assertFalse(store.stats().chunks() > 1, "holes take no chunks");
+    }
+
+    @Test
+    void pastTheLargestFileSizeIsEfbigAsOnExt4() throws Exception {
+        open(64 << 20);
+        long fh = vfs.create("/f", 0644, ME);
+        try {
+            PosixException write = assertThrows(PosixException.class,
+                    () -> vfs.write(fh, ScratchFiles.MAX_FILE_SIZE, java.nio.ByteBuffer.wrap(new byte[1])));
+            assertEquals(PosixException.EFBIG, write.errno());
+            PosixException truncate = assertThrows(PosixException.class,
+                    () -> vfs.ftruncate(fh, ScratchFiles.MAX_FILE_SIZE + 1));
+            assertEquals(PosixException.EFBIG, truncate.errno());
+            vfs.ftruncate(fh, ScratchFiles.MAX_FILE_SIZE); // the largest itself is a size, as there
+            assertEquals(ScratchFiles.MAX_FILE_SIZE, vfs.getattr(fh).size());
+        } finally {
+            vfs.release(fh);
+        }
+        PosixException byPath = assertThrows(PosixException.class, () -> vfs.truncate("/f", 999_999_999_999_999L));
+        assertEquals(PosixException.EFBIG, byPath.errno());
     }
 }

@@ -79,6 +79,31 @@ class ScratchIT {
     }
 
     @Test
+    void theLargestFileSizeIsExt4s() throws Exception {
+        Map<String, Op> ops = new LinkedHashMap<>();
+        long largest = (1L << 44) - 4096;
+        // ext4's largest file with 4 KiB blocks: 16 TiB less a block (scratch only: a result file
+        // opened for writing at that size would be uploaded whole)
+        ops.put("sparse file", r -> Files.write(r.resolve("huge"), new byte[] {1}) != null);
+        ops.put("truncate to the largest size", r -> truncate(r.resolve("huge"), largest));
+        ops.put("truncate past it", r -> truncate(r.resolve("huge"), 999_999_999_999_999L));
+        // no write out there: a scratch layout holds an entry per chunk up to the last one written
+        ops.put("read the end", r -> PosixOps.pread(r.resolve("huge"), largest - 10, 10));
+        ops.put("remove it", r -> {
+            Files.delete(r.resolve("huge"));
+            return true;
+        });
+        sameAsLocal("huge", ops);
+    }
+
+    private static long truncate(Path f, long size) throws Exception {
+        try (RandomAccessFile file = new RandomAccessFile(f.toFile(), "rw")) {
+            file.setLength(size);
+        }
+        return Files.size(f);
+    }
+
+    @Test
     void fifosSocketsAndDeviceNodesBehaveAsOnALocalFileSystem() throws Exception {
         sameAsLocal("special", PosixOps.specialFiles());
     }
