@@ -64,8 +64,15 @@ final class FrameReplies {
                     digestBuffers.release(buf);
                 }
             }
-            send(e.length(), e.blockCrcs(), tls ? new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024)
-                    : new DefaultFileRegion(e.file(), 0, e.length()), digest);
+            Object body;
+            try {
+                body = tls ? new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024)
+                        : new DefaultFileRegion(e.file(), 0, e.length());
+            } catch (IOException | RuntimeException ex) {
+                e.file().close();
+                throw ex;
+            }
+            send(e.length(), e.blockCrcs(), body, digest);
         }
 
         @Override

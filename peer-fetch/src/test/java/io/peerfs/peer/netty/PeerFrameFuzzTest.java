@@ -60,9 +60,31 @@ class PeerFrameFuzzTest {
                            Path outsideFile, DiskChunkStore store) {
     }
 
+    /** The fixture's files, removed when the class is done (a fuzzing run makes one per JVM). */
+    private static Path fixtureDir;
+
+    @org.junit.jupiter.api.AfterAll
+    static synchronized void removeFixture() throws IOException {
+        if (fixture != null) {
+            fixture.server().close();
+            fixture.store().close();
+            fixture = null;
+        }
+        if (fixtureDir != null) {
+            try (var paths = Files.walk(fixtureDir)) {
+                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            fixtureDir = null;
+        }
+    }
+
     private static synchronized Fixture fixture() throws IOException {
         if (fixture == null) {
-            Path dir = Files.createTempDirectory("peerfs-fuzz");
+            // under target/: a fuzzing run ends its JVM from libFuzzer, past removeFixture
+            Path dir = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "peerfs-fuzz");
+            fixtureDir = dir;
             Path backendDir = Files.createDirectories(dir.resolve("backend"));
             Files.write(backendDir.resolve("data"), new byte[3 * CHUNK + 5]);
             Files.createDirectories(backendDir.resolve("sub"));
