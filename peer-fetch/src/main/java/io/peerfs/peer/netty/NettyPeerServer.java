@@ -330,6 +330,11 @@ public final class NettyPeerServer implements AutoCloseable {
             for (ByteBuf b; (b = waiting.poll()) != null; ) {
                 b.release();
             }
+            // answers still being made are no longer counted: once the pipeline is torn down
+            // their writes skip the handler that would count them done, so they would stay in
+            // the count of all connections for good
+            answering.addAndGet(-inFlight);
+            inFlight = 0;
             if (counted) {
                 counted = false;
                 connections.decrementAndGet();

@@ -280,6 +280,29 @@ class PeerConnectionTest {
         }
     }
 
+    @Test
+    void requestsOfAConnectionThatWentAreNoLongerCounted() throws Exception {
+        server.limitAnswering(8);
+        for (int round = 0; round < 5; round++) { // more requests than the bound, all left behind
+            try (Socket s = connect("127.0.0.1")) {
+                Tagger tags = authenticate(s);
+                java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+                for (int i = 0; i < 6; i++) {
+                    gets.write(tags.tagged(get(i)));
+                }
+                s.getOutputStream().write(gets.toByteArray());
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.answering() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, server.answering(), "nothing of the closed connections is still counted");
+        // and the server still answers: the bound was not used up by them
+        assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK),
+                bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
+    }
+
     /** A GET of {@link #ref}, length field first, untagged. */
     private byte[] get(long id) {
         byte[] path = "data".getBytes(java.nio.charset.StandardCharsets.UTF_8);
