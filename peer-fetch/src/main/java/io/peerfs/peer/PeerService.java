@@ -216,7 +216,7 @@ public final class PeerService {
         reply.chunk(buf, crcs);
     }
 
-    static void closeQuietly(java.nio.channels.FileChannel ch) {
+    private static void closeQuietly(java.nio.channels.FileChannel ch) {
         try {
             ch.close();
         } catch (IOException ignored) {

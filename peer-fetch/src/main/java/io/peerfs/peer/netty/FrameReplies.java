@@ -53,23 +53,20 @@ final class FrameReplies {
         @Override
         public void chunk(ChunkStore.Exported e) throws IOException {
             byte[] digest = null;
-            if (ctx.pipeline().get(FrameSeal.class) != null) {
-                ByteBuffer buf = digestBuffers.acquire();
-                try {
-                    digest = FrameSeal.digest(e.file(), e.length(), buf);
-                } catch (IOException | RuntimeException ex) {
-                    e.file().close();
-                    throw ex;
-                } finally {
-                    digestBuffers.release(buf);
-                }
-            }
             Object body;
             try {
+                if (ctx.pipeline().get(FrameSeal.class) != null) {
+                    ByteBuffer buf = digestBuffers.acquire();
+                    try {
+                        digest = FrameSeal.digest(e.file(), e.length(), buf);
+                    } finally {
+                        digestBuffers.release(buf);
+                    }
+                }
                 body = tls ? new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024)
                         : new DefaultFileRegion(e.file(), 0, e.length());
             } catch (IOException | RuntimeException ex) {
-                e.file().close();
+                e.file().close(); // no body owns it yet to close it once sent
                 throw ex;
             }
             send(e.length(), e.blockCrcs(), body, digest);

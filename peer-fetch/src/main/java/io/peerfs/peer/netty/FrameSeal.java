@@ -7,11 +7,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.FileRegion;
 import java.nio.ByteBuffer;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Authenticates every frame after the handshake on a connection without TLS: each frame
@@ -52,12 +50,8 @@ final class FrameSeal extends ChannelDuplexHandler {
 
     /** From now on frames are tagged and checked, with these keys (32 bytes each). */
     void start(byte[] inKey, byte[] outKey) {
-        in = hmac(inKey);
-        out = hmac(outKey);
-    }
-
-    boolean started() {
-        return out != null;
+        in = Frames.hmac(inKey);
+        out = Frames.hmac(outKey);
     }
 
     @Override
@@ -178,16 +172,6 @@ final class FrameSeal extends ChannelDuplexHandler {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
-    }
-
-    private static Mac hmac(byte[] key) {
-        try {
-            Mac m = Mac.getInstance("HmacSHA256");
-            m.init(new SecretKeySpec(key, "HmacSHA256"));
-            return m;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }
     }
 }

@@ -98,14 +98,20 @@ final class Frames {
     }
 
     static byte[] mac(byte[] secret, String label, byte[]... parts) {
+        Mac m = hmac(secret);
+        m.update(label.getBytes(StandardCharsets.US_ASCII));
+        for (byte[] p : parts) {
+            m.update(p);
+        }
+        return m.doFinal();
+    }
+
+    /** An HMAC-SHA256 under {@code key}, ready for its first update. */
+    static Mac hmac(byte[] key) {
         try {
             Mac m = Mac.getInstance("HmacSHA256");
-            m.init(new SecretKeySpec(secret, "HmacSHA256"));
-            m.update(label.getBytes(StandardCharsets.US_ASCII));
-            for (byte[] p : parts) {
-                m.update(p);
-            }
-            return m.doFinal();
+            m.init(new SecretKeySpec(key, "HmacSHA256"));
+            return m;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }

@@ -234,7 +234,7 @@ public final class NettyPeerClient implements AutoCloseable {
             io.netty.buffer.CompositeByteBuf sofar = parts.remove(id);
             Pending p = pending.get(id);
             if (p == null || p.answer() != Frames.META) {
-                release(sofar); // timed out meanwhile, or not a metadata request
+                io.netty.util.ReferenceCountUtil.release(sofar); // timed out meanwhile, or not a metadata request
                 return;
             }
             byte status = frame.getByte(frame.readerIndex());
@@ -323,12 +323,6 @@ public final class NettyPeerClient implements AutoCloseable {
             connections.remove(address, this);
             ready.completeExceptionally(e);
             pending.values().forEach(p -> p.done.completeExceptionally(e));
-        }
-    }
-
-    private static void release(ByteBuf b) {
-        if (b != null) {
-            b.release();
         }
     }
 

@@ -233,7 +233,7 @@ public final class NettyPeerServer implements AutoCloseable {
          * Whether {@code msg} is the last part of an answer to a request: an OK, ERROR or META
          * frame (the last of a META answer in parts), or a chunk body after its header. Not the
          * header nor CHALLENGE or AUTH_OK.
-         * A CHUNK header and its body are written one right after the other ({@link #sendChunk}).
+         * A CHUNK header and its body are written one right after the other ({@link FrameReplies}).
          */
         private boolean endsAnAnswer(Object msg) {
             if (bodyNext) {
