@@ -84,16 +84,29 @@ public interface ChunkStore extends AutoCloseable {
     int CHECKSUM_BLOCK = 64 * 1024;
 
     /**
-     * A stored chunk opened to be sent as is (to a peer, zero-copy): the receiver verifies
-     * the bytes against the per-block CRC32Cs, so corruption on this disk is caught there.
-     * The receiver of this value owns {@code file} and must close it.
+     * A stored chunk to be sent as is (to a peer, zero-copy): the receiver verifies the bytes
+     * against the per-block CRC32Cs, so corruption on this disk is caught there. Its file is
+     * opened only by {@link ChunkFile#open()}, when its bytes are about to be sent, so an
+     * answer waiting to go out holds no descriptor.
      *
      * @param blockCrcs CRC32C of each {@link #CHECKSUM_BLOCK} bytes, the last block possibly shorter
      */
-    record Exported(java.nio.channels.FileChannel file, int length, int[] blockCrcs) {
+    record Exported(ChunkFile file, int length, int[] blockCrcs) {
     }
 
-    /** Opens a stored chunk for sending; empty when it is not in the store. Counts as an access. */
+    /** A stored chunk's file, not yet open. */
+    @FunctionalInterface
+    interface ChunkFile {
+        /**
+         * Opens the file, checked to be the regular file of the exported length; each call
+         * gives a new channel, which the caller closes.
+         *
+         * @throws java.nio.file.NoSuchFileException when the chunk was evicted meanwhile
+         */
+        java.nio.channels.FileChannel open() throws IOException;
+    }
+
+    /** A stored chunk to send; empty when it is not in the store. Counts as an access. */
     java.util.Optional<Exported> export(ChunkKey key) throws IOException;
 
     /** The keys of all pinned chunks (to find those no file refers to any more after a crash). */

@@ -208,7 +208,7 @@ public abstract class ChunkStoreContract {
         byte[] data = randomBytes(3 * ChunkStore.CHECKSUM_BLOCK + 100, 77);
         store.put(key(1), direct(data), false);
         ChunkStore.Exported e = store.export(key(1)).orElseThrow();
-        try (java.nio.channels.FileChannel ch = e.file()) {
+        try (java.nio.channels.FileChannel ch = e.file().open()) {
             assertEquals(data.length, e.length());
             ByteBuffer b = ByteBuffer.allocate(e.length());
             while (b.hasRemaining() && ch.read(b, b.position()) > 0) {

@@ -97,7 +97,6 @@ public final class PeerService {
             if (exported.isPresent() && exported.get().length() == ref.length()) {
                 reply.chunk(exported.get());
             } else {
-                exported.ifPresent(e -> closeQuietly(e.file()));
                 sendBytes(ref, reply); // the store could not keep it
             }
             stats.served(to, ref.length());
@@ -214,13 +213,5 @@ public final class PeerService {
             crcs[i] = (int) c.getValue();
         }
         reply.chunk(buf, crcs);
-    }
-
-    private static void closeQuietly(java.nio.channels.FileChannel ch) {
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // nothing to do
-        }
     }
 }

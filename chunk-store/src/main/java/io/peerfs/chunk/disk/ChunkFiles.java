@@ -57,10 +57,15 @@ final class ChunkFiles {
      */
     FileChannel openForRead(ChunkKey key) throws IOException {
         Path p = pathOf(key);
-        if (!Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+        if (!attributesOf(key).isRegularFile()) {
             return null;
         }
         return FileChannel.open(p, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The chunk file's own attributes (a symlink's, not its target's). */
+    BasicFileAttributes attributesOf(ChunkKey key) throws IOException {
+        return Files.readAttributes(pathOf(key), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Makes the 256 folders chunks go in (those that are missing). */

@@ -182,22 +182,18 @@ public final class DiskChunkStore implements ChunkStore {
             if (meta == null) {
                 return java.util.Optional.empty();
             }
-            FileChannel ch;
+            java.nio.file.attribute.BasicFileAttributes attrs;
             try {
-                ch = files.openForRead(key);
+                attrs = files.attributesOf(key);
             } catch (NoSuchFileException e) {
                 return java.util.Optional.empty(); // evicted meanwhile
             }
-            if (ch == null) {
+            if (!attrs.isRegularFile()) {
                 dropIrregular(key);
                 return java.util.Optional.empty();
             }
-            if (ch.size() != meta.length()) {
-                ch.close();
-                corrupt.increment();
-                log.warn("chunk file of {} has {} bytes, the index says {}; dropping the chunk", key, ch.size(),
-                        meta.length());
-                drop(key);
+            if (attrs.size() != meta.length()) {
+                dropWrongLength(key, attrs.size(), meta.length());
                 return java.util.Optional.empty();
             }
             synchronized (lru) {
@@ -205,10 +201,39 @@ public final class DiskChunkStore implements ChunkStore {
             }
             hits.increment();
             bytesRead.add(meta.length());
-            return java.util.Optional.of(new Exported(ch, meta.length(), meta.blockCrcs().clone()));
+            int length = meta.length();
+            return java.util.Optional.of(new Exported(() -> openExported(key, length), length, meta.blockCrcs().clone()));
         } finally {
             lifecycle.readLock().unlock();
         }
+    }
+
+    /** Opens an exported chunk's file as it is about to be sent (see {@link Exported}). */
+    private FileChannel openExported(ChunkKey key, int length) throws IOException {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            FileChannel ch = files.openForRead(key);
+            if (ch == null) {
+                dropIrregular(key);
+                throw new IOException("chunk file of " + key + " is not a regular file");
+            }
+            if (ch.size() != length) {
+                long size = ch.size();
+                ch.close();
+                dropWrongLength(key, size, length);
+                throw new IOException("chunk file of " + key + " has " + size + " bytes, not " + length);
+            }
+            return ch;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void dropWrongLength(ChunkKey key, long size, int length) throws IOException {
+        corrupt.increment();
+        log.warn("chunk file of {} has {} bytes, the index says {}; dropping the chunk", key, size, length);
+        drop(key);
     }
 
     /** The chunk's open file with a reference taken for the caller, or null when the chunk is absent. */

@@ -4,8 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.DefaultFileRegion;
-import io.netty.handler.stream.ChunkedNioFile;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.DirectBufferPool;
 import io.peerfs.peer.MetaCodec;
@@ -16,8 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Turns {@link PeerService} answers into frames on a connection, from any thread. Chunk
- * files go out with {@code sendfile} (in 64 KiB pieces through TLS); where frames are tagged
- * the chunk's SHA-256 is read first, on the calling thread ({@link FrameSeal}). A metadata
+ * files go out with {@code sendfile} (in 64 KiB pieces through TLS), opened only when their
+ * turn to be sent comes ({@link ChunkBody}); where frames are tagged the chunk's SHA-256 is
+ * read first, on the calling thread ({@link FrameSeal}). A metadata
  * answer longer than {@link #MAX_META_PART} goes in parts.
  */
 final class FrameReplies {
@@ -53,22 +52,16 @@ final class FrameReplies {
         @Override
         public void chunk(ChunkStore.Exported e) throws IOException {
             byte[] digest = null;
-            Object body;
-            try {
-                if (ctx.pipeline().get(FrameSeal.class) != null) {
-                    ByteBuffer buf = digestBuffers.acquire();
-                    try {
-                        digest = FrameSeal.digest(e.file(), e.length(), buf);
-                    } finally {
-                        digestBuffers.release(buf);
-                    }
+            if (ctx.pipeline().get(FrameSeal.class) != null) {
+                ByteBuffer buf = digestBuffers.acquire();
+                try (java.nio.channels.FileChannel file = e.file().open()) {
+                    digest = FrameSeal.digest(file, e.length(), buf);
+                } finally {
+                    digestBuffers.release(buf);
                 }
-                body = tls ? new ChunkedNioFile(e.file(), 0, e.length(), 64 * 1024)
-                        : new DefaultFileRegion(e.file(), 0, e.length());
-            } catch (IOException | RuntimeException ex) {
-                e.file().close(); // no body owns it yet to close it once sent
-                throw ex;
             }
+            Object body = tls ? ChunkBody.pieces(e.file(), e.length(), 64 * 1024)
+                    : ChunkBody.region(e.file(), e.length());
             send(e.length(), e.blockCrcs(), body, digest);
         }
 

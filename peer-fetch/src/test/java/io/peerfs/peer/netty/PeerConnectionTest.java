@@ -281,6 +281,103 @@ class PeerConnectionTest {
     }
 
     @Test
+    void answersWaitingForASlowReaderHoldNoChunkFileOpen() throws Exception {
+        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
+                .release(); // cached on the server: every GET below is a hit
+        int asked = 60; // under the per-connection bound, far more than the socket buffers hold
+        try (Socket s = connect("127.0.0.1")) {
+            Tagger tags = authenticate(s);
+            java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < asked; i++) {
+                gets.write(tags.tagged(get(i)));
+            }
+            s.getOutputStream().write(gets.toByteArray());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int waiting = -1;
+            while (waiting != server.answering() && System.nanoTime() < deadline) {
+                waiting = server.answering(); // until the socket buffers are full and nothing moves
+                Thread.sleep(200);
+            }
+            assertTrue(waiting >= asked / 2, "most answers wait behind the unread ones: " + waiting);
+            int most = 0;
+            for (int i = 0; i < 10; i++) {
+                most = Math.max(most, openFilesUnder(dir.resolve("cache/chunks")));
+                Thread.sleep(20);
+            }
+            assertTrue(most <= 2, "only the answer being sent has its chunk file open: " + most);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            for (int i = 0; i < asked; i++) { // and once read, every answer arrives whole
+                byte[] frame = new byte[in.readInt()];
+                in.readFully(frame);
+                assertEquals(Frames.CHUNK, frame[1], "answer " + i);
+                assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK),
+                        java.util.Arrays.copyOfRange(frame, frame.length - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.TAG));
+            }
+        }
+    }
+
+    @Test
+    void aChunkEvictedWhileItsAnswerWaitsClosesOnlyThatConnection() throws Exception {
+        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
+                .release();
+        int asked = 60;
+        int answered = 0;
+        try (Socket s = connect("127.0.0.1")) {
+            Tagger tags = authenticate(s);
+            java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < asked; i++) {
+                gets.write(tags.tagged(get(i)));
+            }
+            s.getOutputStream().write(gets.toByteArray());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int waiting = -1;
+            while (waiting != server.answering() && System.nanoTime() < deadline) {
+                waiting = server.answering();
+                Thread.sleep(200);
+            }
+            store.remove(ref.key()); // evicted with its answers waiting to be sent
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            try {
+                while (answered < asked) {
+                    byte[] frame = new byte[in.readInt()];
+                    in.readFully(frame);
+                    assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), java.util.Arrays.copyOfRange(frame,
+                            frame.length - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.TAG), "answer " + answered);
+                    answered++;
+                }
+            } catch (java.io.EOFException | java.net.SocketException closed) {
+                // the connection ends where a chunk file could no longer be opened
+            }
+        }
+        assertTrue(answered < asked, "answers after the eviction are not sent: " + answered);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.answering() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, server.answering(), "nothing of the closed connection is still counted");
+        assertEquals(0, openFilesUnder(dir.resolve("cache/chunks")), "no chunk file is left open");
+        assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), // the server answers others, from the backend again
+                bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
+    }
+
+    /** This process's descriptors open on files under {@code root}. */
+    private static int openFilesUnder(Path root) throws IOException {
+        int n = 0;
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).startsWith(root)) {
+                        n++;
+                    }
+                } catch (IOException gone) {
+                    // closed while listed
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
     void requestsOfAConnectionThatWentAreNoLongerCounted() throws Exception {
         server.limitAnswering(8);
         for (int round = 0; round < 5; round++) { // more requests than the bound, all left behind

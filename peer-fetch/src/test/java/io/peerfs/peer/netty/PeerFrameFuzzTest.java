@@ -262,7 +262,7 @@ class PeerFrameFuzzTest {
         public void chunk(io.peerfs.chunk.ChunkStore.Exported chunk) throws IOException {
             calls++;
             ByteBuffer b = ByteBuffer.allocate(chunk.length());
-            try (var file = chunk.file()) {
+            try (var file = chunk.file().open()) {
                 file.read(b, 0);
             }
             text = "chunk " + new String(b.array(), java.nio.charset.StandardCharsets.ISO_8859_1);
