@@ -2,6 +2,7 @@ package io.peerfs.vfs;
 
 import io.peerfs.Stopping;
 import io.peerfs.backend.Backend;
+import io.peerfs.backend.Credentials;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
@@ -65,6 +66,8 @@ final class ResultFiles implements AutoCloseable {
         volatile boolean failed;
         /** True once a writer's close or fsync made this data something the backend must get. */
         volatile boolean ready;
+        /** Who opened it to write, as the journal has it (null where unknown); its upload is made as them. */
+        volatile StagedFile.Writer writer;
         /** Handles on this node; guarded by the {@link ResultFiles#byPath} table. */
         int opens;
         boolean queued;
@@ -130,6 +133,7 @@ final class ResultFiles implements AutoCloseable {
                 continue;
             }
             s.ready = true;
+            s.writer = e.getValue().writer();
             synchronized (byPath) {
                 byPath.put(s.path, s);
             }
@@ -153,10 +157,16 @@ final class ResultFiles implements AutoCloseable {
         }
     }
 
-    /** Journals a new staged file for {@code path} and takes a handle on it. */
+    /**
+     * Journals a new staged file for {@code path} and takes a handle on it. The caller (whose
+     * credentials are current) is its writer.
+     */
     Opened stage(String path, Inode spec) throws IOException {
-        Inode inode = meta.stage(path, spec);
+        Credentials c = Credentials.current();
+        StagedFile.Writer writer = c == null ? null : new StagedFile.Writer(c.uid(), c.gid(), c.groups());
+        Inode inode = meta.stage(path, spec, writer);
         Staged s = new Staged(inode.ino(), path);
+        s.writer = writer;
         synchronized (byPath) {
             Staged old = byPath.put(path, s);
             if (old != null) {
@@ -310,7 +320,8 @@ final class ResultFiles implements AutoCloseable {
             }
             Inode inode = current(s).orElseThrow(() -> new NoSuchFileException(s.path, null, "staged data is gone"));
             OpenScratch r = files.open(inode);
-            try {
+            Credentials writer = uploader(s, inode);
+            try (Credentials.Scope as = writer == null ? null : Credentials.enter(writer)) {
                 s.uploadedAs = backend.replace(s.path, inode.size(), newFile(inode),
                         (off, dst) -> files.read(r, off, dst), "peerfs-" + s.ino);
             } finally {
@@ -322,6 +333,21 @@ final class ResultFiles implements AutoCloseable {
         } finally {
             s.lock.unlock();
         }
+    }
+
+    /**
+     * Who uploads a staged file: its writer with their groups (so a directory they may write
+     * through a supplementary group takes the upload, after a restart too) where the writer
+     * owns the file. Null otherwise, and the backend uploads as whoever is current or else as
+     * the file's owner: another user's file, written by permission of its mode, is replaced
+     * as its owner, keeping owner and group as a write in place would.
+     */
+    private Credentials uploader(Staged s, Inode inode) {
+        StagedFile.Writer w = s.writer;
+        if (w == null || !setOwners || w.uid() != inode.uid()) {
+            return null;
+        }
+        return Credentials.of(w.uid(), w.gid(), w.groups());
     }
 
     Backend.NewFile newFile(Inode i) {

@@ -35,9 +35,14 @@ public final class Credentials {
         return new Credentials(uid, gid, pid, pid > 0 ? null : new int[0]);
     }
 
-    /** A user and group with no supplementary groups: a file's writer, for its upload. */
+    /** A user and group with no supplementary groups: a file's owner, for its upload. */
     public static Credentials of(int uid, int gid) {
-        return new Credentials(uid, gid, 0, new int[0]);
+        return of(uid, gid, new int[0]);
+    }
+
+    /** A user, group and supplementary groups: a file's writer as the journal recorded them. */
+    public static Credentials of(int uid, int gid, int[] groups) {
+        return new Credentials(uid, gid, 0, groups.clone());
     }
 
     public int uid() {

@@ -89,8 +89,10 @@ public interface MetaStore extends AutoCloseable {
      * Creates a file inode with no scratch name that holds data staged for upload to the
      * backend path {@code target} (a result file being written): the writeback journal.
      * It counts as one link while staged, so it is never an orphan.
+     *
+     * @param writer who opened it for writing (its upload is made as them); null where unknown
      */
-    Inode stage(String target, Inode spec) throws IOException;
+    Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException;
 
     /** Points a staged inode at a new backend path (the result file was renamed before upload). */
     void restage(long ino, String target) throws IOException;
@@ -104,7 +106,7 @@ public interface MetaStore extends AutoCloseable {
     /** Marks a staged inode's data as acknowledged to a writer: it must be uploaded, whatever happens. */
     void readyToUpload(long ino) throws IOException;
 
-    /** The writeback journal: staged inode number → backend path and readiness, in inode order. */
+    /** The writeback journal: staged inode number → backend path, readiness and writer, in inode order. */
     java.util.SortedMap<Long, StagedFile> staged() throws IOException;
 
     /** Tags ({@code on}) or untags a backend path as a result path: it and everything below it. */

@@ -278,8 +278,9 @@ public abstract class MetaStoreContract {
 
     @Test
     void stagedInodesAreJournaledWithTheirTargetAndSurviveARestart() throws Exception {
-        Inode a = store.stage("out/a.bin", file());
-        Inode b = store.stage("out/b.bin", file());
+        StagedFile.Writer writer = new StagedFile.Writer(65534, 100, new int[] {4242, 27, 100});
+        Inode a = store.stage("out/a.bin", file(), null);
+        Inode b = store.stage("out/b.bin", file(), writer);
         assertNotEquals(a.ino(), b.ino());
         assertEquals(1, a.nlink());
         assertTrue(store.list("out").isEmpty(), "a staged inode has no scratch name");
@@ -287,15 +288,15 @@ public abstract class MetaStoreContract {
         store.readyToUpload(b.ino());
         store.restage(b.ino(), "out/c.bin");
         store = reopen(store);
-        assertEquals(Map.of(a.ino(), new StagedFile("out/a.bin", false), b.ino(), new StagedFile("out/c.bin", true)),
-                store.staged());
+        assertEquals(Map.of(a.ino(), new StagedFile("out/a.bin", false), b.ino(),
+                new StagedFile("out/c.bin", true, writer)), store.staged(), "the writer and its groups are kept");
         assertTrue(store.orphans().isEmpty(), "staged inodes are not orphans");
         assertEquals(Optional.of(a.ino()), store.get(a.ino()).map(Inode::ino));
     }
 
     @Test
     void unstagingLeavesAnUnlinkedInodeToDelete() throws Exception {
-        Inode a = store.stage("a", file());
+        Inode a = store.stage("a", file(), null);
         Inode gone = store.unstage(a.ino());
         assertEquals(0, gone.nlink());
         assertTrue(store.staged().isEmpty());
@@ -310,7 +311,7 @@ public abstract class MetaStoreContract {
     @Test
     void stagedAndScratchInodesNeverShareANumber() throws Exception {
         Inode s = store.create("x", file());
-        Inode t = store.stage("y", file());
+        Inode t = store.stage("y", file(), null);
         Inode u = store.create("z", file());
         assertEquals(3, List.of(s.ino(), t.ino(), u.ino()).stream().distinct().count());
     }

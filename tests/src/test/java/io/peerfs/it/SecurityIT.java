@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SecurityIT {
     static final int TEAM = 4242;
+    static final String RESULTS = "out/**,team/**,acl/**,sticky/**,group/**";
     @TempDir
     static Path tmp;
     static Path backend;
@@ -61,7 +62,10 @@ class SecurityIT {
         Path sticky = Files.createDirectories(backend.resolve("sticky"));
         Files.setAttribute(sticky, "unix:mode", 01777);
         Files.writeString(sticky.resolve("roots"), "root's\n");
-        String results = "out/**,team/**,acl/**,sticky/**";
+        Path group = Files.createDirectories(backend.resolve("group")); // writable through a supplementary group
+        Files.setAttribute(group, "unix:gid", TEAM);
+        Files.setAttribute(group, "unix:mode", 0770);
+        String results = RESULTS;
         mount = new PeerFsMount(backend, tmp.resolve("mnt"), tmp.resolve("cache"), "--result-paths", results,
                 "--meta-ttl", "100ms").mount();
         other = new PeerFsMount(backend, tmp.resolve("mnt2"), tmp.resolve("cache2"), "--result-paths", results,
@@ -178,5 +182,46 @@ class SecurityIT {
         assertNotEquals(0, chmod.exit());
         assertEquals(01777, (int) Files.getAttribute(backend.resolve("sticky"), "unix:mode") & 07777);
         assertFalse(Files.exists(backend.resolve("acl/by-nobody"), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /** Runs a shell command as nobody with the supplementary group {@link #TEAM}. */
+    private static Run asTeamMember(String script) throws Exception {
+        return PeerFsMount.command("setpriv", "--reuid=" + PermissionsIT.NOBODY, "--regid=" + PermissionsIT.NOBODY,
+                "--groups=" + TEAM, "sh", "-c", script);
+    }
+
+    @Test
+    void uploadsAreMadeWithTheWritersSupplementaryGroupsOnCloseAndInTheBackground() throws Exception {
+        Run onClose = asTeamMember("echo on-close > " + mount.mountpoint.resolve("group/on-close"));
+        assertEquals(0, onClose.exit(), onClose.err());
+        assertEquals("on-close\n", Files.readString(backend.resolve("group/on-close")));
+        assertEquals(65534, (int) Files.getAttribute(backend.resolve("group/on-close"), "unix:uid"));
+
+        PeerFsMount background = new PeerFsMount(backend, tmp.resolve("mnt-wb"), tmp.resolve("cache-wb"),
+                "--result-paths", RESULTS, "--meta-ttl", "100ms", "--writeback").mount();
+        try {
+            Run queued = asTeamMember("echo queued > " + background.mountpoint.resolve("group/queued"));
+            assertEquals(0, queued.exit(), queued.err());
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (!"queued\n".equals(readOrNull(backend.resolve("group/queued")))
+                    || background.status().path("writeback").path("staged").asLong() > 0) {
+                assertTrue(System.nanoTime() < deadline, "the background upload lands: "
+                        + background.status().path("writeback"));
+                Thread.sleep(100);
+            }
+            assertEquals(0, background.status().path("writeback").path("failures").asLong(),
+                    "no attempt was refused by the store");
+            assertEquals(65534, (int) Files.getAttribute(backend.resolve("group/queued"), "unix:uid"));
+        } finally {
+            background.close();
+        }
+    }
+
+    private static String readOrNull(Path p) throws java.io.IOException {
+        try {
+            return Files.readString(p);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
     }
 }

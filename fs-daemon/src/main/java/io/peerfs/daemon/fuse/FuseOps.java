@@ -186,11 +186,15 @@ final class FuseOps {
         });
     }
 
+    /** An open for writing is a change: a result file opened so is staged with the caller as its writer. */
     int open(String path, Pointer fi) {
-        return guard("open", path, () -> {
-            fi.putLong(fhOffset, vfs.open(path, fi.getInt(0), callers.current().pid()));
+        int flags = fi.getInt(0);
+        Op body = () -> {
+            fi.putLong(fhOffset, vfs.open(path, flags, callers.current().pid()));
             return 0;
-        });
+        };
+        return (flags & Vfs.O_ACCMODE) == Vfs.O_RDONLY && (flags & Vfs.O_TRUNC) == 0 ? guard("open", path, body)
+                : change("open", path, body);
     }
 
     int read(String path, Pointer buf, long size, long offset, Pointer fi) {

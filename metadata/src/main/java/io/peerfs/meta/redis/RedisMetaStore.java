@@ -525,7 +525,7 @@ public final class RedisMetaStore implements MetaStore {
     }
 
     @Override
-    public Inode stage(String target, Inode spec) throws IOException {
+    public Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
         return transaction("stage", target, c -> {
             long ino = c.incr(key("next")).get();
             Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(),
@@ -533,14 +533,9 @@ public final class RedisMetaStore implements MetaStore {
                     spec.chunks(), spec.holders());
             return new Plan<>(inode, w -> {
                 w.set(inoKey(ino), inode.encode());
-                w.hset(journalKey(nodeId), utf8(Long.toString(ino)), journalValue(target, false));
+                w.hset(journalKey(nodeId), utf8(Long.toString(ino)), new StagedFile(target, false, writer).encode());
             });
         });
-    }
-
-    private static byte[] journalValue(String target, boolean ready) {
-        byte[] p = utf8(target);
-        return ByteBuffer.allocate(1 + p.length).put((byte) (ready ? 1 : 0)).put(p).array();
     }
 
     /** Rewrites one journal entry. */
@@ -552,20 +547,19 @@ public final class RedisMetaStore implements MetaStore {
             if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
-            StagedFile now = change.apply(new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8),
-                    v[0] == 1));
-            return new Plan<>(null, w -> w.hset(journalKey(nodeId), field, journalValue(now.path(), now.ready())));
+            StagedFile now = change.apply(StagedFile.decode(v));
+            return new Plan<>(null, w -> w.hset(journalKey(nodeId), field, now.encode()));
         });
     }
 
     @Override
     public void restage(long ino, String target) throws IOException {
-        rewriteJournal(ino, "restage", s -> new StagedFile(target, s.ready()));
+        rewriteJournal(ino, "restage", s -> s.withPath(target));
     }
 
     @Override
     public void readyToUpload(long ino) throws IOException {
-        rewriteJournal(ino, "mark ready", s -> new StagedFile(s.path(), true));
+        rewriteJournal(ino, "mark ready", StagedFile::asReady);
     }
 
     @Override
@@ -588,9 +582,7 @@ public final class RedisMetaStore implements MetaStore {
         return call("read", "the writeback journal", () -> {
             SortedMap<Long, StagedFile> out = new TreeMap<>();
             for (Map.Entry<byte[], byte[]> e : redis.hgetall(journalKey(nodeId)).entrySet()) {
-                byte[] v = e.getValue();
-                out.put(Long.parseLong(new String(e.getKey(), StandardCharsets.UTF_8)),
-                        new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8), v[0] == 1));
+                out.put(Long.parseLong(new String(e.getKey(), StandardCharsets.UTF_8)), StagedFile.decode(e.getValue()));
             }
             return out;
         });

@@ -168,7 +168,7 @@ public final class RocksDbMetaStore implements MetaStore {
     }
 
     @Override
-    public synchronized Inode stage(String target, Inode spec) throws IOException {
+    public synchronized Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
         long ino = nextIno;
         Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
                 spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks(),
@@ -176,7 +176,7 @@ public final class RocksDbMetaStore implements MetaStore {
         try (WriteBatch b = new WriteBatch()) {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());
-            b.put(journalKey(ino), journalValue(target, false));
+            b.put(journalKey(ino), new StagedFile(target, false, writer).encode());
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("stage", target, e);
@@ -200,7 +200,7 @@ public final class RocksDbMetaStore implements MetaStore {
             if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
-            db.put(sync, journalKey(ino), journalValue(target, v[0] == 1));
+            db.put(sync, journalKey(ino), StagedFile.decode(v).withPath(target).encode());
         } catch (RocksDBException e) {
             throw failure("restage", target, e);
         }
@@ -220,12 +220,6 @@ public final class RocksDbMetaStore implements MetaStore {
         return unlinked;
     }
 
-    /** A journal value: readiness byte, then the path. */
-    private static byte[] journalValue(String target, boolean ready) {
-        byte[] p = target.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(1 + p.length).put((byte) (ready ? 1 : 0)).put(p).array();
-    }
-
     @Override
     public synchronized void readyToUpload(long ino) throws IOException {
         try {
@@ -233,8 +227,7 @@ public final class RocksDbMetaStore implements MetaStore {
             if (v == null) {
                 throw new NoSuchFileException("staged inode " + ino);
             }
-            v[0] = 1;
-            db.put(sync, journalKey(ino), v);
+            db.put(sync, journalKey(ino), StagedFile.decode(v).asReady().encode());
         } catch (RocksDBException e) {
             throw failure("mark ready", Long.toString(ino), e);
         }
@@ -245,9 +238,7 @@ public final class RocksDbMetaStore implements MetaStore {
         java.util.SortedMap<Long, StagedFile> out = new java.util.TreeMap<>();
         try (RocksIterator it = db.newIterator()) {
             for (it.seek(new byte[] {'w'}); it.isValid() && it.key()[0] == 'w'; it.next()) {
-                byte[] v = it.value();
-                out.put(ByteBuffer.wrap(it.key(), 1, 8).getLong(),
-                        new StagedFile(new String(v, 1, v.length - 1, StandardCharsets.UTF_8), v[0] == 1));
+                out.put(ByteBuffer.wrap(it.key(), 1, 8).getLong(), StagedFile.decode(it.value()));
             }
         }
         return out;

@@ -211,7 +211,7 @@ class RedisMetaStoreTest extends MetaStoreContract {
     @Test
     void journalsAndOrphansBelongToTheirNode() throws Exception {
         try (MetaStore other = RedisMetaStore.open(redis.url(db), "node-b", TIMEOUT)) {
-            long staged = store.stage("out/a", file()).ino();
+            long staged = store.stage("out/a", file(), null).ino();
             store.create("gone", file());
             store.unlink("gone", 2);
             assertTrue(other.staged().isEmpty(), "node b's journal is its own");
