@@ -458,11 +458,15 @@ final class ScratchFiles {
 
     /**
      * Stores a dirty chunk as a new pinned chunk under a fresh key and points the working
-     * layout at it. The chunk it replaces stays until the layout is committed.
+     * layout at it. A committed chunk it replaces stays until the layout is committed (the
+     * MetaStore still names it); one sealed since the last commit is freed at once, as no
+     * layout anywhere names it: a chunk written at random again and again costs one chunk,
+     * not one per seal.
      */
     private void seal(OpenScratch f, long idx) throws IOException {
         OpenScratch.DirtyChunk d = f.dirty.get(idx);
         Inode w = f.working;
+        ChunkKey replaced = keyAt(w, idx);
         List<ChunkKey> layout = new ArrayList<>(w.chunks());
         while (layout.size() <= idx) {
             layout.add(null);
@@ -488,6 +492,20 @@ final class ScratchFiles {
         holderList.set((int) idx, key == null ? null : self());
         f.working = w.withData(w.size(), layout, holderList, gen, w.mtimeNs());
         dropDirty(f, idx);
+        if (replaced != null && f.sealedSinceCommit.remove(replaced)) {
+            dropUncommitted(f, replaced);
+        }
+    }
+
+    /** Frees a chunk sealed since the last commit that the working layout no longer names. Caller holds the write lock. */
+    private void dropUncommitted(OpenScratch f, ChunkKey key) throws IOException {
+        f.unsynced.remove(key);
+        f.holderOf.remove(key);
+        java.util.concurrent.CompletableFuture<List<String>> copies = f.replicating.remove(key);
+        store.remove(key);
+        if (copies != null) { // its copies, once made, are freed on the nodes that made them
+            copies.whenComplete((nodes, failure) -> freeOnHolders(nodes, f.ino, key));
+        }
     }
 
     private void dropDirty(OpenScratch f, long idx) {

@@ -368,6 +368,37 @@ class ScratchVfsTest {
     }
 
     @Test
+    void chunksWrittenAgainAndAgainKeepPinnedSpaceNearTheFilesSizeWhileOpen() throws Exception {
+        open(1L << 30);
+        int chunks = 2048; // twice the per-file dirty budget (1,024 chunks): half are sealed, then written again
+        long fh = vfs.create("/again", 0644, ME);
+        int passes = 4;
+        long most = 0;
+        for (int pass = 0; pass < passes; pass++) {
+            for (int c = 0; c < chunks; c++) {
+                vfs.write(fh, (long) c * CHUNK, bytes(TestBytes.random(CHUNK, pass * chunks + c)));
+                most = Math.max(most, store.stats().pinnedBytes());
+            }
+        }
+        long size = (long) chunks * CHUNK;
+        assertTrue(most <= size + size / 8, "pinned " + most + " bytes for a file of " + size);
+        vfs.flush(fh);
+        vfs.release(fh);
+        assertTrue(store.stats().pinnedBytes() <= size, "after close the file's chunks alone are pinned");
+        long reader = vfs.open("/again", Vfs.O_RDONLY);
+        try {
+            ByteBuffer dst = ByteBuffer.allocateDirect(CHUNK);
+            for (int c = 0; c < chunks; c++) {
+                dst.clear();
+                assertEquals(CHUNK, vfs.read(reader, (long) c * CHUNK, dst));
+                assertArrayEquals(TestBytes.random(CHUNK, (passes - 1) * chunks + c), toArray(dst), "chunk " + c);
+            }
+        } finally {
+            vfs.release(reader);
+        }
+    }
+
+    @Test
     void chunksSealedButNeverCommittedAreFreedAtStart() throws Exception {
         open(256L << 20);
         writeFile("/kept", TestBytes.random(2 * CHUNK, 1));

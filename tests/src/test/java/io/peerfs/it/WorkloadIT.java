@@ -89,6 +89,47 @@ class WorkloadIT {
         }
     }
 
+    /**
+     * Two files of 128 MiB written at random in pieces of 4 to 128 KiB, verified: more than the
+     * dirty budget of a file, so chunks are sealed and written again while the file is open.
+     * The cache's pinned bytes are sampled meanwhile and stay within twice the files' size.
+     */
+    @ParameterizedTest(name = "in {0}/")
+    @ValueSource(strings = {"data", "out"})
+    void randomWritesOfManySizesKeepPinnedSpaceNearTheFilesSize(String top) throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/random"));
+        long files = 2 * (128L << 20);
+        long[] most = new long[1];
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sampler = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    most[0] = Math.max(most[0], mount.status().path("cache").path("pinnedBytes").asLong());
+                    Thread.sleep(100);
+                } catch (Exception e) {
+                    return; // the assertion below sees whether any sample was taken
+                }
+            }
+        });
+        sampler.start();
+        try {
+            String out = run(600, "fio", "--name=random-sizes", "--directory=" + dir, "--rw=randwrite",
+                    "--bsrange=4k-128k", "--size=128m", "--numjobs=2", "--verify=crc32c", "--do_verify=1",
+                    "--verify_fatal=1", "--verify_state_save=0", "--group_reporting");
+            assertTrue(out.contains("err= 0"), out);
+        } finally {
+            done.set(true);
+            sampler.join();
+        }
+        assertTrue(most[0] > 0, "pinned bytes were sampled");
+        assertTrue(most[0] <= 2 * files, "pinned " + most[0] + " bytes for " + files + " bytes of files");
+        try (Stream<Path> left = Files.list(dir)) {
+            for (Path f : left.toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "in {0}/")
     @ValueSource(strings = {"data", "out"})
     void stressNgFileSystemStressorsPass(String top) throws Exception {
