@@ -223,6 +223,9 @@ public final class Daemon implements AutoCloseable {
             // open(O_TRUNC) arrives as one call, so a result file is replaced whole at close
             // instead of being cut to zero on the backend first
             opts.add("atomic_o_trunc");
+            // inode numbers are the backend's and the MetaStore's: hard links share one (libfuse 3
+            // takes this in INIT only, see PeerFuse3)
+            opts.add("use_ino");
         }
         if (Uids.isRoot()) {
             opts.add("allow_other"); // pods and other users see the mount; permissions as on the backend

@@ -297,6 +297,10 @@ public final class LocalDirBackend implements Backend {
     private FileAttr upload(String path, long size, NewFile meta, Content content, String tempTag)
             throws IOException {
         try (RootDir.At at = parent(path, O_RDONLY)) {
+            int linked = openIfLinked(at, path);
+            if (linked >= 0) {
+                return rewrite(linked, path, size, content);
+            }
             String temp = Backend.temporaryName(at.name(), tempTag);
             C.unlinkat(at.dirFd(), temp, 0); // a retried upload's earlier attempt
             int fd = C.openat(at.dirFd(), temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -324,6 +328,44 @@ public final class LocalDirBackend implements Backend {
             }
             check(C.fsync(at.dirFd()), path); // so the rename survives a crash of the machine
             return written;
+        }
+    }
+
+    /**
+     * The file at {@code at} opened for writing where it is a regular file with more than one
+     * name (hard links), else -1: such a file's data is rewritten in place, as a write through
+     * one name shows through all of them; a temp file renamed over one name would split it.
+     */
+    private int openIfLinked(RootDir.At at, String path) throws IOException {
+        ByteBuffer stx = Statx.buffer();
+        if (C.statx(at.dirFd(), at.name(), AT_SYMLINK_NOFOLLOW, Statx.MASK, stx) != 0
+                || !Statx.isRegular(stx) || Statx.attr(stx).nlink() < 2) {
+            return -1; // missing (a new file), something else (the rename refuses it), or one name
+        }
+        int fd = C.openat(at.dirFd(), at.name(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw failure(path);
+        }
+        return root.requireRegular(fd, path);
+    }
+
+    /**
+     * Writes the content over a hard-linked file through its own descriptor and cuts it to
+     * {@code size}: every name sees it, and the file keeps its inode, owner, mode and xattrs.
+     * Readers on the store may see the file half-written meanwhile (documented).
+     */
+    private FileAttr rewrite(int fd, String path, long size, Content content) throws IOException {
+        try {
+            if (!ThreadIdentity.asDaemon(content::mayCommit)) {
+                throw new IOException("upload of " + path + " abandoned by its caller");
+            }
+            check(C.ftruncate(fd, size), path); // past the new end first: no stale tail is ever read
+            write(fd, path, size, content);
+            ByteBuffer stx = Statx.buffer();
+            check(C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx), path);
+            return Statx.attr(stx);
+        } finally {
+            C.close(fd);
         }
     }
 

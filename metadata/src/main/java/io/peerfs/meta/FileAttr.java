@@ -13,6 +13,11 @@ import java.io.IOException;
  */
 public record FileAttr(FileType type, int mode, long size, long mtimeNs, long ctimeNs, long atimeNs,
                        int nlink, int uid, int gid, long ino) {
+    /**
+     * Set in the inode number of every scratch or staged file, so that it never equals a
+     * backend file's (file systems number inodes from the bottom; ext4's are below 2^32).
+     */
+    public static final long SCRATCH_INO = 1L << 63;
 
     public boolean isDirectory() {
         return type == FileType.DIRECTORY;

@@ -64,8 +64,12 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
                 0, target, Map.of(), List.of());
     }
 
+    /**
+     * Its attributes; the inode number as the mount shows it ({@code st_ino}) has
+     * {@link FileAttr#SCRATCH_INO} set, apart from the backend's own numbers.
+     */
     public FileAttr attr() {
-        return new FileAttr(type, mode, size, mtimeNs, ctimeNs, atimeNs, nlink, uid, gid, ino);
+        return new FileAttr(type, mode, size, mtimeNs, ctimeNs, atimeNs, nlink, uid, gid, FileAttr.SCRATCH_INO | ino);
     }
 
     public boolean isDirectory() {
@@ -75,6 +79,16 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
     public Inode withNlink(int n, long nowNs) {
         return new Inode(ino, type, mode, uid, gid, size, atimeNs, mtimeNs, nowNs, n, generation,
                 target, xattrs, chunks, holders);
+    }
+
+    /**
+     * A directory after an entry in it was made, removed or renamed: mtime and ctime are
+     * {@code nowNs}, and {@code subdirs} subdirectories more (or fewer) count as links (each
+     * one's {@code ..}), never fewer than two.
+     */
+    public Inode withEntriesChanged(int subdirs, long nowNs) {
+        return new Inode(ino, type, mode, uid, gid, size, atimeNs, nowNs, nowNs, Math.max(2, nlink + subdirs),
+                generation, target, xattrs, chunks, holders);
     }
 
     public Inode withMode(int m, long nowNs) {

@@ -276,6 +276,43 @@ public abstract class MetaStoreContract {
         }).distinct().count());
     }
 
+    /** The directory's mtime, ctime and link count. */
+    private List<Long> timesAndLinks(String dir) throws Exception {
+        Inode d = store.lookup(dir).orElseThrow();
+        return List.of(d.mtimeNs(), d.ctimeNs(), (long) d.nlink());
+    }
+
+    @Test
+    void everyChangeOfADirectorysEntriesSetsItsTimesAndSubdirectoriesCountAsLinks() throws Exception {
+        store.create("a", dir());
+        store.create("b", dir());
+        assertEquals(List.of(1L, 1L, 2L), timesAndLinks("a"));
+        store.create("a/f", Inode.fresh(0, FileType.FILE, 0644, 0, 0, null, 10));
+        assertEquals(List.of(10L, 10L, 2L), timesAndLinks("a"), "create");
+        store.create("a/s", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 20));
+        assertEquals(List.of(20L, 20L, 3L), timesAndLinks("a"), "mkdir: the new directory's .. is a link");
+        store.link(store.lookup("a/f").orElseThrow().ino(), "b/g", 30);
+        assertEquals(List.of(30L, 30L, 2L), timesAndLinks("b"), "link");
+        assertEquals(List.of(20L, 20L, 3L), timesAndLinks("a"), "the other name's directory is untouched");
+        store.rename("a/s", "b/s", 40);
+        assertEquals(List.of(40L, 40L, 2L), timesAndLinks("a"), "rename of a directory out");
+        assertEquals(List.of(40L, 40L, 3L), timesAndLinks("b"), "rename of a directory in");
+        store.rename("b/g", "b/h", 50);
+        assertEquals(List.of(50L, 50L, 3L), timesAndLinks("b"), "rename within one directory");
+        store.create("a/t", Inode.fresh(0, FileType.DIRECTORY, 0755, 0, 0, null, 55));
+        store.rename("a/t", "b/s", 60); // replaces an empty directory
+        assertEquals(List.of(60L, 60L, 2L), timesAndLinks("a"));
+        assertEquals(List.of(60L, 60L, 3L), timesAndLinks("b"), "one subdirectory in, one replaced");
+        store.unlink("b/h", 70);
+        assertEquals(List.of(70L, 70L, 3L), timesAndLinks("b"), "unlink");
+        store.unlink("b/s", 80);
+        assertEquals(List.of(80L, 80L, 2L), timesAndLinks("b"), "rmdir");
+        store = reopen(store);
+        assertEquals(List.of(80L, 80L, 2L), timesAndLinks("b"), "kept");
+        store.create("top", file()); // its directory is the backend's: nothing else to change
+        assertTrue(store.lookup("top").isPresent());
+    }
+
     @Test
     void stagedInodesAreJournaledWithTheirTargetAndSurviveARestart() throws Exception {
         StagedFile.Writer writer = new StagedFile.Writer(65534, 100, new int[] {4242, 27, 100});

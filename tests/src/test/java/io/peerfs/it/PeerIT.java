@@ -657,6 +657,11 @@ class PeerIT {
         for (int i = 0; i < names; i++) {
             Files.createFile(huge.resolve(String.format("a-long-enough-file-name-for-a-big-listing-%020d", i)));
         }
+        for (PeerFsMount observer : nodes) { // from a cluster whole again after the floods above
+            for (JsonNode m : observer.status().path("peers").path("members")) {
+                awaitLive(observer, m.path("address").asText());
+            }
+        }
         List<Long> skipsBefore = new ArrayList<>();
         for (PeerFsMount n : nodes) {
             skipsBefore.add(skips(n));

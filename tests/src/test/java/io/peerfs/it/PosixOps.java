@@ -233,6 +233,57 @@ final class PosixOps {
         return ops;
     }
 
+    /**
+     * Every change of a directory's entries sets its mtime and ctime (both directories' for a
+     * rename between two), and each subdirectory counts as a link of its parent.
+     */
+    static Map<String, Op> parentTimes() {
+        Map<String, Op> ops = new LinkedHashMap<>();
+        ops.put("make d and e", r -> Files.createDirectory(r.resolve("d")) != null
+                && Files.createDirectory(r.resolve("e")) != null);
+        ops.put("create", r -> touches(r, "d", () -> Files.createFile(r.resolve("d/f"))));
+        ops.put("mkdir", r -> touches(r, "d", () -> Files.createDirectory(r.resolve("d/s"))));
+        ops.put("links of d with a subdirectory", r -> Files.getAttribute(r.resolve("d"), "unix:nlink"));
+        ops.put("symlink", r -> touches(r, "d", () -> Files.createSymbolicLink(r.resolve("d/l"), Path.of("f"))));
+        ops.put("hard link", r -> touches(r, "e", () -> Files.createLink(r.resolve("e/g"), r.resolve("d/f"))));
+        ops.put("mkfifo", r -> touches(r, "d", () -> run("mkfifo", r.resolve("d/p").toString())));
+        ops.put("rename within", r -> touches(r, "d", () -> Files.move(r.resolve("d/f"), r.resolve("d/f2"))));
+        ops.put("rename a directory out: from", r -> touches(r, "d",
+                () -> Files.move(r.resolve("d/s"), r.resolve("e/s"))));
+        ops.put("links of d and e after", r -> List.of(Files.getAttribute(r.resolve("d"), "unix:nlink"),
+                Files.getAttribute(r.resolve("e"), "unix:nlink")));
+        ops.put("rename in: to", r -> touches(r, "e", () -> Files.move(r.resolve("d/f2"), r.resolve("e/f3"))));
+        ops.put("unlink", r -> touches(r, "e", () -> {
+            Files.delete(r.resolve("e/f3"));
+            return null;
+        }));
+        ops.put("rmdir", r -> touches(r, "e", () -> {
+            Files.delete(r.resolve("e/s"));
+            return null;
+        }));
+        ops.put("links of e after rmdir", r -> Files.getAttribute(r.resolve("e"), "unix:nlink"));
+        ops.put("a write leaves the directory's times", r -> touches(r, "e",
+                () -> Files.write(r.resolve("e/g"), new byte[] {1}, StandardOpenOption.APPEND)));
+        ops.put("unlink the fifo", r -> touches(r, "d", () -> { // a tree compare would block opening it
+            Files.delete(r.resolve("d/p"));
+            return null;
+        }));
+        return ops;
+    }
+
+    /** Whether {@code change} moved both the mtime and the ctime of directory {@code dir} of {@code r}. */
+    private static String touches(Path r, String dir, java.util.concurrent.Callable<?> change) throws Exception {
+        Path d = r.resolve(dir);
+        Object before = Files.readAttributes(d, "unix:lastModifiedTime,ctime");
+        Thread.sleep(20); // past the local file system's clock tick
+        change.call();
+        Object after = Files.readAttributes(d, "unix:lastModifiedTime,ctime");
+        java.util.Map<?, ?> b = (java.util.Map<?, ?>) before;
+        java.util.Map<?, ?> a = (java.util.Map<?, ?>) after;
+        return "mtime " + (a.get("lastModifiedTime").equals(b.get("lastModifiedTime")) ? "kept" : "changed")
+                + ", ctime " + (a.get("ctime").equals(b.get("ctime")) ? "kept" : "changed");
+    }
+
     /** Runs a command; answers its exit status. */
     static int run(String... command) throws Exception {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(
@@ -276,6 +327,11 @@ final class PosixOps {
         ops.put("read through symlink", r -> Files.readAllBytes(r.resolve("link")));
         ops.put("hard link", r -> Files.createLink(r.resolve("hard"), r.resolve("empty/f6")) != null);
         ops.put("read hard link", r -> Files.readAllBytes(r.resolve("hard")));
+        ops.put("hard links share one inode number, other files have their own", r -> List.of(
+                Files.getAttribute(r.resolve("hard"), "unix:ino").equals(Files.getAttribute(r.resolve("empty/f6"),
+                        "unix:ino")),
+                Files.getAttribute(r.resolve("hard"), "unix:ino").equals(Files.getAttribute(r.resolve("empty"),
+                        "unix:ino"))));
         ops.put("unlink one name", r -> {
             Files.delete(r.resolve("empty/f6"));
             return Files.readAllBytes(r.resolve("hard")).length;

@@ -75,8 +75,36 @@ class ResultIT {
     }
 
     @Test
+    void directoryTimesAndLinkCountsFollowTheirEntriesAsOnALocalFileSystem() throws Exception {
+        sameAsLocal("parents", PosixOps.parentTimes());
+    }
+
+    @Test
     void fifosSocketsAndDeviceNodesBehaveAsOnALocalFileSystem() throws Exception {
         sameAsLocal("special", PosixOps.specialFiles());
+    }
+
+    @Test
+    void aWriteThroughOneHardLinkReachesEveryNameOfTheFile() throws Exception {
+        Path m = mount.mountpoint;
+        Files.createDirectories(m.resolve("out/linked"));
+        Files.writeString(m.resolve("out/linked/a"), "first\n");
+        Files.createLink(m.resolve("out/linked/b"), m.resolve("out/linked/a"));
+        Files.writeString(m.resolve("out/linked/b"), "second\n", java.nio.file.StandardOpenOption.APPEND);
+        Path a = backend.resolve("out/linked/a");
+        Path b = backend.resolve("out/linked/b");
+        assertEquals("first\nsecond\n", Files.readString(a), "appended through the other name");
+        assertEquals(Files.getAttribute(a, "unix:ino"), Files.getAttribute(b, "unix:ino"), "still one file");
+        assertEquals(2, Files.getAttribute(a, "unix:nlink"));
+        Files.writeString(m.resolve("out/linked/a"), "3\n"); // O_TRUNC, shorter, through the first name
+        assertEquals("3\n", Files.readString(b));
+        assertEquals(Files.getAttribute(a, "unix:ino"), Files.getAttribute(b, "unix:ino"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!"3\n".equals(Files.readString(m.resolve("out/linked/b")))) { // its cached size expires
+            assertTrue(System.nanoTime() < deadline, "the other name reads the new data through the mount");
+            Thread.sleep(100);
+        }
+        assertEquals(List.of(), temporaries(), "no temporary upload files left on the backend");
     }
 
     @Test

@@ -104,6 +104,11 @@ class ScratchIT {
     }
 
     @Test
+    void directoryTimesAndLinkCountsFollowTheirEntriesAsOnALocalFileSystem() throws Exception {
+        sameAsLocal("parents", PosixOps.parentTimes());
+    }
+
+    @Test
     void fifosSocketsAndDeviceNodesBehaveAsOnALocalFileSystem() throws Exception {
         sameAsLocal("special", PosixOps.specialFiles());
     }

@@ -144,6 +144,7 @@ final class FuseOps {
     }
 
     static void fill(FileStat stat, FileAttr a) {
+        stat.st_ino.set(a.ino()); // shown as is: the mount runs with use_ino
         stat.st_mode.set(a.type().modeBits() | a.mode());
         stat.st_size.set(a.dataSize());
         stat.st_rdev.set(a.rdev());

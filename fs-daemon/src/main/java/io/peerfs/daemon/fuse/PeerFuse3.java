@@ -115,6 +115,7 @@ public final class PeerFuse3 implements FuseMount {
         });
         set(27, LibFuse3.Init.class, (conn, cfg) -> {
             spliceReplies(conn);
+            useInodeNumbers(cfg);
             return null; // no private data, as fuse_new was given none
         });
         set(29, LibFuse3.Access.class, ops::access);
@@ -128,6 +129,26 @@ public final class PeerFuse3 implements FuseMount {
         callbacks.add(callback);
         callbacks.add(fn);
         operations.putPointer(slot * 8L, fn);
+    }
+
+    /**
+     * Sets {@code use_ino} in {@code struct fuse_config} (libfuse 3 takes it only here, not as
+     * an option), so {@code st_ino} is the one getattr gives: the backend's or the MetaStore's,
+     * shared by hard links. The layout (six ints, then entry, negative and attr timeouts at 24,
+     * 32, 40, then intr, intr_signal, remember, hard_remove, use_ino at 64) is checked against
+     * the timeouts the mount set, all three the same and positive; otherwise it is left alone.
+     */
+    private static void useInodeNumbers(Pointer cfg) {
+        try {
+            double entry = cfg.getDouble(24);
+            if (entry > 0 && entry == cfg.getDouble(32) && entry == cfg.getDouble(40)) {
+                cfg.putInt(64, 1);
+            } else {
+                log.warn("inode numbers are libfuse's: its fuse_config is not laid out as expected");
+            }
+        } catch (RuntimeException | Error e) {
+            log.warn("inode numbers are libfuse's: {}", e.toString());
+        }
     }
 
     /**

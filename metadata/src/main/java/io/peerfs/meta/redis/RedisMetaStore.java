@@ -254,6 +254,33 @@ public final class RedisMetaStore implements MetaStore {
                 throw new NotDirectoryException(parent);
             }
         }
+
+        /**
+         * Watches and queues the read of the parent's record, where the parent is a scratch
+         * directory (its times and link count change with its entries); call after {@link #require}.
+         */
+        ParentRecord record(Tx c) {
+            byte[] p = entry.get();
+            if (p == null) {
+                return new ParentRecord(-1, () -> null);
+            }
+            long ino = dentryIno(p);
+            c.watch(inoKey(ino));
+            return new ParentRecord(ino, c.get(inoKey(ino)));
+        }
+    }
+
+    /** A scratch directory's record read in a transaction ({@code ino} -1: the parent is the backend's). */
+    private record ParentRecord(long ino, Answer<byte[]> record) {
+        /** The directory with new times and {@code subdirs} more subdirectories; empty where it is the backend's. */
+        Optional<Inode> entriesChanged(int subdirs, long nowNs) throws IOException {
+            return decoded(record.get()).map(d -> d.withEntriesChanged(subdirs, nowNs));
+        }
+    }
+
+    /** Queues the write of a changed parent directory's record, if there is one. */
+    private static void put(io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> w, Optional<Inode> dir) {
+        dir.ifPresent(d -> w.set(inoKey(d.ino()), d.encode()));
     }
 
     /** Watches the name's directory and its parent's, and queues the read of the parent's entry. */
@@ -277,11 +304,14 @@ public final class RedisMetaStore implements MetaStore {
             if (existing.get() != null) {
                 throw new FileAlreadyExistsException(path);
             }
+            ParentRecord parentRecord = parent.record(c);
             long ino = next.get();
             Inode inode = renumbered(spec, ino, spec.nlink());
+            Optional<Inode> dir = parentRecord.entriesChanged(inode.isDirectory() ? 1 : 0, inode.ctimeNs());
             return new Plan<>(inode, w -> {
                 w.set(inoKey(ino), inode.encode());
                 w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, inode.isDirectory()));
+                put(w, dir);
             });
         });
     }
@@ -308,10 +338,12 @@ public final class RedisMetaStore implements MetaStore {
             if (existing.get() != null) {
                 throw new FileAlreadyExistsException(path);
             }
+            Optional<Inode> dir = parent.record(c).entriesChanged(0, nowNs);
             Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
             return new Plan<>(linked, w -> {
                 w.set(inoKey(ino), linked.encode());
                 w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, false));
+                put(w, dir);
             });
         });
     }
@@ -319,7 +351,8 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public Inode unlink(String path, long nowNs) throws IOException {
         return transaction("unlink", path, c -> {
-            c.watch(dirKey(parentOf(path)), dirKey(path));
+            ParentCheck parent = watchNameAndParent(c, path);
+            c.watch(dirKey(path));
             byte[] d = entryOf(c, path).get();
             if (d == null) {
                 throw new NoSuchFileException(path);
@@ -328,14 +361,17 @@ public final class RedisMetaStore implements MetaStore {
             c.watch(inoKey(ino));
             Answer<byte[]> record = c.get(inoKey(ino));
             Answer<Long> entries = dentryIsDir(d) ? c.hlen(dirKey(path)) : () -> 0L;
+            ParentRecord parentRecord = parent.record(c);
             Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path));
             if (inode.isDirectory() && entries.get() > 0) {
                 throw new DirectoryNotEmptyException(path);
             }
             Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
+            Optional<Inode> dir = parentRecord.entriesChanged(inode.isDirectory() ? -1 : 0, nowNs);
             return new Plan<>(unlinked, w -> {
                 w.hdel(dirKey(parentOf(path)), utf8(nameOf(path)));
                 w.set(inoKey(ino), unlinked.encode());
+                put(w, dir);
                 if (unlinked.nlink() == 0) {
                     w.sadd(orphansKey(nodeId), utf8(Long.toString(ino)));
                 }
@@ -346,7 +382,7 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public Optional<Inode> rename(String from, String to, long nowNs) throws IOException {
         return transaction("rename", from + " to " + to, c -> {
-            c.watch(dirKey(parentOf(from)));
+            ParentCheck fromParent = watchNameAndParent(c, from);
             ParentCheck parent = watchNameAndParent(c, to);
             Answer<byte[]> source = entryOf(c, from);
             Answer<byte[]> target = entryOf(c, to);
@@ -369,6 +405,8 @@ public final class RedisMetaStore implements MetaStore {
             }
             c.watch(inoKey(srcIno));
             Answer<byte[]> srcRecord = c.get(inoKey(srcIno));
+            ParentRecord fromDir = fromParent.record(c);
+            ParentRecord toDir = parent.record(c);
             Answer<byte[]> targetRecord = () -> null;
             Answer<Long> targetEntries = () -> 0L;
             if (targetEntry != null) {
@@ -394,7 +432,14 @@ public final class RedisMetaStore implements MetaStore {
             List<String> movedDirs = srcDir ? directoriesBelow(c, from) : List.of();
             Inode moved = src.withNlink(src.nlink(), nowNs);
             Optional<Inode> gone = replaced;
+            int subdirsIn = (srcDir ? 1 : 0) - (replaced.isPresent() && replaced.get().isDirectory() ? 1 : 0);
+            int subdirsOut = srcDir ? -1 : 0;
+            boolean oneDir = fromDir.ino() == toDir.ino();
+            Optional<Inode> dirOut = oneDir ? Optional.empty() : fromDir.entriesChanged(subdirsOut, nowNs);
+            Optional<Inode> dirIn = toDir.entriesChanged(oneDir ? subdirsIn + subdirsOut : subdirsIn, nowNs);
             return new Plan<>(replaced, w -> {
+                put(w, dirOut);
+                put(w, dirIn);
                 w.hdel(dirKey(parentOf(from)), utf8(nameOf(from)));
                 w.hset(dirKey(parentOf(to)), utf8(nameOf(to)), srcEntry);
                 w.set(inoKey(srcIno), moved.encode());

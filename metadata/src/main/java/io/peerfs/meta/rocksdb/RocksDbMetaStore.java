@@ -137,11 +137,24 @@ public final class RocksDbMetaStore implements MetaStore {
         return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
-    private void requireDirectoryParent(String path) throws IOException {
+    /**
+     * The scratch directory that holds {@code path}, where its parent is one (else the parent is
+     * the backend's); NotDirectoryException where the parent is a file.
+     */
+    private Optional<Inode> parentDir(String path) throws IOException {
         String parent = parentOf(path);
         Optional<Inode> p = parent.isEmpty() ? Optional.empty() : lookup(parent);
         if (p.isPresent() && !p.get().isDirectory()) {
             throw new NotDirectoryException(parent);
+        }
+        return p;
+    }
+
+    /** Writes the parent's new times and link count into {@code b}, where the parent is a scratch directory. */
+    private static void entriesChanged(WriteBatch b, Optional<Inode> parent, int subdirs, long nowNs)
+            throws RocksDBException {
+        if (parent.isPresent()) {
+            b.put(inoKey(parent.get().ino()), parent.get().withEntriesChanged(subdirs, nowNs).encode());
         }
     }
 
@@ -150,7 +163,7 @@ public final class RocksDbMetaStore implements MetaStore {
         if (inoOf(path).isPresent()) {
             throw new FileAlreadyExistsException(path);
         }
-        requireDirectoryParent(path);
+        Optional<Inode> parent = parentDir(path);
         long ino = nextIno;
         Inode inode = new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
                 spec.mtimeNs(), spec.ctimeNs(), spec.nlink(), spec.generation(), spec.target(), spec.xattrs(),
@@ -159,6 +172,7 @@ public final class RocksDbMetaStore implements MetaStore {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());
             b.put(dentryKey(path), longBytes(ino));
+            entriesChanged(b, parent, inode.isDirectory() ? 1 : 0, inode.ctimeNs());
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("create", path, e);
@@ -315,11 +329,12 @@ public final class RocksDbMetaStore implements MetaStore {
         if (inoOf(path).isPresent()) {
             throw new FileAlreadyExistsException(path);
         }
-        requireDirectoryParent(path);
+        Optional<Inode> parent = parentDir(path);
         Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
         try (WriteBatch b = new WriteBatch()) {
             b.put(inoKey(ino), linked.encode());
             b.put(dentryKey(path), longBytes(ino));
+            entriesChanged(b, parent, 0, nowNs);
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("link", path, e);
@@ -334,9 +349,11 @@ public final class RocksDbMetaStore implements MetaStore {
             throw new DirectoryNotEmptyException(path);
         }
         Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
+        Optional<Inode> parent = parentDir(path);
         try (WriteBatch b = new WriteBatch()) {
             b.delete(dentryKey(path));
             b.put(inoKey(inode.ino()), unlinked.encode());
+            entriesChanged(b, parent, inode.isDirectory() ? -1 : 0, nowNs);
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("unlink", path, e);
@@ -353,7 +370,8 @@ public final class RocksDbMetaStore implements MetaStore {
         if (src.isDirectory() && to.startsWith(from + "/")) {
             throw PosixException.of(PosixException.EINVAL, from, to);
         }
-        requireDirectoryParent(to);
+        Optional<Inode> toParent = parentDir(to);
+        Optional<Inode> fromParent = parentDir(from);
         Optional<Inode> target = lookup(to);
         if (target.isPresent() && target.get().ino() == src.ino()) {
             return Optional.empty(); // two names of one file: rename(2) does nothing
@@ -376,6 +394,14 @@ public final class RocksDbMetaStore implements MetaStore {
             b.put(inoKey(src.ino()), src.withNlink(src.nlink(), nowNs).encode());
             if (replaced.isPresent()) {
                 b.put(inoKey(replaced.get().ino()), replaced.get().encode());
+            }
+            int subdirsIn = (src.isDirectory() ? 1 : 0) - (target.isPresent() && target.get().isDirectory() ? 1 : 0);
+            int subdirsOut = src.isDirectory() ? -1 : 0;
+            if (fromParent.map(Inode::ino).equals(toParent.map(Inode::ino))) {
+                entriesChanged(b, toParent, subdirsIn + subdirsOut, nowNs);
+            } else {
+                entriesChanged(b, fromParent, subdirsOut, nowNs);
+                entriesChanged(b, toParent, subdirsIn, nowNs);
             }
             if (src.isDirectory()) {
                 moveDescendants(b, from, to);
