@@ -26,8 +26,13 @@ import java.util.function.UnaryOperator;
 final class Attributes {
     private static final int XATTR_CREATE = 1;
     private static final int XATTR_REPLACE = 2;
-    /** Names and values of one entry's xattrs together, at most (as XATTR_LIST_MAX on Linux). */
-    private static final int XATTR_SPACE = 64 * 1024;
+    /**
+     * Room for one entry's xattrs, counted as ext4 counts its xattr block (4 KiB less its
+     * 32-byte header; each xattr a 16-byte entry, its name past the namespace and its value
+     * padded to 4 bytes): a scratch file takes what a file on ext4 takes (about 125 small
+     * ones), and a program filling it (stress-ng's xattr stressor) sees ENOSPC as soon.
+     */
+    private static final int XATTR_SPACE = 4096 - 32;
 
     private final PathClasses paths;
     private final BackendMetaCache backend;
@@ -154,7 +159,7 @@ final class Attributes {
         }
         Map<String, byte[]> after = new LinkedHashMap<>(before);
         after.put(name, value);
-        if (after.entrySet().stream().mapToInt(e -> e.getKey().length() + 1 + e.getValue().length).sum() > XATTR_SPACE) {
+        if (after.entrySet().stream().mapToInt(e -> xattrCost(e.getKey(), e.getValue())).sum() > XATTR_SPACE) {
             throw PosixException.of(PosixException.ENOSPC, path, null); // as ext4 when its xattr space is full
         }
         UnaryOperator<Inode> change = i -> {
@@ -194,6 +199,12 @@ final class Attributes {
         } else {
             throw paths.refuse("removexattr", path);
         }
+    }
+
+    /** What one xattr takes of {@link #XATTR_SPACE}. */
+    private static int xattrCost(String name, byte[] value) {
+        int nameBytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length - "user.".length();
+        return 16 + ((nameBytes + 3) & ~3) + ((value.length + 3) & ~3);
     }
 
     /** Whether an xattr name is in the {@code user.} namespace, the only one PeerFS keeps. */

@@ -462,16 +462,21 @@ class ScratchVfsTest {
     }
 
     @Test
-    void xattrSpaceIsBoundedLikeALocalFileSystem() throws Exception {
+    void xattrSpaceIsBoundedLikeExt4() throws Exception {
         open(64L << 20);
         writeFile("/f", new byte[1]);
+        writeFile("/g", new byte[1]);
         FileSystemException full = assertThrows(FileSystemException.class, () -> {
             for (int i = 0; i < 10_000; i++) {
                 vfs.setxattr("/f", "user.var_" + i, ("value-" + i).getBytes(StandardCharsets.UTF_8), 0);
             }
         });
         assertEquals("No space left on device", full.getReason());
-        assertTrue(vfs.listxattr("/f").size() > 1000, "many small xattrs fit before the limit");
+        int fit = vfs.listxattr("/f").size();
+        assertTrue(fit >= 100 && fit <= 130, fit + " small xattrs fit, as on ext4 (125)");
+        FileSystemException big = assertThrows(FileSystemException.class,
+                () -> vfs.setxattr("/g", "user.big", new byte[4096], 0));
+        assertEquals("No space left on device", big.getReason(), "a value larger than ext4's xattr block");
         assertThrows(FileSystemException.class, () -> vfs.setxattr("/f", "trusted.x", new byte[1], 0));
         assertThrows(FileAlreadyExistsException.class, () -> vfs.setxattr("/f", "user.var_0", new byte[1], 1));
         assertThrows(NoSuchXattrException.class, () -> vfs.setxattr("/f", "user.none", new byte[1], 2));

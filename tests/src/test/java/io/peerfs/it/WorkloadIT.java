@@ -130,6 +130,19 @@ class WorkloadIT {
         }
     }
 
+    /** stress-ng's xattr stressor fills a file's xattr space each round: it must finish rounds. */
+    @ParameterizedTest(name = "in {0}/")
+    @ValueSource(strings = {"data", "out"})
+    void theXattrStressorMakesProgress(String top) throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/xattr"));
+        String out = run(60, "stress-ng", "--temp-path", dir.toString(), "--xattr", "1", "--timeout", "8s",
+                "--metrics-brief");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("xattr\\s+(\\d+)\\s").matcher(out);
+        assertTrue(m.find(), out);
+        assertTrue(Long.parseLong(m.group(1)) > 0, "bogo-ops in 8 s:\n" + out);
+        assertTrue(out.contains("successful run completed"), out);
+    }
+
     @ParameterizedTest(name = "in {0}/")
     @ValueSource(strings = {"data", "out"})
     void stressNgFileSystemStressorsPass(String top) throws Exception {
