@@ -85,6 +85,21 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         counter("peerfs_peer_corrupt_transfers", "Chunks from peers whose checksums did not match", "peers",
                 "corruptTransfers");
         gauge("peerfs_open_files", "Files open through the mount", "daemon", "openFiles");
+        gauge("peerfs_direct_memory_bytes", "Off-heap buffers of the daemon (bounded by -XX:MaxDirectMemorySize)",
+                "daemon", "directMemoryBytes");
+        gauge("peerfs_peer_members", "Members of the cluster this node knows, itself included", "peers",
+                "membersTotal");
+        gauge("peerfs_peer_members_live", "Members this node counts as live, itself included", "peers",
+                "membersLive");
+        GaugeWithCallback.builder().name("peerfs_cache_disk_healthy")
+                .help("1 while the cache disk works normally; 0 when unstable, read-only or down")
+                .callback(cb -> {
+                    Object cache = status.document().get("cache");
+                    Object state = cache instanceof Map<?, ?> m ? m.get("diskState") : null;
+                    if (state != null) {
+                        cb.call("normal".equals(state.toString()) ? 1 : 0);
+                    }
+                }).register(registry);
         GaugeWithCallback.builder().name("peerfs_process_resident_bytes").help("Resident memory of the daemon")
                 .callback(cb -> cb.call(residentBytes())).register(registry);
     }

@@ -72,6 +72,12 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("libfuse", config.libfuse());
         daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
+        for (java.lang.management.BufferPoolMXBean pool
+                : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {
+            if (pool.getName().equals("direct")) {
+                daemon.put("directMemoryBytes", pool.getMemoryUsed()); // off-heap buffers (-XX:MaxDirectMemorySize)
+            }
+        }
         daemon.put("metrics", metricsUrl);
 
         CountingBackend.Counts b = backend.counts();
@@ -80,6 +86,7 @@ final class StatusReport implements Supplier<byte[]> {
         back.put("bytesReadDirect", backendDir.bytesReadDirect());
         back.put("dataReads", b.dataReads());
         back.put("metaCalls", b.metaCalls());
+        back.put("listCalls", b.listCalls());
         back.put("changes", b.changes());
         back.put("uploads", b.uploads());
         back.put("bytesWritten", b.bytesWritten());

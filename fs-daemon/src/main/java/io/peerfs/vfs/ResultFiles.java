@@ -503,10 +503,10 @@ final class ResultFiles implements AutoCloseable {
             throws IOException {
         Opened o = stage(path, spec);
         OpenScratch f = o.file();
+        java.nio.ByteBuffer buf = files.borrowBuffer(); // pooled: a new 4 MiB per open ran direct memory out
         try {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(chunkSize);
             for (long off = 0; off < size; ) {
-                buf.clear().limit((int) Math.min(chunkSize, size - off));
+                buf.clear().limit((int) Math.min(Math.min(chunkSize, buf.capacity()), size - off));
                 int n = source.read(off, buf);
                 if (n <= 0) {
                     break; // the backend file got shorter meanwhile: stage what there was
@@ -519,6 +519,8 @@ final class ResultFiles implements AutoCloseable {
             discard(o.staged());
             release(o.staged(), f);
             throw e;
+        } finally {
+            files.giveBack(buf);
         }
     }
 

@@ -421,6 +421,20 @@ final class ScratchFiles {
         }
     }
 
+    /** Chunks held off-heap for writers now, over all open files. */
+    int dirtyChunks() {
+        return dirtyTotal.get();
+    }
+
+    /** A chunk-sized off-heap buffer from the write buffers' pool; give it back with {@link #giveBack}. */
+    ByteBuffer borrowBuffer() {
+        return buffers.acquire();
+    }
+
+    void giveBack(ByteBuffer b) {
+        buffers.release(b);
+    }
+
     /** The chunk's write buffer, loaded with its stored bytes the first time. Caller holds the write lock. */
     private OpenScratch.DirtyChunk dirtyChunk(OpenScratch f, long idx) throws IOException {
         OpenScratch.DirtyChunk d = f.dirty.get(idx);
@@ -448,11 +462,52 @@ final class ScratchFiles {
         return d;
     }
 
-    /** Seals this file's dirty chunks (never {@code current}) until it and all writers are within budget. */
+    /**
+     * Seals this file's dirty chunks (never {@code current}) until it and all writers are within
+     * budget; when many files each hold one chunk, other files' chunks are sealed, and as a last
+     * resort this file's current one: off-heap memory for written data never passes the budget
+     * by more than one chunk per writing thread, however many files are open.
+     */
     private void sealExcess(OpenScratch f, long current) throws IOException {
         while (f.dirty.size() > maxDirtyPerFile || f.dirty.size() > 1 && dirtyTotal.get() > maxDirtyTotal) {
             long victim = f.dirty.firstKey() == current ? f.dirty.lastKey() : f.dirty.firstKey();
             seal(f, victim);
+        }
+        if (dirtyTotal.get() > maxDirtyTotal) {
+            sealOthers(f);
+        }
+        if (dirtyTotal.get() > maxDirtyTotal && f.dirty.containsKey(current)) {
+            seal(f, current); // read back from the store when written again
+        }
+    }
+
+    /**
+     * Seals the dirty chunks of other open files that are not being written right now (their
+     * lock is free), until all writers are within budget. A failure (the cache is full) is
+     * theirs to meet at their next write or close, not this writer's.
+     */
+    private void sealOthers(OpenScratch writer) {
+        List<OpenScratch> files;
+        synchronized (open) {
+            files = new ArrayList<>(open.values());
+        }
+        for (OpenScratch other : files) {
+            if (dirtyTotal.get() <= maxDirtyTotal) {
+                return;
+            }
+            if (other == writer || other.dirty.isEmpty() || !other.lock.writeLock().tryLock()) {
+                continue;
+            }
+            try {
+                for (Long idx : new ArrayList<>(other.dirty.keySet())) {
+                    seal(other, idx);
+                }
+            } catch (IOException | RuntimeException e) {
+                log.debug("could not seal the written chunks of scratch inode {} to make room: {}", other.ino,
+                        e.toString());
+            } finally {
+                other.lock.writeLock().unlock();
+            }
         }
     }
 

@@ -357,6 +357,36 @@ class ScratchVfsTest {
     }
 
     @Test
+    void manyFilesWrittenAtOnceStayWithinTheWriteBuffersBudget() throws Exception {
+        open(1L << 30);
+        ScratchFiles files = new ScratchFiles(metaStore, store, CHUNK, now::incrementAndGet);
+        int budget = (int) ((128L << 20) / CHUNK); // chunks all writers may hold off-heap
+        List<OpenScratch> opened = new java.util.ArrayList<>();
+        int most = 0;
+        for (int i = 0; i < budget + 300; i++) { // each holds one chunk, the one it writes
+            Inode created = metaStore.create("many-" + i, Inode.fresh(0, FileType.FILE, 0644, 1000, 1000, null, 1));
+            OpenScratch f = files.open(created);
+            opened.add(f);
+            files.write(f, 0, bytes(("file " + i).getBytes(StandardCharsets.UTF_8)));
+            most = Math.max(most, files.dirtyChunks());
+        }
+        assertTrue(most <= budget + 1, most + " chunks held for " + opened.size() + " files, budget " + budget);
+        for (int i = 0; i < opened.size(); i++) {
+            OpenScratch f = opened.get(i);
+            files.write(f, 100, bytes(new byte[] {7})); // files sealed for room are written again
+            ByteBuffer dst = ByteBuffer.allocateDirect(200);
+            assertEquals(101, files.read(f, 0, dst));
+            byte[] got = toArray(dst);
+            assertArrayEquals(("file " + i).getBytes(StandardCharsets.UTF_8), Arrays.copyOf(got,
+                    ("file " + i).length()));
+            assertEquals(7, got[100]);
+            files.commit(f, false);
+            files.release(f);
+        }
+        assertEquals(0, files.dirtyChunks());
+    }
+
+    @Test
     void orphansOfACrashAreCollectedAtStart() throws Exception {
         open(64L << 20);
         writeFile("/f", TestBytes.random(2 * CHUNK, 1));

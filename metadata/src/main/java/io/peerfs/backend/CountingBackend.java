@@ -11,10 +11,12 @@ import java.util.concurrent.atomic.LongAdder;
 public final class CountingBackend extends ForwardingBackend {
     /** A snapshot of the counters. */
     public record Counts(long metaCalls, long dataReads, long bytesRead, long changes, long uploads,
-                         long bytesWritten) {
+                         long bytesWritten, long listCalls) {
     }
 
     private final LongAdder metaCalls = new LongAdder();
+    /** Directory listings among {@link #metaCalls}: what a large directory costs the store. */
+    private final LongAdder listCalls = new LongAdder();
     private final LongAdder dataReads = new LongAdder();
     private final LongAdder bytesRead = new LongAdder();
     private final LongAdder changes = new LongAdder();
@@ -27,7 +29,7 @@ public final class CountingBackend extends ForwardingBackend {
 
     public Counts counts() {
         return new Counts(metaCalls.sum(), dataReads.sum(), bytesRead.sum(), changes.sum(), uploads.sum(),
-                bytesWritten.sum());
+                bytesWritten.sum(), listCalls.sum());
     }
 
     @Override
@@ -45,6 +47,7 @@ public final class CountingBackend extends ForwardingBackend {
     @Override
     public List<String> list(String path) throws IOException {
         metaCalls.increment();
+        listCalls.increment();
         return super.list(path);
     }
 

@@ -168,6 +168,18 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
         return bytes.toByteArray();
     }
 
+    /**
+     * A count read from a record: each thing counted takes at least a byte of it, so a damaged
+     * or hostile record (Redis is shared) costs no more memory than its own length.
+     */
+    private static int count(DataInputStream in, byte[] record) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > record.length) {
+            throw new IOException("inode record of " + record.length + " bytes counts " + n + " entries");
+        }
+        return n;
+    }
+
     /** Decodes {@link #encode()}'s form. */
     public static Inode decode(byte[] b) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
@@ -187,22 +199,22 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
         int nlink = in.readInt();
         long gen = in.readLong();
         String target = in.readBoolean() ? in.readUTF() : null;
-        int nx = in.readInt();
+        int nx = count(in, b);
         Map<String, byte[]> x = new LinkedHashMap<>();
         for (int i = 0; i < nx; i++) {
             String k = in.readUTF();
-            byte[] v = new byte[in.readInt()];
+            byte[] v = new byte[count(in, b)];
             in.readFully(v);
             x.put(k, v);
         }
-        int nc = in.readInt();
+        int nc = count(in, b);
         List<ChunkKey> chunks = new ArrayList<>(nc);
         for (int i = 0; i < nc; i++) {
             chunks.add(in.readBoolean() ? new ChunkKey(in.readLong(), in.readLong()) : null);
         }
         List<String> holders = new ArrayList<>();
         if (version >= 2) {
-            int nh = in.readInt();
+            int nh = count(in, b);
             for (int i = 0; i < nh; i++) {
                 holders.add(in.readBoolean() ? in.readUTF() : null);
             }

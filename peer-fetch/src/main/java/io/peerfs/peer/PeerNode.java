@@ -113,6 +113,8 @@ public final class PeerNode implements AutoCloseable {
             list.add(e);
         }
         out.put("members", list);
+        out.put("membersLive", list.stream().filter(e -> Boolean.TRUE.equals(e.get("live"))).count());
+        out.put("membersTotal", list.size());
         Map<String, Object> servedTo = new LinkedHashMap<>();
         stats.clients().forEach((node, c) -> servedTo.put(node,
                 Map.of("bytesServed", c.bytesServed.sum(), "chunksServed", c.chunksServed.sum())));

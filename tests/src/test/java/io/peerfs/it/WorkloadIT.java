@@ -1,6 +1,7 @@
 package io.peerfs.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -128,6 +129,46 @@ class WorkloadIT {
                 Files.delete(f);
             }
         }
+    }
+
+    /**
+     * dbench's file server load (many files open and written at once, renames, unlinks,
+     * locks) from 4 clients runs clean: no call fails, and the daemon never runs out of
+     * off-heap memory (an open that found it exhausted failed with EIO: "Cannot reserve ...
+     * bytes of direct buffer memory"). Its off-heap use is printed, sampled meanwhile.
+     */
+    @ParameterizedTest(name = "in {0}/")
+    @ValueSource(strings = {"data", "out"})
+    void dbenchRunsCleanWithoutExhaustingDirectMemory(String top) throws Exception {
+        Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/dbench"));
+        long[] most = new long[1];
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sampler = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    most[0] = Math.max(most[0], mount.status().path("daemon").path("directMemoryBytes").asLong());
+                    Thread.sleep(100);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        String out;
+        try {
+            out = run(120, "dbench", "-D", dir.toString(), "-t", "10", "4");
+        } finally {
+            done.set(true);
+            sampler.join();
+        }
+        System.out.printf("dbench 4 clients in %s/: off-heap buffers at most %d MiB (limit 256, garbage included)%n",
+                top, most[0] >> 20);
+        assertTrue(out.contains("Throughput"), out);
+        // dbench reports a failed call as "... failed for handle ..." or "ERROR"
+        assertTrue(out.lines().noneMatch(l -> l.contains(" failed for ") || l.contains("ERROR")), out);
+        String log = Files.readString(mount.cacheDir.resolve("peerfs.log"));
+        assertFalse(log.contains("OutOfMemoryError") || log.contains("Cannot reserve"), "off-heap memory ran out");
+        assertEquals(0, mount.status().path("writeback").path("failures").asLong());
     }
 
     /** stress-ng's xattr stressor fills a file's xattr space each round: it must finish rounds. */
