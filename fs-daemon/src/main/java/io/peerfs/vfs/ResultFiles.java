@@ -320,7 +320,7 @@ final class ResultFiles implements AutoCloseable {
             }
             Inode inode = current(s).orElseThrow(() -> new NoSuchFileException(s.path, null, "staged data is gone"));
             OpenScratch r = files.open(inode);
-            Credentials writer = uploader(s, inode);
+            Credentials writer = uploader(s);
             try (Credentials.Scope as = writer == null ? null : Credentials.enter(writer)) {
                 s.uploadedAs = backend.replace(s.path, inode.size(), newFile(inode),
                         (off, dst) -> files.read(r, off, dst), "peerfs-" + s.ino);
@@ -337,14 +337,14 @@ final class ResultFiles implements AutoCloseable {
 
     /**
      * Who uploads a staged file: its writer with their groups (so a directory they may write
-     * through a supplementary group takes the upload, after a restart too) where the writer
-     * owns the file. Null otherwise, and the backend uploads as whoever is current or else as
-     * the file's owner: another user's file, written by permission of its mode, is replaced
-     * as its owner, keeping owner and group as a write in place would.
+     * through a supplementary group takes the upload, after a restart too). Another user's
+     * file is then rewritten in place as the writer, so the store's own permission on that
+     * file (modes, ACLs) decides and the file keeps its owner ({@code LocalDirBackend}). Null
+     * where the writer is unknown (a journal of an earlier version): the file's owner uploads.
      */
-    private Credentials uploader(Staged s, Inode inode) {
+    private Credentials uploader(Staged s) {
         StagedFile.Writer w = s.writer;
-        if (w == null || !setOwners || w.uid() != inode.uid()) {
+        if (w == null || !setOwners) {
             return null;
         }
         return Credentials.of(w.uid(), w.gid(), w.groups());

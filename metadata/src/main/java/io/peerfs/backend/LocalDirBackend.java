@@ -297,9 +297,9 @@ public final class LocalDirBackend implements Backend {
     private FileAttr upload(String path, long size, NewFile meta, Content content, String tempTag)
             throws IOException {
         try (RootDir.At at = parent(path, O_RDONLY)) {
-            int linked = openIfLinked(at, path);
-            if (linked >= 0) {
-                return rewrite(linked, path, size, content);
+            int inPlace = openForRewrite(at, path);
+            if (inPlace >= 0) {
+                return rewrite(inPlace, path, size, content);
             }
             String temp = Backend.temporaryName(at.name(), tempTag);
             C.unlinkat(at.dirFd(), temp, 0); // a retried upload's earlier attempt
@@ -332,15 +332,22 @@ public final class LocalDirBackend implements Backend {
     }
 
     /**
-     * The file at {@code at} opened for writing where it is a regular file with more than one
-     * name (hard links), else -1: such a file's data is rewritten in place, as a write through
-     * one name shows through all of them; a temp file renamed over one name would split it.
+     * The file at {@code at} opened for writing, as the uploader, where its data must be
+     * rewritten in place rather than replaced by a renamed temp file; else -1. So it is for a
+     * file with more than one name (hard links: a rename over one name would split them), and
+     * for another user's file the uploader may write by its modes or ACLs: the store checks
+     * that permission on the file itself, as for a write in place on the store, and the file
+     * keeps its owner, group and mode (a rename would need the directory and change them).
      */
-    private int openIfLinked(RootDir.At at, String path) throws IOException {
+    private int openForRewrite(RootDir.At at, String path) throws IOException {
         ByteBuffer stx = Statx.buffer();
-        if (C.statx(at.dirFd(), at.name(), AT_SYMLINK_NOFOLLOW, Statx.MASK, stx) != 0
-                || !Statx.isRegular(stx) || Statx.attr(stx).nlink() < 2) {
-            return -1; // missing (a new file), something else (the rename refuses it), or one name
+        if (C.statx(at.dirFd(), at.name(), AT_SYMLINK_NOFOLLOW, Statx.MASK, stx) != 0 || !Statx.isRegular(stx)) {
+            return -1; // missing (a new file) or something else (the rename refuses it)
+        }
+        FileAttr existing = Statx.attr(stx);
+        Credentials as = ThreadIdentity.acting() ? Credentials.current() : null;
+        if (existing.nlink() < 2 && (as == null || as.uid() == existing.uid())) {
+            return -1;
         }
         int fd = C.openat(at.dirFd(), at.name(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
         if (fd < 0) {

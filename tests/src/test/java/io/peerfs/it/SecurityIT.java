@@ -59,6 +59,13 @@ class SecurityIT {
         Files.setAttribute(acl, "unix:mode", 0777);
         Run setfacl = PeerFsMount.command("setfacl", "-m", "u:" + PermissionsIT.NOBODY + ":r-x", acl.toString());
         assertEquals(0, setfacl.exit(), setfacl.err());
+        Files.writeString(team.resolve("roots-open"), "root's, open to all\n"); // root's, 0666
+        Files.setAttribute(team.resolve("roots-open"), "unix:mode", 0666);
+        Files.writeString(acl.resolve("denied"), "root's, 0666 but an ACL denies nobody\n");
+        Files.setAttribute(acl.resolve("denied"), "unix:mode", 0666);
+        Run deny = PeerFsMount.command("setfacl", "-m", "u:" + PermissionsIT.NOBODY + ":r--",
+                acl.resolve("denied").toString());
+        assertEquals(0, deny.exit(), deny.err());
         Path sticky = Files.createDirectories(backend.resolve("sticky"));
         Files.setAttribute(sticky, "unix:mode", 01777);
         Files.writeString(sticky.resolve("roots"), "root's\n");
@@ -215,6 +222,26 @@ class SecurityIT {
         } finally {
             background.close();
         }
+    }
+
+    @Test
+    void anotherUsersFileIsWrittenAsTheWriterSoTheStoresPermissionOnItDecides() throws Exception {
+        Path open = backend.resolve("team/roots-open");
+        Object inode = Files.getAttribute(open, "unix:ino");
+        Run write = asNobody("echo by-nobody > " + mount.mountpoint.resolve("team/roots-open"));
+        assertEquals(0, write.exit(), write.err());
+        assertEquals("by-nobody\n", Files.readString(open), "its modes let nobody write it");
+        assertEquals(0, (int) Files.getAttribute(open, "unix:uid"), "still root's: written in place");
+        assertEquals(0666, (int) Files.getAttribute(open, "unix:mode") & 07777);
+        assertEquals(inode, Files.getAttribute(open, "unix:ino"), "the same file, not a replacement");
+
+        Path denied = backend.resolve("acl/denied");
+        // the mount shows mode 0666 (no ACLs through FUSE), so the kernel lets the open through;
+        // the upload, made as nobody on the store, meets the ACL there
+        asNobody("echo by-nobody > " + mount.mountpoint.resolve("acl/denied"));
+        assertEquals("root's, 0666 but an ACL denies nobody\n", Files.readString(denied),
+                "an ACL on the store denies nobody, whatever the modes say");
+        assertEquals(0, (int) Files.getAttribute(denied, "unix:uid"));
     }
 
     private static String readOrNull(Path p) throws java.io.IOException {
