@@ -45,6 +45,32 @@ class WorkloadIT {
         }
     }
 
+    /** Samples one status field of the mount every 100 ms until stopped; keeps the largest value. */
+    private static final class Sampler {
+        volatile long most;
+        private final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Thread thread;
+
+        Sampler(String section, String field) {
+            thread = new Thread(() -> {
+                while (!done.get()) {
+                    try {
+                        most = Math.max(most, mount.status().path(section).path(field).asLong());
+                        Thread.sleep(100);
+                    } catch (Exception e) {
+                        return; // the caller's assertions see whether anything was sampled
+                    }
+                }
+            });
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            done.set(true);
+            thread.join();
+        }
+    }
+
     private static String run(long timeoutSeconds, String... cmd) throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/" + cmd[0])), cmd[0] + " is not installed");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -100,30 +126,17 @@ class WorkloadIT {
     void randomWritesOfManySizesKeepPinnedSpaceNearTheFilesSize(String top) throws Exception {
         Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/random"));
         long files = 2 * (128L << 20);
-        long[] most = new long[1];
-        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread sampler = new Thread(() -> {
-            while (!done.get()) {
-                try {
-                    most[0] = Math.max(most[0], mount.status().path("cache").path("pinnedBytes").asLong());
-                    Thread.sleep(100);
-                } catch (Exception e) {
-                    return; // the assertion below sees whether any sample was taken
-                }
-            }
-        });
-        sampler.start();
+        Sampler pinned = new Sampler("cache", "pinnedBytes");
         try {
             String out = run(600, "fio", "--name=random-sizes", "--directory=" + dir, "--rw=randwrite",
                     "--bsrange=4k-128k", "--size=128m", "--numjobs=2", "--verify=crc32c", "--do_verify=1",
                     "--verify_fatal=1", "--verify_state_save=0", "--group_reporting");
             assertTrue(out.contains("err= 0"), out);
         } finally {
-            done.set(true);
-            sampler.join();
+            pinned.stop();
         }
-        assertTrue(most[0] > 0, "pinned bytes were sampled");
-        assertTrue(most[0] <= 2 * files, "pinned " + most[0] + " bytes for " + files + " bytes of files");
+        assertTrue(pinned.most > 0, "pinned bytes were sampled");
+        assertTrue(pinned.most <= 2 * files, "pinned " + pinned.most + " bytes for " + files + " bytes of files");
         try (Stream<Path> left = Files.list(dir)) {
             for (Path f : left.toList()) {
                 Files.delete(f);
@@ -141,28 +154,15 @@ class WorkloadIT {
     @ValueSource(strings = {"data", "out"})
     void dbenchRunsCleanWithoutExhaustingDirectMemory(String top) throws Exception {
         Path dir = Files.createDirectories(mount.mountpoint.resolve(top + "/dbench"));
-        long[] most = new long[1];
-        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-        Thread sampler = new Thread(() -> {
-            while (!done.get()) {
-                try {
-                    most[0] = Math.max(most[0], mount.status().path("daemon").path("directMemoryBytes").asLong());
-                    Thread.sleep(100);
-                } catch (Exception e) {
-                    return;
-                }
-            }
-        });
-        sampler.start();
+        Sampler direct = new Sampler("daemon", "directMemoryBytes");
         String out;
         try {
             out = run(120, "dbench", "-D", dir.toString(), "-t", "10", "4");
         } finally {
-            done.set(true);
-            sampler.join();
+            direct.stop();
         }
         System.out.printf("dbench 4 clients in %s/: off-heap buffers at most %d MiB (limit 256, garbage included)%n",
-                top, most[0] >> 20);
+                top, direct.most >> 20);
         assertTrue(out.contains("Throughput"), out);
         // dbench reports a failed call as "... failed for handle ..." or "ERROR"
         assertTrue(out.lines().noneMatch(l -> l.contains(" failed for ") || l.contains("ERROR")), out);

@@ -264,13 +264,28 @@ class PeerConnectionTest {
             }
             assertTrue(most <= 4 + 2, "at most the bound (and one per event loop racing it): " + most);
             assertTrue(most >= 1, "requests are being answered: " + most);
-            for (Socket s : raw) { // now they read: every request is answered, none stalls
-                DataInputStream in = new DataInputStream(s.getInputStream());
-                for (int i = 0; i < perConnection; i++) {
-                    byte[] frame = new byte[in.readInt()];
-                    in.readFully(frame);
-                    assertEquals(Frames.CHUNK, frame[1], "answer " + i);
+            // now they read, both at once: every request is answered, none stalls. (One after the
+            // other can stall: the slots of all connections may all be held by the unread answers
+            // of the connection read last - see the session note on issue #26.)
+            java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                List<java.util.concurrent.Future<Integer>> read = new java.util.ArrayList<>();
+                for (Socket s : raw) {
+                    read.add(readers.submit(() -> {
+                        DataInputStream in = new DataInputStream(s.getInputStream());
+                        for (int i = 0; i < perConnection; i++) {
+                            byte[] frame = new byte[in.readInt()];
+                            in.readFully(frame);
+                            assertEquals(Frames.CHUNK, frame[1], "answer " + i);
+                        }
+                        return perConnection;
+                    }));
                 }
+                for (java.util.concurrent.Future<Integer> f : read) {
+                    assertEquals(perConnection, f.get(30, TimeUnit.SECONDS));
+                }
+            } finally {
+                readers.shutdownNow();
             }
             assertEquals(0, server.answering());
         } finally {
@@ -282,22 +297,9 @@ class PeerConnectionTest {
 
     @Test
     void answersWaitingForASlowReaderHoldNoChunkFileOpen() throws Exception {
-        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
-                .release(); // cached on the server: every GET below is a hit
         int asked = 60; // under the per-connection bound, far more than the socket buffers hold
         try (Socket s = connect("127.0.0.1")) {
-            Tagger tags = authenticate(s);
-            java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
-            for (int i = 0; i < asked; i++) {
-                gets.write(tags.tagged(get(i)));
-            }
-            s.getOutputStream().write(gets.toByteArray());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            int waiting = -1;
-            while (waiting != server.answering() && System.nanoTime() < deadline) {
-                waiting = server.answering(); // until the socket buffers are full and nothing moves
-                Thread.sleep(200);
-            }
+            int waiting = askWithoutReading(s, asked);
             assertTrue(waiting >= asked / 2, "most answers wait behind the unread ones: " + waiting);
             int most = 0;
             for (int i = 0; i < 10; i++) {
@@ -318,23 +320,10 @@ class PeerConnectionTest {
 
     @Test
     void aChunkEvictedWhileItsAnswerWaitsClosesOnlyThatConnection() throws Exception {
-        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
-                .release();
         int asked = 60;
         int answered = 0;
         try (Socket s = connect("127.0.0.1")) {
-            Tagger tags = authenticate(s);
-            java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
-            for (int i = 0; i < asked; i++) {
-                gets.write(tags.tagged(get(i)));
-            }
-            s.getOutputStream().write(gets.toByteArray());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            int waiting = -1;
-            while (waiting != server.answering() && System.nanoTime() < deadline) {
-                waiting = server.answering();
-                Thread.sleep(200);
-            }
+            askWithoutReading(s, asked);
             store.remove(ref.key()); // evicted with its answers waiting to be sent
             DataInputStream in = new DataInputStream(s.getInputStream());
             try {
@@ -358,6 +347,29 @@ class PeerConnectionTest {
         assertEquals(0, openFilesUnder(dir.resolve("cache/chunks")), "no chunk file is left open");
         assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), // the server answers others, from the backend again
                 bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
+    }
+
+    /**
+     * Has the server cache {@link #ref}, then sends {@code asked} GETs of it on {@code s}
+     * (authenticated here) without reading an answer; waits until the socket buffers are full
+     * and nothing moves. Returns the requests still being answered then.
+     */
+    private int askWithoutReading(Socket s, int asked) throws Exception {
+        client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
+                .release(); // cached on the server: every GET below is a hit
+        Tagger tags = authenticate(s);
+        java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < asked; i++) {
+            gets.write(tags.tagged(get(i)));
+        }
+        s.getOutputStream().write(gets.toByteArray());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int waiting = -1;
+        while (waiting != server.answering() && System.nanoTime() < deadline) {
+            waiting = server.answering();
+            Thread.sleep(200);
+        }
+        return waiting;
     }
 
     /** This process's descriptors open on files under {@code root}. */
