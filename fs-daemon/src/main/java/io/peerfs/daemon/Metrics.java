@@ -94,8 +94,7 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         GaugeWithCallback.builder().name("peerfs_cache_disk_healthy")
                 .help("1 while the cache disk works normally; 0 when unstable, read-only or down")
                 .callback(cb -> {
-                    Object cache = status.document().get("cache");
-                    Object state = cache instanceof Map<?, ?> m ? m.get("diskState") : null;
+                    Object state = field("cache", "diskState");
                     if (state != null) {
                         cb.call("normal".equals(state.toString()) ? 1 : 0);
                     }
@@ -156,6 +155,11 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
 
     /** A field of the status document; NaN when this mount has no such section (no peers). */
     private double value(String section, String field) {
+        return field(section, field) instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    /** A field of the status document of this scrape; null where this mount has none. */
+    private Object field(String section, String field) {
         Snapshot s = last;
         long now = System.nanoTime();
         if (now - s.atNs() > 100_000_000L) { // one document serves every metric of a scrape
@@ -163,8 +167,7 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
             last = s;
         }
         Object sec = s.doc().get(section);
-        Object v = sec instanceof Map<?, ?> m ? m.get(field) : null;
-        return v instanceof Number n ? n.doubleValue() : Double.NaN;
+        return sec instanceof Map<?, ?> m ? m.get(field) : null;
     }
 
     private static double residentBytes() {
