@@ -90,8 +90,16 @@ public interface ChunkStore extends AutoCloseable {
      * answer waiting to go out holds no descriptor.
      *
      * @param blockCrcs CRC32C of each {@link #CHECKSUM_BLOCK} bytes, the last block possibly shorter
+     * @param sha256 the chunk's SHA-256 when the store knows it (taken when it was first
+     *     needed), else null
+     * @param keepSha256 takes the SHA-256 once computed from the file, for the next export
      */
-    record Exported(ChunkFile file, int length, int[] blockCrcs) {
+    record Exported(ChunkFile file, int length, int[] blockCrcs, byte[] sha256,
+                    java.util.function.Consumer<byte[]> keepSha256) {
+        /** A chunk whose store keeps no digest. */
+        public Exported(ChunkFile file, int length, int[] blockCrcs) {
+            this(file, length, blockCrcs, null, digest -> { });
+        }
     }
 
     /** A stored chunk's file, not yet open. */

@@ -28,6 +28,14 @@ public final class PeerService {
     private final MetaStore scratch;
     private final PeerStats stats;
     private final DirectBufferPool pullBuffers;
+    /**
+     * Chunks read into memory to be sent because the store could not keep them (a full or
+     * failing cache), over all members: each holds a chunk-sized buffer until sent, whether or
+     * not its asker reads. Past it a GET is answered "busy" and the asker reads the backend.
+     */
+    public static final int MAX_IN_MEMORY = 8;
+    private final DirectBufferPool answerBuffers;
+    private final java.util.concurrent.Semaphore inMemory = new java.util.concurrent.Semaphore(MAX_IN_MEMORY);
     /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
     private volatile ScratchPeers replicaSource;
 
@@ -43,6 +51,7 @@ public final class PeerService {
         this.scratch = scratch;
         this.stats = stats;
         this.pullBuffers = new DirectBufferPool(maxChunk, 2);
+        this.answerBuffers = new DirectBufferPool(maxChunk, MAX_IN_MEMORY);
     }
 
     /** Where an answer goes; exactly one of its methods is called per request. */
@@ -55,8 +64,11 @@ public final class PeerService {
          */
         void chunk(ChunkStore.Exported chunk) throws IOException;
 
-        /** A chunk in memory, {@code crcs} the CRC32C of each checksum block. */
-        void chunk(ByteBuffer bytes, int[] crcs) throws IOException;
+        /**
+         * A chunk in memory, {@code crcs} the CRC32C of each checksum block; {@code gone} runs
+         * once its bytes are sent or dropped (the buffer is free again).
+         */
+        void chunk(ByteBuffer bytes, int[] crcs, Runnable gone) throws IOException;
 
         /**
          * A metadata answer: {@code status} 0 with {@code value} (a {@code FileAttr}, a list
@@ -196,22 +208,43 @@ public final class PeerService {
         stats.metaServed.increment();
     }
 
-    /** A chunk the store could not keep, read into memory and sent from there. */
+    /** A chunk the store could not keep, read into memory and sent from there (within {@link #MAX_IN_MEMORY}). */
     private void sendBytes(ChunkRef ref, Reply reply) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocateDirect(ref.length());
-        int n = fetcher.read(ref, 0, buf);
-        if (n != ref.length()) {
-            throw new IOException("read " + n + " of " + ref.length() + " bytes");
+        if (!inMemory.tryAcquire()) {
+            throw new IOException("busy: " + MAX_IN_MEMORY + " chunks are being sent from memory already");
         }
-        buf.flip();
-        int blocks = (n + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK;
-        int[] crcs = new int[blocks];
-        for (int i = 0; i < blocks; i++) {
-            CRC32C c = new CRC32C();
-            c.update(buf.slice(i * ChunkStore.CHECKSUM_BLOCK, Math.min(ChunkStore.CHECKSUM_BLOCK,
-                    n - i * ChunkStore.CHECKSUM_BLOCK)));
-            crcs[i] = (int) c.getValue();
+        ByteBuffer buf = answerBuffers.acquire();
+        Runnable gone = () -> {
+            answerBuffers.release(buf);
+            inMemory.release();
+        };
+        boolean handed = false;
+        try {
+            buf.limit(ref.length());
+            int n = fetcher.read(ref, 0, buf);
+            if (n != ref.length()) {
+                throw new IOException("read " + n + " of " + ref.length() + " bytes");
+            }
+            buf.flip();
+            int blocks = (n + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK;
+            int[] crcs = new int[blocks];
+            for (int i = 0; i < blocks; i++) {
+                CRC32C c = new CRC32C();
+                c.update(buf.slice(i * ChunkStore.CHECKSUM_BLOCK, Math.min(ChunkStore.CHECKSUM_BLOCK,
+                        n - i * ChunkStore.CHECKSUM_BLOCK)));
+                crcs[i] = (int) c.getValue();
+            }
+            reply.chunk(buf, crcs, gone);
+            handed = true;
+        } finally {
+            if (!handed) {
+                gone.run();
+            }
         }
-        reply.chunk(buf, crcs);
+    }
+
+    /** Chunks being sent from memory now. */
+    public int inMemory() {
+        return MAX_IN_MEMORY - inMemory.availablePermits();
     }
 }

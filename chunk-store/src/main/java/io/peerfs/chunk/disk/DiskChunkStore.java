@@ -202,7 +202,31 @@ public final class DiskChunkStore implements ChunkStore {
             hits.increment();
             bytesRead.add(meta.length());
             int length = meta.length();
-            return java.util.Optional.of(new Exported(() -> openExported(key, length), length, meta.blockCrcs().clone()));
+            int[] crcs = meta.blockCrcs().clone();
+            return java.util.Optional.of(new Exported(() -> openExported(key, length), length, crcs,
+                    meta.sha256() == null ? null : meta.sha256().clone(), digest -> keepSha256(key, length, crcs, digest)));
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /**
+     * Records an exported chunk's SHA-256 (computed from its file by the one it was exported
+     * to), if the index still describes the same bytes; a failure only costs the next export
+     * a digest of its own.
+     */
+    private void keepSha256(ChunkKey key, int length, int[] crcs, byte[] digest) {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            synchronized (lru) { // as put writes the entry: a chunk stored anew meanwhile keeps its own
+                ChunkMeta meta = index.get(key);
+                if (meta != null && meta.sha256() == null && meta.sameBytesAs(length, crcs)) {
+                    index.put(key, meta.withSha256(digest));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("could not keep the digest of chunk {}: {}", key, e.toString());
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -419,8 +443,8 @@ public final class DiskChunkStore implements ChunkStore {
                 }
                 Files.move(tmp, files.pathOf(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 forget(key); // a replaced chunk's open channel would read the old file
-                index.put(key, meta);
-                synchronized (lru) {
+                synchronized (lru) { // under the lock, as keepSha256 reads and writes the entry
+                    index.put(key, meta);
                     lru.unreserve(meta.length());
                     lru.add(key, new ChunkLru.Entry(meta.length(), pinned, meta.lastAccessMs()));
                 }

@@ -216,8 +216,36 @@ class DiskChunkStoreTest extends ChunkStoreContract {
         assertEquals(now.length(), old.length());
         assertTrue(old.pinned());
         assertArrayEquals(now.blockCrcs(), old.blockCrcs());
-        v1[0] = 3;
+        v1[0] = 9;
         assertEquals(null, ChunkMeta.decode(v1), "an unknown version");
+        // version 3 (a digest kept) only for a record with one; version 2's form stays as it was
+        assertEquals(2, v2[0]);
+        byte[] digest = new byte[32];
+        java.util.Arrays.fill(digest, (byte) 7);
+        byte[] v3 = now.withSha256(digest).encode();
+        assertEquals(3, v3[0]);
+        assertEquals(v2.length + 32, v3.length);
+        ChunkMeta withDigest = ChunkMeta.decode(v3);
+        assertArrayEquals(digest, withDigest.sha256());
+        assertEquals(77, withDigest.owner());
+        assertEquals(null, ChunkMeta.decode(java.util.Arrays.copyOf(v3, v3.length - 1)), "a cut record");
+    }
+
+    @Test
+    void anExportedChunksDigestIsKeptUntilItsBytesChange() throws Exception {
+        byte[] bytes = randomBytes(70_000, 9);
+        store.put(key(1), direct(bytes), false);
+        ChunkStore.Exported first = store.export(key(1)).orElseThrow();
+        assertEquals(null, first.sha256(), "not digested before it was first sent");
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+        first.keepSha256().accept(digest);
+        assertArrayEquals(digest, store.export(key(1)).orElseThrow().sha256());
+        reopen();
+        assertArrayEquals(digest, store.export(key(1)).orElseThrow().sha256(), "kept in the index");
+        store.put(key(1), direct(randomBytes(70_000, 10)), false); // stored anew, other bytes
+        assertEquals(null, store.export(key(1)).orElseThrow().sha256());
+        first.keepSha256().accept(digest); // late, for the bytes that were replaced
+        assertEquals(null, store.export(key(1)).orElseThrow().sha256(), "no digest for bytes it was not taken of");
     }
 
     @Test

@@ -16,9 +16,15 @@ import javax.crypto.Mac;
  * then ends in a 16-byte tag, HMAC-SHA256 under a key of its direction derived from the
  * handshake ({@link Frames#sessionKey}), over the frame's sequence number in that direction
  * and its bytes after the length field. A CHUNK frame's body is covered by its SHA-256
- * instead of by its bytes, so the sender can digest a chunk file off the event loop and
- * still send it with sendfile ({@link ChunkHead}). An injected, altered, dropped, reordered or
- * replayed frame fails the check and closes the connection ({@link ProtocolException}).
+ * instead of by its bytes: the sender sends the digest after the body and tags the header
+ * and the digest, so it can send a chunk file with sendfile and digest each chunk once
+ * (its store keeps the digest, {@link ChunkHead}); the receiver checks the tag, then the
+ * body against the digest. An injected, altered, dropped, reordered or replayed frame fails
+ * the check and closes the connection ({@link ProtocolException}). A body that does not
+ * match its digest and also fails a block's CRC32C is passed on as it is: that is how a
+ * chunk corrupted on the sender's disk arrives (its digest was taken before), and the
+ * receiver's CRC check turns it away and asks the next source; one that keeps every CRC
+ * but not the digest was altered on purpose and closes the connection.
  *
  * <p>Sits right behind the frame decoder: it sees whole inbound frames (length field
  * removed) in arrival order and outbound messages in wire order, so the sequence numbers of
@@ -27,6 +33,8 @@ import javax.crypto.Mac;
  */
 final class FrameSeal extends ChannelDuplexHandler {
     static final int TAG = 16;
+    /** Bytes of a CHUNK body's SHA-256, sent after the body. */
+    static final int DIGEST = 32;
     private Mac in;
     private Mac out;
     private long inSeq;
@@ -35,8 +43,8 @@ final class FrameSeal extends ChannelDuplexHandler {
     private boolean failed;
     /** Bytes of the current outbound frame still to pass (a chunk body after its header). */
     private long bodyLeft;
-    /** The tag to send once {@link #bodyLeft} reaches 0. */
-    private byte[] pendingTag;
+    /** The body's digest and the frame's tag, to send once {@link #bodyLeft} reaches 0. */
+    private byte[] pendingTrailer;
 
     /** A CHUNK frame's header, written alone; its body of {@code length} bytes follows as other messages. */
     static final class ChunkHead extends DefaultByteBufHolder {
@@ -71,8 +79,10 @@ final class FrameSeal extends ChannelDuplexHandler {
                 throw new ProtocolException("frame too short for its tag");
             }
             int from = frame.readerIndex();
-            int body = 0; // a CHUNK's body is covered by its digest
-            if (frame.getByte(from + 1) == Frames.CHUNK) {
+            boolean chunk = frame.getByte(from + 1) == Frames.CHUNK;
+            int body = 0; // a CHUNK's body is covered by the digest after it
+            if (chunk) {
+                content -= DIGEST;
                 body = content >= 2 + 8 + 4 ? frame.getInt(from + 2 + 8) : -1;
                 if (body < 0 || body > content - 2 - 8 - 4) {
                     throw new ProtocolException("chunk frame shorter than its body");
@@ -80,14 +90,22 @@ final class FrameSeal extends ChannelDuplexHandler {
             }
             in.update(longBytes(inSeq++));
             update(in, frame, from, content - body);
-            if (body > 0) {
-                in.update(digest(frame, from + content - body, body));
+            if (chunk) {
+                update(in, frame, from + content, DIGEST);
             }
             byte[] expected = in.doFinal();
             byte[] tag = new byte[TAG];
-            frame.getBytes(from + content, tag);
+            frame.getBytes(from + content + (chunk ? DIGEST : 0), tag);
             if (!MessageDigest.isEqual(tag, java.util.Arrays.copyOf(expected, TAG))) {
                 throw new ProtocolException("frame failed its authentication tag (forged, altered or replayed)");
+            }
+            if (chunk && body > 0) {
+                byte[] sent = new byte[DIGEST];
+                frame.getBytes(from + content, sent);
+                if (!MessageDigest.isEqual(sent, digest(frame, from + content - body, body))
+                        && Frames.firstBadBlock(frame, from + 2, from + content) < 0) {
+                    throw new ProtocolException("chunk body altered on the way: it keeps its CRC32Cs, not its digest");
+                }
             }
             failed = false;
             ctx.fireChannelRead(frame.retainedSlice(from, content));
@@ -106,8 +124,8 @@ final class FrameSeal extends ChannelDuplexHandler {
             bodyLeft -= msg instanceof FileRegion r ? r.count() : ((ByteBuf) msg).readableBytes();
             ctx.write(msg, promise);
             if (bodyLeft <= 0) {
-                ctx.write(ctx.alloc().buffer(TAG).writeBytes(pendingTag));
-                pendingTag = null;
+                ctx.write(ctx.alloc().buffer(DIGEST + TAG).writeBytes(pendingTrailer));
+                pendingTrailer = null;
             }
             return;
         }
@@ -116,19 +134,26 @@ final class FrameSeal extends ChannelDuplexHandler {
         int content = head.readableBytes() - 4;
         out.update(longBytes(outSeq++));
         update(out, head, head.readerIndex() + 4, content);
-        if (msg instanceof ChunkHead h) {
-            out.update(h.bodyDigest);
-        } else if (content != length) {
-            throw new IllegalStateException("a frame written in parts must be a ChunkHead and its body");
+        if (!(msg instanceof ChunkHead h)) {
+            if (content != length) {
+                throw new IllegalStateException("a frame written in parts must be a ChunkHead and its body");
+            }
+            head.setInt(head.readerIndex(), length + TAG);
+            ctx.write(head, promise);
+            ctx.write(ctx.alloc().buffer(TAG).writeBytes(out.doFinal(), 0, TAG));
+            return;
         }
-        byte[] tag = java.util.Arrays.copyOf(out.doFinal(), TAG);
-        head.setInt(head.readerIndex(), length + TAG);
+        out.update(h.bodyDigest);
+        byte[] trailer = new byte[DIGEST + TAG];
+        System.arraycopy(h.bodyDigest, 0, trailer, 0, DIGEST);
+        System.arraycopy(out.doFinal(), 0, trailer, DIGEST, TAG);
+        head.setInt(head.readerIndex(), length + DIGEST + TAG);
         ctx.write(head, promise);
         bodyLeft = length - content;
         if (bodyLeft == 0) {
-            ctx.write(ctx.alloc().buffer(TAG).writeBytes(tag));
+            ctx.write(ctx.alloc().buffer(DIGEST + TAG).writeBytes(trailer));
         } else {
-            pendingTag = tag;
+            pendingTrailer = trailer;
         }
     }
 

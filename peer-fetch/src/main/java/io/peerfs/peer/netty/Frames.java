@@ -25,7 +25,7 @@ import javax.crypto.spec.SecretKeySpec;
  * PULL       c→s  reqId:i64 ino:i64 key[16]                 keep a replica: the server fetches the scratch chunk from the
  *                 client's node (HELD) and keeps it pinned; answered by OK once stored
  * OK         s→c  reqId:i64
- * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length]
+ * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length] (sha256[32] without TLS)
  * ERROR      s→c  reqId:i64 msgLen:u16 msg
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
  * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory,
@@ -37,11 +37,12 @@ import javax.crypto.spec.SecretKeySpec;
  * an unknown type or one longer than the receiver's bound closes the connection. Without
  * TLS, every frame after AUTH_OK (both ways) ends in a 16-byte tag that the length counts:
  * HMAC-SHA256 under the direction's session key of the frame's sequence number and its
- * bytes, a CHUNK body by its SHA-256 ({@link FrameSeal}). With TLS there is no tag: TLS
- * authenticates (and encrypts) every byte.
+ * bytes, a CHUNK body by its SHA-256, which follows the body ({@link FrameSeal}). With TLS
+ * there is no tag: TLS authenticates (and encrypts) every byte.
  */
 final class Frames {
-    static final byte VERSION = 2;
+    /** 3: a CHUNK body's digest is sent after it (2: the receiver computed it for the tag). */
+    static final byte VERSION = 3;
     static final byte CHALLENGE = 1;
     static final byte AUTH = 2;
     static final byte AUTH_OK = 3;
@@ -64,7 +65,7 @@ final class Frames {
 
     /** Longest frame a client accepts: a whole chunk with its checksums, for clusters of {@code maxChunk}. */
     static int maxAnswer(int maxChunk) {
-        return 64 + FrameSeal.TAG + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
+        return 64 + FrameSeal.DIGEST + FrameSeal.TAG + 4 * (maxChunk / ChunkStore.CHECKSUM_BLOCK + 1) + maxChunk;
     }
 
     /** A frame with its length field and header written; the caller appends the fields. */
@@ -84,6 +85,34 @@ final class Frames {
             b.writeInt(c);
         }
         return b;
+    }
+
+    /**
+     * The first block of a CHUNK frame's body that fails its CRC32C, or -1 when every block
+     * passes. {@code fields} is the index of the frame's reqId; the body ends at index
+     * {@code end}. Checked in place (the frame is a view of the buffers the socket filled).
+     * A frame whose fields do not fit counts as failing at block 0.
+     */
+    static int firstBadBlock(ByteBuf frame, int fields, int end) {
+        int length = frame.getInt(fields + 8);
+        int blocks = frame.getInt(fields + 8 + 4);
+        int body = fields + 8 + 4 + 4 + 4 * blocks;
+        if (length < 0 || blocks != (length + ChunkStore.CHECKSUM_BLOCK - 1) / ChunkStore.CHECKSUM_BLOCK
+                || end - (long) body != length) {
+            return 0;
+        }
+        for (int i = 0; i < blocks; i++) {
+            int from = i * ChunkStore.CHECKSUM_BLOCK;
+            java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+            for (java.nio.ByteBuffer part : frame.nioBuffers(body + from, Math.min(ChunkStore.CHECKSUM_BLOCK,
+                    length - from))) {
+                c.update(part);
+            }
+            if ((int) c.getValue() != frame.getInt(fields + 8 + 4 + 4 + 4 * i)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     static ByteBuf error(ByteBufAllocator alloc, long reqId, String message) {

@@ -266,6 +266,7 @@ public final class NettyPeerClient implements AutoCloseable {
         }
 
         private void received(ByteBuf frame) throws ProtocolException {
+            int fields = frame.readerIndex();
             long id = frame.readLong();
             int length = frame.readInt();
             int blocks = frame.readInt();
@@ -273,10 +274,7 @@ public final class NettyPeerClient implements AutoCloseable {
                     || frame.readableBytes() != 4L * blocks + length) {
                 throw new ProtocolException("malformed chunk frame from " + address);
             }
-            int[] crcs = new int[blocks];
-            for (int i = 0; i < blocks; i++) {
-                crcs[i] = frame.readInt();
-            }
+            frame.skipBytes(4 * blocks); // the CRC32Cs, checked below
             Pending p = pending.get(id);
             if (p == null || p.answer() != Frames.CHUNK) {
                 return; // timed out meanwhile
@@ -286,18 +284,10 @@ public final class NettyPeerClient implements AutoCloseable {
                         + " bytes for a chunk of " + p.length(), false));
                 return;
             }
-            int body = frame.readerIndex();
-            for (int i = 0; i < blocks; i++) {
-                int from = i * ChunkStore.CHECKSUM_BLOCK;
-                CRC32C c = new CRC32C();
-                // the frame is a view of the buffers the socket filled: checked in place, not merged first
-                for (ByteBuffer part : frame.nioBuffers(body + from, Math.min(ChunkStore.CHECKSUM_BLOCK, length - from))) {
-                    c.update(part);
-                }
-                if ((int) c.getValue() != crcs[i]) {
-                    p.done.completeExceptionally(new CorruptTransferException(address, p.key(), i));
-                    return;
-                }
+            int bad = Frames.firstBadBlock(frame, fields, frame.writerIndex());
+            if (bad >= 0) {
+                p.done.completeExceptionally(new CorruptTransferException(address, p.key(), bad));
+                return;
             }
             ByteBuf chunk = frame.retainedSlice(frame.readerIndex(), length);
             if (!p.done.complete(chunk)) {

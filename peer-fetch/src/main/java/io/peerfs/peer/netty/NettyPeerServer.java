@@ -52,8 +52,10 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Connections served at once; more are closed on arrival (each costs a descriptor the FUSE side needs too). */
     static final int MAX_CONNECTIONS = 1024;
     /**
-     * Requests one connection may have being served at once; more wait, with reading paused.
-     * Bounds the chunk files a peer that never reads its answers keeps open (each answer holds one).
+     * Requests one connection may have taken in and not yet answered (being made, or made and
+     * not yet sent); more wait, with reading paused. Bounds what a peer that never reads its
+     * answers leaves queued: headers only for chunk files (opened when their turn to be sent
+     * comes), in-memory answers within their own budgets ({@link FrameReplies}).
      */
     static final int MAX_IN_FLIGHT = 64;
     /** Connections that have not proven the secret yet; more are closed on arrival. */
@@ -61,9 +63,11 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Connections from one remote address; more are closed on arrival. A member opens one. */
     static final int MAX_PER_ADDRESS = 32;
     /**
-     * Requests of all connections being answered at once (each may hold a chunk file open
-     * until sent); past it every connection waits as past {@link #MAX_IN_FLIGHT}, so
-     * descriptors stay bounded however many connections the members open.
+     * Requests of all connections being answered at once: from when one is taken in until its
+     * last part is handed to its connection (not until sent, so a member that does not read
+     * holds no slot). Past it every connection waits as past {@link #MAX_IN_FLIGHT}: the
+     * serving threads' queue and what they hold stay bounded however many connections the
+     * members open.
      */
     static final int MAX_ANSWERING = 1024;
     /** How often a connection held back by {@link #MAX_ANSWERING} looks again (others do not wake it). */
@@ -90,8 +94,10 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Connections open now by remote host (its address; the channel's own for a channel without one). */
     private final java.util.concurrent.ConcurrentHashMap<Object, Integer> perAddress =
             new java.util.concurrent.ConcurrentHashMap<>();
-    /** Requests of all connections taken in and not answered yet; see {@link #MAX_ANSWERING}. */
+    /** Requests of all connections being answered; see {@link #MAX_ANSWERING}. */
     private final AtomicInteger answering = new AtomicInteger();
+    /** Requests of all connections taken in whose answers are not sent yet (made or not). */
+    private final AtomicInteger unsent = new AtomicInteger();
     private int maxAnswering = MAX_ANSWERING;
     private Channel server;
 
@@ -125,6 +131,21 @@ public final class NettyPeerServer implements AutoCloseable {
     /** Requests being answered now, over all connections. */
     int answering() {
         return answering.get();
+    }
+
+    /** Lowers {@link FrameReplies#MAX_META_BYTES} (tests). */
+    void limitMetaBytes(long max) {
+        replies.limitMetaBytes(max);
+    }
+
+    /** Bytes of metadata answers waiting to be sent, over all connections. */
+    long metaBytes() {
+        return replies.metaBytes();
+    }
+
+    /** Requests taken in whose answers are not sent yet, over all connections. */
+    int unsent() {
+        return unsent.get();
     }
 
     /** Daemon threads named {@code name-1}, {@code name-2}, …, so a stuck process shows whose they are. */
@@ -213,13 +234,19 @@ public final class NettyPeerServer implements AutoCloseable {
          * written but not yet sent (the peer does not read). Event loop only.
          */
         private int inFlight;
-        /** Sees every write of this session and counts an answer done once its last part is sent. */
+        /** Of {@link #inFlight}, those whose answer is still being made (counted in {@link #answering}). */
+        private int making;
+        /**
+         * Sees every write of this session: an answer is made once its last part is handed to
+         * the connection, and done once that part is sent.
+         */
         final ChannelOutboundHandler answers = new ChannelOutboundHandlerAdapter() {
             @Override
             public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
                 if (endsAnAnswer(msg)) {
-                    promise = promise.unvoid();
                     ChannelHandlerContext session = ctx.pipeline().context(Session.this);
+                    made();
+                    promise = promise.unvoid();
                     promise.addListener(f -> finished(session));
                 }
                 ctx.write(msg, promise);
@@ -294,7 +321,9 @@ public final class NettyPeerServer implements AutoCloseable {
         private void dispatch(ChannelHandlerContext ctx, ExecutorService pool, PeerService.Reply reply,
                               Runnable task) {
             inFlight++;
+            making++;
             answering.incrementAndGet();
+            unsent.incrementAndGet();
             try {
                 pool.execute(task);
             } catch (RejectedExecutionException e) {
@@ -302,10 +331,21 @@ public final class NettyPeerServer implements AutoCloseable {
             }
         }
 
+        /**
+         * An answer's last part went to the connection: its slot over all connections is free
+         * (connections waiting for one look again on their own, {@link #retryWhenOthersAnswered}).
+         */
+        private void made() {
+            if (making > 0) {
+                making--;
+                answering.decrementAndGet();
+            }
+        }
+
         private void finished(ChannelHandlerContext ctx) {
             if (inFlight > 0) {
                 inFlight--;
-                answering.decrementAndGet();
+                unsent.decrementAndGet();
             }
             serveWaiting(ctx);
         }
@@ -330,10 +370,12 @@ public final class NettyPeerServer implements AutoCloseable {
             for (ByteBuf b; (b = waiting.poll()) != null; ) {
                 b.release();
             }
-            // answers still being made are no longer counted: once the pipeline is torn down
-            // their writes skip the handler that would count them done, so they would stay in
-            // the count of all connections for good
-            answering.addAndGet(-inFlight);
+            // answers still being made or sent are no longer counted: once the pipeline is torn
+            // down their writes skip the handler that would count them done, so they would stay
+            // in the counts of all connections for good
+            answering.addAndGet(-making);
+            unsent.addAndGet(-inFlight);
+            making = 0;
             inFlight = 0;
             if (counted) {
                 counted = false;

@@ -2,6 +2,7 @@ package io.peerfs.peer.netty;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -156,6 +157,64 @@ class PeerConnectionTest {
     }
 
     @Test
+    void aChunkBodyChangedToKeepItsCrcsClosesTheConnection() throws Exception {
+        // the CRC32Cs are not keyed: bytes changed with four more chosen to keep every CRC
+        try (Proxy proxy = new Proxy((toServer, frame) -> List.of(toServer || frame[1] != Frames.CHUNK ? frame
+                : alterKeepingCrcs(frame)))) {
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> client.fetch(proxy.address(), ref).get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("altered"), e.getCause().toString());
+            assertTrue(proxy.altered > 0, "the proxy changed a chunk on its way");
+        }
+        assertEquals(0, stats.corruptTransfers.sum(), "not taken for a corrupt chunk on the server's disk");
+    }
+
+    @Test
+    void aChunkBodyDamagedOnThePathIsACorruptTransferAndTheConnectionStays() throws Exception {
+        try (Proxy proxy = new Proxy(new BiFunction<>() {
+            private boolean damaged;
+
+            @Override
+            public List<byte[]> apply(Boolean toServer, byte[] frame) {
+                if (toServer || frame[1] != Frames.CHUNK || damaged) {
+                    return List.of(frame);
+                }
+                damaged = true;
+                frame[chunkBodyIndex(frame) + 100] ^= 1; // as a bad link would: the CRC no longer fits
+                return List.of(frame);
+            }
+        })) {
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> client.fetch(proxy.address(), ref).get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof NettyPeerClient.CorruptTransferException, e.getCause().toString());
+            // the next answer on the same connection arrives whole
+            assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(proxy.address(), ref)));
+        }
+        assertEquals(0, stats.badFrames.sum());
+    }
+
+    @Test
+    void aChunkCorruptedOnTheServersDiskAfterItWasDigestedIsACorruptTransfer() throws Exception {
+        String address = serverAddress.getHostString() + ":" + serverAddress.getPort();
+        assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(address, ref)));
+        assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(address, ref)));
+        byte[] kept = store.export(ref.key()).orElseThrow().sha256();
+        assertArrayEquals(java.security.MessageDigest.getInstance("SHA-256").digest(java.util.Arrays.copyOf(data, CHUNK)),
+                kept, "the server digested the chunk once and its store keeps the digest");
+        Path file = dir.resolve("cache/chunks").resolve(ref.key().hex().substring(0, 2)).resolve(ref.key().hex());
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(CHUNK / 2);
+            int b = f.read();
+            f.seek(CHUNK / 2);
+            f.write(b ^ 0xff);
+        }
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> client.fetch(address, ref).get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof NettyPeerClient.CorruptTransferException, e.getCause().toString());
+        assertEquals(0, stats.badFrames.sum(), "the connection was not taken for attacked");
+    }
+
+    @Test
     void aReplayedRequestClosesTheConnection() throws Exception {
         try (Proxy proxy = new Proxy(new BiFunction<>() {
             private boolean replayed;
@@ -258,15 +317,12 @@ class PeerConnectionTest {
                 raw.add(s);
             }
             int most = 0;
-            for (int i = 0; i < 30; i++) {
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+            while (System.nanoTime() < until) {
                 most = Math.max(most, server.answering());
-                Thread.sleep(20);
             }
             assertTrue(most <= 4 + 2, "at most the bound (and one per event loop racing it): " + most);
-            assertTrue(most >= 1, "requests are being answered: " + most);
-            // now they read, both at once: every request is answered, none stalls. (One after the
-            // other can stall: the slots of all connections may all be held by the unread answers
-            // of the connection read last - see the session note on issue #26.)
+            // now they read: every request is answered, none stalls
             java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newFixedThreadPool(2);
             try {
                 List<java.util.concurrent.Future<Integer>> read = new java.util.ArrayList<>();
@@ -288,11 +344,139 @@ class PeerConnectionTest {
                 readers.shutdownNow();
             }
             assertEquals(0, server.answering());
+            assertEquals(0, server.unsent());
         } finally {
             for (Socket s : raw) {
                 s.close();
             }
         }
+    }
+
+    @Test
+    void aMemberThatDoesNotReadDelaysNoOtherMember() throws Exception {
+        server.limitAnswering(4);
+        try (Socket s = connect("127.0.0.1")) {
+            int waiting = askWithoutReading(s, 60);
+            assertTrue(waiting > 4, "more answers wait unsent than the bound of answers being made: " + waiting);
+            for (int i = 0; i < 20; i++) { // another member is served as if the first were not there
+                assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK),
+                        bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
+            }
+            assertEquals(waiting, server.unsent(), "the member that does not read still waits");
+        }
+    }
+
+    @Test
+    void metadataAnswersNotReadHoldAtMostTheirBudgetAndOthersReadTheBackend() throws Exception {
+        Path big = Files.createDirectories(dir.resolve("backend/big"));
+        for (int i = 0; i < 12_000; i++) { // ~0.5 MB as a listing
+            Files.createFile(big.resolve(String.format("a-name-long-enough-for-a-large-listing-%08d", i)));
+        }
+        long budget = 2 << 20;
+        server.limitMetaBytes(budget);
+        String address = serverAddress.getHostString() + ":" + serverAddress.getPort();
+        try (Socket s = connect("127.0.0.1")) {
+            Tagger tags = authenticate(s);
+            java.io.ByteArrayOutputStream lists = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < 60; i++) { // ~30 MB of answers, far past the socket buffers
+                lists.write(tags.tagged(metaGet(i, MetaCodec.LIST, "big")));
+            }
+            s.getOutputStream().write(lists.toByteArray());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int unsent = -1;
+            while (unsent != server.unsent() && System.nanoTime() < deadline) {
+                unsent = server.unsent();
+                Thread.sleep(200);
+            }
+            long held = server.metaBytes();
+            assertTrue(held > 0 && held <= budget, "answers waiting hold at most the budget: " + held);
+            ByteBuf answer = client.meta(address, MetaCodec.LIST, "big").get(10, TimeUnit.SECONDS);
+            try {
+                assertEquals(MetaCodec.TOO_LARGE, answer.readByte(), "another member is told to read the backend");
+            } finally {
+                answer.release();
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (server.metaBytes() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, server.metaBytes(), "the answers of a closed connection hold nothing");
+        ByteBuf answer = client.meta(address, MetaCodec.LIST, "big").get(10, TimeUnit.SECONDS);
+        try {
+            assertEquals(0, answer.readByte());
+            assertEquals(12_000, MetaCodec.readNames(answer).size());
+        } finally {
+            answer.release();
+        }
+    }
+
+    @Test
+    void chunksSentFromMemoryAreBoundedOverAllMembers() throws Exception {
+        // a cache too small to keep the chunk: every answer is read into memory and sent from there
+        Path backendDir = dir.resolve("backend");
+        try (DiskChunkStore tiny = DiskChunkStore.open(new ChunkStoreConfig(dir.resolve("tiny"),
+                ByteSize.parse("64KiB"), 0))) {
+            io.peerfs.peer.PeerService service = new io.peerfs.peer.PeerService(tiny,
+                    new ChunkFetcher(tiny, LocalDirBackend.open(backendDir), CHUNK, 0), meta, scratch, CHUNK, stats);
+            try (NettyPeerServer small = new NettyPeerServer(SECRET, null, service, CHUNK, stats)) {
+                InetSocketAddress at = small.start(new InetSocketAddress("127.0.0.1", 0));
+                String address = at.getHostString() + ":" + at.getPort();
+                assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(address, ref)));
+                assertFalse(tiny.export(ref.key()).isPresent(), "the tiny cache did not keep the chunk");
+                Socket s = new Socket();
+                s.setReceiveBufferSize(4096);
+                s.bind(new InetSocketAddress("127.0.0.1", 0));
+                s.connect(at, 5000);
+                try (s) {
+                    Tagger tags = authenticate(s);
+                    java.io.ByteArrayOutputStream gets = new java.io.ByteArrayOutputStream();
+                    for (int i = 0; i < 60; i++) {
+                        gets.write(tags.tagged(get(i)));
+                    }
+                    s.getOutputStream().write(gets.toByteArray());
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    int unsent = -1;
+                    while (unsent != small.unsent() && System.nanoTime() < deadline) {
+                        unsent = small.unsent();
+                        Thread.sleep(200);
+                    }
+                    int held = service.inMemory();
+                    assertTrue(held > 0 && held <= io.peerfs.peer.PeerService.MAX_IN_MEMORY,
+                            "answers from memory wait unsent within the budget, not one per request: " + held);
+                    // read now: past the budget the asker was told "busy" (it reads the backend itself)
+                    DataInputStream in = new DataInputStream(s.getInputStream());
+                    int chunks = 0;
+                    int busy = 0;
+                    for (int i = 0; i < 60; i++) {
+                        byte[] frame = new byte[in.readInt()];
+                        in.readFully(frame);
+                        if (frame[1] == Frames.CHUNK) {
+                            chunks++;
+                        } else if (frame[1] == Frames.ERROR
+                                && new String(frame, 2 + 8 + 2, frame.length - 2 - 8 - 2 - FrameSeal.TAG).contains("busy")) {
+                            busy++;
+                        }
+                    }
+                    assertEquals(60, chunks + busy, "every request answered, " + chunks + " with the chunk");
+                    assertTrue(busy > 0, "more chunks than the budget and the socket buffers hold were asked");
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (service.inMemory() > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertEquals(0, service.inMemory(), "the closed connection's buffers are free again");
+                assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), bytes(client.fetch(address, ref)));
+            }
+        }
+    }
+
+    /** A META_GET of {@code kind} for {@code path}, length field first, untagged. */
+    private static byte[] metaGet(long id, byte kind, String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(4 + 2 + 8 + 1 + 2 + p.length).putInt(2 + 8 + 1 + 2 + p.length)
+                .put(Frames.VERSION).put(Frames.META_GET).putLong(id).put(kind).putShort((short) p.length).put(p)
+                .array();
     }
 
     @Test
@@ -313,7 +497,7 @@ class PeerConnectionTest {
                 in.readFully(frame);
                 assertEquals(Frames.CHUNK, frame[1], "answer " + i);
                 assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK),
-                        java.util.Arrays.copyOfRange(frame, frame.length - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.TAG));
+                        java.util.Arrays.copyOfRange(frame, frame.length - FrameSeal.DIGEST - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.DIGEST - FrameSeal.TAG));
             }
         }
     }
@@ -331,7 +515,7 @@ class PeerConnectionTest {
                     byte[] frame = new byte[in.readInt()];
                     in.readFully(frame);
                     assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), java.util.Arrays.copyOfRange(frame,
-                            frame.length - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.TAG), "answer " + answered);
+                            frame.length - FrameSeal.DIGEST - FrameSeal.TAG - CHUNK, frame.length - FrameSeal.DIGEST - FrameSeal.TAG), "answer " + answered);
                     answered++;
                 }
             } catch (java.io.EOFException | java.net.SocketException closed) {
@@ -340,10 +524,11 @@ class PeerConnectionTest {
         }
         assertTrue(answered < asked, "answers after the eviction are not sent: " + answered);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (server.answering() > 0 && System.nanoTime() < deadline) {
+        while (server.unsent() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertEquals(0, server.answering(), "nothing of the closed connection is still counted");
+        assertEquals(0, server.unsent(), "nothing of the closed connection is still counted");
+        assertEquals(0, server.answering());
         assertEquals(0, openFilesUnder(dir.resolve("cache/chunks")), "no chunk file is left open");
         assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK), // the server answers others, from the backend again
                 bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
@@ -352,7 +537,7 @@ class PeerConnectionTest {
     /**
      * Has the server cache {@link #ref}, then sends {@code asked} GETs of it on {@code s}
      * (authenticated here) without reading an answer; waits until the socket buffers are full
-     * and nothing moves. Returns the requests still being answered then.
+     * and nothing moves. Returns the requests whose answers are not sent then.
      */
     private int askWithoutReading(Socket s, int asked) throws Exception {
         client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref).get(10, TimeUnit.SECONDS)
@@ -365,8 +550,8 @@ class PeerConnectionTest {
         s.getOutputStream().write(gets.toByteArray());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         int waiting = -1;
-        while (waiting != server.answering() && System.nanoTime() < deadline) {
-            waiting = server.answering();
+        while (waiting != server.unsent() && System.nanoTime() < deadline) {
+            waiting = server.unsent();
             Thread.sleep(200);
         }
         return waiting;
@@ -403,10 +588,11 @@ class PeerConnectionTest {
             }
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (server.answering() > 0 && System.nanoTime() < deadline) {
+        while (server.unsent() > 0 && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        assertEquals(0, server.answering(), "nothing of the closed connections is still counted");
+        assertEquals(0, server.unsent(), "nothing of the closed connections is still counted");
+        assertEquals(0, server.answering());
         // and the server still answers: the bound was not used up by them
         assertArrayEquals(java.util.Arrays.copyOf(data, CHUNK),
                 bytes(client.fetch(serverAddress.getHostString() + ":" + serverAddress.getPort(), ref)));
@@ -455,6 +641,81 @@ class PeerConnectionTest {
         } catch (java.net.SocketException e) {
             return true; // reset
         }
+    }
+
+    /** Index of a CHUNK frame's body (the frame from its version byte). */
+    private static int chunkBodyIndex(byte[] frame) {
+        return 2 + 8 + 4 + 4 + 4 * ByteBuffer.wrap(frame).getInt(2 + 8 + 4);
+    }
+
+    /**
+     * Flips a byte of a CHUNK frame's first block and four bytes after it, chosen so that the
+     * block's CRC32C stays as it was (CRC is linear over GF(2): a 32 x 32 system).
+     */
+    private static byte[] alterKeepingCrcs(byte[] frame) {
+        int body = chunkBodyIndex(frame);
+        int block = Math.min(ByteBuffer.wrap(frame).getInt(2 + 8), ChunkStore.CHECKSUM_BLOCK);
+        java.util.function.Function<byte[], Integer> crc = f -> {
+            CRC32C c = new CRC32C();
+            c.update(f, body, block);
+            return (int) c.getValue();
+        };
+        int original = crc.apply(frame);
+        frame[body + 100] ^= 0x5a;
+        int target = crc.apply(frame) ^ original; // what the four bytes must cancel
+        int at = body + 1000;
+        int[] effect = new int[32]; // of flipping each bit of the four bytes
+        for (int bit = 0; bit < 32; bit++) {
+            int before = crc.apply(frame);
+            frame[at + bit / 8] ^= (byte) (1 << (bit % 8));
+            effect[bit] = crc.apply(frame) ^ before;
+            frame[at + bit / 8] ^= (byte) (1 << (bit % 8));
+        }
+        // Gaussian elimination: find bits whose effects XOR to target
+        int[] rows = effect.clone();
+        int[] combo = new int[32];
+        for (int bit = 0; bit < 32; bit++) {
+            combo[bit] = 1 << bit;
+        }
+        int rank = 0;
+        for (int col = 31; col >= 0 && rank < 32; col--) {
+            int pivot = -1;
+            for (int r = rank; r < 32; r++) {
+                if ((rows[r] >>> col & 1) != 0) {
+                    pivot = r;
+                    break;
+                }
+            }
+            if (pivot < 0) {
+                continue;
+            }
+            int t = rows[pivot]; rows[pivot] = rows[rank]; rows[rank] = t;
+            t = combo[pivot]; combo[pivot] = combo[rank]; combo[rank] = t;
+            for (int r = 0; r < 32; r++) {
+                if (r != rank && (rows[r] >>> col & 1) != 0) {
+                    rows[r] ^= rows[rank];
+                    combo[r] ^= combo[rank];
+                }
+            }
+            rank++;
+        }
+        int flips = 0;
+        int left = target;
+        for (int r = 0; r < rank; r++) {
+            int lead = 31 - Integer.numberOfLeadingZeros(rows[r]);
+            if ((left >>> lead & 1) != 0) {
+                left ^= rows[r];
+                flips ^= combo[r];
+            }
+        }
+        assertEquals(0, left, "the four bytes can cancel any change");
+        for (int bit = 0; bit < 32; bit++) {
+            if ((flips >>> bit & 1) != 0) {
+                frame[at + bit / 8] ^= (byte) (1 << (bit % 8));
+            }
+        }
+        assertEquals(original, crc.apply(frame), "the block keeps its CRC32C");
+        return frame;
     }
 
     private static byte[] alterBody(byte[] frame) {

@@ -269,10 +269,11 @@ class PeerFrameFuzzTest {
         }
 
         @Override
-        public void chunk(ByteBuffer bytes, int[] crcs) {
+        public void chunk(ByteBuffer bytes, int[] crcs, Runnable gone) {
             calls++;
             byte[] b = new byte[bytes.remaining()];
             bytes.get(b);
+            gone.run();
             text = "chunk " + new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
         }
 
