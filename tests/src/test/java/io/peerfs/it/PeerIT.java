@@ -351,7 +351,7 @@ class PeerIT {
     }
 
     /** The peer protocol's version byte. */
-    static final byte VERSION = 2;
+    static final byte VERSION = 3;
 
     /**
      * A raw connection that passed the challenge, as a daemon's client does, and tags the

@@ -21,7 +21,6 @@ import io.peerfs.chunk.ChunkStore;
 import io.peerfs.peer.MetaCodec;
 import io.peerfs.fetch.ChunkRef;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -30,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 
 /**
  * Fetches chunks from peers: one authenticated connection per peer address, requests
