@@ -118,10 +118,17 @@ public final class MountCommand implements Callable<Integer> {
 
     @Option(names = "--meta", paramLabel = "URL", defaultValue = "${env:PEERFS_META:-rocksdb:}",
             description = "Where the scratch namespace, tags and members live: rocksdb: (embedded, this node only;"
-                    + " the default) or redis://[:password@]host:port/db (rediss:// for TLS), shared by every"
+                    + " the default), redis://[:password@]host:port/db (rediss:// for TLS) or, through Redis"
+                    + " Sentinel, redis-sentinel://[:password@]host:port,host:port/db#master; shared by every"
                     + " node of the cluster. Also taken from the environment variable PEERFS_META, which keeps"
                     + " a Redis password off the command line (where every user's ps sees it).")
     String meta;
+
+    @Option(names = "--meta-replicas", paramLabel = "N", defaultValue = "0",
+            description = "A scratch namespace change returns only once N Redis replicas have it, or every"
+                    + " replica the master has if fewer (WAIT), so a Sentinel failover keeps every change a program"
+                    + " was told is done (default ${DEFAULT-VALUE}: the master's word; see the README on durability).")
+    int metaReplicas;
 
     @Option(names = "--metrics", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:0",
             description = "Serve Prometheus metrics at http://HOST:PORT/metrics (:PORT is loopback; the default"
@@ -193,7 +200,7 @@ public final class MountCommand implements Callable<Integer> {
         }
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
-                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metrics,
+                autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metaReplicas, metrics,
                 cacheRecheck, backendTimeout, libfuse);
     }
 

@@ -151,7 +151,8 @@ public final class Daemon implements AutoCloseable {
         if (!DaemonConfig.isRedis(config.meta())) {
             return RocksDbMetaStore.open(config.cacheDir().resolve("metastore"));
         }
-        MetaStore m = RedisMetaStore.open(config.meta(), config.cluster().nodeId(), META_TIMEOUT);
+        MetaStore m = RedisMetaStore.open(config.meta(), config.cluster().nodeId(), META_TIMEOUT,
+                config.metaReplicas());
         try {
             m.agree("chunk size", Long.toString(config.chunkSize().bytes()), "--chunk-size " + config.chunkSize());
             m.agree("cluster secret", secretCheck(config.cluster().secret()), "--secret-file");

@@ -19,7 +19,9 @@ import java.util.Objects;
  * @param writeback upload result files after close returns, in the background
  * @param cluster how to join the peer network; null for a node on its own
  * @param meta the MetaStore: {@code rocksdb:} (embedded, under the cache dir) or
- *     {@code redis://[:password@]host:port/db} / {@code rediss://…} (shared by the cluster)
+ *     {@code redis://[:password@]host:port/db} / {@code rediss://…} / {@code redis-sentinel://…}
+ *     (shared by the cluster)
+ * @param metaReplicas Redis replicas that must have a change before it returns (0: none)
  * @param metrics where Prometheus metrics are served: {@code host:port}, {@code :port}
  *     (loopback; port 0 picks a free one) or {@code none}
  * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
@@ -31,7 +33,7 @@ import java.util.Objects;
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
-                           PeerConfig cluster, String meta, String metrics, Duration cacheRecheck,
+                           PeerConfig cluster, String meta, int metaReplicas, String metrics, Duration cacheRecheck,
                            Duration backendTimeout, int libfuse) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
@@ -73,8 +75,16 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
             throw new IllegalArgumentException("--libfuse must be 2 or 3, got " + libfuse);
         }
         if (!meta.equals("rocksdb:") && !isRedis(meta)) {
-            throw new IllegalArgumentException("--meta must be rocksdb: or redis://[:password@]host:port/db"
-                    + " (rediss:// for TLS), got '" + meta + "'");
+            throw new IllegalArgumentException("--meta must be rocksdb:, redis://[:password@]host:port/db"
+                    + " (rediss:// for TLS) or redis-sentinel://[:password@]host:port,host:port/db#master, got '"
+                    + RedisMetaStore.withoutPassword(meta) + "'");
+        }
+        if (metaReplicas < 0 || metaReplicas > 16) {
+            throw new IllegalArgumentException("--meta-replicas must be from 0 to 16, got " + metaReplicas);
+        }
+        if (metaReplicas > 0 && !isRedis(meta)) {
+            throw new IllegalArgumentException("--meta-replicas " + metaReplicas + " waits for Redis replicas: it"
+                    + " needs --meta redis://… or redis-sentinel://…");
         }
         if (isRedis(meta) && (cluster == null || cluster.listen() == null)) {
             throw new IllegalArgumentException("--meta " + RedisMetaStore.withoutPassword(meta) + " shares scratch"
@@ -92,6 +102,6 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
 
     /** True for a MetaStore URL that names a Redis server. */
     public static boolean isRedis(String meta) {
-        return meta.startsWith("redis://") || meta.startsWith("rediss://");
+        return meta.startsWith("redis://") || meta.startsWith("rediss://") || meta.startsWith("redis-sentinel://");
     }
 }

@@ -200,6 +200,12 @@ class CliErrorsIT {
                 "--secret-file", secret, "--scratch-replicas", "0"));
         assertFails(1, "needs --meta redis://", mountArgs("--listen", "127.0.0.1:0", "--secret-file", secret,
                 "--scratch-replicas", "2"));
+        assertFails(1, "--meta-replicas 1 waits for Redis replicas: it needs --meta redis://",
+                mountArgs("--meta-replicas", "1"));
+        assertFails(1, "--meta-replicas must be from 0 to 16", mountArgs("--listen", "127.0.0.1:0", "--secret-file",
+                secret, "--meta", "redis://127.0.0.1:1/0", "--meta-replicas", "-1"));
+        assertFails(1, "names no master: end it with #NAME", mountArgs("--listen", "127.0.0.1:0", "--secret-file",
+                secret, "--meta", "redis-sentinel://:pw@127.0.0.1:1,127.0.0.1:2/0"));
         assertFails(1, "--node-id may hold", mountArgs("--listen", "127.0.0.1:0", "--secret-file", secret,
                 "--node-id", "a,b"));
         assertFails(1, "at least 16 bytes", mountArgs("--listen", "127.0.0.1:0", "--secret-file",

@@ -34,6 +34,10 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import java.util.concurrent.TimeUnit;
 import io.peerfs.PeerFsException;
 import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkKey;
@@ -78,7 +82,15 @@ import java.util.function.UnaryOperator;
  * server-side script each ({@link LuaScript}) for the same reason: a round trip is most of
  * what a metadata call costs.
  * A lost connection fails calls at once (or after the command timeout), and the client
- * reconnects by itself.
+ * reconnects by itself, at most a second apart.
+ *
+ * <p>Through Redis Sentinel ({@code redis-sentinel://host:port,host:port/db#master}) every
+ * (re)connection asks the sentinels for the master: after a failover the connections find
+ * the new master by themselves, and calls made while there is none fail (EIO), as on a
+ * lost connection. With {@code replicas} > 0 a change returns only once that many replicas
+ * have it, or all the master has if fewer ({@link ReplicaWait}), so a failover to one of them
+ * keeps every acknowledged change; a change they do not confirm in time fails, although the
+ * master has it.
  */
 public final class RedisMetaStore implements MetaStore {
     private final String where;
@@ -89,15 +101,26 @@ public final class RedisMetaStore implements MetaStore {
     /** Changes that touch more than one key, on connections of their own. */
     private final RedisTransactions transactions;
     private final StatefulRedisConnection<byte[], byte[]> readConnection;
+    private final RedisClient txClient;
+    private final ClientResources resources;
+    /** Replicas a change waits for before it returns. */
+    private final ReplicaWait replicas;
+    private final Duration timeout;
 
-    private RedisMetaStore(String where, String nodeId, RedisClient client,
-                           StatefulRedisConnection<byte[], byte[]> readConnection, RedisTransactions transactions) {
+    private RedisMetaStore(String where, String nodeId, RedisClient client, RedisClient txClient,
+                           ClientResources resources,
+                           StatefulRedisConnection<byte[], byte[]> readConnection, RedisTransactions transactions,
+                           ReplicaWait replicas, Duration timeout) {
         this.where = where;
         this.nodeId = nodeId;
         this.client = client;
+        this.txClient = txClient;
+        this.resources = resources;
         this.readConnection = readConnection;
         this.redis = readConnection.sync();
         this.transactions = transactions;
+        this.replicas = replicas;
+        this.timeout = timeout;
     }
 
     /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
@@ -106,43 +129,76 @@ public final class RedisMetaStore implements MetaStore {
         return url.replaceAll("//\\S*@", "//***@");
     }
 
+    /** Connects with no replicas to wait for; see {@link #open(String, String, Duration, int)}. */
+    public static RedisMetaStore open(String url, String nodeId, Duration timeout) throws PeerFsException {
+        return open(url, nodeId, timeout, 0);
+    }
+
     /**
-     * Connects to {@code redis://[:password@]host:port/db} or {@code rediss://…} (TLS).
+     * Connects to {@code redis://[:password@]host:port/db}, {@code rediss://…} (TLS) or
+     * {@code redis-sentinel://[:password@]host:port[,host:port…]/db#master}.
      *
      * @param nodeId this node's id: its writeback journal and orphans are kept apart from other nodes'
      * @param timeout how long one call may wait for Redis before it fails
+     * @param replicas how many replicas must have a change before it returns (0 for none; fewer
+     *     when the master has fewer)
      */
-    public static RedisMetaStore open(String url, String nodeId, Duration timeout) throws PeerFsException {
+    public static RedisMetaStore open(String url, String nodeId, Duration timeout, int replicas)
+            throws PeerFsException {
+        if (url.startsWith("redis-sentinel://") && (url.indexOf('#') < 0 || url.endsWith("#"))) {
+            throw new PeerFsException("--meta " + withoutPassword(url) + " names no master: end it with #NAME,"
+                    + " the name the sentinels monitor");
+        }
         RedisURI uri;
         try {
             uri = RedisURI.create(url);
         } catch (IllegalArgumentException | RedisException e) {
             // not the parser's own message: it quotes pieces of the URL, of its password too
             throw new PeerFsException("--meta " + withoutPassword(url) + " is not a Redis URL"
-                    + " (redis://[:password@]host:port/db; percent-encode a '/' in the password)");
+                    + " (redis://[:password@]host:port/db or redis-sentinel://[:password@]host:port,host:port/db#master;"
+                    + " percent-encode a '/' in the password)");
         }
+        boolean sentinel = !uri.getSentinels().isEmpty();
         uri.setTimeout(timeout);
-        String where = (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/"
-                + uri.getDatabase();
-        RedisClient client = RedisClient.create(uri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
+        String where = sentinel
+                ? "redis-sentinel://" + String.join(",", uri.getSentinels().stream()
+                        .map(s -> s.getHost() + ":" + s.getPort()).toList()) + "/" + uri.getDatabase() + "#"
+                        + uri.getSentinelMasterId()
+                : (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/"
+                        + uri.getDatabase();
+        // a failover takes seconds: reconnect attempts stay a second apart at most, not Lettuce's 30 s
+        ClientResources resources = DefaultClientResources.builder()
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(20), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
+                .ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        RedisClient client = RedisClient.create(resources, uri);
+        client.setOptions(clientOptions(timeout, true));
+        // transactions' connections are replaced, not reconnected (see RedisTransactions)
+        RedisClient txClient = RedisClient.create(resources, uri);
+        txClient.setOptions(clientOptions(timeout, false));
+        StatefulRedisConnection<byte[], byte[]> reads = null;
+        try {
+            reads = client.connect(ByteArrayCodec.INSTANCE);
+            ReplicaWait wait = new ReplicaWait(replicas, reads.sync());
+            return new RedisMetaStore(where, nodeId, client, txClient, resources, reads, new RedisTransactions(where,
+                    timeout, () -> txClient.connect(ByteArrayCodec.INSTANCE), wait), wait, timeout);
+        } catch (RedisException e) {
+            if (reads != null) {
+                reads.close();
+            }
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            txClient.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            resources.shutdown(0, 1, TimeUnit.SECONDS);
+            throw new PeerFsException("cannot connect to the metadata store " + where + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static ClientOptions clientOptions(Duration timeout, boolean reconnect) {
+        return ClientOptions.builder()
+                .autoReconnect(reconnect)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .timeoutOptions(TimeoutOptions.enabled(timeout))
                 .socketOptions(SocketOptions.builder().connectTimeout(timeout).keepAlive(true).build())
-                .build());
-        List<StatefulRedisConnection<byte[], byte[]>> opened = new ArrayList<>();
-        try {
-            for (int i = 0; i <= RedisTransactions.CONNECTIONS; i++) {
-                opened.add(client.connect(ByteArrayCodec.INSTANCE));
-            }
-            return new RedisMetaStore(where, nodeId, client, opened.get(0),
-                    new RedisTransactions(where, timeout, opened.subList(1, opened.size())));
-        } catch (RedisException e) {
-            opened.forEach(StatefulRedisConnection::close);
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-            throw new PeerFsException("cannot connect to the metadata store " + where + ": " + rootMessage(e), e);
-        }
+                .build();
     }
 
     private static String rootMessage(Throwable e) {
@@ -171,6 +227,18 @@ public final class RedisMetaStore implements MetaStore {
         }
     }
 
+    /** Work that writes: returns once {@link #replicas} replicas have what it wrote (WAIT). */
+    private <T> T change(String op, String what, Call<T> c) throws IOException {
+        return call(op, what, () -> {
+            T result = c.run();
+            int asked = replicas.target();
+            if (asked > 0) {
+                replicas.require(where, op, what, asked, redis.waitForReplication(asked, timeout.toMillis() / 2));
+            }
+            return result;
+        });
+    }
+
     /** Runs an optimistic transaction (see {@link RedisTransactions}), naming Redis failures. */
     private <T> T transaction(String op, String what, Decide<T> decide) throws IOException {
         return call(op, what, () -> transactions.run(op, what, decide));
@@ -182,7 +250,7 @@ public final class RedisMetaStore implements MetaStore {
      */
     @Override
     public void agree(String setting, String value, String describe) throws IOException {
-        call("record cluster setting", setting, () -> {
+        change("record cluster setting", setting, () -> {
             byte[] k = key("c");
             redis.hsetnx(k, utf8(setting), utf8(value));
             byte[] recorded = redis.hget(k, utf8(setting));
@@ -518,7 +586,7 @@ public final class RedisMetaStore implements MetaStore {
                 throw new IllegalArgumentException("modify must not change the inode number");
             }
             byte[] from = was;
-            byte[] now = call("update", "inode " + ino, () -> SWAP.run(redis, ScriptOutputType.VALUE,
+            byte[] now = change("update", "inode " + ino, () -> SWAP.run(redis, ScriptOutputType.VALUE,
                     new byte[][] {inoKey(ino)}, from, changed.encode()));
             if (now != null && now.length == 0) {
                 return changed;
@@ -635,7 +703,7 @@ public final class RedisMetaStore implements MetaStore {
 
     @Override
     public void tagResult(String path, boolean on) throws IOException {
-        call("tag", path, () -> on ? redis.sadd(key("t"), utf8(path)) : redis.srem(key("t"), utf8(path)));
+        change("tag", path, () -> on ? redis.sadd(key("t"), utf8(path)) : redis.srem(key("t"), utf8(path)));
     }
 
     @Override
@@ -652,7 +720,7 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public void heartbeat(Member member) throws IOException {
         byte[] addr = utf8(member.address());
-        call("register member", member.nodeId(), () -> {
+        change("register member", member.nodeId(), () -> {
             redis.expire(openKey(member.nodeId()), OPEN_TTL_SECONDS); // the files it has open are still open
             return redis.hset(key("m"), utf8(member.nodeId()),
                     ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array());
@@ -701,7 +769,7 @@ public final class RedisMetaStore implements MetaStore {
 
     @Override
     public void leave(String node) throws IOException {
-        call("remove member", node, () -> redis.hdel(key("m"), utf8(node)));
+        change("remove member", node, () -> redis.hdel(key("m"), utf8(node)));
     }
 
     @Override
@@ -733,6 +801,8 @@ public final class RedisMetaStore implements MetaStore {
             readConnection.close();
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            txClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
         }
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Optimistic transactions on connections of their own (WATCH and MULTI are per connection,
@@ -32,6 +33,12 @@ import java.util.function.Consumer;
  * <p>Redis failures surface as Lettuce's runtime {@code RedisException}s, for the caller to
  * name; a transaction that keeps conflicting, or whose queued write the server refused, is a
  * {@link PeerFsException}.
+ *
+ * <p>A connection a step failed on (lost, timed out) is closed and a new one made for the next
+ * step: these connections do not reconnect by themselves, since a reconnecting client sends
+ * again what was in flight, and a MULTI sent again without its WATCH or its EXEC would apply
+ * writes decided on stale reads or leave the connection inside a transaction for good (each
+ * later command then times out). A new connection also asks the sentinels for the master.
  */
 final class RedisTransactions {
     /** Connections for transactions: a step waits for one only when this many are in flight. */
@@ -40,19 +47,37 @@ final class RedisTransactions {
 
     private final String where;
     private final Duration timeout;
-    private final List<StatefulRedisConnection<byte[], byte[]>> connections;
+    private final Supplier<StatefulRedisConnection<byte[], byte[]>> connect;
+    private final List<Tx> all;
     private final BlockingQueue<Tx> idle;
+    /** Replicas a transaction's writes wait for before it returns (WAIT, sent with EXEC). */
+    private final ReplicaWait replicas;
 
-    /** Takes over {@code connections}: they no longer send commands as they are issued. */
-    RedisTransactions(String where, Duration timeout, List<StatefulRedisConnection<byte[], byte[]>> connections) {
+    /**
+     * Opens {@link #CONNECTIONS} connections through {@code connect} (one that does not
+     * reconnect by itself), and more as failed ones are replaced.
+     *
+     * @throws io.lettuce.core.RedisException when Redis cannot be reached (none is left open)
+     */
+    RedisTransactions(String where, Duration timeout, Supplier<StatefulRedisConnection<byte[], byte[]>> connect,
+                      ReplicaWait replicas) {
         this.where = where;
         this.timeout = timeout;
-        this.connections = List.copyOf(connections);
-        this.idle = new ArrayBlockingQueue<>(connections.size());
-        for (StatefulRedisConnection<byte[], byte[]> c : this.connections) {
-            c.setAutoFlushCommands(false);
-            idle.add(new Tx(c));
+        this.connect = connect;
+        this.replicas = replicas;
+        List<Tx> made = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < CONNECTIONS; i++) {
+                Tx tx = new Tx();
+                made.add(tx);
+                tx.open();
+            }
+        } catch (RuntimeException e) {
+            made.forEach(Tx::drop);
+            throw e;
         }
+        this.all = List.copyOf(made);
+        this.idle = new ArrayBlockingQueue<>(CONNECTIONS, false, made);
     }
 
     /** What a step decided after its watched reads: a result and the writes that make it so. */
@@ -76,12 +101,26 @@ final class RedisTransactions {
 
     /** The commands a step may queue before it decides. */
     final class Tx {
-        private final StatefulRedisConnection<byte[], byte[]> connection;
-        private final RedisAsyncCommands<byte[], byte[]> queue;
+        private StatefulRedisConnection<byte[], byte[]> connection;
+        private RedisAsyncCommands<byte[], byte[]> queue;
 
-        private Tx(StatefulRedisConnection<byte[], byte[]> connection) {
-            this.connection = connection;
-            this.queue = connection.async();
+        /** Makes sure there is a connection: the one before, unless it was dropped. */
+        private void open() {
+            if (connection == null) {
+                StatefulRedisConnection<byte[], byte[]> c = connect.get();
+                c.setAutoFlushCommands(false);
+                connection = c;
+                queue = c.async();
+            }
+        }
+
+        /** Closes the connection (what is queued on it is cancelled, never sent again); the next step opens one. */
+        private void drop() {
+            if (connection != null) {
+                connection.close();
+                connection = null;
+                queue = null;
+            }
         }
 
         void watch(byte[]... keys) {
@@ -131,43 +170,62 @@ final class RedisTransactions {
             throw new InterruptedIOException("interrupted waiting to " + op + " " + what);
         }
         try {
-            for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-                Plan<T> plan;
-                try {
-                    plan = decide.run(tx);
-                } catch (IOException | RuntimeException e) {
-                    unwatch(tx);
-                    throw e;
-                }
-                if (plan.writes() == null) {
-                    unwatch(tx);
-                    return plan.result();
-                }
-                tx.queue.multi();
-                try {
-                    plan.writes().accept(tx.queue);
-                } catch (RuntimeException e) {
-                    tx.queue.discard();
-                    tx.send();
-                    throw e;
-                }
-                TransactionResult r = tx.answer(tx.queue.exec()).get();
-                if (!r.wasDiscarded()) {
-                    for (Object o : r) {
-                        if (o instanceof Exception e) {
-                            throw new PeerFsException("metadata store " + where + ": " + op + " " + what
-                                    + " failed inside its transaction: " + e.getMessage(), e);
-                        }
-                    }
-                    return plan.result();
-                }
-                // another node changed a watched key: decide again on fresh reads
-            }
-            throw new PeerFsException("metadata store " + where + ": " + op + " " + what + " kept conflicting with"
-                    + " other nodes' changes; gave up after " + MAX_ATTEMPTS + " attempts");
+            tx.open();
+            return attempts(tx, op, what, decide);
+        } catch (RuntimeException e) {
+            tx.drop(); // lost or timed out: whatever it was in the middle of stays with it
+            throw e;
         } finally {
             idle.add(tx);
         }
+    }
+
+    private <T> T attempts(Tx tx, String op, String what, Decide<T> decide) throws IOException {
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            Plan<T> plan;
+            try {
+                plan = decide.run(tx);
+            } catch (IOException | RuntimeException e) {
+                unwatch(tx);
+                throw e;
+            }
+            if (plan.writes() == null) {
+                unwatch(tx);
+                return plan.result();
+            }
+            tx.queue.multi();
+            try {
+                plan.writes().accept(tx.queue);
+            } catch (RuntimeException e) {
+                tx.queue.discard();
+                tx.send();
+                throw e;
+            }
+            int asked = replicas.target();
+            Answer<TransactionResult> exec = tx.answer(tx.queue.exec());
+            // in the same round trip: returns once the replicas have the writes (or had them already)
+            Answer<Long> waited = asked > 0
+                    ? tx.answer(tx.queue.waitForReplication(asked, timeout.toMillis() / 2)) : null;
+            TransactionResult r = exec.get();
+            if (!r.wasDiscarded()) {
+                for (Object o : r) {
+                    if (o instanceof Exception e) {
+                        throw new PeerFsException("metadata store " + where + ": " + op + " " + what
+                                + " failed inside its transaction: " + e.getMessage(), e);
+                    }
+                }
+                if (waited != null) {
+                    replicas.require(where, op, what, asked, waited.get());
+                }
+                return plan.result();
+            }
+            if (waited != null) {
+                waited.get(); // nothing was written; its answer only must not be left behind
+            }
+            // another node changed a watched key: decide again on fresh reads
+        }
+        throw new PeerFsException("metadata store " + where + ": " + op + " " + what + " kept conflicting with"
+                + " other nodes' changes; gave up after " + MAX_ATTEMPTS + " attempts");
     }
 
     /**
@@ -180,6 +238,6 @@ final class RedisTransactions {
     }
 
     void close() {
-        connections.forEach(StatefulRedisConnection::close);
+        all.forEach(Tx::drop);
     }
 }
