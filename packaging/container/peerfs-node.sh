@@ -32,6 +32,11 @@ if [ -n "${PEERFS_META:-}" ]; then
   args+=(--listen "$POD_IP:$PEERFS_PORT" --secret-file "$PEERFS_SECRET_FILE")
   if [ -n "${NODE_NAME:-}" ]; then args+=(--node-id "$NODE_NAME"); fi
 fi
+if [ -n "${PEERFS_TLS_DIR:-}" ]; then
+  # mutual TLS between peers: a Secret with tls.crt, tls.key (PKCS#8) and ca.crt
+  args+=(--tls-cert "$PEERFS_TLS_DIR/tls.crt" --tls-key "$PEERFS_TLS_DIR/tls.key" --tls-ca "$PEERFS_TLS_DIR/ca.crt")
+fi
+if [ -n "${PEERFS_META_REPLICAS:-}" ]; then args+=(--meta-replicas "$PEERFS_META_REPLICAS"); fi
 if [ -n "${PEERFS_RESULT_PATHS:-}" ]; then args+=(--result-paths "$PEERFS_RESULT_PATHS"); fi
 if [ -n "${PEERFS_SCRATCH_REPLICAS:-}" ]; then args+=(--scratch-replicas "$PEERFS_SCRATCH_REPLICAS"); fi
 # anything else, e.g. PEERFS_EXTRA_ARGS="--chunk-size 8MiB --writeback"
