@@ -8,7 +8,7 @@ import picocli.CommandLine.IVersionProvider;
 @Command(name = "peerfs", mixinStandardHelpOptions = true, versionProvider = PeerFsCommand.VersionProvider.class,
         description = "A caching, peer-to-peer FUSE file system over a central POSIX store.",
         subcommands = {MountCommand.class, UmountCommand.class, StatusCommand.class, InfoCommand.class,
-                TagCommand.class, PersistCommand.class, PeersCommand.class, GcCommand.class, StatsCommand.class,
+                TagCommand.class, PersistCommand.class, PeersCommand.class, GcCommand.class, DrainCommand.class, CacheCommand.class, StatsCommand.class,
                 WarmupCommand.class})
 public final class PeerFsCommand implements Runnable {
     @picocli.CommandLine.Spec

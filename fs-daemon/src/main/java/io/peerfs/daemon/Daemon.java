@@ -119,6 +119,7 @@ public final class Daemon implements AutoCloseable {
             status.attach(vfs);
             if (peers != null) {
                 vfs.useScratchHolders(peers.scratchPeers(), config.cluster().scratchReplicas());
+                vfs.onDrain(peers::drain);
             }
             long tVfs = System.nanoTime();
             Vfs.Recovery recovered = vfs.recover();

@@ -35,6 +35,10 @@ final class ControlXattrs {
     private final ResultFiles results;
     private final Promotion promotion;
     private final Supplier<byte[]> status;
+    /** Bytes {@link Vfs#EVICT_XATTR} dropped from this node's cache since the start. */
+    private final java.util.concurrent.atomic.LongAdder evicted = new java.util.concurrent.atomic.LongAdder();
+    /** Starts or ends draining this node; null for a node on its own. */
+    private volatile java.util.function.Consumer<Boolean> drain;
     /** Chunks the last gc removed, -1 before the first. */
     private volatile int lastGc = -1;
 
@@ -56,6 +60,9 @@ final class ControlXattrs {
         if (path.equals("/") && name.equals(Vfs.STATUS_XATTR)) {
             return Optional.of(status.get());
         }
+        if (name.equals(Vfs.EVICT_XATTR)) { // on any path of the mount: this node's total
+            return Optional.of(Long.toString(evicted.sum()).getBytes(StandardCharsets.US_ASCII));
+        }
         if (path.equals("/") && name.equals(Vfs.GC_XATTR)) {
             return Optional.of(Integer.toString(lastGc).getBytes(StandardCharsets.US_ASCII));
         }
@@ -72,6 +79,10 @@ final class ControlXattrs {
         return Optional.empty();
     }
 
+    void onDrain(java.util.function.Consumer<Boolean> drain) {
+        this.drain = drain;
+    }
+
     /** Runs the control xattr {@code name} set to {@code value}; false when it is a file's own. */
     boolean set(String path, String name, byte[] value) throws IOException {
         String rel = Vfs.rel(path);
@@ -81,6 +92,25 @@ final class ControlXattrs {
             int freed = scratchFiles.freeUnreferencedChunks();
             lastGc = freed;
             log.info("gc: removed {} scratch chunks no file uses", freed);
+        } else if (name.equals(Vfs.EVICT_XATTR)) {
+            String v = new String(value, StandardCharsets.US_ASCII).strip();
+            if (!v.isEmpty() && !v.equals("cluster")) {
+                throw PosixException.of(PosixException.EINVAL, path, null);
+            }
+            if (paths.scratchAt(rel).isEmpty() && results.staged(rel).isEmpty()) { // else the only copy: kept
+                FileAttr attr = backend.statFresh(rel);
+                if (!attr.isDirectory()) {
+                    evicted.add(sources.evict(new OpenFile(rel, attr, sources.chunkSize()), v.equals("cluster")));
+                }
+            }
+        } else if (name.equals(Vfs.DRAIN_XATTR) && rel.isEmpty()) {
+            String v = new String(value, StandardCharsets.US_ASCII).strip();
+            if (drain == null || !(v.equals("1") || v.equals("0"))) {
+                log.warn("drain: {}", drain == null ? "a node on its own (no --listen or --peers) has nothing to drain"
+                        : "the value must be 1 or 0, got '" + v + "'");
+                throw PosixException.of(PosixException.EINVAL, path, null);
+            }
+            drain.accept(v.equals("1"));
         } else if (name.equals(Vfs.WARMUP_XATTR)) {
             warm(path, rel, new String(value, StandardCharsets.US_ASCII));
         } else if (name.equals(Vfs.PERSIST_XATTR)) {

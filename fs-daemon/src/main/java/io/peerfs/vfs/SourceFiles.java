@@ -87,6 +87,24 @@ final class SourceFiles {
         return true;
     }
 
+    /**
+     * Drops the file's chunks from this node's cache and, with {@code cluster}, asks each
+     * chunk's owner to drop its copy too; returns the bytes dropped here.
+     */
+    long evict(OpenFile f, boolean cluster) throws IOException {
+        long dropped = 0;
+        for (long idx = 0; idx < f.chunkCount(); idx++) {
+            io.peerfs.fetch.ChunkRef ref = f.chunk(idx);
+            if (fetcher.evict(ref)) {
+                dropped += ref.length();
+            }
+            if (cluster) {
+                fetcher.evictAtOwner(ref);
+            }
+        }
+        return dropped;
+    }
+
     /** Bytes of the file whose chunks are in this node's cache. */
     long cachedBytes(OpenFile f) {
         long cached = 0;

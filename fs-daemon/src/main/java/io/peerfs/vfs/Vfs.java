@@ -53,6 +53,13 @@ public final class Vfs {
     /** Set on the mount's root: removes pinned chunks no layout uses; reading it gives the last count. */
     public static final String GC_XATTR = "user.peerfs.gc";
     /**
+     * Set on a file ("" or "cluster"): drops its cached chunks here, with "cluster" at their
+     * owners too ({@code peerfs cache evict}); read back anywhere: bytes dropped here so far.
+     */
+    public static final String EVICT_XATTR = "user.peerfs.evict";
+    /** Set on the mount's root to "1" or "0": starts or ends draining this node ({@code peerfs drain}). */
+    public static final String DRAIN_XATTR = "user.peerfs.drain";
+    /**
      * Virtual xattr that, set to {@code "OFFSET LENGTH"} on a backend file, loads the chunks of
      * those bytes into this node's cache ({@code "OFFSET LENGTH owner"}: into each chunk's
      * owner's); returns when they are there.
@@ -318,6 +325,11 @@ public final class Vfs {
      */
     public void useScratchHolders(io.peerfs.fetch.ScratchPeers peers, int replicas) {
         scratchFiles.useHolders(peers, replicas);
+    }
+
+    /** What {@link #DRAIN_XATTR} does: starts ({@code true}) or ends draining this node. */
+    public void onDrain(java.util.function.Consumer<Boolean> drain) {
+        control.onDrain(drain);
     }
 
     /**

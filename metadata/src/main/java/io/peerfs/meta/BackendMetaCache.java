@@ -334,6 +334,27 @@ public final class BackendMetaCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Forgets what is cached of a path, and its directory's attributes and listing: another
+     * node changed it on the backend (a peer's FORGET). Unlike {@link #invalidate} this node
+     * did not change it, and entries further up stay.
+     */
+    public void forget(String path) throws PeerFsException {
+        try {
+            for (char kind : new char[] {'A', 'L', 'S', 'X'}) {
+                db.delete(writeOptions, key(kind, path));
+            }
+            if (!path.isEmpty()) {
+                int slash = path.lastIndexOf('/');
+                String parent = slash < 0 ? "" : path.substring(0, slash);
+                db.delete(writeOptions, key('A', parent));
+                db.delete(writeOptions, key('L', parent));
+            }
+        } catch (RocksDBException e) {
+            throw new PeerFsException("metadata cache " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Forgets a path and everything cached below it (after PeerFS renamed or removed a directory). */
     public void invalidateTree(String path) throws PeerFsException {
         invalidate(path);

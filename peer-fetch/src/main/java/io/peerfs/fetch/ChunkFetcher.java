@@ -370,6 +370,24 @@ public final class ChunkFetcher implements AutoCloseable {
                 && (window == null || !window.contains(ref.key())) && store.contains(ref.key());
     }
 
+    /**
+     * Drops the chunk from this node's cache, unless pinned (scratch and staged data are the
+     * only copy); true when it was cached here.
+     */
+    public boolean evict(ChunkRef ref) throws IOException {
+        if (!store.contains(ref.key()) || store.isPinned(ref.key())) {
+            return false;
+        }
+        store.remove(ref.key());
+        return true;
+    }
+
+    /** Asks the chunk's owner to drop it too; false without peers or when this node owns it. */
+    public boolean evictAtOwner(ChunkRef ref) throws IOException {
+        PeerSource p = peers;
+        return p != null && p.evict(ref);
+    }
+
     /** True when the chunk is in this node's store. */
     public boolean cached(ChunkRef ref) {
         return store.contains(ref.key());

@@ -18,4 +18,12 @@ public interface PeerSource {
      *     is the owner after the failed ones, or all failed): the caller reads the backend
      */
     boolean fetch(ChunkRef ref, ByteBuffer dst) throws IOException;
+
+    /**
+     * Asks the chunk's owner to drop its cached copy ({@code peerfs cache evict --cluster});
+     * false when no owner but this node, or it did not answer.
+     */
+    default boolean evict(ChunkRef ref) throws IOException {
+        return false;
+    }
 }

@@ -24,6 +24,11 @@ import org.slf4j.LoggerFactory;
  * wait on it again and again; it comes back on its own. The while starts short and doubles
  * while the peer keeps failing: a daemon restarting in a rolling update (its mount is ready
  * in about a second) is asked again a second later, a dead one every {@link #DOWN_MS}.
+ *
+ * <p>A node being drained ({@code peerfs drain}) owns nothing: it ranks itself last for
+ * every key, and answers members' chunk requests "draining", upon which they rank it last
+ * too ({@link #order}) for {@link #DRAINING_MS}, renewed by each such answer, so readers
+ * move to the next owner at the cost of one answer, not a timeout.
  */
 public final class Membership implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Membership.class);
@@ -33,6 +38,12 @@ public final class Membership implements AutoCloseable {
     static final long FIRST_DOWN_MS = 1_000;
     /** A failure this long after the one before starts the wait at {@link #FIRST_DOWN_MS} again. */
     static final long FORGIVE_MS = 60_000;
+    /**
+     * How long a member that said it is draining stays ranked last; then it is asked again
+     * (one more "draining" answer renews it), so a drain ended by {@code --undo} reaches the
+     * others within this.
+     */
+    public static final long DRAINING_MS = 5_000;
 
     /** A peer that failed: left out until {@code untilMs}; {@code periodMs} was the wait. */
     private record Down(long untilMs, long periodMs) {
@@ -45,6 +56,9 @@ public final class Membership implements AutoCloseable {
     private final Duration heartbeat;
     private final LongSupplier clockMs;
     private final Map<String, Down> down = new ConcurrentHashMap<>();
+    /** Members that said they are draining, until when they are ranked last. */
+    private final Map<String, Long> draining = new ConcurrentHashMap<>();
+    private volatile boolean selfDraining;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "peerfs-heartbeat");
         t.setDaemon(true);
@@ -147,6 +161,56 @@ public final class Membership implements AutoCloseable {
         Set<String> live = all();
         live.removeIf(m -> !m.equals(self) && !isLive(m, now));
         return live;
+    }
+
+    /**
+     * The members to ask for {@code key}, best first: rendezvous order over the live ones,
+     * those draining (this node too, when it is) moved to the end.
+     */
+    public List<String> order(String key) {
+        return lastIfDraining(Rendezvous.order(key, live()));
+    }
+
+    /** {@link #order(String)} for a chunk. */
+    public List<String> order(io.peerfs.chunk.ChunkKey key) {
+        return lastIfDraining(Rendezvous.order(key, live()));
+    }
+
+    private List<String> lastIfDraining(List<String> ranked) {
+        if (draining.isEmpty() && !selfDraining) {
+            return ranked;
+        }
+        long now = clockMs.getAsLong();
+        List<String> kept = new java.util.ArrayList<>(ranked.size());
+        List<String> last = new java.util.ArrayList<>();
+        for (String m : ranked) {
+            Long until = draining.get(m);
+            boolean drains = m.equals(self) ? selfDraining : until != null && until > now;
+            (drains ? last : kept).add(m);
+        }
+        kept.addAll(last);
+        return kept;
+    }
+
+    /** This node stops owning chunks and directories ({@code peerfs drain}); {@code false} ends it. */
+    public void drainSelf(boolean on) {
+        if (on != selfDraining) {
+            log.warn(on ? "draining: this node owns nothing now; members asking it are told to ask the next owner"
+                    : "draining ended: this node owns its share again");
+        }
+        selfDraining = on;
+    }
+
+    public boolean draining() {
+        return selfDraining;
+    }
+
+    /** {@code member} said it is draining: ranked last for {@link #DRAINING_MS}. */
+    public void markDraining(String member) {
+        Long before = draining.put(member, clockMs.getAsLong() + DRAINING_MS);
+        if (before == null || before <= clockMs.getAsLong()) {
+            log.info("peer {} is draining: asked last", member);
+        }
     }
 
     public boolean isLive(String member) {

@@ -12,10 +12,20 @@ import java.util.Map;
 /** Backend metadata answers on the wire: attributes, listings, link targets, xattrs. */
 public final class MetaCodec {
     public static final byte STAT = 1;
+    /**
+     * Attributes for an open's revalidation: the owner's, checked on the store within the TTL
+     * (so the store sees one check per file per TTL for the whole cluster, whatever opens it).
+     */
     public static final byte STAT_FRESH = 2;
     public static final byte LIST = 3;
     public static final byte READLINK = 4;
     public static final byte XATTRS = 5;
+    /**
+     * Sent by a node that changed a path on the store (a result file uploaded, created,
+     * renamed, removed): the owner forgets what it cached of it and its directory, so the next
+     * open anywhere sees the change (close-to-open). Answered with status 0 and no value.
+     */
+    public static final byte FORGET = 6;
     /**
      * The status of a META answer too large to send (statuses: 0 the answer follows, 1 no
      * such file, 2 not a directory, 3 this, 4 {@link #MORE}): the asker reads the backend.
@@ -34,7 +44,8 @@ public final class MetaCodec {
     @SuppressWarnings("unchecked")
     public static void writeAnswer(ByteBuf b, byte kind, Object value) {
         switch (kind) {
-            case STAT -> writeAttr(b, (FileAttr) value);
+            case STAT, STAT_FRESH -> writeAttr(b, (FileAttr) value);
+            case FORGET -> { } // nothing but the status
             case LIST -> writeNames(b, (List<String>) value);
             case READLINK -> writeString(b, (String) value);
             default -> writeXattrs(b, (Map<String, byte[]>) value);

@@ -13,8 +13,16 @@ import java.util.Map;
  * the backend is asked about a directory about once per TTL for the whole cluster. Without
  * peers, or when the owner fails or this node owns the directory, the backend is asked
  * directly. Data and changes always go to the backend.
+ *
+ * <p>An open's revalidation ({@link #statDirect}) is the owner's answer too, checked on the
+ * store within the TTL, so N nodes opening a file cost the store one check per TTL, not N.
+ * What keeps close-to-open for changes made through PeerFS: the node that made one tells the
+ * directory's owner to forget what it cached ({@link MetaCodec#FORGET}) before the change
+ * returns, and asks the store itself about the path for a while. A change made on the store
+ * by others is seen within one TTL.
  */
 public final class MetaRouting extends ForwardingBackend {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MetaRouting.class);
     /** Asks the owner of a path's directory; see {@link PeerNetwork#meta}. */
     public interface Router {
         /** The answer from the directory's owner, or {@code null} when this node must ask the backend itself. */
@@ -37,6 +45,14 @@ public final class MetaRouting extends ForwardingBackend {
 
     @Override
     public void changedHere(String path) {
+        Router r = router;
+        if (r != null && !SERVING_PEER.get()) {
+            try {
+                r.ask(MetaCodec.FORGET, path); // null: this node owns it, or no owner answered
+            } catch (IOException e) {
+                log.debug("could not tell the owner of {} that it changed: {}", path, e.toString());
+            }
+        }
         long until = System.currentTimeMillis() + localAfterChangeMs;
         changedUntil.put(path, until);
         if (changedUntil.size() > 10_000) {
@@ -90,7 +106,8 @@ public final class MetaRouting extends ForwardingBackend {
 
     @Override
     public FileAttr statDirect(String path) throws IOException {
-        return super.stat(path); // revalidation at open asks the backend itself
+        Object o = routed(MetaCodec.STAT_FRESH, path);
+        return o != null ? (FileAttr) o : super.statDirect(path);
     }
 
     @Override

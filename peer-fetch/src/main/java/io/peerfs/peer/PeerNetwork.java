@@ -50,8 +50,27 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
 
     @Override
     public boolean ownedHere(ChunkKey key) {
-        List<String> order = Rendezvous.order(key, members.live());
+        List<String> order = members.order(key);
         return members.self() != null && !order.isEmpty() && order.get(0).equals(members.self());
+    }
+
+    @Override
+    public boolean evict(ChunkRef ref) throws IOException {
+        List<String> order = members.order(ref.key());
+        if (order.isEmpty() || order.get(0).equals(members.self())) {
+            return false;
+        }
+        String owner = order.get(0);
+        try {
+            client.evict(owner, ref).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get().release();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for peer " + owner);
+        } catch (ExecutionException e) {
+            failed(owner, ref, e.getCause());
+            return false;
+        }
     }
 
     @Override
@@ -60,7 +79,7 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
             return false; // read at another path than its key's (renamed while open): this node reads it itself
         }
         int asked = 0;
-        for (String peer : Rendezvous.order(ref.key(), members.live())) {
+        for (String peer : members.order(ref.key())) {
             if (peer.equals(members.self()) || asked == MAX_PEERS_ASKED) {
                 return false; // this node is the owner after the peers that failed: it reads the backend
             }
@@ -93,7 +112,7 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
         int slash = path.lastIndexOf('/');
         String dir = "dir:" + (slash < 0 ? "" : path.substring(0, slash));
         int asked = 0;
-        for (String peer : Rendezvous.order(dir, members.live())) {
+        for (String peer : members.order(dir)) {
             if (peer.equals(members.self()) || asked == MAX_PEERS_ASKED) {
                 return null;
             }
@@ -130,7 +149,8 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
             throw new java.nio.file.NotDirectoryException(path);
         }
         return switch (kind) {
-            case MetaCodec.STAT -> MetaCodec.readAttr(answer);
+            case MetaCodec.STAT, MetaCodec.STAT_FRESH -> MetaCodec.readAttr(answer);
+            case MetaCodec.FORGET -> Boolean.TRUE;
             case MetaCodec.LIST -> MetaCodec.readNames(answer);
             case MetaCodec.READLINK -> MetaCodec.readString(answer);
             default -> MetaCodec.readXattrs(answer);
@@ -144,7 +164,9 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
     private void failed(String peer, String what, Throwable cause) {
         stats.fallbacks.increment();
         stats.peer(peer).failures.increment();
-        if (cause instanceof NettyPeerClient.CorruptTransferException) {
+        if (cause instanceof NettyPeerClient.PeerFailedException f && f.draining) {
+            members.markDraining(peer); // asked last from now on: the next owner answers
+        } else if (cause instanceof NettyPeerClient.CorruptTransferException) {
             stats.corruptTransfers.increment();
             log.warn("{}; trying the next source", cause.getMessage());
         } else if (cause instanceof TimeoutException) {
@@ -230,7 +252,7 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
 
     private List<String> replicateNow(long ino, ChunkKey key, int copies) {
         List<String> confirmed = new ArrayList<>();
-        for (String address : Rendezvous.order(key, members.live())) {
+        for (String address : members.order(key)) {
             String id = members.nodeIdAt(address);
             if (confirmed.size() == copies) {
                 break;

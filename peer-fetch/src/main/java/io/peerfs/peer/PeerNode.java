@@ -71,11 +71,17 @@ public final class PeerNode implements AutoCloseable {
         members.start();
         PeerNetwork network = new PeerNetwork(members, client, stats, config.timeout());
         service.keepReplicasFrom(network);
+        service.drainingWhen(members::draining);
         fetcher.usePeers(network, config.keepPeerChunks());
         routing.route(network);
         log.info("peer node {} serving at {}; members {}", config.nodeId(), self == null ? "(fetch only)" : self,
                 members.all());
         return new PeerNode(config, stats, server, client, members, network);
+    }
+
+    /** Starts ({@code true}) or ends draining this node: it owns nothing meanwhile ({@code peerfs drain}). */
+    public void drain(boolean on) {
+        members.drainSelf(on);
     }
 
     /** The holders of scratch chunks, reached through the peer network. */
@@ -88,6 +94,7 @@ public final class PeerNode implements AutoCloseable {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("nodeId", config.nodeId());
         out.put("address", members.self());
+        out.put("draining", members.draining());
         out.put("bytesServed", stats.bytesServed.sum());
         out.put("chunksServed", stats.chunksServed.sum());
         out.put("bytesFetched", stats.bytesFetched.sum());

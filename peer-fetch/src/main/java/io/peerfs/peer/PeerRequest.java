@@ -15,6 +15,10 @@ public sealed interface PeerRequest {
     record Get(long id, ChunkRef ref) implements PeerRequest {
     }
 
+    /** Drop the cached chunk of a backend file ({@code peerfs cache evict --cluster}); scratch chunks stay. */
+    record Evict(long id, ChunkRef ref) implements PeerRequest {
+    }
+
     /** A scratch chunk this node holds; never read from the backend. */
     record Held(long id, ChunkKey key) implements PeerRequest {
     }

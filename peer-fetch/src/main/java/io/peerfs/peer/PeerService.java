@@ -34,10 +34,14 @@ public final class PeerService {
      * not its asker reads. Past it a GET is answered "busy" and the asker reads the backend.
      */
     public static final int MAX_IN_MEMORY = 8;
+    /** How a drained node's refusal begins (the protocol's, see the transport's frames). */
+    public static final String DRAINING = "draining:";
     private final DirectBufferPool answerBuffers;
     private final java.util.concurrent.Semaphore inMemory = new java.util.concurrent.Semaphore(MAX_IN_MEMORY);
     /** Where replicas are copied from; null until the node's network exists (PULL is refused). */
     private volatile ScratchPeers replicaSource;
+    /** Whether this node is being drained: it answers no chunk or metadata question as an owner. */
+    private volatile java.util.function.BooleanSupplier draining = () -> false;
 
     /**
      * @param metaCache answers metadata questions about directories this node owns
@@ -82,6 +86,14 @@ public final class PeerService {
         void error(String message);
     }
 
+    /**
+     * Answers GET and metadata questions "draining" while {@code when} says so: the askers
+     * go to the next owner ({@code peerfs drain}). Scratch chunks it holds are still served.
+     */
+    public void drainingWhen(java.util.function.BooleanSupplier when) {
+        this.draining = when;
+    }
+
     /** Keeps replicas of scratch chunks that members ask for (PULL), fetched from them through {@code source}. */
     public void keepReplicasFrom(ScratchPeers source) {
         this.replicaSource = source;
@@ -89,10 +101,17 @@ public final class PeerService {
 
     /** Answers {@code request} of the member {@code from} (its node id); blocks on the stores and the backend. */
     public void answer(PeerRequest request, String from, Reply reply) {
+        if (draining.getAsBoolean() && (request instanceof PeerRequest.Get
+                || request instanceof PeerRequest.MetaGet m && m.kind() != MetaCodec.FORGET)) {
+            reply.error(DRAINING + " this node is being drained; ask the next owner");
+            return;
+        }
         if (request instanceof PeerRequest.Get g) {
             serve(g.ref(), from, reply);
         } else if (request instanceof PeerRequest.Held h) {
             serveHeld(h, from, reply);
+        } else if (request instanceof PeerRequest.Evict e) {
+            evict(e, reply);
         } else if (request instanceof PeerRequest.Free f) {
             free(f, reply);
         } else if (request instanceof PeerRequest.Pull p) {
@@ -115,6 +134,16 @@ public final class PeerService {
         } catch (IOException | RuntimeException e) {
             log.debug("cannot serve chunk {} of {} to a peer: {}", ref.key(), ref.backendPath(), e.toString());
             reply.error(e.toString());
+        }
+    }
+
+    /** Drops a cached chunk of a backend file; a pinned one (scratch, staged) is never a GET's and stays. */
+    private void evict(PeerRequest.Evict e, Reply reply) {
+        try {
+            fetcher.evict(e.ref());
+            reply.ok();
+        } catch (IOException | RuntimeException ex) {
+            reply.error(ex.toString());
         }
     }
 
@@ -187,7 +216,11 @@ public final class PeerService {
         Object value;
         try {
             value = MetaRouting.servingPeer(() -> switch (m.kind()) {
-                case MetaCodec.STAT -> metaCache.stat(m.path());
+                case MetaCodec.STAT, MetaCodec.STAT_FRESH -> metaCache.stat(m.path());
+                case MetaCodec.FORGET -> {
+                    metaCache.forget(m.path());
+                    yield null;
+                }
                 case MetaCodec.LIST -> metaCache.list(m.path());
                 case MetaCodec.READLINK -> metaCache.readlink(m.path());
                 default -> metaCache.xattrs(m.path());

@@ -229,6 +229,21 @@ class CliErrorsIT {
             assertEquals(2L << 30, m.status().path("cache").path("capacityBytes").asLong(), "the flag wins");
             assertEquals(1L << 20, m.status().path("daemon").path("chunkSize").asLong(), "the file's value");
             assertTrue(m.status().path("daemon").path("metrics").isNull(), "metrics = none");
+            // cluster controls on a node on its own
+            Run drain = PeerFsMount.peerfs("drain", mnt.toString());
+            assertEquals(1, drain.exit(), drain.err());
+            assertTrue(drain.err().startsWith("peerfs: ") && drain.err().contains("a node on its own (no --listen or"
+                    + " --peers): there is nothing to drain"), drain.err());
+            Run bare = PeerFsMount.peerfs("cache");
+            assertEquals(2, bare.exit());
+            assertTrue(bare.err().contains("evict"), "usage names the subcommands: " + bare.err());
+            Run missing = PeerFsMount.peerfs("cache", "evict", mnt.resolve("missing").toString());
+            assertEquals(1, missing.exit(), missing.err());
+            assertTrue(missing.err().startsWith("peerfs: ") && missing.err().contains("no such file"), missing.err());
+            Run evicted = PeerFsMount.peerfs("cache", "evict", mnt.resolve("file").toString());
+            assertEquals(0, evicted.exit(), evicted.err());
+            assertTrue(evicted.out().startsWith("1 files: "), evicted.out());
+            assertEquals("x", Files.readString(mnt.resolve("file")), "read again from the backend");
         }
         Files.writeString(conf, "cache-size = 1GiB\nbogus = 1\n");
         assertFails(2, "line 2: unknown option 'bogus'", mountArgs("--config", conf.toString()));

@@ -3,6 +3,7 @@ package io.peerfs.it;
 import static io.peerfs.it.TestFiles.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,6 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -82,7 +84,7 @@ class PeerIT {
     static PeerFsMount node(int i, Path secretFile) {
         return new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--listen", addresses.get(i),
                 "--peers", String.join(",", addresses), "--secret-file", secretFile.toString(), "--peer-timeout", "3s",
-                "--meta-ttl", "10s");
+                "--meta-ttl", "10s", "--result-paths", "out/**");
     }
 
     /** Ports handed out by {@link #freePort} in this JVM: two daemons never get the same one. */
@@ -337,6 +339,48 @@ class PeerIT {
         assertTrue(sum("peers", "metaFetched") > 0 && sum("peers", "metaServed") > 0);
         System.out.printf("3 nodes listing %d files: %d backend metadata calls (one node alone: about %d)%n", files,
                 calls, oneNode);
+    }
+
+    @Test
+    @Order(3)
+    void opensAreRevalidatedByTheDirectorysOwnerOncePerTtlForTheWholeCluster() throws Exception {
+        int files = 100;
+        for (int i = 0; i < files; i++) {
+            TestFiles.write(backend.resolve("opens/f" + i), random(100 + i, i));
+        }
+        long before = sum("backend", "metaCalls");
+        for (PeerFsMount n : nodes) { // every node opens and reads every file, as an epoch of a job does
+            for (int i = 0; i < files; i++) {
+                assertArrayEquals(random(100 + i, i), Files.readAllBytes(n.mountpoint.resolve("opens/f" + i)));
+            }
+        }
+        long calls = sum("backend", "metaCalls") - before;
+        // the owner of opens/ checks each file on the store for its own lookup and open; every
+        // other node's open takes the owner's answer: flat in the number of nodes (was 1 + N per file)
+        assertTrue(calls <= 2L * files + 4, nodes.size() + " nodes opening " + files + " files made " + calls
+                + " backend metadata calls; at most 2 per file whatever the number of nodes");
+        System.out.printf("%d nodes opening %d files: %d backend metadata calls%n", nodes.size(), files, calls);
+    }
+
+    @Test
+    @Order(3)
+    void aResultFileChangedOnOneNodeIsSeenAtTheNextOpenOnAnotherWithinTheTtl() throws Exception {
+        // the directory's owner is neither the writer nor the reader: only its answers could be old
+        String dir = null;
+        for (int k = 0; dir == null; k++) {
+            if (Rendezvous.order("dir:out/c2o-" + k, addresses).get(0).equals(addresses.get(2))) {
+                dir = "out/c2o-" + k;
+            }
+        }
+        Path written = nodes.get(0).mountpoint.resolve(dir + "/f");
+        Path read = nodes.get(1).mountpoint.resolve(dir + "/f");
+        Files.createDirectories(written.getParent());
+        for (int version = 1; version <= 4; version++) {
+            byte[] data = random(1000 * version + 7, 9000 + version);
+            Files.write(written, data); // close returns once the store has it
+            assertArrayEquals(data, Files.readAllBytes(read), "version " + version + ", read right after its close"
+                    + " on another node (--meta-ttl 10s)");
+        }
     }
 
     /** Reads a frame's length and body from a raw connection; null when the server closed it. */
@@ -733,6 +777,72 @@ class PeerIT {
         try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
             return s.count();
         }
+    }
+
+    @Test
+    @Order(4)
+    void aFileEvictedWithClusterIsLoadedFromTheStoreAgainAndALocalEvictKeepsTheOwnersCopies() throws Exception {
+        int size = 6 * CHUNK + 99;
+        TestFiles.write(backend.resolve("evict/data.bin"), random(size, 777));
+        PeerFsMount reader = nodes.get(0);
+        readAndCompare(reader, "evict/data.bin", size, 777); // each owner loads its chunks; the reader keeps copies
+        long before = sum("backend", "bytesRead");
+        PeerFsMount.Run r = PeerFsMount.peerfs("cache", "evict", reader.mountpoint.resolve("evict").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("1 files: "), r.out());
+        PeerFsMount.Run check = PeerFsMount.peerfs("warmup", "--check", reader.mountpoint.resolve("evict").toString());
+        long ownedElsewhere = 0;
+        for (long i = 0; i < 7; i++) {
+            ChunkKey k = ChunkKey.forBackendFile("evict/data.bin", size,
+                    ((java.nio.file.attribute.FileTime) Files.getAttribute(backend.resolve("evict/data.bin"),
+                            "lastModifiedTime")).to(TimeUnit.NANOSECONDS), i);
+            ownedElsewhere += Rendezvous.order(k, addresses).get(0).equals(addresses.get(0)) ? 0 : 1;
+        }
+        assertTrue(check.out().contains("cached (0.0%)"), "nothing of it is cached here: " + check.out());
+        readAndCompare(reader, "evict/data.bin", size, 777);
+        long ownedHere = 7 - ownedElsewhere;
+        long again = sum("backend", "bytesRead") - before;
+        assertTrue(again <= ownedHere * CHUNK, "a local evict leaves the owners' copies: the store served "
+                + again + " bytes again, at most the " + ownedHere + " chunks the reader owns");
+        before = sum("backend", "bytesRead");
+        r = PeerFsMount.peerfs("cache", "evict", "--cluster", reader.mountpoint.resolve("evict/data.bin").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("owner"), r.out());
+        readAndCompare(nodes.get(1), "evict/data.bin", size, 777); // nobody has a chunk any more
+        assertEquals(size, sum("backend", "bytesRead") - before, "the store serves the whole file again");
+    }
+
+    @Test
+    @Order(4)
+    void aDrainedNodeOwnsNothingAndReadersMoveToTheNextOwnerWithoutATimeout() throws Exception {
+        int size = 12 * CHUNK + 1234; // 13 chunks: about a third of them owned by the node drained
+        TestFiles.write(backend.resolve("drain/model.bin"), random(size, 4242));
+        PeerFsMount drained = nodes.get(2);
+        PeerFsMount.Run r = PeerFsMount.peerfs("drain", drained.mountpoint.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("draining"), r.out());
+        assertTrue(drained.status().path("peers").path("draining").asBoolean());
+        long servedBefore = drained.status().path("peers").path("bytesServed").asLong();
+        long backendBefore = sum("backend", "bytesRead");
+        long deviceBefore = loopDevice == null ? 0 : deviceBytesRead();
+        long t0 = System.nanoTime();
+        for (PeerFsMount reader : nodes.subList(0, 2)) {
+            readAndCompare(reader, "drain/model.bin", size, 4242);
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertEquals(servedBefore, drained.status().path("peers").path("bytesServed").asLong(),
+                "the drained node served no chunk");
+        assertBackendReadOnce("drained", backendBefore, deviceBefore, size, 1); // each chunk once, by its next owner
+        for (PeerFsMount reader : nodes.subList(0, 2)) {
+            for (JsonNode m : reader.status().path("peers").path("members")) {
+                assertTrue(m.path("live").asBoolean(), "no member was taken for dead: " + m);
+            }
+        }
+        System.out.printf("2 nodes read %d MiB with the third drained: %d ms (peer timeout 3 s)%n", size >> 20, ms);
+        r = PeerFsMount.peerfs("drain", "--undo", drained.mountpoint.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertFalse(drained.status().path("peers").path("draining").asBoolean());
+        Thread.sleep(io.peerfs.peer.Membership.DRAINING_MS + 500); // the others rank it by its share again
     }
 
     @Test

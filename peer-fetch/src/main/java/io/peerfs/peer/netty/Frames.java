@@ -24,9 +24,11 @@ import javax.crypto.spec.SecretKeySpec;
  *                 if its MetaStore agrees (the inode is gone or its layout does not name the key); answered by OK
  * PULL       c→s  reqId:i64 ino:i64 key[16]                 keep a replica: the server fetches the scratch chunk from the
  *                 client's node (HELD) and keeps it pinned; answered by OK once stored
+ * EVICT      c→s  as GET                                    drop the cached chunk (not a scratch one); answered by OK
  * OK         s→c  reqId:i64
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length] (sha256[32] without TLS)
- * ERROR      s→c  reqId:i64 msgLen:u16 msg
+ * ERROR      s→c  reqId:i64 msgLen:u16 msg                   msg "draining: …": the server is being drained, ask
+ *                                                            the next owner (and rank it last for a while)
  * META_GET   c→s  reqId:i64 kind:u8 pathLen:u16 path        kind: see MetaCodec
  * META       s→c  reqId:i64 status:u8 answer                 status 0 ok, 1 no such file, 2 not a directory,
  *                                                            3 too large (no answer: ask the backend), 4 more: the
@@ -43,6 +45,8 @@ import javax.crypto.spec.SecretKeySpec;
 final class Frames {
     /** 3: a CHUNK body's digest is sent after it (2: the receiver computed it for the tag). */
     static final byte VERSION = 3;
+    /** How the ERROR answer of a node being drained begins. */
+    static final String DRAINING = io.peerfs.peer.PeerService.DRAINING;
     static final byte CHALLENGE = 1;
     static final byte AUTH = 2;
     static final byte AUTH_OK = 3;
@@ -52,6 +56,7 @@ final class Frames {
     static final byte FREE = 14;
     static final byte OK = 15;
     static final byte PULL = 16;
+    static final byte EVICT = 17;
     static final byte ERROR = 12;
     static final byte META_GET = 20;
     static final byte META = 21;

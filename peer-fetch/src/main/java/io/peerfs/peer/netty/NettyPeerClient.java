@@ -71,10 +71,17 @@ public final class NettyPeerClient implements AutoCloseable {
     public static final class PeerFailedException extends PeerFsException {
         /** True when the peer could not be reached at all (not a refusal of one request). */
         public final boolean unreachable;
+        /** True when the peer answered that it is being drained: the next owner is to be asked. */
+        public final boolean draining;
 
         PeerFailedException(String message, boolean unreachable) {
+            this(message, unreachable, false);
+        }
+
+        PeerFailedException(String message, boolean unreachable, boolean draining) {
             super(message);
             this.unreachable = unreachable;
+            this.draining = draining;
         }
     }
 
@@ -84,12 +91,21 @@ public final class NettyPeerClient implements AutoCloseable {
      * returned future ({@code orTimeout}) makes a late answer be dropped.
      */
     public CompletableFuture<ByteBuf> fetch(String address, ChunkRef ref) {
+        return send(address, Frames.CHUNK, ref.key(), ref.length(), (id, ch) -> chunkRequest(ch, Frames.GET, id, ref));
+    }
+
+    /** Asks the peer at {@code address} to drop its cached copy of a chunk; completes on its OK. */
+    public CompletableFuture<ByteBuf> evict(String address, ChunkRef ref) {
+        return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, Frames.EVICT, id, ref));
+    }
+
+    /** A GET or EVICT: the chunk named by its file, version and offset (the server checks the key). */
+    private static ByteBuf chunkRequest(Channel ch, byte type, long id, ChunkRef ref) {
         byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
-        return send(address, Frames.CHUNK, ref.key(), ref.length(), (id, ch) -> Frames.start(ch.alloc(), Frames.GET,
-                        8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
+        return Frames.start(ch.alloc(), type, 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
                 .writeLong(id).writeBytes(ref.key().toBytes()).writeLong(ref.fileOffset()).writeInt(ref.length())
                 .writeLong(ref.version().size()).writeLong(ref.version().mtimeNs())
-                .writeShort(path.length).writeBytes(path));
+                .writeShort(path.length).writeBytes(path);
     }
 
     /**
@@ -215,7 +231,8 @@ public final class NettyPeerClient implements AutoCloseable {
                     Pending p = pending.get(frame.readLong());
                     String msg = frame.readCharSequence(frame.readUnsignedShort(), StandardCharsets.UTF_8).toString();
                     if (p != null) {
-                        p.done.completeExceptionally(new PeerFailedException("peer " + address + ": " + msg, false));
+                        p.done.completeExceptionally(new PeerFailedException("peer " + address + ": " + msg, false,
+                                msg.startsWith(Frames.DRAINING)));
                     }
                 }
                 default -> throw new ProtocolException("unexpected frame type " + type + " from " + address);

@@ -24,7 +24,8 @@ final class RequestDecoder {
     static PeerRequest decode(ByteBuf frame, byte type, int maxChunk) throws ProtocolException {
         try {
             PeerRequest request = switch (type) {
-                case Frames.GET -> get(frame, maxChunk);
+                case Frames.GET -> new PeerRequest.Get(frame.readLong(), chunk(frame, maxChunk));
+                case Frames.EVICT -> new PeerRequest.Evict(frame.readLong(), chunk(frame, maxChunk));
                 case Frames.HELD -> new PeerRequest.Held(frame.readLong(), key(frame));
                 case Frames.FREE -> new PeerRequest.Free(frame.readLong(), frame.readLong(), key(frame));
                 case Frames.PULL -> new PeerRequest.Pull(frame.readLong(), frame.readLong(), key(frame));
@@ -46,8 +47,8 @@ final class RequestDecoder {
         return ChunkKey.fromBytes(key);
     }
 
-    private static PeerRequest get(ByteBuf frame, int maxChunk) throws ProtocolException {
-        long reqId = frame.readLong();
+    /** The chunk a GET or EVICT names (after its request id), checked against its key. */
+    private static ChunkRef chunk(ByteBuf frame, int maxChunk) throws ProtocolException {
         ChunkKey key = key(frame);
         long offset = frame.readLong();
         int length = frame.readInt();
@@ -63,14 +64,14 @@ final class RequestDecoder {
         if (!ref.key().equals(key) || ref.length() != length) {
             throw new ProtocolException("chunk request whose key does not match its file and offset");
         }
-        return new PeerRequest.Get(reqId, ref);
+        return ref;
     }
 
     private static PeerRequest metaGet(ByteBuf frame) throws ProtocolException {
         long reqId = frame.readLong();
         byte kind = frame.readByte();
         int pathLen = frame.readUnsignedShort();
-        if (pathLen != frame.readableBytes() || kind < MetaCodec.STAT || kind > MetaCodec.XATTRS) {
+        if (pathLen != frame.readableBytes() || kind < MetaCodec.STAT || kind > MetaCodec.FORGET) {
             throw new ProtocolException("malformed metadata request");
         }
         String path = requireBackendPath(frame.readCharSequence(pathLen, StandardCharsets.UTF_8).toString());
