@@ -51,6 +51,15 @@ public interface Backend {
     }
 
     /**
+     * {@link #readInto} of the file's version of {@code size} bytes and mtime {@code mtimeNs}:
+     * a backend that can tell (the file it read is another version now) throws
+     * {@link FileChangedException} instead of handing out another version's bytes.
+     */
+    default int readVersion(String path, long offset, ByteBuffer dst, long size, long mtimeNs) throws IOException {
+        return readInto(path, offset, dst);
+    }
+
+    /**
      * Told that this node changed {@code path} (and what is below it) on the backend, so
      * layers that share metadata answer from the backend itself for a while.
      */

@@ -74,6 +74,14 @@ public final class CountingBackend extends ForwardingBackend {
     }
 
     @Override
+    public int readVersion(String path, long offset, ByteBuffer dst, long size, long mtimeNs) throws IOException {
+        dataReads.increment();
+        int n = super.readVersion(path, offset, dst, size, mtimeNs);
+        bytesRead.add(n);
+        return n;
+    }
+
+    @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
         metaCalls.increment();
         return super.xattrs(path);

@@ -51,7 +51,18 @@ final class DirectReads {
      *     nothing was read this way (unaligned, less than a block, refused), and the caller reads
      *     through the page cache
      */
+    /** A check of the descriptor a read used, before it is closed (the file's version, say). */
+    @FunctionalInterface
+    interface FdCheck {
+        void check(int fd) throws IOException;
+    }
+
     int read(String rel, long offset, ByteBuffer dst) throws IOException {
+        return read(rel, offset, dst, null);
+    }
+
+    /** {@link #read(String, long, ByteBuffer)}, then {@code same} (if any) checks the descriptor read. */
+    int read(String rel, long offset, ByteBuffer dst, FdCheck same) throws IOException {
         int b = blockSize();
         if (b <= 0 || !dst.isDirect() || offset % b != 0 || dst.alignmentOffset(dst.position(), b) != 0) {
             return 0;
@@ -91,6 +102,9 @@ final class DirectReads {
                 if (n == 0 || into.position() % b != 0) {
                     break; // the file's end (a direct read ends short only there)
                 }
+            }
+            if (same != null) {
+                same.check(fd);
             }
         } finally {
             C.close(fd);

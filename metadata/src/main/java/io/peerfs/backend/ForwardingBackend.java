@@ -50,6 +50,11 @@ public class ForwardingBackend implements Backend {
     }
 
     @Override
+    public int readVersion(String path, long offset, ByteBuffer dst, long size, long mtimeNs) throws IOException {
+        return delegate.readVersion(path, offset, dst, size, mtimeNs);
+    }
+
+    @Override
     public Map<String, byte[]> xattrs(String path) throws IOException {
         return delegate.xattrs(path);
     }

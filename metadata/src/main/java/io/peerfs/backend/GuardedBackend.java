@@ -124,6 +124,11 @@ public final class GuardedBackend extends ForwardingBackend {
         return call("read", path, () -> super.readInto(path, offset, dst));
     }
 
+    @Override
+    public int readVersion(String path, long offset, ByteBuffer dst, long size, long mtimeNs) throws IOException {
+        return call("read", path, () -> super.readVersion(path, offset, dst, size, mtimeNs));
+    }
+
     /** Set, under its lock, by a caller that stopped waiting. */
     private static final class AbandonableCall {
         boolean abandoned;

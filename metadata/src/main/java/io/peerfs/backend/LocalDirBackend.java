@@ -169,6 +169,11 @@ public final class LocalDirBackend implements Backend {
 
     @Override
     public int read(String path, long offset, ByteBuffer dst) throws IOException {
+        return read(path, offset, dst, null);
+    }
+
+    /** {@link #read}, then {@code same} checks the descriptor read (null: nothing to check). */
+    private int read(String path, long offset, ByteBuffer dst, DirectReads.FdCheck same) throws IOException {
         int fd = openFile(path, O_RDONLY);
         try {
             int total = 0;
@@ -186,10 +191,28 @@ public final class LocalDirBackend implements Backend {
                 dst.position(dst.position() + (int) n);
                 total += (int) n;
             }
+            if (same != null) {
+                same.check(fd);
+            }
             return total;
         } finally {
             C.close(fd);
         }
+    }
+
+    /** {@link #readInto}, checking on each descriptor read that the file is still that version. */
+    @Override
+    public int readVersion(String path, long offset, ByteBuffer dst, long size, long mtimeNs) throws IOException {
+        DirectReads.FdCheck same = fd -> {
+            ByteBuffer stx = Statx.buffer();
+            check(C.statx(fd, "", AT_EMPTY_PATH, Statx.MASK, stx), path);
+            FileAttr now = Statx.attr(stx);
+            if (now.size() != size || now.mtimeNs() != mtimeNs) {
+                throw new FileChangedException(path, size, mtimeNs, now.size(), now.mtimeNs());
+            }
+        };
+        int n = direct.read(relative(path), offset, dst, same);
+        return dst.hasRemaining() ? n + read(path, offset + n, dst, same) : n;
     }
 
     /**

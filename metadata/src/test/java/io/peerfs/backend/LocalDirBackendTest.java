@@ -3,6 +3,7 @@ package io.peerfs.backend;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -33,6 +34,32 @@ class LocalDirBackendTest {
         assertThrows(AccessDeniedException.class, () -> backend.delete("../secret.txt"));
         assertEquals("not yours", Files.readString(tmp.resolve("secret.txt")));
         assertEquals(6, backend.stat("a/../b").size(), "a path that stays inside is fine");
+    }
+
+    @Test
+    void aReadOfOneVersionRefusesTheBytesOfAnother() throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("backend"));
+        byte[] first = new byte[3 * 4096 + 100];
+        java.util.Arrays.fill(first, (byte) 1);
+        Files.write(root.resolve("f"), first);
+        LocalDirBackend backend = LocalDirBackend.open(root);
+        io.peerfs.meta.FileAttr v1 = backend.stat("f");
+        ByteBuffer dst = ByteBuffer.allocateDirect(first.length); // direct: the O_DIRECT part and the tail
+        assertEquals(first.length, backend.readVersion("f", 0, dst, v1.size(), v1.mtimeNs()));
+        byte[] second = first.clone();
+        java.util.Arrays.fill(second, (byte) 2); // same size, other bytes: only the mtime tells
+        Files.write(root.resolve("f"), second);
+        Files.setLastModifiedTime(root.resolve("f"),
+                java.nio.file.attribute.FileTime.fromMillis(v1.mtimeNs() / 1_000_000 + 5000));
+        FileChangedException e = assertThrows(FileChangedException.class,
+                () -> backend.readVersion("f", 0, ByteBuffer.allocateDirect(first.length), v1.size(), v1.mtimeNs()));
+        assertTrue(e.getMessage().contains("changed on the store"), e.getMessage());
+        assertThrows(FileChangedException.class, () -> backend.readVersion("f", 12288, ByteBuffer.allocate(100),
+                v1.size(), v1.mtimeNs()), "the buffered tail checks too");
+        io.peerfs.meta.FileAttr v2 = backend.stat("f");
+        ByteBuffer now = ByteBuffer.allocate(first.length);
+        assertEquals(first.length, backend.readVersion("f", 0, now, v2.size(), v2.mtimeNs()));
+        assertEquals(2, now.get(0), "the version it was asked for");
     }
 
     @Test

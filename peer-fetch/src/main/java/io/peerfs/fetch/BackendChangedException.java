@@ -1,9 +1,9 @@
 package io.peerfs.fetch;
 
-import io.peerfs.PeerFsException;
+import io.peerfs.backend.FileChangedException;
 
-/** The backend file no longer has the size it had when it was opened. */
-public class BackendChangedException extends PeerFsException {
+/** A backend file read shorter than the version it was opened at: it changed on the store while open. */
+public class BackendChangedException extends FileChangedException {
     public BackendChangedException(String path, long offset, int expected, int got) {
         super("backend file " + path + " changed while open: expected " + expected + " bytes at offset " + offset
                 + ", read " + got + "; reopen the file");

@@ -221,7 +221,8 @@ public final class ChunkFetcher implements AutoCloseable {
         }
         buf.clear().limit(ref.length());
         backendLoads.increment();
-        int n = backend.readInto(ref.backendPath(), ref.fileOffset(), buf);
+        int n = backend.readVersion(ref.backendPath(), ref.fileOffset(), buf, ref.version().size(),
+                ref.version().mtimeNs());
         if (n != ref.length()) {
             throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
         }
@@ -426,7 +427,8 @@ public final class ChunkFetcher implements AutoCloseable {
     private boolean loadFromBackend(ChunkRef ref) throws IOException {
         ChunkWindow.Kept kept = loaded.fillAndKeep(ref.key(), ref.length(), buf -> {
             backendLoads.increment();
-            int n = backend.readInto(ref.backendPath(), ref.fileOffset(), buf);
+            int n = backend.readVersion(ref.backendPath(), ref.fileOffset(), buf, ref.version().size(),
+                    ref.version().mtimeNs());
             if (n != ref.length()) {
                 throw new BackendChangedException(ref.backendPath(), ref.fileOffset(), ref.length(), n);
             }

@@ -83,8 +83,11 @@ class ChunkFetcherTest {
         return data;
     }
 
-    private ChunkRef ref(String name, long size, int index) {
-        return ChunkRef.of(new ChunkRef.Version(name, size, 1), name, index, CHUNK);
+    /** Chunk {@code index} of the backend file's version of {@code size} bytes and its mtime now. */
+    private ChunkRef ref(String name, long size, int index) throws java.io.IOException {
+        Path file = backendDir.resolve(name);
+        long mtimeNs = Files.exists(file) ? Files.getLastModifiedTime(file).to(TimeUnit.NANOSECONDS) : 1;
+        return ChunkRef.of(new ChunkRef.Version(name, size, mtimeNs), name, index, CHUNK);
     }
 
     private byte[] read(ChunkRef ref, long off, int len) throws Exception {
@@ -319,7 +322,7 @@ class ChunkFetcherTest {
         writeFile("f", CHUNK);
         open(LocalDirBackend.open(backendDir), 64L << 20);
         ChunkRef stale = ref("f", 2L * CHUNK, 1); // opened when the file had two chunks
-        assertThrows(BackendChangedException.class, () -> read(stale, 0, 10));
+        assertThrows(io.peerfs.backend.FileChangedException.class, () -> read(stale, 0, 10));
     }
 
     @Test

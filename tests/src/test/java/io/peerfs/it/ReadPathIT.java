@@ -85,6 +85,28 @@ class ReadPathIT {
     }
 
     @Test
+    void aFileReplacedOnTheStoreWhileOpenGivesAnErrorNeverTheOtherVersionsBytes() throws Exception {
+        Path file = backend.resolve("replaced.bin");
+        write(file, random(8 * CHUNK, 81));
+        try (FileChannel ch = FileChannel.open(mount.mountpoint.resolve("replaced.bin"))) {
+            ByteBuffer head = ByteBuffer.allocate(4096);
+            ch.read(head, 100); // opened and its first chunk read: the version is fixed now
+            assertArrayEquals(java.util.Arrays.copyOfRange(random(8 * CHUNK, 81), 100, 4196), head.array());
+            // replaced in place on the store: same size, other bytes, a later mtime
+            try (FileChannel store = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                store.write(ByteBuffer.wrap(random(8 * CHUNK, 82)), 0);
+            }
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+            ByteBuffer tail = ByteBuffer.allocate(4096);
+            IOException e = assertThrows(IOException.class, () -> ch.read(tail, 7L * CHUNK + 10),
+                    "a chunk not cached yet is not read from the new version");
+            assertTrue(e.getMessage().contains("Input/output error"), e.toString());
+        }
+        // reopened: the new version, whole
+        assertArrayEquals(random(8 * CHUNK, 82), Files.readAllBytes(mount.mountpoint.resolve("replaced.bin")));
+    }
+
+    @Test
     void randomPositionalReadsMatchTheBackend() throws IOException {
         byte[] want = Files.readAllBytes(backend.resolve("sizes/f" + (5 * CHUNK + 123)));
         Random r = new Random(7);

@@ -4,7 +4,6 @@ import io.peerfs.backend.BackendUnavailableException;
 import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.CacheDiskException;
 import io.peerfs.chunk.CacheFullException;
-import io.peerfs.fetch.BackendChangedException;
 import io.peerfs.vfs.BadHandleException;
 import io.peerfs.vfs.NoSuchXattrException;
 import io.peerfs.vfs.ReadOnlyPathException;
@@ -87,7 +86,7 @@ public final class Errno {
             };
         } else if (t instanceof BackendUnavailableException) {
             return ErrorCodes.EIO(); // GuardedBackend logs the outage, once per 10 s rather than once per call
-        } else if (t instanceof BackendChangedException) {
+        } else if (t instanceof io.peerfs.backend.FileChangedException) {
             warn("{} {}: {}", op, path, t.getMessage());
             return ErrorCodes.EIO();
         } else if (t instanceof PosixException pe) {
