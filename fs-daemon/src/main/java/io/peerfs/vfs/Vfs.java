@@ -615,7 +615,9 @@ public final class Vfs {
                 resultTree.remove(rel);
                 return;
             } catch (java.nio.file.DirectoryNotEmptyException e) {
-                if (System.nanoTime() > deadline || !HiddenNames.onlyHidden(backend.list(rel))) {
+                // empty by now: the last hidden file's release came between the two calls
+                List<String> left = backend.list(rel);
+                if (System.nanoTime() > deadline || !left.isEmpty() && !HiddenNames.onlyHidden(left)) {
                     throw e;
                 }
             }
