@@ -16,8 +16,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code peerfs cache …}: what a node's cache holds, under the operator's control. */
-@Command(name = "cache", mixinStandardHelpOptions = true, subcommands = CacheCommand.Evict.class,
-        description = "Control the cache: 'peerfs cache evict PATH…' drops files' chunks.")
+@Command(name = "cache", mixinStandardHelpOptions = true, subcommands = {CacheCommand.Ls.class, CacheCommand.Evict.class},
+        description = "What the cache holds ('peerfs cache ls MOUNTPOINT') and dropping it ('peerfs cache evict PATH…').")
 public final class CacheCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -26,6 +26,62 @@ public final class CacheCommand implements Callable<Integer> {
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
         return 2;
+    }
+
+    /**
+     * {@code peerfs cache ls MOUNTPOINT}: by top-level directory, the bytes of its files and
+     * how much of them this node's cache holds. It walks the tree through the mount (one
+     * {@code user.peerfs.cached} read per file), so it takes a while on millions of files.
+     */
+    @Command(name = "ls", mixinStandardHelpOptions = true,
+            description = "Show, per top-level directory of the mount, the bytes of its files and how many of them"
+                    + " this node's cache holds (scratch files count as held: they live on their holders). Walks"
+                    + " every file: slow on millions of files.")
+    static final class Ls implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(index = "0", paramLabel = "MOUNTPOINT")
+        Path mountpoint;
+
+        @Override
+        public Integer call() throws Exception {
+            Path root = mountpoint.toAbsolutePath().normalize();
+            com.fasterxml.jackson.databind.JsonNode status = Json.parse(StatusCommand.read(root));
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%-32s %12s %12s %7s%n", "PATH", "SIZE", "CACHED", "CACHED%");
+            long size = 0;
+            long cached = 0;
+            List<Path> top;
+            try (Stream<Path> s = Files.list(root)) {
+                top = s.sorted().toList();
+            }
+            for (Path entry : top) {
+                long[] sc = {0, 0};
+                for (Path f : regularFiles(entry)) {
+                    com.fasterxml.jackson.databind.JsonNode c = Json.parse(PathXattrs.read(f, "peerfs.cached"));
+                    sc[0] += c.path("bytes").asLong();
+                    sc[1] += c.path("cachedBytes").asLong();
+                }
+                size += sc[0];
+                cached += sc[1];
+                String name = root.relativize(entry) + (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS) ? "/" : "");
+                out.printf("%-32s %12s %12s %6.1f%%%n", name, WarmupCommand.human(sc[0]), WarmupCommand.human(sc[1]),
+                        percent(sc[1], sc[0]));
+            }
+            out.printf("%-32s %12s %12s %6.1f%%%n", "total", WarmupCommand.human(size), WarmupCommand.human(cached),
+                    percent(cached, size));
+            com.fasterxml.jackson.databind.JsonNode cache = status.path("cache");
+            out.printf("cache: %s used of %s (%s pinned)%n", WarmupCommand.human(cache.path("usedBytes").asLong()),
+                    WarmupCommand.human(cache.path("capacityBytes").asLong()),
+                    WarmupCommand.human(cache.path("pinnedBytes").asLong()));
+            out.flush();
+            return 0;
+        }
+
+        private static double percent(long part, long whole) {
+            return whole == 0 ? 100.0 : 100.0 * part / whole;
+        }
     }
 
     /** {@code peerfs cache evict PATH… [--cluster]}. */
@@ -69,14 +125,15 @@ public final class CacheCommand implements Callable<Integer> {
         private static long dropped(Path path) throws java.io.IOException {
             return Long.parseLong(new String(PathXattrs.read(path, "peerfs.evict"), StandardCharsets.US_ASCII).strip());
         }
+    }
 
-        private static List<Path> regularFiles(Path root) throws java.io.IOException {
-            if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-                return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? List.of(root) : List.of();
-            }
-            try (Stream<Path> s = Files.walk(root)) {
-                return s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).toList();
-            }
+    /** The regular files at or below {@code root} (symlinks not followed). */
+    static List<Path> regularFiles(Path root) throws java.io.IOException {
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? List.of(root) : List.of();
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).toList();
         }
     }
 }

@@ -240,9 +240,15 @@ class CliErrorsIT {
             Run missing = PeerFsMount.peerfs("cache", "evict", mnt.resolve("missing").toString());
             assertEquals(1, missing.exit(), missing.err());
             assertTrue(missing.err().startsWith("peerfs: ") && missing.err().contains("no such file"), missing.err());
+            Run ls = PeerFsMount.peerfs("cache", "ls", mnt.toString());
+            assertEquals(0, ls.exit(), ls.err());
+            assertTrue(ls.out().lines().anyMatch(l -> l.startsWith("file ") && l.endsWith("100.0%")), ls.out());
             Run evicted = PeerFsMount.peerfs("cache", "evict", mnt.resolve("file").toString());
             assertEquals(0, evicted.exit(), evicted.err());
-            assertTrue(evicted.out().startsWith("1 files: "), evicted.out());
+            assertTrue(evicted.out().startsWith("1 files: 1 B dropped"), evicted.out());
+            ls = PeerFsMount.peerfs("cache", "ls", mnt.toString());
+            assertTrue(ls.out().lines().anyMatch(l -> l.startsWith("file ") && l.endsWith(" 0.0%")), ls.out());
+            assertTrue(ls.out().contains("cache: "), ls.out());
             assertEquals("x", Files.readString(mnt.resolve("file")), "read again from the backend");
         }
         Files.writeString(conf, "cache-size = 1GiB\nbogus = 1\n");
