@@ -58,7 +58,7 @@ public final class CacheCommand implements Callable<Integer> {
             }
             for (Path entry : top) {
                 long[] sc = {0, 0};
-                for (Path f : regularFiles(entry)) {
+                for (Path f : FileWalk.regularFiles(entry)) {
                     com.fasterxml.jackson.databind.JsonNode c = Json.parse(PathXattrs.read(f, "peerfs.cached"));
                     sc[0] += c.path("bytes").asLong();
                     sc[1] += c.path("cachedBytes").asLong();
@@ -107,7 +107,7 @@ public final class CacheCommand implements Callable<Integer> {
             for (Path p : paths) {
                 Path abs = p.toAbsolutePath().normalize();
                 PathXattrs.info(abs); // a clear error when the path is missing or not on a PeerFS mount
-                files.addAll(regularFiles(abs));
+                files.addAll(FileWalk.regularFiles(abs));
             }
             long bytes = 0;
             for (Path f : files) { // the node's count before and after each: paths may be on several mounts
@@ -124,16 +124,6 @@ public final class CacheCommand implements Callable<Integer> {
         /** Bytes the daemon serving {@code path} dropped from its cache so far. */
         private static long dropped(Path path) throws java.io.IOException {
             return Long.parseLong(new String(PathXattrs.read(path, "peerfs.evict"), StandardCharsets.US_ASCII).strip());
-        }
-    }
-
-    /** The regular files at or below {@code root} (symlinks not followed). */
-    static List<Path> regularFiles(Path root) throws java.io.IOException {
-        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-            return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? List.of(root) : List.of();
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).toList();
         }
     }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +15,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -74,17 +72,11 @@ public final class WarmupCommand implements Callable<Integer> {
     }
 
     private static List<Target> files(Path root) throws IOException {
-        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-            return Files.isRegularFile(root, LinkOption.NOFOLLOW_LINKS) ? List.of(new Target(root, Files.size(root)))
-                    : List.of();
+        List<Target> out = new ArrayList<>();
+        for (Path p : FileWalk.regularFiles(root)) {
+            out.add(new Target(p, Files.size(p)));
         }
-        try (Stream<Path> s = Files.walk(root)) {
-            List<Target> out = new ArrayList<>();
-            for (Path p : (Iterable<Path>) s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS))::iterator) {
-                out.add(new Target(p, Files.size(p)));
-            }
-            return out;
-        }
+        return out;
     }
 
     private int check(List<Target> targets, PrintWriter out) throws IOException {
