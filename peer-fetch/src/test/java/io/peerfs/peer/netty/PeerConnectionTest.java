@@ -382,12 +382,7 @@ class PeerConnectionTest {
                 lists.write(tags.tagged(metaGet(i, MetaCodec.LIST, "big")));
             }
             s.getOutputStream().write(lists.toByteArray());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            int unsent = -1;
-            while (unsent != server.unsent() && System.nanoTime() < deadline) {
-                unsent = server.unsent();
-                Thread.sleep(200);
-            }
+            settled(server);
             long held = server.metaBytes();
             assertTrue(held > 0 && held <= budget, "answers waiting hold at most the budget: " + held);
             ByteBuf answer = client.meta(address, MetaCodec.LIST, "big").get(10, TimeUnit.SECONDS);
@@ -435,12 +430,7 @@ class PeerConnectionTest {
                         gets.write(tags.tagged(get(i)));
                     }
                     s.getOutputStream().write(gets.toByteArray());
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                    int unsent = -1;
-                    while (unsent != small.unsent() && System.nanoTime() < deadline) {
-                        unsent = small.unsent();
-                        Thread.sleep(200);
-                    }
+                    settled(small);
                     int held = service.inMemory();
                     assertTrue(held > 0 && held <= io.peerfs.peer.PeerService.MAX_IN_MEMORY,
                             "answers from memory wait unsent within the budget, not one per request: " + held);
@@ -548,10 +538,18 @@ class PeerConnectionTest {
             gets.write(tags.tagged(get(i)));
         }
         s.getOutputStream().write(gets.toByteArray());
+        return settled(server);
+    }
+
+    /**
+     * Waits (at most 10 s) until the requests of {@code on} whose answers are not sent stop
+     * changing: the socket buffers are full and nothing moves. Returns their number then.
+     */
+    private static int settled(NettyPeerServer on) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         int waiting = -1;
-        while (waiting != server.unsent() && System.nanoTime() < deadline) {
-            waiting = server.unsent();
+        while (waiting != on.unsent() && System.nanoTime() < deadline) {
+            waiting = on.unsent();
             Thread.sleep(200);
         }
         return waiting;
