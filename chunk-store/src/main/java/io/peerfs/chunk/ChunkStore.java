@@ -131,6 +131,22 @@ public interface ChunkStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Keeps a stored unpinned chunk resident for {@code pin} (the backend path pinned with
+     * {@code peerfs cache pin} that covers its file): it is evicted only when no ordinary chunk
+     * is left, and resident chunks take at most the store's limit (past it their oldest are
+     * ordinary again). Cheap when it already is.
+     *
+     * @return false when the chunk is not in the store, is pinned, or the store keeps none resident
+     */
+    default boolean keepResident(ChunkKey key, String pin) throws IOException {
+        return false;
+    }
+
+    /** The chunks kept resident for {@code pin} become ordinary cache entries (the path was unpinned). */
+    default void releaseResident(String pin) throws IOException {
+    }
+
     /** Removes a chunk if present (pinned or not). */
     void remove(ChunkKey key) throws IOException;
 

@@ -8,6 +8,8 @@ package io.peerfs.chunk;
  *     (direct I/O into the kernel's aligned read buffers)
  * @param adopted chunks kept under a new key instead of written again ({@link ChunkStore#adopt}:
  *     uploaded result files become cache entries)
+ * @param residentBytes bytes of chunks kept for paths pinned with {@code peerfs cache pin}
+ * @param residentLimitBytes most bytes those may take
  * @param diskState {@code normal}, {@code unstable}, {@code read-only} or {@code down}
  * @param diskErrors I/O errors of the cache disk since start
  */
@@ -23,6 +25,8 @@ public record ChunkStoreStats(
         long chunks,
         long usedBytes,
         long pinnedBytes,
+        long residentBytes,
+        long residentLimitBytes,
         long capacityBytes,
         String diskState,
         long diskErrors) {
@@ -30,6 +34,6 @@ public record ChunkStoreStats(
     /** The same counters with the disk's health as its watcher sees it. */
     public ChunkStoreStats withDisk(String state, long errors) {
         return new ChunkStoreStats(hits, misses, bytesRead, bytesReadDirect, bytesWritten, evictions, corrupt, adopted,
-                chunks, usedBytes, pinnedBytes, capacityBytes, state, errors);
+                chunks, usedBytes, pinnedBytes, residentBytes, residentLimitBytes, capacityBytes, state, errors);
     }
 }

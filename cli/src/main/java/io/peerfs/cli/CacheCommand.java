@@ -16,8 +16,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code peerfs cache …}: what a node's cache holds, under the operator's control. */
-@Command(name = "cache", mixinStandardHelpOptions = true, subcommands = {CacheCommand.Ls.class, CacheCommand.Evict.class},
-        description = "What the cache holds ('peerfs cache ls MOUNTPOINT') and dropping it ('peerfs cache evict PATH…').")
+@Command(name = "cache", mixinStandardHelpOptions = true,
+        subcommands = {CacheCommand.Ls.class, CacheCommand.Evict.class, CacheCommand.Pin.class, CacheCommand.Unpin.class},
+        description = "What the cache holds ('peerfs cache ls MOUNTPOINT'), dropping it ('peerfs cache evict PATH…') and"
+                + " keeping it ('peerfs cache pin PATH…', 'peerfs cache unpin PATH…').")
 public final class CacheCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -72,15 +74,103 @@ public final class CacheCommand implements Callable<Integer> {
             out.printf("%-32s %12s %12s %6.1f%%%n", "total", WarmupCommand.human(size), WarmupCommand.human(cached),
                     percent(cached, size));
             com.fasterxml.jackson.databind.JsonNode cache = status.path("cache");
-            out.printf("cache: %s used of %s (%s pinned)%n", WarmupCommand.human(cache.path("usedBytes").asLong()),
+            out.printf("cache: %s used of %s (%s scratch and staged data, %s of pinned paths, at most %s)%n",
+                    WarmupCommand.human(cache.path("usedBytes").asLong()),
                     WarmupCommand.human(cache.path("capacityBytes").asLong()),
-                    WarmupCommand.human(cache.path("pinnedBytes").asLong()));
+                    WarmupCommand.human(cache.path("pinnedBytes").asLong()),
+                    WarmupCommand.human(cache.path("residentBytes").asLong()),
+                    WarmupCommand.human(cache.path("residentLimitBytes").asLong()));
             out.flush();
             return 0;
         }
 
         private static double percent(long part, long whole) {
             return whole == 0 ? 100.0 : 100.0 * part / whole;
+        }
+    }
+
+    /** {@code peerfs cache pin PATH… [--cluster]}. */
+    @Command(name = "pin", mixinStandardHelpOptions = true,
+            description = "Keep files (directories: every file below, including files added later) in the cache: their"
+                    + " chunks are evicted only when nothing else is left to evict, up to --cache-pin-limit on each"
+                    + " node. The pin is kept by the metadata store (every node sharing it honours it) until 'peerfs"
+                    + " cache unpin'. Loads the files now: into this node's cache, or with --cluster into each chunk's"
+                    + " owner's. Root only.")
+    static final class Pin implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(arity = "1..*", paramLabel = "PATH", description = "Files or directories on a PeerFS mount.")
+        List<Path> paths;
+
+        @Option(names = "--cluster", description = "Load and keep each chunk at its owner (no copy on this node).")
+        boolean cluster;
+
+        @Option(names = "--threads", paramLabel = "N", defaultValue = "4",
+                description = "Ranges loaded at once (default ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Override
+        public Integer call() throws Exception {
+            for (Path p : paths) {
+                Path abs = p.toAbsolutePath().normalize();
+                com.fasterxml.jackson.databind.JsonNode info = PathXattrs.info(abs); // missing, not on PeerFS: clear
+                if (cluster && !Json.parse(StatusCommand.read(mountRoot(abs, info))).path("daemon").path("sharedMeta")
+                        .asBoolean()) {
+                    spec.commandLine().getErr().println("peerfs: --cluster needs a metadata store the nodes share"
+                            + " (--meta redis://…), which keeps the pin for all of them; with each node's own, run"
+                            + " 'peerfs cache pin' on each node");
+                    return 2;
+                }
+                PathXattrs.set(abs, "peerfs.pin", "1");
+            }
+            if (cluster) {
+                return WarmupCommand.load(spec, paths, threads, "peerfs.pin", (off, len) -> "load " + off + " " + len,
+                        "pinned %d of %d files, %s in %.1f s (%s/s), kept by each chunk's owner");
+            }
+            return WarmupCommand.load(spec, paths, threads, "peerfs.warmup", (off, len) -> off + " " + len,
+                    "pinned %d of %d files, %s in %.1f s (%s/s), kept in this node's cache");
+        }
+    }
+
+    /** The mount a path is on, from its mount-relative path ({@code peerfs info}'s "path"). */
+    static Path mountRoot(Path abs, com.fasterxml.jackson.databind.JsonNode info) {
+        String rel = info.path("path").asText("/").substring(1);
+        int depth = rel.isEmpty() ? 0 : rel.split("/").length;
+        return depth == 0 ? abs : abs.getRoot().resolve(abs.subpath(0, abs.getNameCount() - depth));
+    }
+
+    /** {@code peerfs cache unpin PATH…}. */
+    @Command(name = "unpin", mixinStandardHelpOptions = true,
+            description = "End the pins of paths given to 'peerfs cache pin' (exactly those paths): their chunks are"
+                    + " ordinary cache entries again, on this node at once and on the others within seconds. Root"
+                    + " only.")
+    static final class Unpin implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(arity = "1..*", paramLabel = "PATH", description = "Pinned files or directories on a PeerFS mount.")
+        List<Path> paths;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            int code = 0;
+            for (Path p : paths) {
+                Path abs = p.toAbsolutePath().normalize();
+                com.fasterxml.jackson.databind.JsonNode info = PathXattrs.info(abs);
+                String at = info.path("pinnedAt").asText(null);
+                if (at == null || !at.equals(info.path("path").asText())) {
+                    spec.commandLine().getErr().printf("peerfs: %s is not pinned itself%s%n", abs, at == null ? ""
+                            : " (" + at + " of its mount is, which covers it: unpin that)");
+                    code = 1;
+                    continue;
+                }
+                PathXattrs.set(abs, "peerfs.pin", "0");
+                out.printf("unpinned %s%n", abs);
+            }
+            out.flush();
+            return code;
         }
     }
 

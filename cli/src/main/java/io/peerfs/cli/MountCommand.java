@@ -51,6 +51,11 @@ public final class MountCommand implements Callable<Integer> {
             description = "Most chunk data to keep (default ${DEFAULT-VALUE}).")
     ByteSize cacheSize;
 
+    @Option(names = "--cache-pin-limit", paramLabel = "SIZE", converter = Converters.Size.class,
+            description = "Most chunk data kept for paths pinned with 'peerfs cache pin' (evicted last); past it the"
+                    + " least recently read of them are ordinary cache again (default: half of --cache-size).")
+    ByteSize pinLimit;
+
     @Option(names = "--free-space-ratio", paramLabel = "RATIO", defaultValue = "0.1",
             description = "Fraction of the cache disk to keep free, 0 to 0.9 (default ${DEFAULT-VALUE}).")
     double freeSpaceRatio;
@@ -201,7 +206,7 @@ public final class MountCommand implements Callable<Integer> {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
                 autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metaReplicas, metrics,
-                cacheRecheck, backendTimeout, libfuse);
+                cacheRecheck, backendTimeout, libfuse, pinLimit);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */

@@ -54,19 +54,56 @@ public final class WarmupCommand implements Callable<Integer> {
     private record Target(Path path, long size) {
     }
 
+    /** How a range of a file is asked for: the xattr's value for bytes {@code [offset, offset + length)}. */
+    @FunctionalInterface
+    interface RangeValue {
+        String of(long offset, long length);
+    }
+
     @Override
     public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (check) {
+            checkThreads(threads);
+            int code = check(targets(paths), out);
+            out.flush();
+            return code;
+        }
+        return load(spec, paths, threads, "peerfs.warmup", (off, len) -> off + " " + len + (cluster ? " owner" : ""),
+                cluster ? "warmed %d of %d files, %s in %.1f s (%s/s) into the owners' caches"
+                        : "warmed %d of %d files, %s in %.1f s (%s/s)");
+    }
+
+    private static void checkThreads(int threads) {
         if (threads < 1 || threads > 256) {
             throw new IllegalArgumentException("--threads must be from 1 to 256, got " + threads);
         }
-        PrintWriter out = spec.commandLine().getOut();
+    }
+
+    /** The files at or below {@code paths}, each checked to be on a PeerFS mount. */
+    private static List<Target> targets(List<Path> paths) throws IOException {
         List<Target> targets = new ArrayList<>();
         for (Path p : paths) {
             Path abs = p.toAbsolutePath().normalize();
             PathXattrs.info(abs); // a clear error when the path is missing or not on a PeerFS mount
             targets.addAll(files(abs));
         }
-        int code = check ? check(targets, out) : warm(targets, out);
+        return targets;
+    }
+
+    /**
+     * Has the daemon load every file at or below {@code paths}, in ranges of {@value #RANGE}
+     * bytes on {@code threads} threads, each by setting {@code xattr} to {@code value}; shows
+     * progress, then one line: {@code summary} formatted with files done, files, bytes, seconds
+     * and rate.
+     *
+     * @return 0, or 1 when a file failed (its error is printed)
+     */
+    static int load(CommandSpec spec, List<Path> paths, int threads, String xattr, RangeValue value, String summary)
+            throws Exception {
+        checkThreads(threads);
+        PrintWriter out = spec.commandLine().getOut();
+        int code = warm(spec, targets(paths), threads, xattr, value, summary);
         out.flush();
         return code;
     }
@@ -95,7 +132,9 @@ public final class WarmupCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int warm(List<Target> targets, PrintWriter out) throws Exception {
+    private static int warm(CommandSpec spec, List<Target> targets, int threads, String xattr, RangeValue value,
+                            String summary) throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
         long total = targets.stream().mapToLong(Target::size).sum();
         AtomicLong done = new AtomicLong();
         AtomicInteger filesDone = new AtomicInteger();
@@ -113,7 +152,7 @@ public final class WarmupCommand implements Callable<Integer> {
                 long len = Math.min(RANGE, t.size() - off);
                 work.add(pool.submit(() -> {
                     try {
-                        PathXattrs.set(t.path(), "peerfs.warmup", off + " " + len + (cluster ? " owner" : ""));
+                        PathXattrs.set(t.path(), xattr, value.of(off, len));
                         done.addAndGet(len);
                     } catch (IOException e) {
                         if (fileFailed.getAndIncrement() == 0) {
@@ -139,9 +178,8 @@ public final class WarmupCommand implements Callable<Integer> {
             System.err.print("\r\033[K");
         }
         double secs = Math.max(1e-9, (System.nanoTime() - start) / 1e9);
-        out.printf(Locale.ROOT, "warmed %d of %d files, %s in %.1f s (%s/s)%s%s%n", filesDone.get(), targets.size(),
-                human(done.get()), secs, human((long) (done.get() / secs)), cluster ? " into the owners' caches" : "",
-                failed.get() == 0 ? "" : "; " + failed.get() + " failed");
+        out.printf(Locale.ROOT, summary + "%s%n", filesDone.get(), targets.size(), human(done.get()), secs,
+                human((long) (done.get() / secs)), failed.get() == 0 ? "" : "; " + failed.get() + " failed");
         for (String e : errors.subList(0, Math.min(10, errors.size()))) {
             spec.commandLine().getErr().println("peerfs: " + e);
         }

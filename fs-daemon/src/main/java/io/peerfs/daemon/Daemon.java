@@ -61,6 +61,8 @@ public final class Daemon implements AutoCloseable {
     private boolean closed;
     /** How often a daemon on a shared MetaStore runs {@link Vfs#sweep}. */
     private static final long SWEEP_SECONDS = 30;
+    /** How often tags are read again from a shared MetaStore: the longest another node's tag goes unseen. */
+    private static final long TAGS_SECONDS = 5;
     /** How long an unmount waits for queued result uploads; the rest resume at the next start. */
     private static final long UPLOAD_WAIT_SECONDS = 60;
 
@@ -90,7 +92,7 @@ public final class Daemon implements AutoCloseable {
                 config.backendTimeout());
         CountingBackend backend = new CountingBackend(guard);
         CacheDisk store = CacheDisk.open(
-                new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio()),
+                new ChunkStoreConfig(config.cacheDir(), config.cacheSize(), config.freeSpaceRatio(), config.pinLimit()),
                 config.cacheRecheck());
         long tStore = System.nanoTime();
         BackendMetaCache meta = null;
@@ -276,6 +278,7 @@ public final class Daemon implements AutoCloseable {
                 return t;
             });
             sweeper.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
+            sweeper.scheduleWithFixedDelay(this::reloadTags, TAGS_SECONDS, TAGS_SECONDS, TimeUnit.SECONDS);
         }
         if (!config.metrics().equals("none")) {
             Metrics m = new Metrics(status);
@@ -289,6 +292,15 @@ public final class Daemon implements AutoCloseable {
             } catch (PeerFsException e) {
                 log.warn("no metrics: {}", e.getMessage()); // the mount itself works
             }
+        }
+    }
+
+    /** Result tags and pins other nodes set (or removed) in the shared MetaStore reach this one. */
+    private void reloadTags() {
+        try {
+            vfs.reloadTags();
+        } catch (IOException | RuntimeException e) {
+            log.warn("cannot read the result tags and pinned paths again: {}", e.toString());
         }
     }
 

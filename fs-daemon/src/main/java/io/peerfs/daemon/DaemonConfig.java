@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param metaReplicas Redis replicas that must have a change before it returns (0: none)
  * @param metrics where Prometheus metrics are served: {@code host:port}, {@code :port}
  *     (loopback; port 0 picks a free one) or {@code none}
+ * @param pinLimit most bytes of chunks kept resident for pinned paths ({@code peerfs cache
+ *     pin}); null: half of {@code cacheSize}
  * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
  * @param backendTimeout longest wait for one backend read or metadata call before the
  *     operation fails with EIO (a hung backend must not hang the mount)
@@ -34,7 +36,7 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
                            PeerConfig cluster, String meta, int metaReplicas, String metrics, Duration cacheRecheck,
-                           Duration backendTimeout, int libfuse) {
+                           Duration backendTimeout, int libfuse, ByteSize pinLimit) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -53,6 +55,12 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         }
         if (!(freeSpaceRatio >= 0 && freeSpaceRatio <= 0.9)) {
             throw new IllegalArgumentException("--free-space-ratio must be from 0 to 0.9, got " + freeSpaceRatio);
+        }
+        if (pinLimit == null) {
+            pinLimit = ByteSize.ofBytes(cacheSize.bytes() / 2);
+        } else if (pinLimit.bytes() > cacheSize.bytes()) {
+            throw new IllegalArgumentException("--cache-pin-limit " + pinLimit + " is larger than --cache-size "
+                    + cacheSize);
         }
         if (metaTtl.isNegative()) {
             throw new IllegalArgumentException("--meta-ttl must not be negative, got " + metaTtl);

@@ -56,6 +56,8 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         gauge("peerfs_cache_used_bytes", "Bytes of chunk data in the cache", "cache", "usedBytes");
         gauge("peerfs_cache_pinned_bytes", "Bytes of pinned chunks (scratch data, never evicted)", "cache",
                 "pinnedBytes");
+        gauge("peerfs_cache_resident_bytes", "Bytes of chunks of pinned paths (peerfs cache pin), evicted last",
+                "cache", "residentBytes");
         gauge("peerfs_cache_capacity_bytes", "Most chunk data the cache keeps", "cache", "capacityBytes");
         gauge("peerfs_cache_chunks", "Chunks in the cache", "cache", "chunks");
         counter("peerfs_cache_disk_errors", "I/O errors of the cache disk", "cache", "diskErrors");

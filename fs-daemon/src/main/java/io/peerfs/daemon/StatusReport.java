@@ -70,6 +70,7 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("cacheDir", config.cacheDir().toString());
         daemon.put("chunkSize", config.chunkSize().bytes());
         daemon.put("libfuse", config.libfuse());
+        daemon.put("sharedMeta", DaemonConfig.isRedis(config.meta())); // tags and pins reach every node
         daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
         for (java.lang.management.BufferPoolMXBean pool
@@ -111,6 +112,8 @@ final class StatusReport implements Supplier<byte[]> {
         cache.put("diskState", s.diskState());
         cache.put("diskErrors", s.diskErrors());
         cache.put("pinnedBytes", s.pinnedBytes());
+        cache.put("residentBytes", s.residentBytes());
+        cache.put("residentLimitBytes", s.residentLimitBytes());
         cache.put("capacityBytes", s.capacityBytes());
         cache.put("backendLoads", f.backendLoads());
         cache.put("singleFlightWaits", f.singleFlightWaits());

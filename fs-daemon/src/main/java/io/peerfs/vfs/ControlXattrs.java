@@ -34,6 +34,7 @@ final class ControlXattrs {
     private final ScratchFiles scratchFiles;
     private final ResultFiles results;
     private final Promotion promotion;
+    private final Pins pins;
     private final Supplier<byte[]> status;
     /** Bytes {@link Vfs#EVICT_XATTR} dropped from this node's cache since the start. */
     private final java.util.concurrent.atomic.LongAdder evicted = new java.util.concurrent.atomic.LongAdder();
@@ -43,7 +44,9 @@ final class ControlXattrs {
     private volatile int lastGc = -1;
 
     ControlXattrs(PathClasses paths, BackendMetaCache backend, MetaStore scratch, SourceFiles sources,
-                  ScratchFiles scratchFiles, ResultFiles results, Promotion promotion, Supplier<byte[]> status) {
+                  ScratchFiles scratchFiles, ResultFiles results, Promotion promotion, Pins pins,
+                  Supplier<byte[]> status) {
+        this.pins = pins;
         this.paths = paths;
         this.backend = backend;
         this.scratch = scratch;
@@ -71,6 +74,14 @@ final class ControlXattrs {
         }
         if (name.equals(Vfs.CACHED_XATTR)) {
             return Optional.of(cached(path, rel));
+        }
+        if (name.equals(Vfs.PIN_XATTR)) {
+            paths.attrOf(rel);
+            String pin = pins.pinOf(rel);
+            if (pin == null) {
+                throw new NoSuchXattrException(path, name);
+            }
+            return Optional.of(("/" + pin).getBytes(StandardCharsets.UTF_8));
         }
         if (name.equals(ResultPaths.TAG_XATTR) && paths.tagged(rel)) {
             paths.attrOf(rel);
@@ -104,6 +115,7 @@ final class ControlXattrs {
                 }
             }
         } else if (name.equals(Vfs.DRAIN_XATTR) && rel.isEmpty()) {
+            requireRoot(path, "drain");
             String v = new String(value, StandardCharsets.US_ASCII).strip();
             if (drain == null || !(v.equals("1") || v.equals("0"))) {
                 log.warn("drain: {}", drain == null ? "a node on its own (no --listen or --peers) has nothing to drain"
@@ -111,6 +123,8 @@ final class ControlXattrs {
                 throw PosixException.of(PosixException.EINVAL, path, null);
             }
             drain.accept(v.equals("1"));
+        } else if (name.equals(Vfs.PIN_XATTR)) {
+            pin(path, rel, new String(value, StandardCharsets.US_ASCII).strip());
         } else if (name.equals(Vfs.WARMUP_XATTR)) {
             warm(path, rel, new String(value, StandardCharsets.US_ASCII));
         } else if (name.equals(Vfs.PERSIST_XATTR)) {
@@ -120,6 +134,40 @@ final class ControlXattrs {
             return false;
         }
         return true;
+    }
+
+    /**
+     * {@code peerfs cache pin}: "1" pins a path, "0" unpins it (root only: pins shape every
+     * user's cache), "load OFFSET LENGTH" keeps a file's chunks resident at their owners.
+     */
+    private void pin(String path, String rel, String value) throws IOException {
+        requireRoot(path, "cache pin");
+        if (value.startsWith("load ")) {
+            warm(path, rel, value.substring("load ".length()) + " pin");
+            return;
+        }
+        if (!value.equals("1") && !value.equals("0")) {
+            throw invalid(path, Vfs.PIN_XATTR + " takes 1 (pin), 0 (unpin) or 'load OFFSET LENGTH'");
+        }
+        paths.attrOf(rel);
+        if (value.equals("0")) {
+            if (!pins.pinned(rel)) {
+                throw new NoSuchXattrException(path, Vfs.PIN_XATTR);
+            }
+            pins.pin(rel, false);
+        } else {
+            pins.pin(rel, true);
+            log.info("pinned {}: its cached chunks are evicted last, on every node that shares the metadata", path);
+        }
+    }
+
+    /** EPERM unless the caller is root (or the daemon itself), with the reason in the log. */
+    private static void requireRoot(String path, String what) throws FileSystemException {
+        io.peerfs.backend.Credentials c = io.peerfs.backend.Credentials.current();
+        if (c != null && c.uid() != 0) {
+            log.warn("{}: {} is for root only (uid {} asked)", path, what, c.uid());
+            throw PosixException.of(PosixException.EPERM, path, null);
+        }
     }
 
     /**
@@ -137,11 +185,19 @@ final class ControlXattrs {
             // the warmup xattr wants 'OFFSET LENGTH [owner]'
             throw PosixException.of(PosixException.EINVAL, path, null);
         }
-        boolean atOwner = parts.length > 2 && parts[2].equals("owner");
+        String mode = parts.length > 2 ? parts[2] : "";
         if (offset < 0 || length < 0 || paths.scratchAt(rel).isPresent() || results.staged(rel).isPresent()) {
             return;
         }
-        if (!sources.warm(sourceVersion(path, rel), offset, length, atOwner)) {
+        if (mode.equals("pin")) {
+            if (!sources.pinAtOwners(sourceVersion(path, rel), offset, length)) {
+                log.warn("{}: a chunk's owner did not keep it resident (it does not know the pin yet, its cache"
+                        + " is full of pinned data, or it did not answer)", path);
+                throw PosixException.of(PosixException.EIO, path, null);
+            }
+            return;
+        }
+        if (!sources.warm(sourceVersion(path, rel), offset, length, mode.equals("owner"))) {
             throw PosixException.of(PosixException.ENOSPC, path, null); // the cache is full of pinned data
         }
     }
@@ -223,6 +279,10 @@ final class ControlXattrs {
             out.put("why", "on the backend and not under a result path: read-only through the mount");
         }
         staged.ifPresent(s -> out.put("uploadPending", results.pending(s)));
+        String pin = pins.pinOf(rel);
+        if (pin != null) {
+            out.put("pinnedAt", "/" + pin);
+        }
         if (attr.isDirectory() && paths.scratchAt(rel).isEmpty()) {
             out.put("newNames", paths.isResult(rel + "/x") ? "result" : "scratch");
         } else if (attr.isDirectory()) {

@@ -88,6 +88,20 @@ final class SourceFiles {
     }
 
     /**
+     * Keeps the chunks holding bytes {@code [offset, offset + length)} resident at their owners
+     * (loaded there if needed); false when an owner did not keep one.
+     */
+    boolean pinAtOwners(OpenFile f, long offset, long length) throws IOException {
+        long end = Math.min(f.attr.size(), offset + length);
+        for (long idx = offset / chunkSize; idx * chunkSize < end; idx++) {
+            if (!fetcher.pinAtOwner(f.chunk(idx))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Drops the file's chunks from this node's cache and, with {@code cluster}, asks each
      * chunk's owner to drop its copy too; returns the bytes dropped here.
      */

@@ -65,6 +65,13 @@ public final class Vfs {
      * owner's); returns when they are there.
      */
     public static final String WARMUP_XATTR = "user.peerfs.warmup";
+    /**
+     * Set on a path to "1" (root only): pins it in the cluster's caches, so chunks of files at
+     * or below it are evicted last ({@code peerfs cache pin}); "0" unpins it. Read on any path:
+     * the pinned path that covers it. Set on a file to "load OFFSET LENGTH": keeps those bytes'
+     * chunks resident at their owners, loading them there if needed ({@code --cluster}).
+     */
+    public static final String PIN_XATTR = "user.peerfs.pin";
     /** Virtual xattr: {@code {"bytes":N,"cachedBytes":M}}, how much of a file this node's cache holds. */
     public static final String CACHED_XATTR = "user.peerfs.cached";
     public static final int O_ACCMODE = 3;
@@ -104,6 +111,7 @@ public final class Vfs {
     private final ResultTree resultTree;
     private final PathClasses paths;
     private final ControlXattrs control;
+    private final Pins pins;
     private final Promotion promotion;
     private final Attributes attributes;
     private final LongSupplier clockNs;
@@ -128,10 +136,21 @@ public final class Vfs {
         this.promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
         this.clockNs = clockNs;
         this.paths = new PathClasses(backendCache, scratch, scratchFiles, results, config.resultPaths());
+        this.pins = new Pins(scratch, store);
+        fetcher.pinsFrom(pins);
         this.control = new ControlXattrs(paths, backendCache, scratch, sources, scratchFiles, results, promotion,
-                status);
+                pins, status);
         this.attributes = new Attributes(paths, backendCache, scratch, scratchFiles, results, resultTree, control,
                 clockNs);
+    }
+
+    /**
+     * Reads the result tags and pinned paths again from the MetaStore: at start, and every
+     * little while where other nodes share it and may have changed them.
+     */
+    public void reloadTags() throws IOException {
+        paths.reloadTags();
+        pins.reload();
     }
 
     /** What {@link #recover} found. */
@@ -149,7 +168,7 @@ public final class Vfs {
      * uploading the result files of the writeback journal. Call at start, before mounting.
      */
     public Recovery recover() throws IOException {
-        paths.reloadTags();
+        reloadTags();
         scratch.noneOpen();
         int orphans = freeOrphans();
         int chunks = scratchFiles.freeUnreferencedChunks();

@@ -109,11 +109,21 @@ public interface MetaStore extends AutoCloseable {
     /** The writeback journal: staged inode number → backend path, readiness and writer, in inode order. */
     java.util.SortedMap<Long, StagedFile> staged() throws IOException;
 
+    /** Tags ({@code on}) or untags a backend path, and so everything below it. */
+    void tag(PathTag kind, String path, boolean on) throws IOException;
+
+    /** The paths with a tag of that kind. */
+    java.util.Set<String> tagged(PathTag kind) throws IOException;
+
     /** Tags ({@code on}) or untags a backend path as a result path: it and everything below it. */
-    void tagResult(String path, boolean on) throws IOException;
+    default void tagResult(String path, boolean on) throws IOException {
+        tag(PathTag.RESULT, path, on);
+    }
 
     /** Paths tagged as result paths. */
-    java.util.Set<String> resultTags() throws IOException;
+    default java.util.Set<String> resultTags() throws IOException {
+        return tagged(PathTag.RESULT);
+    }
 
     /** Registers this node as a member, or refreshes its heartbeat and address. */
     void heartbeat(Member member) throws IOException;

@@ -366,6 +366,19 @@ public abstract class MetaStoreContract {
     }
 
     @Test
+    void pinTagsAreKeptApartFromResultTags() throws Exception {
+        store.tag(PathTag.PIN, "data/imagenet", true);
+        store.tag(PathTag.PIN, "", true);
+        store.tagResult("out", true);
+        store = reopen(store);
+        assertEquals(java.util.Set.of("data/imagenet", ""), store.tagged(PathTag.PIN));
+        assertEquals(java.util.Set.of("out"), store.resultTags());
+        store.tag(PathTag.PIN, "", false);
+        assertEquals(java.util.Set.of("data/imagenet"), store.tagged(PathTag.PIN));
+        assertEquals(java.util.Set.of("out"), store.tagged(PathTag.RESULT));
+    }
+
+    @Test
     void membersRegisterRefreshAndLeave() throws Exception {
         store.heartbeat(new Member("gpu-1", "10.0.0.1:7070", 1000));
         store.heartbeat(new Member("gpu-2", "10.0.0.2:7070", 1000));

@@ -68,6 +68,7 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     private final ConcurrentHashMap<ChunkKey, CompletableFuture<Boolean>> storing = new ConcurrentHashMap<>();
     private volatile PeerSource peers;
+    private volatile PinnedPaths pins = PinnedPaths.NONE;
     /** Chunks fetched from peers, when the store does not keep copies of them; null when it does. */
     private volatile ChunkWindow peerWindow;
     /** Chunks read while the store takes none (its disk is full, read-only or failing). */
@@ -269,6 +270,11 @@ public final class ChunkFetcher implements AutoCloseable {
         this.peers = source;
     }
 
+    /** Where the pinned paths come from: chunks of their files are kept resident when stored, warmed or served. */
+    public void pinsFrom(PinnedPaths source) {
+        this.pins = source;
+    }
+
     /**
      * Makes sure the chunk is in the store without asking peers: from the backend once
      * however many callers ask. What the owner of a chunk does, for itself and for peers.
@@ -277,7 +283,58 @@ public final class ChunkFetcher implements AutoCloseable {
      */
     public boolean loadLocally(ChunkRef ref) throws IOException {
         loadOwned(ref);
-        return awaitStored(ref.key());
+        boolean stored = awaitStored(ref.key());
+        if (stored) {
+            keepIfPinned(ref, pins.pinOf(pathOf(ref)));
+        }
+        return stored;
+    }
+
+    /**
+     * A member's KEEP ({@code peerfs cache pin --cluster}): loads the chunk here if it is not
+     * (this node owns it) and keeps it resident for the pin that covers its path, reading the
+     * pins again when this node does not know that pin yet.
+     *
+     * @return false when no pin covers the path or the store could not keep the chunk
+     */
+    public boolean keepForPeer(ChunkRef ref) throws IOException {
+        String pin = pins.pinOfNow(pathOf(ref));
+        if (pin == null) {
+            return false;
+        }
+        loadOwned(ref);
+        return awaitStored(ref.key()) && store.keepResident(ref.key(), pin);
+    }
+
+    /**
+     * {@code peerfs cache pin --cluster} of one chunk: kept resident by its owner (asked), or
+     * here when this node owns it (or has no peers).
+     *
+     * @return false when the chunk's store did not keep it resident
+     */
+    public boolean pinAtOwner(ChunkRef ref) throws IOException {
+        PeerSource p = peers;
+        if (p == null || p.ownedHere(ref.key())) {
+            return keepForPeer(ref);
+        }
+        return p.keep(ref);
+    }
+
+    /** The path a chunk's key derives from: what pins are matched against. */
+    private static String pathOf(ChunkRef ref) {
+        return ref.version() == null ? ref.backendPath() : ref.version().path();
+    }
+
+    /** Keeps a stored chunk resident when {@code pin} is not null; a failure only costs that. */
+    private void keepIfPinned(ChunkRef ref, String pin) {
+        if (pin == null) {
+            return;
+        }
+        try {
+            store.keepResident(ref.key(), pin);
+        } catch (IOException e) {
+            warnStore(e);
+        }
     }
 
     /** {@link #loadLocally} without waiting for the store: true once the chunk can be read here. */
@@ -354,6 +411,7 @@ public final class ChunkFetcher implements AutoCloseable {
     public boolean warm(ChunkRef ref, boolean atOwner) throws IOException {
         PeerSource p = peers;
         if (store.contains(ref.key())) {
+            keepIfPinned(ref, pins.pinOf(pathOf(ref)));
             return true;
         }
         if (atOwner || p == null || p.ownedHere(ref.key())) {
@@ -361,7 +419,11 @@ public final class ChunkFetcher implements AutoCloseable {
         } else {
             singleFlight(inflight, ref, () -> readableHere(ref.key()) || fetchIntoStore(p, ref) || loadOwned(ref));
         }
-        return awaitStored(ref.key());
+        boolean stored = awaitStored(ref.key());
+        if (stored) {
+            keepIfPinned(ref, pins.pinOf(pathOf(ref)));
+        }
+        return stored;
     }
 
     /** True when a read of the chunk will come from the store: it is there and not held in memory. */
@@ -419,7 +481,7 @@ public final class ChunkFetcher implements AutoCloseable {
         if (kept == null) {
             return false;
         }
-        storeBehind(ref.key(), kept);
+        storeBehind(ref, kept);
         return true;
     }
 
@@ -434,21 +496,26 @@ public final class ChunkFetcher implements AutoCloseable {
             }
             return true;
         });
-        storeBehind(ref.key(), kept);
+        storeBehind(ref, kept);
         return true;
     }
 
     /**
      * Has the writer store a chunk just loaded and kept in memory, which readers read from
-     * meanwhile; the chunk is let go in memory once its file is written (or failed to be).
+     * meanwhile; the chunk is let go in memory once its file is written (or failed to be). A
+     * chunk of a pinned path is kept resident.
      */
-    private void storeBehind(ChunkKey key, ChunkWindow.Kept kept) {
+    private void storeBehind(ChunkRef ref, ChunkWindow.Kept kept) {
+        ChunkKey key = ref.key();
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         storing.put(key, done);
         writer.execute(() -> {
             boolean stored = false;
             try {
                 stored = keep(key, kept.bytes());
+                if (stored) {
+                    keepIfPinned(ref, pins.pinOf(pathOf(ref)));
+                }
             } finally {
                 kept.close();
                 storing.remove(key, done);

@@ -26,4 +26,12 @@ public interface PeerSource {
     default boolean evict(ChunkRef ref) throws IOException {
         return false;
     }
+
+    /**
+     * Asks the chunk's owner to load it if it lacks it and keep it resident for its path's pin
+     * ({@code peerfs cache pin --cluster}); false when no owner but this node, or it did not.
+     */
+    default boolean keep(ChunkRef ref) throws IOException {
+        return false;
+    }
 }

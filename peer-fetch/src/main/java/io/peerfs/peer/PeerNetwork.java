@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +36,8 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
     private final Membership members;
     private final NettyPeerClient client;
     private final PeerStats stats;
+    /** Time an owner may take beyond a peer's answer time to load a chunk from the backend for a KEEP. */
+    private static final long LOAD_GRACE_MS = 60_000;
     private final long timeoutMs;
     /** Asks replicas to copy sealed scratch chunks; each request waits for one node at a time. */
     private final ExecutorService replicator = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS,
@@ -56,13 +59,27 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
 
     @Override
     public boolean evict(ChunkRef ref) throws IOException {
+        return askOwner(ref, owner -> client.evict(owner, ref), timeoutMs);
+    }
+
+    @Override
+    public boolean keep(ChunkRef ref) throws IOException {
+        return askOwner(ref, owner -> client.keep(owner, ref), timeoutMs + LOAD_GRACE_MS);
+    }
+
+    /**
+     * Sends the chunk's owner a request answered by OK; false when this node owns it (or none
+     * does) or the owner did not answer OK in {@code waitMs}.
+     */
+    private boolean askOwner(ChunkRef ref, Function<String, CompletableFuture<ByteBuf>> ask, long waitMs)
+            throws IOException {
         List<String> order = members.order(ref.key());
         if (order.isEmpty() || order.get(0).equals(members.self())) {
             return false;
         }
         String owner = order.get(0);
         try {
-            client.evict(owner, ref).orTimeout(timeoutMs, TimeUnit.MILLISECONDS).get().release();
+            ask.apply(owner).orTimeout(waitMs, TimeUnit.MILLISECONDS).get().release();
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

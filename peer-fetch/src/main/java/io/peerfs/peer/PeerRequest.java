@@ -19,6 +19,13 @@ public sealed interface PeerRequest {
     record Evict(long id, ChunkRef ref) implements PeerRequest {
     }
 
+    /**
+     * Load the chunk of a backend file if it is not here and keep it resident for the pin that
+     * covers its path ({@code peerfs cache pin --cluster}).
+     */
+    record Keep(long id, ChunkRef ref) implements PeerRequest {
+    }
+
     /** A scratch chunk this node holds; never read from the backend. */
     record Held(long id, ChunkKey key) implements PeerRequest {
     }

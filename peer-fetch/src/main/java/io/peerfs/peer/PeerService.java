@@ -112,6 +112,8 @@ public final class PeerService {
             serveHeld(h, from, reply);
         } else if (request instanceof PeerRequest.Evict e) {
             evict(e, reply);
+        } else if (request instanceof PeerRequest.Keep k) {
+            keep(k, reply);
         } else if (request instanceof PeerRequest.Free f) {
             free(f, reply);
         } else if (request instanceof PeerRequest.Pull p) {
@@ -144,6 +146,19 @@ public final class PeerService {
             reply.ok();
         } catch (IOException | RuntimeException ex) {
             reply.error(ex.toString());
+        }
+    }
+
+    /** Loads a chunk of a backend file if it is not here and keeps it resident for its path's pin. */
+    private void keep(PeerRequest.Keep k, Reply reply) {
+        try {
+            if (fetcher.keepForPeer(k.ref())) {
+                reply.ok();
+            } else {
+                reply.error("not kept: no pin covers " + k.ref().backendPath() + " here, or the cache is full");
+            }
+        } catch (IOException | RuntimeException e) {
+            reply.error(e.toString());
         }
     }
 

@@ -92,6 +92,71 @@ class CacheIT {
     }
 
     @Test
+    void aPinnedDirectoryStaysCachedWhileOtherReadsCycleTheCacheWithinItsLimitAndAcrossARestart() throws Exception {
+        byte[] kept = random(2 * CHUNK + 5, 7); // 3 chunks
+        write(backend.resolve("keep/a.bin"), kept);
+        for (int i = 0; i < 3; i++) {
+            write(backend.resolve("other/b" + i + ".bin"), random(4 * CHUNK, 10 + i));
+        }
+        java.nio.file.attribute.PosixFilePermission[] walk = java.nio.file.attribute.PosixFilePermissions
+                .fromString("rwxr-xr-x").toArray(new java.nio.file.attribute.PosixFilePermission[0]);
+        Files.setPosixFilePermissions(tmp, java.util.Set.of(walk)); // nobody may walk to the mount
+        Files.createDirectories(backend.resolve("open"));
+        Files.setPosixFilePermissions(backend.resolve("open"), java.nio.file.attribute.PosixFilePermissions
+                .fromString("rwxrwxrwx")); // the kernel lets nobody set a user xattr here: the daemon decides
+        try (PeerFsMount m = mount("--cache-size", "8MiB", "--cache-pin-limit", "4MiB").mount()) {
+            PeerFsMount.Run r = PeerFsMount.peerfs("cache", "pin", m.mountpoint.resolve("keep").toString());
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("pinned 1 of 1 files"), r.out());
+            m.awaitChunksStored();
+            assertEquals(kept.length, m.status().path("cache").path("residentBytes").asLong());
+            assertEquals(kept.length, m.backendBytesRead(), "pinning loaded the files");
+            for (int round = 0; round < 2; round++) { // 12 MiB through an 8 MiB cache
+                for (int i = 0; i < 3; i++) {
+                    assertArrayEquals(random(4 * CHUNK, 10 + i),
+                            Files.readAllBytes(m.mountpoint.resolve("other/b" + i + ".bin")));
+                }
+            }
+            m.awaitChunksStored();
+            assertTrue(m.status().path("cache").path("evictions").asLong() > 0);
+            long before = m.backendBytesRead();
+            assertArrayEquals(kept, Files.readAllBytes(m.mountpoint.resolve("keep/a.bin")));
+            assertEquals(before, m.backendBytesRead(), "the pinned file was read from the cache");
+
+            for (String v : List.of("1", "0")) { // a pin shapes every user's cache: root only, even where nobody writes
+                PeerFsMount.Run denied = PermissionsIT.asNobody("setfattr -n user.peerfs.pin -v " + v + " "
+                        + m.mountpoint.resolve("open"));
+                assertTrue(denied.exit() != 0 && denied.err().contains("Operation not permitted"), denied.err());
+            }
+            assertEquals("/keep", PeerFsMount.command("getfattr", "--only-values", "-n", "user.peerfs.pin",
+                    m.mountpoint.resolve("keep/a.bin").toString()).out());
+            r = PeerFsMount.peerfs("cache", "pin", "--cluster", m.mountpoint.resolve("other").toString());
+            assertEquals(2, r.exit(), "one node's own metadata cannot carry a pin to others: " + r.out());
+            assertTrue(r.err().contains("--cluster needs a metadata store the nodes share"), r.err());
+            r = PeerFsMount.peerfs("cache", "ls", m.mountpoint.toString());
+            assertTrue(r.out().contains("of pinned paths, at most 4.0 MiB"), r.out());
+
+            m.umount();
+            m.mount();
+            assertEquals(kept.length, m.status().path("cache").path("residentBytes").asLong(),
+                    "the pin and its chunks survive a restart");
+            r = PeerFsMount.peerfs("cache", "unpin", m.mountpoint.resolve("keep/a.bin").toString());
+            assertEquals(1, r.exit(), r.out());
+            assertTrue(r.err().contains("/keep of its mount is, which covers it"), r.err());
+            r = PeerFsMount.peerfs("cache", "unpin", m.mountpoint.resolve("keep").toString());
+            assertEquals(0, r.exit(), r.err());
+            assertEquals(0, m.status().path("cache").path("residentBytes").asLong());
+            assertTrue(PeerFsMount.command("getfattr", "-n", "user.peerfs.pin",
+                    m.mountpoint.resolve("keep/a.bin").toString()).exit() != 0, "no pin covers it any more");
+
+            r = PeerFsMount.peerfs("cache", "pin", m.mountpoint.resolve("other").toString()); // 12 MiB, limit 4
+            assertEquals(0, r.exit(), r.err());
+            m.awaitChunksStored();
+            assertEquals(4 * CHUNK, m.status().path("cache").path("residentBytes").asLong(), "no more than the limit");
+        }
+    }
+
+    @Test
     void aFlippedByteInACachedChunkIsNeverReturned() throws Exception {
         byte[] data = random(3 * CHUNK, 3);
         write(backend.resolve("data.bin"), data);

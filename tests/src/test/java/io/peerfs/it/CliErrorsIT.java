@@ -190,6 +190,8 @@ class CliErrorsIT {
         }
         assertFails(2, "not a duration", mountArgs("--meta-ttl", "soon"));
         assertFails(1, "--free-space-ratio", mountArgs("--free-space-ratio", "2"));
+        assertFails(1, "--cache-pin-limit 2GiB is larger than --cache-size 1GiB",
+                mountArgs("--cache-size", "1GiB", "--cache-pin-limit", "2GiB"));
     }
 
     @Test

@@ -305,7 +305,7 @@ class SharedScratchIT {
     /** Something that fails until the cluster has caught up. */
     @FunctionalInterface
     interface Attempt {
-        void run() throws IOException;
+        void run() throws Exception;
     }
 
     /** Retries {@code attempt} every 500 ms until it succeeds; its last failure after {@code seconds}. */
@@ -315,13 +315,62 @@ class SharedScratchIT {
             try {
                 attempt.run();
                 return;
-            } catch (IOException notYet) {
+            } catch (IOException | AssertionError notYet) {
                 if (System.nanoTime() > deadline) {
                     throw notYet;
                 }
                 Thread.sleep(500);
             }
         }
+    }
+
+    @Test
+    @Order(5)
+    void aClusterPinIsKeptByEachChunksOwnerAndTagsAndUnpinsReachEveryNode() throws Exception {
+        byte[] data = random(6 * CHUNK + 3, 99); // 7 chunks over 3 owners
+        TestFiles.write(backend.resolve("pinned/set/data.bin"), data);
+        long loadsBefore = 0;
+        for (PeerFsMount n : nodes) {
+            loadsBefore += n.backendBytesRead();
+        }
+        PeerFsMount.Run r = PeerFsMount.peerfs("cache", "pin", "--cluster",
+                cpu().mountpoint.resolve("pinned/set").toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(r.out().contains("kept by each chunk's owner"), r.out());
+        long resident = 0;
+        long backendAfter = 0;
+        for (PeerFsMount n : nodes) {
+            n.awaitChunksStored();
+            resident += n.status().path("cache").path("residentBytes").asLong();
+            backendAfter += n.backendBytesRead();
+        }
+        assertEquals(data.length, resident, "each chunk kept resident once, by its owner");
+        assertEquals(data.length, backendAfter - loadsBefore, "the store served each chunk once");
+        eventually(15, () -> { // the others read the pins again every few seconds
+            for (PeerFsMount n : nodes) {
+                assertEquals("/pinned/set", PeerFsMount.command("getfattr", "--only-values", "-n", "user.peerfs.pin",
+                        n.mountpoint.resolve("pinned/set/data.bin").toString()).out());
+            }
+        });
+
+        Files.createDirectories(backend.resolve("tagged"));
+        assertEquals(0, PeerFsMount.command("setfattr", "-n", "user.peerfs.result", "-v", "1",
+                cpu().mountpoint.resolve("tagged").toString()).exit());
+        eventually(15, () -> assertTrue(PeerFsMount.command("getfattr", "--only-values", "-n", "user.peerfs.info",
+                gpu().mountpoint.resolve("tagged").toString()).out().contains("\"newNames\":\"result\""),
+                "a result tag set on another node reaches this one"));
+        TestFiles.write(gpu().mountpoint.resolve("tagged/r.txt"), "result\n".getBytes());
+        assertEquals("result\n", Files.readString(backend.resolve("tagged/r.txt")));
+
+        r = PeerFsMount.peerfs("cache", "unpin", gpu().mountpoint.resolve("pinned/set").toString());
+        assertEquals(0, r.exit(), r.out() + r.err());
+        eventually(15, () -> {
+            long left = 0;
+            for (PeerFsMount n : nodes) {
+                left += n.status().path("cache").path("residentBytes").asLong();
+            }
+            assertEquals(0, left, "an unpin on one node releases the chunks on every node");
+        });
     }
 
     @Test

@@ -274,6 +274,41 @@ public final class CacheDisk implements ChunkStore {
         }
     }
 
+    /** Only while the disk takes writes (it writes the index). */
+    @Override
+    public boolean keepResident(ChunkKey key, String pin) throws IOException {
+        ensureOpen();
+        if (!acceptsChunks()) {
+            return false;
+        }
+        swap.readLock().lock();
+        try {
+            return store.keepResident(key, pin);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            swap.readLock().unlock();
+        }
+    }
+
+    /** A release while the disk is down is lost: those chunks stay resident until the limit turns them. */
+    @Override
+    public void releaseResident(String pin) throws IOException {
+        ensureOpen();
+        if (state == State.DOWN) {
+            log.warn("cache disk down: chunks of unpinned /{} stay resident", pin);
+            return;
+        }
+        swap.readLock().lock();
+        try {
+            store.releaseResident(pin);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            swap.readLock().unlock();
+        }
+    }
+
     @Override
     public ChunkStoreStats stats() {
         return store.stats().withDisk(state.label(), errors.sum());

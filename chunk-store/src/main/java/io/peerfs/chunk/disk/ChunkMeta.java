@@ -9,21 +9,37 @@ import java.util.zip.CRC32C;
  * touches), whether it is pinned, when it was last read, and for a scratch chunk the inode
  * it was stored for ({@code owner}, 0 for none): a peer's FREE must name that inode; and
  * its SHA-256 once a peer was sent it ({@code sha256}, null until then), so it is digested
- * once however many peers ask.
+ * once however many peers ask; and for a resident chunk the pin that keeps it ({@code group},
+ * {@link #group(String)}; 0 for none).
  */
-record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs, long owner, byte[] sha256) {
+record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs, long owner, byte[] sha256,
+                 long group) {
     static final int BLOCK_SIZE = io.peerfs.chunk.ChunkStore.CHECKSUM_BLOCK;
     /**
-     * Version 3 adds the SHA-256 (written only for a record that has one, so a record without
-     * stays readable by the version before); version 2 added the owner; 1 is still read.
+     * Version 4 adds the group (written only for a resident chunk, so other records stay
+     * readable by the versions before); version 3 added the SHA-256 (written only for a record
+     * that has one), version 2 the owner; 1 is still read.
      */
+    private static final byte VERSION_4 = 4;
     private static final byte VERSION_3 = 3;
     private static final byte VERSION = 2;
     private static final byte VERSION_1 = 1;
     private static final int SHA256 = 32;
 
     ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long lastAccessMs, long owner) {
-        this(length, crc, blockCrcs, pinned, lastAccessMs, owner, null);
+        this(length, crc, blockCrcs, pinned, lastAccessMs, owner, null, 0);
+    }
+
+    /** The group of pin {@code pin} (a backend path): 64 bits of its SHA-256, never 0. */
+    static long group(String pin) {
+        byte[] d;
+        try {
+            d = java.security.MessageDigest.getInstance("SHA-256").digest(pin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("JDK without SHA-256", e);
+        }
+        long g = ByteBuffer.wrap(d).getLong();
+        return g == 0 ? 1 : g;
     }
 
     /** Checksums the remaining bytes of {@code data} without moving its position. */
@@ -49,11 +65,15 @@ record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long last
     }
 
     ChunkMeta withLastAccess(long ms) {
-        return new ChunkMeta(length, crc, blockCrcs, pinned, ms, owner, sha256);
+        return new ChunkMeta(length, crc, blockCrcs, pinned, ms, owner, sha256, group);
     }
 
     ChunkMeta withSha256(byte[] digest) {
-        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccessMs, owner, digest.clone());
+        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccessMs, owner, digest.clone(), group);
+    }
+
+    ChunkMeta withGroup(long g) {
+        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccessMs, owner, sha256, g);
     }
 
     /** Whether {@code other} describes the same bytes (same length and checksums). */
@@ -63,13 +83,17 @@ record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long last
 
     byte[] encode() {
         ByteBuffer b = ByteBuffer.allocate(1 + 1 + 4 + 4 + 8 + 4 + 4 * blockCrcs.length + 8
-                + (sha256 == null ? 0 : SHA256));
-        b.put(sha256 == null ? VERSION : VERSION_3).put((byte) (pinned ? 1 : 0)).putInt(length).putInt(crc).putLong(lastAccessMs);
+                + (group == 0 ? 0 : 8) + (sha256 == null ? 0 : SHA256));
+        byte version = group != 0 ? VERSION_4 : sha256 != null ? VERSION_3 : VERSION;
+        b.put(version).put((byte) (pinned ? 1 : 0)).putInt(length).putInt(crc).putLong(lastAccessMs);
         b.putInt(blockCrcs.length);
         for (int c : blockCrcs) {
             b.putInt(c);
         }
         b.putLong(owner);
+        if (group != 0) {
+            b.putLong(group);
+        }
         if (sha256 != null) {
             b.put(sha256);
         }
@@ -80,28 +104,36 @@ record ChunkMeta(int length, int crc, int[] blockCrcs, boolean pinned, long last
     static ChunkMeta decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         byte version = bytes.length < 22 ? 0 : b.get();
-        if (version != VERSION_3 && version != VERSION && version != VERSION_1) {
+        if (version != VERSION_4 && version != VERSION_3 && version != VERSION && version != VERSION_1) {
             return null;
         }
-        int tail = version == VERSION_3 ? 8 + SHA256 : version == VERSION ? 8 : 0;
         boolean pinned = b.get() == 1;
         int length = b.getInt();
         int crc = b.getInt();
         long lastAccess = b.getLong();
         int n = b.getInt();
-        if (n != (length + BLOCK_SIZE - 1) / BLOCK_SIZE || b.remaining() != 4 * n + tail) {
+        int tail = b.remaining() - 4 * n; // version 4: owner, group and maybe the digest
+        boolean hasSha = version == VERSION_3 || version == VERSION_4 && tail == 8 + 8 + SHA256;
+        int want = switch (version) {
+            case VERSION_4 -> 8 + 8 + (hasSha ? SHA256 : 0);
+            case VERSION_3 -> 8 + SHA256;
+            case VERSION -> 8;
+            default -> 0;
+        };
+        if (n != (length + BLOCK_SIZE - 1) / BLOCK_SIZE || tail != want) {
             return null;
         }
         int[] blockCrcs = new int[n];
         for (int i = 0; i < n; i++) {
             blockCrcs[i] = b.getInt();
         }
-        long owner = tail > 0 ? b.getLong() : 0;
+        long owner = want > 0 ? b.getLong() : 0;
+        long group = version == VERSION_4 ? b.getLong() : 0;
         byte[] sha256 = null;
-        if (version == VERSION_3) {
+        if (hasSha) {
             sha256 = new byte[SHA256];
             b.get(sha256);
         }
-        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccess, owner, sha256);
+        return new ChunkMeta(length, crc, blockCrcs, pinned, lastAccess, owner, sha256, group);
     }
 }

@@ -123,17 +123,18 @@ public final class DiskChunkStore implements ChunkStore {
         }
         kept.entrySet().stream()
                 .sorted((a, b) -> Long.compare(a.getValue().lastAccessMs(), b.getValue().lastAccessMs()))
-                .forEach(e -> lru.add(e.getKey(),
-                        new ChunkLru.Entry(e.getValue().length(), e.getValue().pinned(), e.getValue().lastAccessMs())));
+                .forEach(e -> lru.add(e.getKey(), new ChunkLru.Entry(e.getValue().length(), e.getValue().pinned(),
+                        e.getValue().lastAccessMs(), e.getValue().group())));
         if (orphans[0] > 0 || dropped > 0) {
             log.info("chunk store {}: removed {} chunk files without index entry and {} index entries without file",
                     config.dir(), orphans[0], dropped);
         }
         synchronized (lru) {
+            regroup(ordinary(lru.trimResident(config.residentLimit().bytes()))); // the limit may be lower than before
             makeRoom(null, 0);
         }
-        log.info("chunk store {}: {} chunks, {} bytes ({} pinned), capacity {}", config.dir(), lru.count(),
-                lru.usedBytes(), lru.pinnedBytes(), config.capacity());
+        log.info("chunk store {}: {} chunks, {} bytes ({} pinned, {} resident), capacity {}", config.dir(), lru.count(),
+                lru.usedBytes(), lru.pinnedBytes(), lru.residentBytes(), config.capacity());
     }
 
     @Override
@@ -584,6 +585,60 @@ public final class DiskChunkStore implements ChunkStore {
     }
 
     @Override
+    public boolean keepResident(ChunkKey key, String pin) throws IOException {
+        long group = ChunkMeta.group(pin);
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            synchronized (lru) {
+                Map<ChunkKey, Long> regrouped = new HashMap<>();
+                boolean kept = lru.makeResident(key, group, config.residentLimit().bytes(), regrouped);
+                regroup(regrouped);
+                return kept;
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void releaseResident(String pin) throws IOException {
+        long group = ChunkMeta.group(pin);
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            synchronized (lru) {
+                regroup(ordinary(lru.release(group)));
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private static Map<ChunkKey, Long> ordinary(List<ChunkKey> keys) {
+        Map<ChunkKey, Long> out = new HashMap<>();
+        keys.forEach(k -> out.put(k, 0L));
+        return out;
+    }
+
+    /**
+     * Writes each chunk's new group into its index entry, so a restart finds the same chunks
+     * resident. Caller holds the {@code lru} lock.
+     */
+    private void regroup(Map<ChunkKey, Long> groups) throws PeerFsException {
+        Map<ChunkKey, ChunkMeta> updates = new HashMap<>();
+        for (Map.Entry<ChunkKey, Long> g : groups.entrySet()) {
+            ChunkMeta meta = index.get(g.getKey());
+            if (meta != null && meta.group() != g.getValue()) {
+                updates.put(g.getKey(), meta.withGroup(g.getValue()));
+            }
+        }
+        if (!updates.isEmpty()) {
+            index.putAll(updates);
+        }
+    }
+
+    @Override
     public void remove(ChunkKey key) throws IOException {
         lifecycle.readLock().lock();
         try {
@@ -622,7 +677,8 @@ public final class DiskChunkStore implements ChunkStore {
         synchronized (lru) {
             return new ChunkStoreStats(hits.sum(), misses.sum(), bytesRead.sum(), direct.bytesRead(),
                     bytesWritten.sum(), evictions.sum(), corrupt.sum(), adopted.sum(), lru.count(), lru.usedBytes(),
-                    lru.pinnedBytes(), config.capacity().bytes(), "normal", 0);
+                    lru.pinnedBytes(), lru.residentBytes(), config.residentLimit().bytes(), config.capacity().bytes(),
+                    "normal", 0);
         }
     }
 

@@ -418,4 +418,86 @@ class DiskChunkStoreTest extends ChunkStoreContract {
             assertEquals(256, s.count(), "the 256 folders are made at open");
         }
     }
+
+    @Test
+    void chunksOfAPinnedPathAreEvictedLastAndStayResidentAcrossARestart() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        assertTrue(store.keepResident(key(0), "data/set"));
+        assertTrue(store.keepResident(key(1), "data/set"));
+        assertTrue(store.keepResident(key(1), "data/set"), "again: nothing changes");
+        assertFalse(store.keepResident(key(99), "data/set"), "not in the store");
+        store.put(key(50), direct(randomBytes(1000, 50)), true);
+        assertFalse(store.keepResident(key(50), "data/set"), "pinned (scratch) chunks are not resident");
+        assertEquals(2 * MiB, store.stats().residentBytes());
+        assertEquals(4 * MiB, store.stats().residentLimitBytes(), "half the cache by default");
+        reopen();
+        assertEquals(2 * MiB, store.stats().residentBytes(), "resident chunks stay so after a restart");
+        for (int i = 4; i < 10; i++) { // 6 MiB more into 8 MiB: every ordinary chunk goes first
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        assertTrue(store.contains(key(0)) && store.contains(key(1)));
+        assertFalse(store.contains(key(2)) || store.contains(key(3)) || store.contains(key(4)));
+        assertArrayEquals(randomBytes((int) MiB, 0), read(key(0), 0, (int) MiB));
+        store.releaseResident("other/set");
+        assertEquals(2 * MiB, store.stats().residentBytes(), "another pin's release leaves them");
+        store.releaseResident("data/set");
+        assertEquals(0, store.stats().residentBytes());
+        reopen();
+        assertEquals(0, store.stats().residentBytes(), "released for good");
+        for (int i = 10; i < 17; i++) {
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        assertFalse(store.contains(key(0)) || store.contains(key(1)), "ordinary chunks again: evicted in turn");
+    }
+
+    @Test
+    void residentChunksTakeAtMostTheirLimitAndTheOldestTurnOrdinary() throws Exception {
+        store.close();
+        store = DiskChunkStore.open(new ChunkStoreConfig(dir, ByteSize.ofBytes(8 * MiB), 0, ByteSize.ofBytes(3 * MiB)));
+        for (int i = 0; i < 5; i++) {
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+            assertTrue(store.keepResident(key(i), "d"));
+        }
+        assertEquals(3 * MiB, store.stats().residentBytes());
+        for (int i = 5; i < 10; i++) { // the two demoted ones are the youngest ordinary ones, evicted last of those
+            store.put(key(i), direct(randomBytes((int) MiB, i)), false);
+        }
+        for (int i = 2; i < 5; i++) {
+            assertTrue(store.contains(key(i)), "resident chunk " + i);
+        }
+        store.close();
+        store = DiskChunkStore.open(new ChunkStoreConfig(dir, ByteSize.ofBytes(8 * MiB), 0, ByteSize.ofBytes(MiB)));
+        assertEquals(MiB, store.stats().residentBytes(), "a lower limit at open turns the oldest ordinary");
+        assertTrue(assertThrowsIllegal(() -> new ChunkStoreConfig(dir, ByteSize.ofBytes(MiB), 0,
+                ByteSize.ofBytes(2 * MiB))).contains("must be from 0 to the cache size"));
+    }
+
+    private static String assertThrowsIllegal(org.junit.jupiter.api.function.Executable e) {
+        return org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, e).getMessage();
+    }
+
+    @Test
+    void indexRecordsOfEveryVersionDecode() {
+        int[] crcs = {7, 8};
+        byte[] sha = new byte[32];
+        sha[0] = 9;
+        for (ChunkMeta m : List.of(new ChunkMeta(70_000, 1, crcs, false, 5, 0),
+                new ChunkMeta(70_000, 1, crcs, true, 5, 42),
+                new ChunkMeta(70_000, 1, crcs, false, 5, 0, sha, 0),
+                new ChunkMeta(70_000, 1, crcs, false, 5, 0, null, ChunkMeta.group("a")),
+                new ChunkMeta(70_000, 1, crcs, false, 5, 0, sha, ChunkMeta.group("a")))) {
+            ChunkMeta back = ChunkMeta.decode(m.encode());
+            assertEquals(m.group(), back.group());
+            assertEquals(m.owner(), back.owner());
+            assertEquals(m.pinned(), back.pinned());
+            assertArrayEquals(m.sha256(), back.sha256());
+            assertArrayEquals(crcs, back.blockCrcs());
+        }
+        byte[] v3 = new ChunkMeta(70_000, 1, crcs, false, 5, 0, sha, 0).encode();
+        assertEquals(3, v3[0], "a record without a group keeps the version earlier daemons read");
+        byte[] cut = Arrays.copyOf(new ChunkMeta(70_000, 1, crcs, false, 5, 0, sha, 3).encode(), 20 + 8 + 8 + 8);
+        assertEquals(null, ChunkMeta.decode(cut), "a truncated record is refused");
+    }
 }

@@ -45,6 +45,7 @@ import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.PathTag;
 import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.redis.RedisTransactions.Answer;
 import io.peerfs.meta.redis.RedisTransactions.Decide;
@@ -702,15 +703,24 @@ public final class RedisMetaStore implements MetaStore {
     }
 
     @Override
-    public void tagResult(String path, boolean on) throws IOException {
-        change("tag", path, () -> on ? redis.sadd(key("t"), utf8(path)) : redis.srem(key("t"), utf8(path)));
+    public void tag(PathTag kind, String path, boolean on) throws IOException {
+        byte[] set = tagSet(kind);
+        change("tag", path, () -> on ? redis.sadd(set, utf8(path)) : redis.srem(set, utf8(path)));
+    }
+
+    /** The set of a kind's tagged paths. */
+    private byte[] tagSet(PathTag kind) {
+        return key(switch (kind) {
+            case RESULT -> "t";
+            case PIN -> "p";
+        });
     }
 
     @Override
-    public Set<String> resultTags() throws IOException {
-        return call("read", "result tags", () -> {
+    public Set<String> tagged(PathTag kind) throws IOException {
+        return call("read", "tags", () -> {
             Set<String> out = new TreeSet<>();
-            for (byte[] p : redis.smembers(key("t"))) {
+            for (byte[] p : redis.smembers(tagSet(kind))) {
                 out.add(new String(p, StandardCharsets.UTF_8));
             }
             return out;

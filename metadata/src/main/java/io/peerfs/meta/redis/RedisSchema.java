@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
  *               heartbeat or open, so the files a dead node had open are let go
  * n             set of the node ids that may have open files (pruned as their u: sets go)
  * t             set of result-tagged paths
+ * p             set of paths pinned in caches ({@code peerfs cache pin})
  * m             hash: node id → heartbeat ms (8 bytes) + peer address
  * c             hash: cluster settings every mount must agree on
  * </pre>

@@ -7,6 +7,7 @@ import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.PathTag;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -203,8 +204,16 @@ public final class RocksDbMetaStore implements MetaStore {
         return ByteBuffer.allocate(9).put((byte) 'w').putLong(ino).array();
     }
 
-    private static byte[] tagKey(String path) {
-        return ("t" + path).getBytes(StandardCharsets.UTF_8);
+    /** The key of a tag: its kind's prefix, then the path. */
+    private static byte[] tagKey(PathTag kind, String path) {
+        return (tagPrefix(kind) + path).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static char tagPrefix(PathTag kind) {
+        return switch (kind) {
+            case RESULT -> 't';
+            case PIN -> 'p';
+        };
     }
 
     @Override
@@ -259,12 +268,12 @@ public final class RocksDbMetaStore implements MetaStore {
     }
 
     @Override
-    public synchronized void tagResult(String path, boolean on) throws IOException {
+    public synchronized void tag(PathTag kind, String path, boolean on) throws IOException {
         try {
             if (on) {
-                db.put(sync, tagKey(path), new byte[] {1});
+                db.put(sync, tagKey(kind, path), new byte[] {1});
             } else {
-                db.delete(sync, tagKey(path));
+                db.delete(sync, tagKey(kind, path));
             }
         } catch (RocksDBException e) {
             throw failure("tag", path, e);
@@ -272,10 +281,11 @@ public final class RocksDbMetaStore implements MetaStore {
     }
 
     @Override
-    public java.util.Set<String> resultTags() throws IOException {
+    public java.util.Set<String> tagged(PathTag kind) throws IOException {
         java.util.Set<String> out = new java.util.TreeSet<>();
+        byte prefix = (byte) tagPrefix(kind);
         try (RocksIterator it = db.newIterator()) {
-            for (it.seek(new byte[] {'t'}); it.isValid() && it.key()[0] == 't'; it.next()) {
+            for (it.seek(new byte[] {prefix}); it.isValid() && it.key()[0] == prefix; it.next()) {
                 out.add(new String(it.key(), 1, it.key().length - 1, StandardCharsets.UTF_8));
             }
         }

@@ -25,6 +25,8 @@ import javax.crypto.spec.SecretKeySpec;
  * PULL       c→s  reqId:i64 ino:i64 key[16]                 keep a replica: the server fetches the scratch chunk from the
  *                 client's node (HELD) and keeps it pinned; answered by OK once stored
  * EVICT      c→s  as GET                                    drop the cached chunk (not a scratch one); answered by OK
+ * KEEP       c→s  as GET                                    load the chunk if missing and keep it resident for the pin
+ *                                                            covering its path; answered by OK, or ERROR when not kept
  * OK         s→c  reqId:i64
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length] (sha256[32] without TLS)
  * ERROR      s→c  reqId:i64 msgLen:u16 msg                   msg "draining: …": the server is being drained, ask
@@ -57,6 +59,7 @@ final class Frames {
     static final byte OK = 15;
     static final byte PULL = 16;
     static final byte EVICT = 17;
+    static final byte KEEP = 18;
     static final byte ERROR = 12;
     static final byte META_GET = 20;
     static final byte META = 21;

@@ -99,7 +99,15 @@ public final class NettyPeerClient implements AutoCloseable {
         return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, Frames.EVICT, id, ref));
     }
 
-    /** A GET or EVICT: the chunk named by its file, version and offset (the server checks the key). */
+    /**
+     * Asks the peer at {@code address} to load a chunk if it lacks it and keep it resident for
+     * its path's pin; completes on its OK, fails on its ERROR.
+     */
+    public CompletableFuture<ByteBuf> keep(String address, ChunkRef ref) {
+        return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, Frames.KEEP, id, ref));
+    }
+
+    /** A GET, EVICT or KEEP: the chunk named by its file, version and offset (the server checks the key). */
     private static ByteBuf chunkRequest(Channel ch, byte type, long id, ChunkRef ref) {
         byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
         return Frames.start(ch.alloc(), type, 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)
