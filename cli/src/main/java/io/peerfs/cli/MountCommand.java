@@ -68,6 +68,12 @@ public final class MountCommand implements Callable<Integer> {
             description = "How long backend attributes and listings are cached (default ${DEFAULT-VALUE}).")
     Duration metaTtl;
 
+    @Option(names = "--dataset-ttl", paramLabel = "DURATION", defaultValue = "1h", converter = Converters.Time.class,
+            description = "How long attributes and listings of read-mostly datasets ('peerfs tag --dataset DIR') are"
+                    + " trusted, opens included: an epoch over a cached dataset asks the store nothing"
+                    + " (default ${DEFAULT-VALUE}).")
+    Duration datasetTtl;
+
     @Option(names = "--cache-recheck", paramLabel = "DURATION", defaultValue = "30s",
             converter = Converters.Time.class,
             description = "How often a cache disk found failing, full or read-only is checked again; meanwhile"
@@ -206,7 +212,7 @@ public final class MountCommand implements Callable<Integer> {
         Path cache = cacheDir != null ? cacheDir : defaultCacheDir(mountpoint.toAbsolutePath().normalize());
         return new DaemonConfig(backend, mountpoint, cache, cacheSize, freeSpaceRatio, chunkSize, metaTtl, readahead,
                 autoUnmount, fuseOptions, new ResultPaths(resultPaths), writeback, cluster(), meta, metaReplicas, metrics,
-                cacheRecheck, backendTimeout, libfuse, pinLimit);
+                cacheRecheck, backendTimeout, libfuse, pinLimit, datasetTtl);
     }
 
     /** The peer settings, or null when neither --listen nor --peers is given. */

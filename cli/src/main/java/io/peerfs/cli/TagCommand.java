@@ -11,17 +11,31 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code peerfs tag --result DIR [--clear]}: makes a backend directory a result path, or stops it being one. */
+/**
+ * {@code peerfs tag --result DIR [--clear]}: makes a backend directory a result path, or stops
+ * it being one; {@code peerfs tag --dataset DIR [--clear]}: the same for a read-mostly dataset.
+ */
 @Command(name = "tag", mixinStandardHelpOptions = true,
-        description = "Tag a backend directory on a PeerFS mount as a result path: files created or changed"
-                + " below it are written back to the backend. Same as"
-                + " 'setfattr -n user.peerfs.result -v 1 DIR'.")
+        description = "Tag a backend directory on a PeerFS mount as a result path (--result: files created or changed"
+                + " below it are written back to the backend; same as 'setfattr -n user.peerfs.result -v 1 DIR') or"
+                + " as a read-mostly dataset (--dataset: its attributes and listings are trusted for --dataset-ttl,"
+                + " so an epoch over it asks the store nothing; changes made on the store meanwhile are seen after"
+                + " that, or at once with --clear; root only).")
 public final class TagCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--result", required = true, description = "Tag DIR as a result path.")
-    boolean result;
+    /** Which tag. */
+    static final class Kind {
+        @Option(names = "--result", required = true, description = "Tag DIR as a result path.")
+        boolean result;
+
+        @Option(names = "--dataset", required = true, description = "Tag DIR as a read-mostly dataset.")
+        boolean dataset;
+    }
+
+    @picocli.CommandLine.ArgGroup(exclusive = true, multiplicity = "1")
+    Kind kind;
 
     @Option(names = "--clear", description = "Remove the tag instead.")
     boolean clear;
@@ -34,6 +48,14 @@ public final class TagCommand implements Callable<Integer> {
         Path d = dir.toAbsolutePath().normalize();
         JsonNode before = PathXattrs.info(d);
         PrintWriter out = spec.commandLine().getOut();
+        if (kind.dataset) {
+            PathXattrs.set(d, "peerfs.dataset", clear ? "0" : "1");
+            JsonNode after = PathXattrs.info(d);
+            out.println(d + (after.has("datasetAt") ? ": read-mostly dataset " + after.path("datasetAt").asText()
+                    + " (backend metadata trusted for --dataset-ttl)" : ": not a dataset; metadata lives --meta-ttl"));
+            out.flush();
+            return 0;
+        }
         if (clear) {
             PathXattrs.remove(d, "peerfs.result");
         } else {

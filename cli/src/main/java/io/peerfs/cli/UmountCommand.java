@@ -25,6 +25,13 @@ public final class UmountCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path mnt = mountpoint.toAbsolutePath().normalize();
         Optional<MountTable.Mount> m = MountTable.find(mnt);
+        if (m.isPresent() && io.peerfs.daemon.MountGuard.isGuard(m.get())) {
+            io.peerfs.daemon.MountGuard.remove(mnt); // its daemon died: the read-only guard it left goes
+            if (io.peerfs.daemon.MountGuard.guardedOnly(mnt)) {
+                throw new MountException("cannot remove the read-only guard at " + mnt + " (umount " + mnt + ")");
+            }
+            return 0;
+        }
         if (m.isEmpty() || !m.get().isPeerFs()) {
             throw new MountException(mnt + " is not a PeerFS mount" + m.map(x -> " (it is " + x.fsType() + ")").orElse(""));
         }
@@ -38,6 +45,7 @@ public final class UmountCommand implements Callable<Integer> {
                         + ") is still running after 30 s");
             }
         }
+        io.peerfs.daemon.MountGuard.remove(mnt); // the daemon removes it itself; not one that was killed meanwhile
         return 0;
     }
 }

@@ -116,7 +116,7 @@ public final class Daemon implements AutoCloseable {
             }
             StatusReport status = new StatusReport(config, backend, backendDir, guard, store, meta, fetcher, peers);
             VfsConfig vfsConfig = new VfsConfig(chunkSize, config.readaheadChunks(), config.resultPaths(),
-                    config.writeback(), Uids.isRoot());
+                    config.writeback(), Uids.isRoot(), config.datasetTtl());
             Vfs vfs = new Vfs(vfsConfig, meta, backend, metaStore, fetcher, store, Daemon::nowNs, status);
             status.attach(vfs);
             if (peers != null) {
@@ -256,6 +256,7 @@ public final class Daemon implements AutoCloseable {
                 config.backend(), config.mountpoint(), config.cacheDir(), config.cacheSize(), config.chunkSize(),
                 config.metaTtl(), config.readaheadChunks(), config.resultPaths(),
                 config.writeback() ? "background" : "close-waits-for", fuse.version(), String.join(",", args));
+        MountGuard.place(config.mountpoint());
         loop = new Thread(() -> {
             try {
                 fuse.mount(config.mountpoint(), args);
@@ -267,7 +268,9 @@ public final class Daemon implements AutoCloseable {
         loop.start();
         boolean up = MountPreflight.awaitMounted(config.mountpoint(), MOUNT_TIMEOUT_MS, () -> !loopEnded.isDone());
         if (!up) {
-            throw new MountException("mount of " + config.mountpoint() + " failed: " + failure());
+            MountException failed = new MountException("mount of " + config.mountpoint() + " failed: " + failure());
+            MountGuard.remove(config.mountpoint()); // nothing stays mounted
+            throw failed;
         }
         fuse.answering(config.mountpoint());
         log.info("mounted {} on {}", config.backend(), config.mountpoint());
@@ -369,6 +372,7 @@ public final class Daemon implements AutoCloseable {
                 // a lazy unmount keeps serving open files; closing the stores under it would crash it
                 drained = !loop.isAlive();
             }
+            MountGuard.remove(config.mountpoint()); // unmounted on purpose: the directory beneath is back
         }
         if (peers != null) {
             peers.close();

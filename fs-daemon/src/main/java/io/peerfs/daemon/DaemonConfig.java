@@ -26,6 +26,8 @@ import java.util.Objects;
  *     (loopback; port 0 picks a free one) or {@code none}
  * @param pinLimit most bytes of chunks kept resident for pinned paths ({@code peerfs cache
  *     pin}); null: half of {@code cacheSize}
+ * @param datasetTtl how long backend metadata of read-mostly datasets ({@code peerfs tag
+ *     --dataset}) is trusted
  * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
  * @param backendTimeout longest wait for one backend read or metadata call before the
  *     operation fails with EIO (a hung backend must not hang the mount)
@@ -36,7 +38,7 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
                            ByteSize chunkSize, Duration metaTtl, int readaheadChunks, boolean autoUnmount,
                            List<String> fuseOptions, ResultPaths resultPaths, boolean writeback,
                            PeerConfig cluster, String meta, int metaReplicas, String metrics, Duration cacheRecheck,
-                           Duration backendTimeout, int libfuse, ByteSize pinLimit) {
+                           Duration backendTimeout, int libfuse, ByteSize pinLimit, Duration datasetTtl) {
     public static final ByteSize MIN_CHUNK = ByteSize.parse("64KiB");
     public static final ByteSize MAX_CHUNK = ByteSize.parse("64MiB");
 
@@ -64,6 +66,10 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         }
         if (metaTtl.isNegative()) {
             throw new IllegalArgumentException("--meta-ttl must not be negative, got " + metaTtl);
+        }
+        Objects.requireNonNull(datasetTtl, "datasetTtl");
+        if (datasetTtl.isNegative()) { // shorter than --meta-ttl: datasets live --meta-ttl like other paths
+            throw new IllegalArgumentException("--dataset-ttl must not be negative, got " + datasetTtl);
         }
         if (readaheadChunks < 0 || readaheadChunks > 64) {
             throw new IllegalArgumentException("--readahead must be from 0 to 64 chunks, got " + readaheadChunks);

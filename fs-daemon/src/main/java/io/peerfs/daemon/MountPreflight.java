@@ -73,7 +73,9 @@ public final class MountPreflight {
 
     private static void checkMountpoint(Path mnt, boolean nonEmptyAllowed) throws MountException {
         Optional<MountTable.Mount> mounted = mountAt(mnt);
-        if (mounted.isPresent()) {
+        if (mounted.isPresent() && MountGuard.isGuard(mounted.get())) {
+            log.info("{}: the read-only guard a dead daemon left is there; mounting over it", mnt);
+        } else if (mounted.isPresent()) {
             if (mounted.get().isPeerFs() && isStale(mnt)) {
                 cleanStale(mnt);
             } else {
@@ -126,7 +128,7 @@ public final class MountPreflight {
     private static void cleanStale(Path mnt) throws MountException {
         log.warn("{} is a stale PeerFS mount (its daemon is gone); unmounting it", mnt);
         Fusermount.unmount(mnt, true);
-        if (mountAt(mnt).isPresent()) {
+        if (mountAt(mnt).filter(m -> !MountGuard.isGuard(m)).isPresent()) {
             throw new MountException("could not clear the stale mount at " + mnt + ": run fusermount -u -z " + mnt);
         }
     }

@@ -34,7 +34,8 @@ final class ControlXattrs {
     private final ScratchFiles scratchFiles;
     private final ResultFiles results;
     private final Promotion promotion;
-    private final Pins pins;
+    private final TagSet pins;
+    private final TagSet datasets;
     private final Supplier<byte[]> status;
     /** Bytes {@link Vfs#EVICT_XATTR} dropped from this node's cache since the start. */
     private final java.util.concurrent.atomic.LongAdder evicted = new java.util.concurrent.atomic.LongAdder();
@@ -44,9 +45,10 @@ final class ControlXattrs {
     private volatile int lastGc = -1;
 
     ControlXattrs(PathClasses paths, BackendMetaCache backend, MetaStore scratch, SourceFiles sources,
-                  ScratchFiles scratchFiles, ResultFiles results, Promotion promotion, Pins pins,
-                  Supplier<byte[]> status) {
+                  ScratchFiles scratchFiles, ResultFiles results, Promotion promotion, TagSet pins,
+                  TagSet datasets, Supplier<byte[]> status) {
         this.pins = pins;
+        this.datasets = datasets;
         this.paths = paths;
         this.backend = backend;
         this.scratch = scratch;
@@ -75,13 +77,13 @@ final class ControlXattrs {
         if (name.equals(Vfs.CACHED_XATTR)) {
             return Optional.of(cached(path, rel));
         }
-        if (name.equals(Vfs.PIN_XATTR)) {
+        if (name.equals(Vfs.PIN_XATTR) || name.equals(Vfs.DATASET_XATTR)) {
             paths.attrOf(rel);
-            String pin = pins.pinOf(rel);
-            if (pin == null) {
+            String tag = (name.equals(Vfs.PIN_XATTR) ? pins : datasets).covering(rel);
+            if (tag == null) {
                 throw new NoSuchXattrException(path, name);
             }
-            return Optional.of(("/" + pin).getBytes(StandardCharsets.UTF_8));
+            return Optional.of(("/" + tag).getBytes(StandardCharsets.UTF_8));
         }
         if (name.equals(ResultPaths.TAG_XATTR) && paths.tagged(rel)) {
             paths.attrOf(rel);
@@ -125,6 +127,8 @@ final class ControlXattrs {
             drain.accept(v.equals("1"));
         } else if (name.equals(Vfs.PIN_XATTR)) {
             pin(path, rel, new String(value, StandardCharsets.US_ASCII).strip());
+        } else if (name.equals(Vfs.DATASET_XATTR)) {
+            dataset(path, rel, new String(value, StandardCharsets.US_ASCII).strip());
         } else if (name.equals(Vfs.WARMUP_XATTR)) {
             warm(path, rel, new String(value, StandardCharsets.US_ASCII));
         } else if (name.equals(Vfs.PERSIST_XATTR)) {
@@ -146,19 +150,51 @@ final class ControlXattrs {
             warm(path, rel, value.substring("load ".length()) + " pin");
             return;
         }
-        if (!value.equals("1") && !value.equals("0")) {
-            throw invalid(path, Vfs.PIN_XATTR + " takes 1 (pin), 0 (unpin) or 'load OFFSET LENGTH'");
-        }
         paths.attrOf(rel);
-        if (value.equals("0")) {
-            if (!pins.pinned(rel)) {
-                throw new NoSuchXattrException(path, Vfs.PIN_XATTR);
-            }
-            pins.pin(rel, false);
-        } else {
-            pins.pin(rel, true);
+        if (setTag(pins, path, rel, value, Vfs.PIN_XATTR + " takes 1 (pin), 0 (unpin) or 'load OFFSET LENGTH'")) {
             log.info("pinned {}: its cached chunks are evicted last, on every node that shares the metadata", path);
         }
+    }
+
+    /**
+     * {@code peerfs tag --dataset}: "1" makes a backend directory a read-mostly dataset, "0"
+     * ends it (root only: it decides how fresh every user's view is). Result paths change
+     * through the mount, so they are not datasets.
+     */
+    private void dataset(String path, String rel, String value) throws IOException {
+        requireRoot(path, "tag --dataset");
+        if (value.equals("1")) {
+            if (paths.scratchAt(rel).isPresent() || !backend.statFresh(rel).isDirectory()) {
+                throw invalid(path, "only backend directories are datasets");
+            }
+            if (paths.isResult(rel)) {
+                throw invalid(path, "a result path changes through the mount: it cannot be a read-mostly dataset");
+            }
+        }
+        if (setTag(datasets, path, rel, value, Vfs.DATASET_XATTR + " takes 1 (tag) or 0 (untag)")) {
+            backend.invalidateTree(rel); // what was cached before lives --meta-ttl: read it again, then keep it
+            log.info("{} is a read-mostly dataset: its backend metadata is trusted for --dataset-ttl", path);
+        }
+    }
+
+    /**
+     * "1" tags {@code rel} in {@code set}, "0" untags it (it must be tagged itself).
+     *
+     * @return true when it tagged
+     */
+    private static boolean setTag(TagSet set, String path, String rel, String value, String usage) throws IOException {
+        if (!value.equals("1") && !value.equals("0")) {
+            throw invalid(path, usage);
+        }
+        if (value.equals("0")) {
+            if (!set.contains(rel)) {
+                throw new NoSuchXattrException(path, usage.substring(0, usage.indexOf(' ')));
+            }
+            set.set(rel, false);
+            return false;
+        }
+        set.set(rel, true);
+        return true;
     }
 
     /** EPERM unless the caller is root (or the daemon itself), with the reason in the log. */
@@ -279,9 +315,13 @@ final class ControlXattrs {
             out.put("why", "on the backend and not under a result path: read-only through the mount");
         }
         staged.ifPresent(s -> out.put("uploadPending", results.pending(s)));
-        String pin = pins.pinOf(rel);
+        String pin = pins.covering(rel);
         if (pin != null) {
             out.put("pinnedAt", "/" + pin);
+        }
+        String dataset = datasets.covering(rel);
+        if (dataset != null) {
+            out.put("datasetAt", "/" + dataset);
         }
         if (attr.isDirectory() && paths.scratchAt(rel).isEmpty()) {
             out.put("newNames", paths.isResult(rel + "/x") ? "result" : "scratch");

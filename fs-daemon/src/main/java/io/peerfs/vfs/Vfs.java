@@ -6,12 +6,14 @@ import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkStore;
 import io.peerfs.fetch.ChunkFetcher;
 import io.peerfs.fetch.HeldBytes;
+import io.peerfs.fetch.PinnedPaths;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
 import io.peerfs.meta.PathClass;
+import io.peerfs.meta.PathTag;
 import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -72,6 +74,12 @@ public final class Vfs {
      * chunks resident at their owners, loading them there if needed ({@code --cluster}).
      */
     public static final String PIN_XATTR = "user.peerfs.pin";
+    /**
+     * Set on a backend directory to "1" (root only): a read-mostly dataset, whose backend
+     * metadata is trusted for {@code --dataset-ttl} ({@code peerfs tag --dataset}); "0" ends
+     * it. Read on any path: the dataset that covers it.
+     */
+    public static final String DATASET_XATTR = "user.peerfs.dataset";
     /** Virtual xattr: {@code {"bytes":N,"cachedBytes":M}}, how much of a file this node's cache holds. */
     public static final String CACHED_XATTR = "user.peerfs.cached";
     public static final int O_ACCMODE = 3;
@@ -111,7 +119,10 @@ public final class Vfs {
     private final ResultTree resultTree;
     private final PathClasses paths;
     private final ControlXattrs control;
-    private final Pins pins;
+    /** Paths pinned in caches ({@code peerfs cache pin}). */
+    private final TagSet pins;
+    /** Read-mostly datasets ({@code peerfs tag --dataset}). */
+    private final TagSet datasets;
     private final Promotion promotion;
     private final Attributes attributes;
     private final LongSupplier clockNs;
@@ -136,10 +147,22 @@ public final class Vfs {
         this.promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
         this.clockNs = clockNs;
         this.paths = new PathClasses(backendCache, scratch, scratchFiles, results, config.resultPaths());
-        this.pins = new Pins(scratch, store);
-        fetcher.pinsFrom(pins);
+        this.pins = new TagSet(scratch, PathTag.PIN, store::releaseResident);
+        fetcher.pinsFrom(new PinnedPaths() {
+            @Override
+            public String pinOf(String p) {
+                return pins.covering(p);
+            }
+
+            @Override
+            public String pinOfNow(String p) {
+                return pins.coveringNow(p);
+            }
+        });
+        this.datasets = new TagSet(scratch, PathTag.DATASET, backendCache::invalidateTree);
+        backendCache.datasets(p -> datasets.covering(p) != null, config.datasetTtl());
         this.control = new ControlXattrs(paths, backendCache, scratch, sources, scratchFiles, results, promotion,
-                pins, status);
+                pins, datasets, status);
         this.attributes = new Attributes(paths, backendCache, scratch, scratchFiles, results, resultTree, control,
                 clockNs);
     }
@@ -151,6 +174,7 @@ public final class Vfs {
     public void reloadTags() throws IOException {
         paths.reloadTags();
         pins.reload();
+        datasets.reload();
     }
 
     /** What {@link #recover} found. */
@@ -365,7 +389,28 @@ public final class Vfs {
         if (h instanceof ResultHandle r) {
             return scratchFiles.read(r.file(), offset, dst);
         }
-        return sources.read(((SourceHandle) h).file(), offset, dst);
+        OpenFile f = ((SourceHandle) h).file();
+        return changedOnStore(f, () -> sources.read(f, offset, dst));
+    }
+
+    /** A read of a source file, which may fail with {@link FileChangedException}. */
+    @FunctionalInterface
+    private interface SourceRead<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs a read of a source file; when the backend file changed since it was opened (the
+     * read fails), what is cached of its metadata goes, so the next open sees the new version
+     * at once, even in a dataset trusted for long.
+     */
+    private <T> T changedOnStore(OpenFile f, SourceRead<T> read) throws IOException {
+        try {
+            return read.run();
+        } catch (io.peerfs.backend.FileChangedException e) {
+            backend.invalidate(f.path);
+            throw e;
+        }
     }
 
     /**
@@ -375,7 +420,8 @@ public final class Vfs {
      * (another kind of file, bytes on the cache disk or in two chunks): then {@link #read}.
      */
     public HeldBytes hold(long fh, long offset, int size) throws IOException {
-        return handle(fh) instanceof SourceHandle s ? sources.hold(s.file(), offset, size) : null;
+        return handle(fh) instanceof SourceHandle s ? changedOnStore(s.file(), () -> sources.hold(s.file(), offset, size))
+                : null;
     }
 
     /**

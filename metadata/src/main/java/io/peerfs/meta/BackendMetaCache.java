@@ -125,6 +125,9 @@ public final class BackendMetaCache implements AutoCloseable {
     private final Backend backend;
     private final Path dir;
     private final long ttlMs;
+    /** Which paths are in a read-mostly dataset, whose entries live {@link #datasetTtlMs}. */
+    private volatile java.util.function.Predicate<String> inDataset = path -> false;
+    private volatile long datasetTtlMs;
     private final LongSupplier clockMs;
     private final Options options;
     private final RocksDB db;
@@ -159,6 +162,21 @@ public final class BackendMetaCache implements AutoCloseable {
 
     public Duration ttl() {
         return Duration.ofMillis(ttlMs);
+    }
+
+    /**
+     * Trusts what is cached of paths {@code inDataset} accepts for {@code ttl} instead of the
+     * TTL (read-mostly datasets, {@code peerfs tag --dataset}): their attributes, listings,
+     * absent names and links, and an open's revalidation, are answered from the cache that long.
+     */
+    public void datasets(java.util.function.Predicate<String> inDataset, Duration ttl) {
+        this.inDataset = inDataset;
+        this.datasetTtlMs = ttl.toMillis();
+    }
+
+    /** How long an entry for {@code path} stays fresh. */
+    private long ttlOf(char kind, String path) {
+        return kind != 'F' && datasetTtlMs > ttlMs && inDataset.test(path) ? datasetTtlMs : ttlMs;
     }
 
     /**
@@ -200,7 +218,7 @@ public final class BackendMetaCache implements AutoCloseable {
     }
 
     private <T> Fresh<T> fresh(char kind, String path, Codec<T> codec) throws IOException {
-        if (ttlMs <= 0) {
+        if (ttlMs <= 0 && datasetTtlMs <= 0) {
             return null;
         }
         byte[] v = get(key(kind, path));
@@ -214,8 +232,14 @@ public final class BackendMetaCache implements AutoCloseable {
         return new Fresh<>(in.readBoolean() ? codec.read(in) : null);
     }
 
-    /** Attributes straight from the backend (used on open), refreshing the cache. */
+    /**
+     * Attributes straight from the backend (used on open), refreshing the cache; in a dataset,
+     * the cached ones while fresh (it does not change while jobs read it).
+     */
     public FileAttr statFresh(String path) throws IOException {
+        if (datasetTtlMs > ttlMs && inDataset.test(path)) {
+            return stat(path);
+        }
         return store('A', path, ATTR, () -> backend.statDirect(path));
     }
 
@@ -286,12 +310,13 @@ public final class BackendMetaCache implements AutoCloseable {
     }
 
     private <T> void put(char kind, String path, T value, Codec<T> codec) throws PeerFsException {
-        if (ttlMs <= 0) {
+        long ttl = ttlOf(kind, path);
+        if (ttl <= 0) {
             return;
         }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeLong(clockMs.getAsLong() + ttlMs);
+            out.writeLong(clockMs.getAsLong() + ttl);
             out.writeBoolean(value != null);
             if (value != null) {
                 codec.write(value, out);
@@ -360,7 +385,11 @@ public final class BackendMetaCache implements AutoCloseable {
         invalidate(path);
         try {
             for (char kind : new char[] {'A', 'L', 'S', 'X'}) {
-                db.deleteRange(writeOptions, key(kind, path + "/"), key(kind, path + "0")); // '0' follows '/'
+                if (path.isEmpty()) { // the root: every path of the kind
+                    db.deleteRange(writeOptions, key(kind, ""), key((char) (kind + 1), ""));
+                } else {
+                    db.deleteRange(writeOptions, key(kind, path + "/"), key(kind, path + "0")); // '0' follows '/'
+                }
             }
         } catch (RocksDBException e) {
             throw new PeerFsException("metadata cache " + dir + ": " + e.getMessage(), e);

@@ -62,6 +62,41 @@ class BackendMetaCacheTest {
     }
 
     @Test
+    void aDatasetIsTrustedForItsOwnTtlOpensIncludedAndOtherPathsAreNot() throws Exception {
+        Files.createDirectories(backendDir.resolve("ds/a"));
+        Files.writeString(backendDir.resolve("ds/a/f"), "hello");
+        Files.writeString(backendDir.resolve("other"), "x");
+        cache.datasets(p -> PathTag.covering(java.util.Set.of("ds"), p) != null, Duration.ofHours(1));
+        cache.list("ds/a");
+        cache.stat("ds/a/f");
+        cache.stat("other");
+        assertThrows(NoSuchFileException.class, () -> cache.stat("ds/a/missing")); // from the listing
+        long calls = backend.counts().metaCalls();
+        Files.writeString(backendDir.resolve("ds/a/f"), "changed on the store");
+        now.addAndGet(60_000); // far past --meta-ttl, within the dataset's
+        assertEquals(5, cache.statFresh("ds/a/f").size(), "an open in a dataset is answered by the cache");
+        assertEquals(List.of("f"), cache.list("ds/a"));
+        assertThrows(NoSuchFileException.class, () -> cache.stat("ds/a/missing"));
+        assertEquals(calls, backend.counts().metaCalls(), "a dataset epoch asks the store nothing");
+        cache.stat("other");
+        assertEquals(calls + 1, backend.counts().metaCalls(), "other paths live --meta-ttl");
+        cache.invalidateTree("ds");
+        assertEquals(20, cache.statFresh("ds/a/f").size(), "dropped (an untag): asked again");
+        cache.stat("other");
+        cache.invalidateTree("");
+        calls = backend.counts().metaCalls();
+        cache.stat("other");
+        cache.stat("ds/a/f");
+        assertEquals(calls + 4, backend.counts().metaCalls(),
+                "the root's tree is every path: other, ds/a/f and the directories above it asked again");
+        now.addAndGet(3_600_001);
+        cache.datasets(p -> false, Duration.ofHours(1));
+        calls = backend.counts().metaCalls();
+        cache.statFresh("ds/a/f");
+        assertEquals(calls + 1, backend.counts().metaCalls(), "past the dataset TTL, as any path");
+    }
+
+    @Test
     void absentPathsAreCachedToo() throws Exception {
         assertThrows(NoSuchFileException.class, () -> cache.stat("nope"));
         assertThrows(NoSuchFileException.class, () -> cache.stat("nope"));

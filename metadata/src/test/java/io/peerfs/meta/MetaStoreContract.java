@@ -374,7 +374,9 @@ public abstract class MetaStoreContract {
         assertEquals(java.util.Set.of("data/imagenet", ""), store.tagged(PathTag.PIN));
         assertEquals(java.util.Set.of("out"), store.resultTags());
         store.tag(PathTag.PIN, "", false);
+        store.tag(PathTag.DATASET, "data", true);
         assertEquals(java.util.Set.of("data/imagenet"), store.tagged(PathTag.PIN));
+        assertEquals(java.util.Set.of("data"), store.tagged(PathTag.DATASET));
         assertEquals(java.util.Set.of("out"), store.tagged(PathTag.RESULT));
     }
 

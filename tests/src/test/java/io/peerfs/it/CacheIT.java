@@ -156,6 +156,65 @@ class CacheIT {
         }
     }
 
+    /** Lists and reads every file below {@code dir} of the mount: one epoch of a training job. */
+    private static void epoch(PeerFsMount m, String dir) throws Exception {
+        try (Stream<Path> s = Files.walk(m.mountpoint.resolve(dir))) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) {
+                Files.readAllBytes(p);
+            }
+        }
+    }
+
+    private static long metaCalls(PeerFsMount m) throws Exception {
+        return m.status().path("backend").path("metaCalls").asLong();
+    }
+
+    @Test
+    void anEpochOverACachedDatasetAsksTheStoreNothingAndAnUntagSeesItsChanges() throws Exception {
+        for (String top : List.of("ds", "plain")) {
+            for (int d = 0; d < 4; d++) {
+                for (int f = 0; f < 10; f++) {
+                    write(backend.resolve(top + "/d" + d + "/f" + f), random(8192 + f, 100 * d + f));
+                }
+            }
+        }
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.createDirectories(backend.resolve("open"));
+        Files.setPosixFilePermissions(backend.resolve("open"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        try (PeerFsMount m = mount("--meta-ttl", "200ms", "--dataset-ttl", "1h").mount()) {
+            PeerFsMount.Run r = PeerFsMount.peerfs("tag", "--dataset", m.mountpoint.resolve("ds").toString());
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("read-mostly dataset /ds"), r.out());
+            epoch(m, "ds");
+            epoch(m, "plain");
+            m.awaitChunksStored();
+            Thread.sleep(600); // past --meta-ttl and the kernel's caches
+            long calls = metaCalls(m);
+            long bytes = m.backendBytesRead();
+            epoch(m, "ds");
+            assertEquals(calls, metaCalls(m), "an epoch over a cached dataset asks the store nothing");
+            Thread.sleep(600);
+            epoch(m, "plain");
+            assertTrue(metaCalls(m) >= calls + 40, "other paths are checked after --meta-ttl: " + (metaCalls(m) - calls));
+            assertEquals(bytes, m.backendBytesRead(), "both epochs read the cache");
+
+            write(backend.resolve("ds/d0/f0"), "changed on the store\n".getBytes());
+            Thread.sleep(600);
+            assertArrayEquals(random(8192, 0), Files.readAllBytes(m.mountpoint.resolve("ds/d0/f0")),
+                    "within --dataset-ttl the version cached is the one read");
+            PeerFsMount.Run denied = PermissionsIT.asNobody("setfattr -n user.peerfs.dataset -v 1 "
+                    + m.mountpoint.resolve("open"));
+            assertTrue(denied.exit() != 0 && denied.err().contains("Operation not permitted"), denied.err());
+            r = PeerFsMount.peerfs("tag", "--dataset", "--clear", m.mountpoint.resolve("ds").toString());
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.out().contains("not a dataset"), r.out());
+            Thread.sleep(600);
+            assertEquals("changed on the store\n", Files.readString(m.mountpoint.resolve("ds/d0/f0")),
+                    "untagged: the store's version at once");
+        }
+    }
+
     @Test
     void aFlippedByteInACachedChunkIsNeverReturned() throws Exception {
         byte[] data = random(3 * CHUNK, 3);
@@ -235,22 +294,48 @@ class CacheIT {
     }
 
     @Test
-    void aKilledDaemonWithAutoUnmountLeavesNoMountAndItsCacheIsConsistent() throws Exception {
+    void aKilledDaemonWithAutoUnmountLeavesAReadOnlyGuardAndItsCacheIsConsistent() throws Exception {
         byte[] data = random(4 * CHUNK, 5);
         write(backend.resolve("a"), data);
+        PeerFsMount mounted;
         try (PeerFsMount m = mount().mount()) {
+            mounted = m;
             assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("a")));
             m.kill9();
             for (int i = 0; i < 100 && m.isMounted(); i++) {
                 Thread.sleep(50);
             }
             assertFalse(m.isMounted());
-            m.mount();
+            assertTrue(m.isGuarded(), "the read-only guard is left where the mount was");
+            java.nio.file.FileSystemException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.nio.file.FileSystemException.class, () -> Files.writeString(m.mountpoint.resolve("out.txt"),
+                            "a job's result that must not land on the node's disk"));
+            assertTrue(String.valueOf(refused.getReason()).contains("Read-only file system"), refused.toString());
+            m.mount(); // over the guard
+            assertTrue(m.isMounted());
             assertArrayEquals(data, Files.readAllBytes(m.mountpoint.resolve("a")));
             assertEquals(0, m.backendBytesRead(), "chunks stored before the kill are reused");
             try (Stream<Path> s = Files.walk(m.cacheDir.resolve("chunks"))) {
                 assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".tmp-")));
             }
+        }
+        assertFalse(mounted.isMounted() || mounted.isGuarded(), "a clean unmount takes the guard away too");
+        try (Stream<Path> s = Files.list(mounted.mountpoint)) {
+            assertEquals(0, s.count(), "nothing was written to the directory beneath");
+        }
+    }
+
+    @Test
+    void peerfsUmountRemovesTheGuardOfADaemonThatDied() throws Exception {
+        write(backend.resolve("a"), random(100, 1));
+        try (PeerFsMount m = mount().mount()) {
+            m.kill9();
+            for (int i = 0; i < 100 && m.isMounted(); i++) {
+                Thread.sleep(50);
+            }
+            assertTrue(m.isGuarded());
+            m.umount();
+            assertFalse(m.isMounted() || m.isGuarded());
         }
     }
 

@@ -35,7 +35,8 @@ class CliErrorsIT {
                 "expected a 'peerfs: ...' line containing '" + words + "', got: " + r.err());
         assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), "no stack trace: " + r.err());
         assertTrue(r.err().lines().count() <= 2, "one line (plus a usage hint): " + r.err());
-        assertFalse(new PeerFsMount(backend, mnt, tmp.resolve("cache")).isMounted(), "nothing may stay mounted");
+        PeerFsMount probe = new PeerFsMount(backend, mnt, tmp.resolve("cache"));
+        assertFalse(probe.isMounted() || probe.isGuarded(), "nothing may stay mounted, the read-only guard included");
     }
 
     private String[] mountArgs(String... extra) {
@@ -145,7 +146,8 @@ class CliErrorsIT {
             assertFalse(shown.contains("p4ss") || shown.contains("p@ss") || shown.contains("w0rd"),
                     "the password is never shown: " + shown);
         }
-        assertFalse(new PeerFsMount(backend, mnt, tmp.resolve("cache")).isMounted());
+        PeerFsMount probe = new PeerFsMount(backend, mnt, tmp.resolve("cache"));
+        assertFalse(probe.isMounted() || probe.isGuarded());
     }
 
     @Test

@@ -95,6 +95,7 @@ class CrashLoopIT {
                     round, delayMs, autoUnmount, results.size(), scratch.size());
             if (autoUnmount) {
                 assertTrue(!m.isMounted(), "auto-unmount left a mount behind");
+                assertTrue(m.isGuarded(), "the read-only guard keeps writers off the node's own directory");
             }
         }
         try (PeerFsMount m = new PeerFsMount(backend, tmp.resolve("mnt"), tmp.resolve("cache"), "--chunk-size",

@@ -100,6 +100,7 @@ class LauncherIT {
         } finally {
             PeerFsMount.peerfs("umount", mnt.toString());
         }
-        assertTrue(!new PeerFsMount(backend, mnt, cache).isMounted());
+        PeerFsMount probe = new PeerFsMount(backend, mnt, cache);
+        assertTrue(!probe.isMounted() && !probe.isGuarded(), "unmounted, the read-only guard too");
     }
 }

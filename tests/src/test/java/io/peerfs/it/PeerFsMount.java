@@ -107,9 +107,19 @@ final class PeerFsMount implements AutoCloseable {
         return status().path("daemon").path("pid").asLong();
     }
 
+    /** True when a PeerFS (FUSE) mount is at the mountpoint, live or stale. */
     boolean isMounted() throws IOException {
+        return mountsHere().stream().anyMatch(l -> l.contains(" - fuse.peerfs "));
+    }
+
+    /** True when the read-only guard a daemon mounts under its FUSE mount is there. */
+    boolean isGuarded() throws IOException {
+        return mountsHere().stream().anyMatch(l -> l.contains(" - tmpfs peerfs-guard "));
+    }
+
+    private List<String> mountsHere() throws IOException {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .anyMatch(l -> l.split(" ")[4].equals(mountpoint.toString()));
+                .filter(l -> l.split(" ")[4].equals(mountpoint.toString())).toList();
     }
 
     void umount() throws IOException, InterruptedException {
@@ -137,10 +147,11 @@ final class PeerFsMount implements AutoCloseable {
     @Override
     public void close() throws Exception {
         printDaemonLog();
-        if (isMounted()) {
+        if (isMounted() || isGuarded()) { // a killed daemon's guard too: the temporary folder must come free
             Run r = peerfs("umount", mountpoint.toString());
             if (r.exit() != 0) {
                 new ProcessBuilder("fusermount", "-u", "-z", mountpoint.toString()).start().waitFor();
+                new ProcessBuilder("umount", "-l", mountpoint.toString()).start().waitFor();
             }
         }
     }

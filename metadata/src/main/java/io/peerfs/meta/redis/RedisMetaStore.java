@@ -713,6 +713,7 @@ public final class RedisMetaStore implements MetaStore {
         return key(switch (kind) {
             case RESULT -> "t";
             case PIN -> "p";
+            case DATASET -> "ds";
         });
     }
 

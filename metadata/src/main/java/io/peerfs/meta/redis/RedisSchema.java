@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
  * n             set of the node ids that may have open files (pruned as their u: sets go)
  * t             set of result-tagged paths
  * p             set of paths pinned in caches ({@code peerfs cache pin})
+ * ds            set of read-mostly dataset paths ({@code peerfs tag --dataset})
  * m             hash: node id → heartbeat ms (8 bytes) + peer address
  * c             hash: cluster settings every mount must agree on
  * </pre>

@@ -213,6 +213,7 @@ public final class RocksDbMetaStore implements MetaStore {
         return switch (kind) {
             case RESULT -> 't';
             case PIN -> 'p';
+            case DATASET -> 'D';
         };
     }
 
