@@ -403,13 +403,18 @@ public final class ChunkFetcher implements AutoCloseable {
 
     /**
      * Warmup of one chunk: into this node's store (from its owner or the backend, whatever
-     * {@code --keep-peer-chunks} says), or with {@code atOwner} into its owner's store (this
-     * node keeps a copy as for any read).
+     * {@code --keep-peer-chunks} says), or with {@code atOwner} into its owner's store: the
+     * owner is asked to load it (LOAD) and sends nothing back, so a cluster warmup costs this
+     * node's link nothing; when it does not answer, this node reads it through the owner or
+     * the next one and keeps a copy, as for any read.
      *
      * @return false when the store that should keep it could not
      */
     public boolean warm(ChunkRef ref, boolean atOwner) throws IOException {
         PeerSource p = peers;
+        if (atOwner && p != null && !p.ownedHere(ref.key()) && p.load(ref)) {
+            return true;
+        }
         if (store.contains(ref.key())) {
             keepIfPinned(ref, pins.pinOf(pathOf(ref)));
             return true;

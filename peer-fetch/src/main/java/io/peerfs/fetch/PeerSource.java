@@ -34,4 +34,12 @@ public interface PeerSource {
     default boolean keep(ChunkRef ref) throws IOException {
         return false;
     }
+
+    /**
+     * Asks the chunk's owner to load it into its cache if it lacks it, sending nothing back
+     * ({@code peerfs warmup --cluster}); false when no owner but this node, or it did not.
+     */
+    default boolean load(ChunkRef ref) throws IOException {
+        return false;
+    }
 }

@@ -67,6 +67,11 @@ public final class PeerNetwork implements PeerSource, MetaRouting.Router, io.pee
         return askOwner(ref, owner -> client.keep(owner, ref), timeoutMs + LOAD_GRACE_MS);
     }
 
+    @Override
+    public boolean load(ChunkRef ref) throws IOException {
+        return ref.shareable() && askOwner(ref, owner -> client.load(owner, ref), timeoutMs + LOAD_GRACE_MS);
+    }
+
     /**
      * Sends the chunk's owner a request answered by OK; false when this node owns it (or none
      * does) or the owner did not answer OK in {@code waitMs}.

@@ -26,6 +26,13 @@ public sealed interface PeerRequest {
     record Keep(long id, ChunkRef ref) implements PeerRequest {
     }
 
+    /**
+     * Load the chunk of a backend file into this node's cache if it is not there, sending
+     * nothing back but OK ({@code peerfs warmup --cluster}: the asker keeps no copy).
+     */
+    record Load(long id, ChunkRef ref) implements PeerRequest {
+    }
+
     /** A scratch chunk this node holds; never read from the backend. */
     record Held(long id, ChunkKey key) implements PeerRequest {
     }

@@ -114,6 +114,8 @@ public final class PeerService {
             evict(e, reply);
         } else if (request instanceof PeerRequest.Keep k) {
             keep(k, reply);
+        } else if (request instanceof PeerRequest.Load l) {
+            load(l, reply);
         } else if (request instanceof PeerRequest.Free f) {
             free(f, reply);
         } else if (request instanceof PeerRequest.Pull p) {
@@ -146,6 +148,19 @@ public final class PeerService {
             reply.ok();
         } catch (IOException | RuntimeException ex) {
             reply.error(ex.toString());
+        }
+    }
+
+    /** Loads a chunk of a backend file into the cache if it is not there. */
+    private void load(PeerRequest.Load l, Reply reply) {
+        try {
+            if (fetcher.loadLocally(l.ref())) {
+                reply.ok();
+            } else {
+                reply.error("not stored: the cache did not keep " + l.ref().backendPath());
+            }
+        } catch (IOException | RuntimeException e) {
+            reply.error(e.toString());
         }
     }
 

@@ -266,10 +266,13 @@ class PeerIT {
         dropPageCache();
         long backendBefore = sum("backend", "bytesRead");
         long deviceBefore = deviceBytesRead();
+        long fetchedBefore = nodes.get(0).status().path("peers").path("bytesFetched").asLong();
         PeerFsMount.Run warm = PeerFsMount.peerfs("warmup", "--cluster", nodes.get(0).mountpoint.resolve("warm")
                 .toString());
         assertEquals(0, warm.exit(), warm.err());
         assertTrue(warm.out().contains("warmed 4 of 4 files") && warm.out().contains("owners"), warm.out());
+        assertEquals(fetchedBefore, nodes.get(0).status().path("peers").path("bytesFetched").asLong(),
+                "the owners load their chunks (LOAD) and send the warming node nothing");
         assertBackendReadOnce("cluster warmup", backendBefore, deviceBefore, (long) files * size, files);
         long owned = 0;
         for (PeerFsMount n : nodes) {

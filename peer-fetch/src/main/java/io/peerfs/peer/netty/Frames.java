@@ -27,6 +27,8 @@ import javax.crypto.spec.SecretKeySpec;
  * EVICT      c→s  as GET                                    drop the cached chunk (not a scratch one); answered by OK
  * KEEP       c→s  as GET                                    load the chunk if missing and keep it resident for the pin
  *                                                            covering its path; answered by OK, or ERROR when not kept
+ * LOAD       c→s  as GET                                    load the chunk into the server's cache if missing; answered by
+ *                                                            OK once there (warmup --cluster: no bytes to the client)
  * OK         s→c  reqId:i64
  * CHUNK      s→c  reqId:i64 length:i32 blocks:i32 crc32c[blocks]:i32 body[length] (sha256[32] without TLS)
  * ERROR      s→c  reqId:i64 msgLen:u16 msg                   msg "draining: …": the server is being drained, ask
@@ -60,6 +62,7 @@ final class Frames {
     static final byte PULL = 16;
     static final byte EVICT = 17;
     static final byte KEEP = 18;
+    static final byte LOAD = 19;
     static final byte ERROR = 12;
     static final byte META_GET = 20;
     static final byte META = 21;

@@ -96,7 +96,7 @@ public final class NettyPeerClient implements AutoCloseable {
 
     /** Asks the peer at {@code address} to drop its cached copy of a chunk; completes on its OK. */
     public CompletableFuture<ByteBuf> evict(String address, ChunkRef ref) {
-        return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, Frames.EVICT, id, ref));
+        return order(address, ref, Frames.EVICT);
     }
 
     /**
@@ -104,10 +104,20 @@ public final class NettyPeerClient implements AutoCloseable {
      * its path's pin; completes on its OK, fails on its ERROR.
      */
     public CompletableFuture<ByteBuf> keep(String address, ChunkRef ref) {
-        return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, Frames.KEEP, id, ref));
+        return order(address, ref, Frames.KEEP);
     }
 
-    /** A GET, EVICT or KEEP: the chunk named by its file, version and offset (the server checks the key). */
+    /** Asks the peer at {@code address} to load a chunk into its cache if it lacks it; completes on its OK. */
+    public CompletableFuture<ByteBuf> load(String address, ChunkRef ref) {
+        return order(address, ref, Frames.LOAD);
+    }
+
+    /** A request about a chunk answered by OK (or ERROR). */
+    private CompletableFuture<ByteBuf> order(String address, ChunkRef ref, byte type) {
+        return send(address, Frames.OK, ref.key(), -1, (id, ch) -> chunkRequest(ch, type, id, ref));
+    }
+
+    /** A GET, EVICT, KEEP or LOAD: the chunk named by its file, version and offset (the server checks the key). */
     private static ByteBuf chunkRequest(Channel ch, byte type, long id, ChunkRef ref) {
         byte[] path = ref.backendPath().getBytes(StandardCharsets.UTF_8);
         return Frames.start(ch.alloc(), type, 8 + 16 + 8 + 4 + 8 + 8 + 2 + path.length)

@@ -294,14 +294,27 @@ public final class NettyPeerServer implements AutoCloseable {
             return inFlight < MAX_IN_FLIGHT && answering.get() < maxAnswering && ctx.channel().isWritable();
         }
 
-        /** Held back by the answers of other connections, which do not wake this one: looks again soon. */
+        /**
+         * Held back by the answers of other connections, which do not wake this one: looks again
+         * soon. The count is read again here, after this connection found it at the bound: an
+         * answer of another event loop may have freed a slot in between, and then nothing else
+         * would wake requests parked with reading paused (a CI run saw that connection stall), so
+         * they are served at once.
+         */
         private void retryWhenOthersAnswered(ChannelHandlerContext ctx) {
-            if (!retryScheduled && !waiting.isEmpty() && answering.get() >= maxAnswering) {
+            if (retryScheduled || waiting.isEmpty()) {
+                return;
+            }
+            Runnable retry = () -> {
+                retryScheduled = false;
+                serveWaiting(ctx);
+            };
+            if (answering.get() >= maxAnswering) {
                 retryScheduled = true;
-                ctx.executor().schedule(() -> {
-                    retryScheduled = false;
-                    serveWaiting(ctx);
-                }, ANSWERING_RETRY_MS, TimeUnit.MILLISECONDS);
+                ctx.executor().schedule(retry, ANSWERING_RETRY_MS, TimeUnit.MILLISECONDS);
+            } else if (inFlight < MAX_IN_FLIGHT && ctx.channel().isWritable()) {
+                retryScheduled = true; // its own answers and writability wake it otherwise
+                ctx.executor().execute(retry);
             }
         }
 

@@ -27,6 +27,7 @@ final class RequestDecoder {
                 case Frames.GET -> new PeerRequest.Get(frame.readLong(), chunk(frame, maxChunk));
                 case Frames.EVICT -> new PeerRequest.Evict(frame.readLong(), chunk(frame, maxChunk));
                 case Frames.KEEP -> new PeerRequest.Keep(frame.readLong(), chunk(frame, maxChunk));
+                case Frames.LOAD -> new PeerRequest.Load(frame.readLong(), chunk(frame, maxChunk));
                 case Frames.HELD -> new PeerRequest.Held(frame.readLong(), key(frame));
                 case Frames.FREE -> new PeerRequest.Free(frame.readLong(), frame.readLong(), key(frame));
                 case Frames.PULL -> new PeerRequest.Pull(frame.readLong(), frame.readLong(), key(frame));
@@ -48,7 +49,7 @@ final class RequestDecoder {
         return ChunkKey.fromBytes(key);
     }
 
-    /** The chunk a GET, EVICT or KEEP names (after its request id), checked against its key. */
+    /** The chunk a GET, EVICT, KEEP or LOAD names (after its request id), checked against its key. */
     private static ChunkRef chunk(ByteBuf frame, int maxChunk) throws ProtocolException {
         ChunkKey key = key(frame);
         long offset = frame.readLong();
