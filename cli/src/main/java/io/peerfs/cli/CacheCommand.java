@@ -106,9 +106,9 @@ public final class CacheCommand implements Callable<Integer> {
         @Option(names = "--cluster", description = "Load and keep each chunk at its owner (no copy on this node).")
         boolean cluster;
 
-        @Option(names = "--threads", paramLabel = "N", defaultValue = "4",
-                description = "Ranges loaded at once (default ${DEFAULT-VALUE}).")
-        int threads;
+        @Option(names = "--threads", paramLabel = "N",
+                description = "Ranges loaded at once (default 4; with --cluster 16).")
+        Integer threads;
 
         @Override
         public Integer call() throws Exception {
@@ -125,10 +125,11 @@ public final class CacheCommand implements Callable<Integer> {
                 PathXattrs.set(abs, "peerfs.pin", "1");
             }
             if (cluster) {
-                return WarmupCommand.load(spec, paths, threads, "peerfs.pin", (off, len) -> "load " + off + " " + len,
-                        "pinned %d of %d files, %s in %.1f s (%s/s), kept by each chunk's owner");
+                return WarmupCommand.load(spec, paths, WarmupCommand.threads(threads, true), "peerfs.pin",
+                        (off, len) -> "load " + off + " " + len, "pinned %d of %d files, %s in %.1f s (%s/s), kept by each chunk's owner");
             }
-            return WarmupCommand.load(spec, paths, threads, "peerfs.warmup", (off, len) -> off + " " + len,
+            return WarmupCommand.load(spec, paths, WarmupCommand.threads(threads, false), "peerfs.warmup",
+                    (off, len) -> off + " " + len,
                     "pinned %d of %d files, %s in %.1f s (%s/s), kept in this node's cache");
         }
     }

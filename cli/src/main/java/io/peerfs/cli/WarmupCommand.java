@@ -39,9 +39,15 @@ public final class WarmupCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "PATH", description = "Files or directories on a PeerFS mount.")
     List<Path> paths;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "4",
-            description = "Ranges loaded at once (default ${DEFAULT-VALUE}).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Ranges loaded at once (default 4; with --cluster 16: the owners load in parallel, and"
+                    + " each range's chunks are loaded one after another).")
+    Integer threads;
+
+    /** {@code --threads} as given, else the default for where the chunks go. */
+    static int threads(Integer given, boolean cluster) {
+        return given != null ? given : cluster ? 16 : 4;
+    }
 
     @Option(names = "--cluster", description = "Load each chunk into its owner's cache (rendezvous hashing), so"
             + " the whole cluster is warm with each chunk read from the backend once.")
@@ -64,12 +70,12 @@ public final class WarmupCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (check) {
-            checkThreads(threads);
+            checkThreads(threads(threads, false));
             int code = check(targets(paths), out);
             out.flush();
             return code;
         }
-        return load(spec, paths, threads, "peerfs.warmup", (off, len) -> off + " " + len + (cluster ? " owner" : ""),
+        return load(spec, paths, threads(threads, cluster), "peerfs.warmup", (off, len) -> off + " " + len + (cluster ? " owner" : ""),
                 cluster ? "warmed %d of %d files, %s in %.1f s (%s/s) into the owners' caches"
                         : "warmed %d of %d files, %s in %.1f s (%s/s)");
     }

@@ -72,8 +72,10 @@ class PackagingIT {
     static void purge() throws Exception {
         if (deb != null) {
             for (String m : List.of("mnt-t", "mnt-fstab", "mnt-unit", "mnt-pod")) {
-                if (isMounted(tmp.resolve(m))) {
-                    PeerFsMount.command("umount", "-l", tmp.resolve(m).toString());
+                while (!mountsAt(tmp.resolve(m)).isEmpty()) { // the FUSE mount, then a guard beneath
+                    if (PeerFsMount.command("umount", "-l", tmp.resolve(m).toString()).exit() != 0) {
+                        break;
+                    }
                 }
             }
             PeerFsMount.command("dpkg", "-P", "peerfs");
@@ -87,9 +89,26 @@ class PackagingIT {
         return PeerFsMount.command(cmd);
     }
 
+    /** True when the PeerFS (FUSE) mount is at {@code mnt}. */
     static boolean isMounted(Path mnt) throws IOException {
+        return mountsAt(mnt).stream().anyMatch(l -> l.contains(" - fuse.peerfs "));
+    }
+
+    private static List<String> mountsAt(Path mnt) throws IOException {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
-                .anyMatch(l -> l.split(" ")[4].equals(mnt.toString()));
+                .filter(l -> l.split(" ")[4].equals(mnt.toString())).toList();
+    }
+
+    /**
+     * True once nothing is mounted at {@code mnt} (within 10 s): after umount(8) returns, the
+     * daemon notices, exits and takes its read-only guard away a moment later.
+     */
+    static boolean nothingMountedSoon(Path mnt) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!mountsAt(mnt).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        return mountsAt(mnt).isEmpty();
     }
 
     @Test
@@ -170,7 +189,7 @@ class PackagingIT {
         long pid = new PeerFsMount(backend, mnt, tmp.resolve("cache-t")).pid();
         Run umount = run("umount", mnt.toString());
         assertEquals(0, umount.exit(), umount.err());
-        assertFalse(isMounted(mnt));
+        assertTrue(nothingMountedSoon(mnt), "unmounted, the read-only guard too");
         ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
     }
 
@@ -185,7 +204,7 @@ class PackagingIT {
         assertArrayEquals(second, Files.readAllBytes(mnt.resolve("data/second.bin")));
         Run umount = run("umount", mnt.toString());
         assertEquals(0, umount.exit(), umount.err());
-        assertFalse(isMounted(mnt));
+        assertTrue(nothingMountedSoon(mnt), "unmounted, the read-only guard too");
     }
 
     @Test
@@ -222,7 +241,7 @@ class PackagingIT {
             assertArrayEquals(first, Files.readAllBytes(mnt.resolve("data/first.bin")));
             daemon.destroy(); // SIGTERM, as systemctl stop
             assertTrue(daemon.waitFor(60, TimeUnit.SECONDS), "the daemon exits on SIGTERM");
-            assertFalse(isMounted(mnt), "and unmounts");
+            assertTrue(mountsAt(mnt).isEmpty(), "and unmounts, the read-only guard too");
             assertTrue(Files.readString(tmp.resolve("unit.log")).contains("effective configuration"),
                     "logs go to stdout, which systemd sends to the journal");
         } finally {
@@ -256,7 +275,7 @@ class PackagingIT {
             Run preStop = run("/usr/bin/peerfs", "umount", "--lazy", mnt.toString());
             assertEquals(0, preStop.exit(), preStop.err());
             assertTrue(pod.waitFor(60, TimeUnit.SECONDS), "the pod's process ends after the preStop unmount");
-            assertFalse(isMounted(mnt));
+            assertTrue(mountsAt(mnt).isEmpty(), "unmounted, the read-only guard too");
             assertNotEquals(0, run("/usr/bin/peerfs", "status", mnt.toString()).exit(), "not ready once unmounted");
         } finally {
             pod.destroyForcibly();
