@@ -151,7 +151,7 @@ final class ControlXattrs {
             return;
         }
         paths.attrOf(rel);
-        if (setTag(pins, path, rel, value, Vfs.PIN_XATTR + " takes 1 (pin), 0 (unpin) or 'load OFFSET LENGTH'")) {
+        if (setTag(pins, path, rel, value, Vfs.PIN_XATTR, "1 (pin), 0 (unpin) or 'load OFFSET LENGTH'")) {
             log.info("pinned {}: its cached chunks are evicted last, on every node that shares the metadata", path);
         }
     }
@@ -171,24 +171,26 @@ final class ControlXattrs {
                 throw invalid(path, "a result path changes through the mount: it cannot be a read-mostly dataset");
             }
         }
-        if (setTag(datasets, path, rel, value, Vfs.DATASET_XATTR + " takes 1 (tag) or 0 (untag)")) {
+        if (setTag(datasets, path, rel, value, Vfs.DATASET_XATTR, "1 (tag) or 0 (untag)")) {
             backend.invalidateTree(rel); // what was cached before lives --meta-ttl: read it again, then keep it
             log.info("{} is a read-mostly dataset: its backend metadata is trusted for --dataset-ttl", path);
         }
     }
 
     /**
-     * "1" tags {@code rel} in {@code set}, "0" untags it (it must be tagged itself).
+     * "1" tags {@code rel} in {@code set}, "0" untags it (it must be tagged itself), as xattr
+     * {@code name} set to {@code value} asks; {@code values} says what it takes.
      *
      * @return true when it tagged
      */
-    private static boolean setTag(TagSet set, String path, String rel, String value, String usage) throws IOException {
+    private static boolean setTag(TagSet set, String path, String rel, String value, String name, String values)
+            throws IOException {
         if (!value.equals("1") && !value.equals("0")) {
-            throw invalid(path, usage);
+            throw invalid(path, name + " takes " + values);
         }
         if (value.equals("0")) {
             if (!set.contains(rel)) {
-                throw new NoSuchXattrException(path, usage.substring(0, usage.indexOf(' ')));
+                throw new NoSuchXattrException(path, name);
             }
             set.set(rel, false);
             return false;
