@@ -4,7 +4,6 @@ import io.peerfs.backend.PosixException;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
-import io.peerfs.meta.PathClass;
 import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -38,18 +37,16 @@ final class Attributes {
     private final BackendMetaCache backend;
     private final MetaStore scratch;
     private final ScratchFiles scratchFiles;
-    private final ResultFiles results;
     private final ResultTree resultTree;
     private final ControlXattrs control;
     private final LongSupplier clockNs;
 
     Attributes(PathClasses paths, BackendMetaCache backend, MetaStore scratch, ScratchFiles scratchFiles,
-               ResultFiles results, ResultTree resultTree, ControlXattrs control, LongSupplier clockNs) {
+               ResultTree resultTree, ControlXattrs control, LongSupplier clockNs) {
         this.paths = paths;
         this.backend = backend;
         this.scratch = scratch;
         this.scratchFiles = scratchFiles;
-        this.results = results;
         this.resultTree = resultTree;
         this.control = control;
         this.clockNs = clockNs;
@@ -57,27 +54,32 @@ final class Attributes {
 
     void chmod(String path, int mode) throws IOException {
         String rel = Vfs.rel(path);
-        UnaryOperator<Inode> change = i -> i.withMode(mode, clockNs.getAsLong());
-        Optional<Inode> s = paths.scratchOrResult("chmod", path);
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else {
-            resultTree.setAttributes(rel, change, b -> b.setMode(rel, mode));
-        }
+        change(paths.forChange("chmod", path), rel, i -> i.withMode(mode, clockNs.getAsLong()),
+                b -> b.setMode(rel, mode));
     }
 
     /** Changes owner and group; {@code -1} (as an unsigned 32-bit value too) leaves one as it is. */
     void chown(String path, long uid, long gid) throws IOException {
         String rel = Vfs.rel(path);
-        UnaryOperator<Inode> change = i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid,
-                unchanged(gid) ? i.gid() : (int) gid, clockNs.getAsLong());
-        Optional<Inode> s = paths.scratchOrResult("chown", path);
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else {
-            resultTree.setAttributes(rel, change,
-                    b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
+        change(paths.forChange("chown", path), rel,
+                i -> i.withOwner(unchanged(uid) ? i.uid() : (int) uid, unchanged(gid) ? i.gid() : (int) gid,
+                        clockNs.getAsLong()),
+                b -> b.setOwner(rel, unchanged(uid) ? -1 : (int) uid, unchanged(gid) ? -1 : (int) gid));
+    }
+
+    /**
+     * Changes a path's attributes: a scratch record in the MetaStore from the record its
+     * lookup read (compare-and-set), else on the backend through the {@link ResultTree}.
+     *
+     * @return the scratch record after the change; empty for a result path
+     */
+    private Optional<Inode> change(Node.Changeable n, String rel, UnaryOperator<Inode> change,
+                                   ResultTree.BackendChange onBackend) throws IOException {
+        if (n instanceof Node.Scratch s) {
+            return Optional.of(scratch.modify(s.inode().ino(), s.inode(), change));
         }
+        resultTree.setAttributes(rel, change, onBackend);
+        return Optional.empty();
     }
 
     private static boolean unchanged(long id) {
@@ -89,15 +91,12 @@ final class Attributes {
         String rel = Vfs.rel(path);
         UnaryOperator<Inode> change = i -> i.withTimes(atimeNs == Vfs.OMIT ? i.atimeNs() : atimeNs,
                 mtimeNs == Vfs.OMIT ? i.mtimeNs() : mtimeNs, clockNs.getAsLong());
-        Optional<Inode> s = paths.scratchOrResult("utimens", path);
-        if (s.isPresent()) {
-            scratchFiles.timesSet(scratch.modify(s.get().ino(), s.get(), change));
-            return;
-        }
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        resultTree.setAttributes(rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
-        if (staged.isPresent()) {
-            scratchFiles.timesSet(scratch.get(staged.get().ino).orElseThrow());
+        Node.Changeable n = paths.forChange("utimens", path);
+        Optional<Inode> changed = change(n, rel, change, b -> b.setTimes(rel, atimeNs, mtimeNs));
+        if (changed.isPresent()) {
+            scratchFiles.timesSet(changed.get());
+        } else if (n instanceof Node.Staged st) {
+            scratchFiles.timesSet(scratch.get(st.file().ino).orElseThrow());
         }
     }
 
@@ -130,15 +129,15 @@ final class Attributes {
 
     private Map<String, byte[]> xattrsOf(String path) throws IOException {
         String rel = Vfs.rel(path);
-        Optional<Inode> s = paths.scratchAt(rel);
-        return s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
+        return xattrsOf(paths.resolve(rel), rel);
     }
 
-    /** The xattrs at a path that has no scratch name: a result file staged here, or the backend's. */
-    private Map<String, byte[]> xattrsOutsideScratch(String rel) throws IOException {
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
-        return current.isPresent() ? current.get().xattrs() : backend.xattrs(rel);
+    /** The xattrs of a resolved path. */
+    private Map<String, byte[]> xattrsOf(Node n, String rel) throws IOException {
+        if (n instanceof Node.Scratch s) {
+            return s.inode().xattrs();
+        }
+        return n instanceof Node.Staged st ? st.inode().xattrs() : backend.xattrs(rel);
     }
 
     /** Sets a {@code user.} xattr; {@code flags} as setxattr(2) (create, replace). Also tags and persists. */
@@ -148,8 +147,8 @@ final class Attributes {
         }
         String rel = Vfs.rel(path);
         requireUserNamespace(path, name);
-        Optional<Inode> s = paths.scratchOrResult("setxattr", path);
-        Map<String, byte[]> before = s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel);
+        Node.Changeable n = paths.forChange("setxattr", path);
+        Map<String, byte[]> before = xattrsOf(n, rel);
         boolean present = before.containsKey(name);
         if ((flags & XATTR_CREATE) != 0 && present) {
             throw new FileAlreadyExistsException(path, null, "xattr " + name + " exists");
@@ -167,8 +166,8 @@ final class Attributes {
             x.put(name, value);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
+        if (n instanceof Node.Scratch s) {
+            scratch.modify(s.inode().ino(), s.inode(), change);
         } else {
             resultTree.setXattr(rel, name, value, change);
         }
@@ -180,11 +179,8 @@ final class Attributes {
             control.untag(path);
             return;
         }
-        Optional<Inode> s = paths.scratchAt(rel);
-        if (!(s.isPresent() ? s.get().xattrs() : xattrsOutsideScratch(rel)).containsKey(name)) {
-            if (s.isEmpty()) {
-                paths.classOutsideScratch(rel); // ENOENT before ENODATA
-            }
+        Node n = paths.resolve(rel);
+        if (!xattrsOf(n, rel).containsKey(name)) {
             throw new NoSuchXattrException(path, name);
         }
         UnaryOperator<Inode> change = i -> {
@@ -192,13 +188,10 @@ final class Attributes {
             x.remove(name);
             return i.withXattrs(x, clockNs.getAsLong());
         };
-        if (s.isPresent()) {
-            scratch.modify(s.get().ino(), s.get(), change);
-        } else if (paths.classOutsideScratch(rel) == PathClass.RESULT) {
-            resultTree.setAttributes(rel, change, b -> b.removeXattr(rel, name));
-        } else {
+        if (!(n instanceof Node.Changeable c)) {
             throw paths.refuse("removexattr", path);
         }
+        change(c, rel, change, b -> b.removeXattr(rel, name));
     }
 
     /** What one xattr takes of {@link #XATTR_SPACE}. */

@@ -73,17 +73,51 @@ final class PathClasses {
         }
     }
 
+    /**
+     * What the existing path {@code rel} is, from one lookup in each place it may live (the
+     * MetaStore, the files staged here, the backend's metadata cache), in that order.
+     *
+     * @throws NoSuchFileException when neither side has it
+     */
+    Node resolve(String rel) throws IOException {
+        Optional<Inode> s = scratchAt(rel);
+        return s.isPresent() ? new Node.Scratch(s.get()) : resolveOutsideScratch(rel);
+    }
+
+    /** {@link #resolve} of a path known to have no scratch name. */
+    private Node resolveOutsideScratch(String rel) throws IOException {
+        Optional<ResultFiles.Staged> staged = results.staged(rel);
+        if (staged.isPresent()) {
+            Optional<Inode> current = results.current(staged.get());
+            if (current.isPresent()) {
+                return new Node.Staged(staged.get(), current.get());
+            }
+            return new Node.Result(backend.stat(rel)); // discarded meanwhile: the backend's file, if any
+        }
+        FileAttr attr = backend.stat(rel);
+        return isResult(rel) ? new Node.Result(attr) : new Node.Source(attr);
+    }
+
+    /**
+     * {@link #resolve} for a change named {@code op} at the kernel path {@code path}: the one
+     * place where a change to source data is refused (EROFS, logged).
+     */
+    Node.Changeable forChange(String op, String path) throws IOException {
+        Node n = resolve(Vfs.rel(path));
+        if (n instanceof Node.Changeable c) {
+            return c;
+        }
+        throw refuse(op, path);
+    }
+
     /** The attributes at a path: scratch, a result file staged here (its unsaved size), or the backend's. */
     FileAttr attrOf(String rel) throws IOException {
-        Optional<Inode> s = scratchAt(rel);
-        return s.isPresent() ? s.get().attr() : attrOutsideScratch(rel);
+        return resolve(rel).attr();
     }
 
     /** The attributes at a path that has no scratch name: a result file staged here, or the backend's. */
     private FileAttr attrOutsideScratch(String rel) throws IOException {
-        Optional<ResultFiles.Staged> staged = results.staged(rel);
-        Optional<Inode> current = staged.isPresent() ? results.current(staged.get()) : Optional.empty();
-        return current.isPresent() ? current.get().attr() : backend.stat(rel);
+        return resolveOutsideScratch(rel).attr();
     }
 
     /** True when a change at the existing non-scratch path {@code rel} goes to the backend. */
@@ -91,23 +125,34 @@ final class PathClasses {
         return whyResult(rel).isPresent();
     }
 
-    /** True when a new name at {@code rel} is a result file (else it is scratch). */
-    boolean newNameIsResult(String rel) throws IOException {
-        return isResult(rel) && scratchAt(Vfs.parent(rel)).isEmpty();
+    /**
+     * Where a rename puts its new name {@code rel}, with one lookup of it and one of its
+     * directory (which must be one).
+     *
+     * @param scratch a scratch name is there (the MetaStore's rename replaces it)
+     * @param result the name is or becomes a result file (staged here, or new under a result path in a backend directory)
+     * @param overSource a source file is there, which a rename may not replace
+     */
+    record Destination(boolean scratch, boolean result, boolean overSource) {
     }
 
-    /** The class of an existing path, for changes; NoSuchFileException when neither side has it. */
-    PathClass classOf(String rel) throws IOException {
-        return scratchAt(rel).isPresent() ? PathClass.SCRATCH : classOutsideScratch(rel);
-    }
-
-    /** {@link #classOf} of a path known to have no scratch name: RESULT or SOURCE. */
-    PathClass classOutsideScratch(String rel) throws IOException {
-        if (results.staged(rel).isPresent()) {
-            return PathClass.RESULT;
+    Destination destination(String rel) throws IOException {
+        String parent = Vfs.parent(rel);
+        Optional<Inode> scratchParent = scratchAt(parent);
+        FileAttr parentAttr = scratchParent.isPresent() ? scratchParent.get().attr() : attrOutsideScratch(parent);
+        if (!parentAttr.isDirectory()) {
+            throw new NotDirectoryException(parent);
         }
-        backend.stat(rel);
-        return isResult(rel) ? PathClass.RESULT : PathClass.SOURCE;
+        if (scratchAt(rel).isPresent()) {
+            return new Destination(true, false, false);
+        }
+        boolean result = results.staged(rel).isPresent() || isResult(rel) && scratchParent.isEmpty();
+        return new Destination(false, result, !result && sourceAt(rel).isPresent());
+    }
+
+    /** The class of an existing path; NoSuchFileException when neither side has it. */
+    PathClass classOf(String rel) throws IOException {
+        return resolve(rel).pathClass();
     }
 
     /**
@@ -133,21 +178,6 @@ final class PathClasses {
             throw new FileAlreadyExistsException(rel);
         }
         return PathClass.RESULT;
-    }
-
-    /**
-     * Where a change at the kernel path {@code path} goes, from one scratch lookup: its scratch
-     * record (present), or the result tree (empty). Source data is refused; a missing name is
-     * ENOENT. The record is the one to compare-and-set from ({@link MetaStore#modify(long, Inode,
-     * java.util.function.UnaryOperator)}).
-     */
-    Optional<Inode> scratchOrResult(String op, String path) throws IOException {
-        String rel = Vfs.rel(path);
-        Optional<Inode> s = scratchAt(rel);
-        if (s.isEmpty() && classOutsideScratch(rel) != PathClass.RESULT) {
-            throw refuse(op, path);
-        }
-        return s;
     }
 
     /** The error for any change to source data, logged (at most once a second) with how to write instead. */

@@ -163,7 +163,7 @@ public final class Vfs {
         backendCache.datasets(p -> datasets.covering(p) != null, config.datasetTtl());
         this.control = new ControlXattrs(paths, backendCache, scratch, sources, scratchFiles, results, promotion,
                 pins, datasets, status);
-        this.attributes = new Attributes(paths, backendCache, scratch, scratchFiles, results, resultTree, control,
+        this.attributes = new Attributes(paths, backendCache, scratch, scratchFiles, resultTree, control,
                 clockNs);
     }
 
@@ -505,36 +505,32 @@ public final class Vfs {
     }
 
     public void truncate(String path, long size) throws IOException {
-        String rel = rel(path);
-        Optional<Inode> scratchRecord = paths.scratchOrResult("truncate", path);
-        if (scratchRecord.isEmpty()) {
-            if (paths.attrOf(rel).isDirectory()) {
-                throw PosixException.of(PosixException.EISDIR, path, null);
-            }
-            Optional<ResultFiles.Opened> staged = results.open(rel);
-            if (staged.isEmpty()) {
-                resultTree.truncate(rel, size); // truncate(2) is atomic on the backend too
-                return;
-            }
-            ResultFiles.Staged s = staged.get().staged();
+        Node.Changeable n = paths.forChange("truncate", path);
+        if (n.isDirectory()) {
+            throw PosixException.of(PosixException.EISDIR, path, null);
+        }
+        if (n instanceof Node.Scratch s) {
+            OpenScratch f = scratchFiles.open(s.inode());
             try {
-                scratchFiles.truncate(staged.get().file(), size);
-                results.changed(s);
-                results.flush(s, staged.get().file());
+                scratchFiles.truncate(f, size);
             } finally {
-                results.release(s, staged.get().file());
+                scratchFiles.release(f);
             }
             return;
         }
-        Inode inode = scratchRecord.get();
-        if (inode.isDirectory()) {
-            throw PosixException.of(PosixException.EISDIR, path, null);
+        String rel = rel(path);
+        Optional<ResultFiles.Opened> staged = n instanceof Node.Staged ? results.open(rel) : Optional.empty();
+        if (staged.isEmpty()) {
+            resultTree.truncate(rel, size); // truncate(2) is atomic on the backend too
+            return;
         }
-        OpenScratch f = scratchFiles.open(inode);
+        ResultFiles.Staged s = staged.get().staged();
         try {
-            scratchFiles.truncate(f, size);
+            scratchFiles.truncate(staged.get().file(), size);
+            results.changed(s);
+            results.flush(s, staged.get().file());
         } finally {
-            scratchFiles.release(f);
+            results.release(s, staged.get().file());
         }
     }
 
@@ -600,16 +596,15 @@ public final class Vfs {
     }
 
     public void link(String from, String to) throws IOException {
-        String fromRel = rel(from);
+        Node.Changeable n = paths.forChange("link", from);
         String toRel = rel(to);
-        Optional<Inode> s = paths.scratchOrResult("link", from);
-        if (s.isEmpty()) {
-            requireSameClass(from, to, paths.newName(toRel) == PathClass.RESULT);
-            resultTree.link(fromRel, toRel);
+        if (n instanceof Node.Scratch s) {
+            requireSameClass(from, to, paths.newName(toRel) == PathClass.SCRATCH);
+            scratch.link(s.inode().ino(), toRel, clockNs.getAsLong());
             return;
         }
-        requireSameClass(from, to, paths.newName(toRel) == PathClass.SCRATCH);
-        scratch.link(s.get().ino(), toRel, clockNs.getAsLong());
+        requireSameClass(from, to, paths.newName(toRel) == PathClass.RESULT);
+        resultTree.link(rel(from), toRel);
     }
 
     /** Scratch and result data live in different places: moving between them is EXDEV, as across mounts. */
@@ -620,51 +615,42 @@ public final class Vfs {
     }
 
     public void unlink(String path) throws IOException {
-        String rel = rel(path);
-        Optional<Inode> s = paths.scratchOrResult("unlink", path);
-        if (s.isEmpty()) {
-            if (paths.attrOf(rel).isDirectory()) {
-                throw PosixException.of(PosixException.EISDIR, path, null);
-            }
-            resultTree.remove(rel);
-            return;
-        }
-        Inode inode = s.get();
-        if (inode.isDirectory()) {
+        Node.Changeable n = paths.forChange("unlink", path);
+        if (n.isDirectory()) {
             throw PosixException.of(PosixException.EISDIR, path, null);
         }
-        scratchFiles.deleteIfUnused(scratch.unlink(rel, clockNs.getAsLong()));
+        if (n instanceof Node.Scratch) {
+            scratchFiles.deleteIfUnused(scratch.unlink(rel(path), clockNs.getAsLong()));
+        } else {
+            resultTree.remove(rel(path));
+        }
     }
 
     public void rmdir(String path) throws IOException {
+        Node.Changeable n = paths.forChange("rmdir", path);
+        if (!n.isDirectory()) {
+            throw new NotDirectoryException(path);
+        }
         String rel = rel(path);
-        Optional<Inode> s = paths.scratchOrResult("rmdir", path);
-        if (s.isEmpty()) {
-            if (!paths.attrOf(rel).isDirectory()) {
-                throw new NotDirectoryException(path);
-            }
-            if (!scratch.list(rel).isEmpty()) {
+        List<String> inside = scratch.list(rel);
+        if (!(n instanceof Node.Scratch s)) {
+            if (!inside.isEmpty()) {
                 throw new java.nio.file.DirectoryNotEmptyException(path); // scratch names inside it
             }
             removeResultDir(rel);
             return;
         }
-        Inode inode = s.get();
-        if (!inode.isDirectory()) {
-            throw new NotDirectoryException(path);
-        }
-        List<String> inside = scratch.list(rel);
         if (HiddenNames.onlyHidden(inside)) {
-            for (String n : inside) { // removed while open: the open handles keep their data
+            for (String name : inside) { // removed while open: the open handles keep their data
                 try {
-                    scratchFiles.deleteIfUnused(scratch.unlink(rel + "/" + n, clockNs.getAsLong()));
+                    scratchFiles.deleteIfUnused(scratch.unlink(rel + "/" + name, clockNs.getAsLong()));
                 } catch (NoSuchFileException e) {
                     // its release removed it meanwhile
                 }
             }
         }
         scratch.unlink(rel, clockNs.getAsLong());
-        scratch.delete(inode.ino());
+        scratch.delete(s.inode().ino());
     }
 
     /**
@@ -696,31 +682,23 @@ public final class Vfs {
     }
 
     public void rename(String from, String to) throws IOException {
+        Node.Changeable n = paths.forChange("rename", from);
         String fromRel = rel(from);
         String toRel = rel(to);
-        PathClass c = paths.classOf(fromRel);
-        FileAttr parent = paths.attrOf(parent(toRel));
-        if (!parent.isDirectory()) {
-            throw new NotDirectoryException(parent(toRel));
-        }
-        boolean toScratch = paths.scratchAt(toRel).isPresent();
-        boolean toResult = !toScratch && (results.staged(toRel).isPresent() || paths.newNameIsResult(toRel));
-        if (c == PathClass.RESULT) {
-            requireSameClass(from, to, toResult);
-            if (paths.attrOf(fromRel).isDirectory() && !scratch.list(fromRel).isEmpty()) {
+        PathClasses.Destination dest = paths.destination(toRel);
+        if (!(n instanceof Node.Scratch)) {
+            requireSameClass(from, to, dest.result());
+            if (n.isDirectory() && !scratch.list(fromRel).isEmpty()) {
                 throw PosixException.of(PosixException.EXDEV, from, to); // scratch names inside it stay
             }
             resultTree.rename(fromRel, toRel);
             followRename(fromRel, toRel);
             return;
         }
-        if (c == PathClass.SOURCE) {
-            throw paths.refuse("rename", from);
-        }
-        if (!toScratch && paths.sourceAt(toRel).isPresent() && !toResult) {
+        if (dest.overSource()) {
             throw paths.refuse("rename over", to);
         }
-        requireSameClass(from, to, !toResult);
+        requireSameClass(from, to, !dest.result());
         Optional<Inode> replaced = scratch.rename(fromRel, toRel, clockNs.getAsLong());
         if (replaced.isPresent()) {
             if (replaced.get().isDirectory()) {
@@ -790,9 +768,8 @@ public final class Vfs {
      * directories are writable, because new names in them become scratch entries.
      */
     public void access(String path, int mask) throws IOException {
-        String rel = rel(path);
-        FileAttr a = paths.attrOf(rel);
-        if ((mask & 2) != 0 && !a.isDirectory() && paths.classOf(rel) == PathClass.SOURCE) {
+        Node n = paths.resolve(rel(path));
+        if ((mask & 2) != 0 && !n.isDirectory() && n instanceof Node.Source) {
             throw paths.refuse("write access to", path);
         }
     }

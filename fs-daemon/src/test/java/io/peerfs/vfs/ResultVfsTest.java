@@ -114,17 +114,15 @@ class ResultVfsTest {
     }
 
     private MetaStore countingCallsAfterClose(MetaStore real) {
-        return (MetaStore) java.lang.reflect.Proxy.newProxyInstance(MetaStore.class.getClassLoader(),
-                new Class<?>[] {MetaStore.class}, (proxy, method, args) -> {
-                    if (metaClosed.get()) {
-                        callsAfterClose.incrementAndGet();
-                    }
-                    try {
-                        return method.invoke(real, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        return new io.peerfs.meta.ForwardingMetaStore(real) {
+            @Override
+            protected <T> T call(String op, Call<T> call) throws java.io.IOException {
+                if (metaClosed.get()) {
+                    callsAfterClose.incrementAndGet();
+                }
+                return call.run();
+            }
+        };
     }
 
     private static ByteBuffer bytes(byte[] b) {

@@ -86,29 +86,31 @@ class ScratchVfsTest {
     }
 
     private MetaStore withHookAfterLookup(MetaStore real) {
-        return (MetaStore) java.lang.reflect.Proxy.newProxyInstance(MetaStore.class.getClassLoader(),
-                new Class<?>[] {MetaStore.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("openElsewhere")) {
-                        return openOnAnotherNode.get();
-                    }
-                    if (method.getName().equals("closed")) {
-                        if (closesFail.get()) {
-                            throw new io.peerfs.PeerFsException("metadata store unreachable");
-                        }
-                        closesRecorded.add((Long) args[0]);
-                    }
-                    Object result;
-                    try {
-                        result = method.invoke(real, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                    Runnable hook = method.getName().equals("lookup") ? afterLookup.getAndSet(null) : null;
-                    if (hook != null) {
-                        hook.run();
-                    }
-                    return result;
-                });
+        return new io.peerfs.meta.ForwardingMetaStore(real) {
+            @Override
+            public boolean openElsewhere(long ino) {
+                return openOnAnotherNode.get();
+            }
+
+            @Override
+            public java.util.Optional<Inode> closed(long ino) throws java.io.IOException {
+                if (closesFail.get()) {
+                    throw new io.peerfs.PeerFsException("metadata store unreachable");
+                }
+                closesRecorded.add(ino);
+                return super.closed(ino);
+            }
+
+            @Override
+            public java.util.Optional<Inode> lookup(String path) throws java.io.IOException {
+                java.util.Optional<Inode> found = super.lookup(path);
+                Runnable hook = afterLookup.getAndSet(null);
+                if (hook != null) {
+                    hook.run();
+                }
+                return found;
+            }
+        };
     }
 
     private void closeQuietly(long fh) {

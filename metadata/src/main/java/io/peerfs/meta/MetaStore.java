@@ -12,7 +12,7 @@ import java.util.Optional;
  * <p>Every method is atomic: a concurrent reader sees a change whole or not at all.
  * Failures use the {@link java.nio.file} exceptions ({@code FileAlreadyExistsException},
  * {@code NoSuchFileException}, {@code DirectoryNotEmptyException}, {@code NotDirectoryException})
- * plus {@code FileSystemException} with the strerror text as reason for EISDIR and EINVAL.
+ * plus {@code PosixException} carrying the errno for EISDIR and EINVAL.
  * Implementations: {@code RocksDbMetaStore} (embedded, one node) and {@code RedisMetaStore} (shared by a
  * cluster); both pass {@code MetaStoreContract}.
  */

@@ -109,7 +109,15 @@ class LibfuseVersionsIT {
                 assertEquals(source.length, direct, "bytes read with direct I/O of " + cache);
                 // into memfd slots libfuse splices into the kernel, where a pipe holds a reply
                 assertEquals(spliced ? "spliced" : "copied", fuse.path("readReplies").asText(), fuse.toString());
-                assertEquals(spliced ? source.length : 0, fuse.path("bytesSpliced").asLong(), fuse.toString());
+                long splicedBytes = fuse.path("bytesSpliced").asLong();
+                if (spliced) {
+                    // every byte once, and now and then a few pages the kernel asks for again (a
+                    // CI run saw 12 KiB more), answered from the slot that still holds them
+                    assertTrue(splicedBytes >= source.length && splicedBytes < source.length + (1 << 20),
+                            fuse.toString());
+                } else {
+                    assertEquals(0, splicedBytes, fuse.toString());
+                }
                 assertEquals(0, fuse.path("bytesFromMemory").asLong(), "all from the cache disk: " + fuse);
             }
             // libfuse 2's buffers are malloc'd: page-aligned only by chance (a CI run saw 10 of
