@@ -382,15 +382,29 @@ public final class Vfs {
      * @return bytes read; 0 at end of file
      */
     public int read(long fh, long offset, ByteBuffer dst) throws IOException {
+        return ((ReadResult.Filled) read(fh, offset, dst.remaining(), false, fromDisk -> dst)).length();
+    }
+
+    /**
+     * One read of up to {@code size} bytes from {@code offset}: with {@code mayHold}, bytes of a
+     * source file already in memory with a file descriptor are held there (fetched first when
+     * not on this node yet) for a reply to hand to the kernel without a copy; otherwise, and for
+     * bytes on the cache disk or in two chunks, they are read into the buffer {@code into} gives.
+     */
+    public ReadResult read(long fh, long offset, int size, boolean mayHold, ReadResult.Into into)
+            throws IOException {
         Handle h = handle(fh);
-        if (h instanceof ScratchHandle s) {
-            return scratchFiles.read(s.file(), offset, dst);
+        if (h instanceof SourceHandle s) {
+            OpenFile f = s.file();
+            HeldBytes held = mayHold ? changedOnStore(f, () -> sources.hold(f, offset, size)) : null;
+            if (held != null) {
+                return new ReadResult.Held(held);
+            }
+            ByteBuffer dst = into.buffer(() -> sources.readsFromCacheDisk(f, offset));
+            return new ReadResult.Filled(changedOnStore(f, () -> sources.read(f, offset, dst)));
         }
-        if (h instanceof ResultHandle r) {
-            return scratchFiles.read(r.file(), offset, dst);
-        }
-        OpenFile f = ((SourceHandle) h).file();
-        return changedOnStore(f, () -> sources.read(f, offset, dst));
+        OpenScratch f = h instanceof ScratchHandle s ? s.file() : ((ResultHandle) h).file();
+        return new ReadResult.Filled(scratchFiles.read(f, offset, into.buffer(() -> false)));
     }
 
     /** A read of a source file, which may fail with {@link FileChangedException}. */
@@ -411,27 +425,6 @@ public final class Vfs {
             backend.invalidate(f.path);
             throw e;
         }
-    }
-
-    /**
-     * The {@code size} bytes from {@code offset} of a source file where they already are in
-     * memory with a file descriptor, held there until closed (fetched first when not on this
-     * node yet), so a reply can be handed to the kernel without a copy; null when they are not
-     * (another kind of file, bytes on the cache disk or in two chunks): then {@link #read}.
-     */
-    public HeldBytes hold(long fh, long offset, int size) throws IOException {
-        return handle(fh) instanceof SourceHandle s ? changedOnStore(s.file(), () -> sources.hold(s.file(), offset, size))
-                : null;
-    }
-
-    /**
-     * Whether a read at {@code offset} will be served from this node's cache disk (a source
-     * file's chunk that is stored and not held in memory), which the store reads with direct
-     * I/O into a page-aligned buffer. A hint for the FUSE layer's choice of buffer: a wrong
-     * answer costs speed, never correctness.
-     */
-    public boolean readsFromCacheDisk(long fh, long offset) throws IOException {
-        return handle(fh) instanceof SourceHandle s && sources.readsFromCacheDisk(s.file(), offset);
     }
 
     /** Writes all of {@code src} at {@code offset} of a scratch or result file open for writing. */

@@ -5,8 +5,8 @@ import io.peerfs.backend.Credentials;
 import io.peerfs.backend.FsStats;
 import io.peerfs.backend.PosixException;
 import io.peerfs.meta.FileAttr;
-import io.peerfs.fetch.HeldBytes;
 import io.peerfs.vfs.Caller;
+import io.peerfs.vfs.ReadResult;
 import io.peerfs.vfs.Vfs;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -216,15 +216,13 @@ final class FuseOps {
     int readBuf(String path, Pointer bufp, long size, long offset, Pointer fi) {
         ReadBuffers buffers = replies;
         return guard("read", path, () -> {
-            if (buffers.splicing()) {
-                HeldBytes held = vfs.hold(fh(fi), offset, (int) size);
-                if (held != null) {
-                    buffers.hand(bufp, held);
-                    return 0;
+            try (ReadBuffers.Reply reply = buffers.reply(size)) {
+                ReadResult r = vfs.read(fh(fi), offset, (int) size, buffers.splicing(), reply::bytes);
+                if (r instanceof ReadResult.Held held) {
+                    buffers.hand(bufp, held.bytes());
+                } else {
+                    reply.hand(bufp, ((ReadResult.Filled) r).length());
                 }
-            }
-            try (ReadBuffers.Reply reply = buffers.open(size, () -> vfs.readsFromCacheDisk(fh(fi), offset))) {
-                reply.hand(bufp, vfs.read(fh(fi), offset, reply.bytes()));
                 return 0;
             }
         });

@@ -3,6 +3,7 @@ package io.peerfs.daemon.fuse;
 import com.kenai.jffi.MemoryIO;
 import io.peerfs.fetch.ChunkMemory;
 import io.peerfs.fetch.HeldBytes;
+import io.peerfs.vfs.ReadResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -115,12 +116,6 @@ final class ReadBuffers implements AutoCloseable {
     private final LongAdder bytesHeld = new LongAdder();
     private final AtomicBoolean slotFailureLogged = new AtomicBoolean();
 
-    /** Whether a reply's bytes come from the cache disk (asked only when the reply is memory). */
-    @FunctionalInterface
-    interface FromDisk {
-        boolean ask() throws IOException;
-    }
-
     /** A FUSE thread's memfd, mapped; only that thread touches it while it lives. */
     private static final class Slot {
         final int tid;
@@ -136,22 +131,45 @@ final class ReadBuffers implements AutoCloseable {
         }
     }
 
-    /** One reply being filled: {@link #bytes}, then {@link #hand} to libfuse, then {@link #close}. */
+    /**
+     * One reply: {@link #bytes} when it is filled here (not held bytes), then {@link #hand} to
+     * libfuse, then {@link #close}.
+     */
     final class Reply implements AutoCloseable {
-        private final Pointer mem;
         private final long size;
-        private final Slot slot; // null: a C allocation, freed unless handed
+        private Pointer mem;
+        private Slot slot; // null: a C allocation, freed unless handed
         private boolean handed;
 
-        private Reply(Pointer mem, long size, Slot slot) {
-            this.mem = mem;
+        private Reply(long size) {
             this.size = size;
-            this.slot = slot;
         }
 
-        /** The buffer to fill, {@code size} bytes, page-aligned unless the bytes come from memory. */
-        ByteBuffer bytes() {
+        /**
+         * The buffer to fill, {@code size} bytes: this thread's slot when splicing, otherwise a C
+         * allocation, page-aligned if {@code fromDisk} says the bytes come from the cache disk.
+         */
+        ByteBuffer bytes(ReadResult.FromDisk fromDisk) throws IOException {
+            if (mem == null) {
+                take(fromDisk);
+            }
             return MemoryIO.getInstance().newDirectByteBuffer(mem.address(), (int) size);
+        }
+
+        private void take(ReadResult.FromDisk fromDisk) throws IOException {
+            if (splicing && size >= SPLICE_MIN) {
+                try {
+                    slot = slot(size);
+                    mem = slot.mem;
+                    return;
+                } catch (IOException e) {
+                    // out of file descriptors or memory for a slot: this reply is copied, as without splice
+                    if (!slotFailureLogged.getAndSet(true)) {
+                        log.warn("a read reply is copied instead of spliced (logged once): {}", e.getMessage());
+                    }
+                }
+            }
+            mem = fromDisk.ask() ? allocateAligned(size) : allocate(size);
         }
 
         /**
@@ -159,6 +177,9 @@ final class ReadBuffers implements AutoCloseable {
          * libfuse owns the vector (and a memory buffer) from here on.
          */
         void hand(Pointer bufp, int length) throws IOException {
+            if (mem == null) {
+                take(() -> false); // nothing was read into it (none of PeerFS's reads end so)
+            }
             Pointer vec = libc.calloc(1, BUFVEC_ALLOC);
             if (vec == null) {
                 throw new IOException("no memory for a read reply");
@@ -179,7 +200,7 @@ final class ReadBuffers implements AutoCloseable {
 
         @Override
         public void close() {
-            if (slot == null && !handed) {
+            if (mem != null && slot == null && !handed) {
                 libc.free(mem);
             }
         }
@@ -305,23 +326,9 @@ final class ReadBuffers implements AutoCloseable {
         }
     }
 
-    /**
-     * A reply buffer of {@code size} bytes: this thread's slot when splicing, otherwise a C
-     * allocation, page-aligned if {@code fromDisk} says the bytes come from the cache disk.
-     */
-    Reply open(long size, FromDisk fromDisk) throws IOException {
-        if (splicing && size >= SPLICE_MIN) {
-            try {
-                Slot s = slot(size);
-                return new Reply(s.mem, size, s);
-            } catch (IOException e) {
-                // out of file descriptors or memory for a slot: this reply is copied, as without splice
-                if (!slotFailureLogged.getAndSet(true)) {
-                    log.warn("a read reply is copied instead of spliced (logged once): {}", e.getMessage());
-                }
-            }
-        }
-        return new Reply(fromDisk.ask() ? allocateAligned(size) : allocate(size), size, null);
+    /** A reply of {@code size} bytes; its buffer is taken when it is first asked for. */
+    Reply reply(long size) {
+        return new Reply(size);
     }
 
     private Slot slot(long size) throws IOException {

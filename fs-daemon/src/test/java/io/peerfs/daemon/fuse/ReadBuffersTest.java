@@ -49,8 +49,8 @@ class ReadBuffersTest {
 
     private Vec reply(long size, byte[] content, boolean fromDisk) throws Exception {
         Pointer bufp = Memory.allocateDirect(runtime, 8, true);
-        try (ReadBuffers.Reply r = buffers.open(size, () -> fromDisk)) {
-            ByteBuffer b = r.bytes();
+        try (ReadBuffers.Reply r = buffers.reply(size)) {
+            ByteBuffer b = r.bytes(() -> fromDisk);
             assertEquals(size, b.capacity());
             b.put(content);
             r.hand(bufp, content.length);
@@ -135,8 +135,8 @@ class ReadBuffersTest {
                 try {
                     byte[] mine = TestBytes.random(MIB, 10 + me);
                     Pointer bufp = Memory.allocateDirect(runtime, 8, true);
-                    try (ReadBuffers.Reply r = buffers.open(MIB, () -> true)) {
-                        r.bytes().put(mine);
+                    try (ReadBuffers.Reply r = buffers.reply(MIB)) {
+                        r.bytes(() -> true).put(mine);
                         both.countDown();
                         both.await();
                         r.hand(bufp, MIB);
