@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The mount's control interface: the virtual {@code user.peerfs.*} xattrs behind
- * {@code peerfs status, info, tag, persist, warmup, gc} ({@link Vfs#STATUS_XATTR} and the
+ * {@code peerfs status, info, tag, persist, warmup, gc} ({@link XattrNames#STATUS_XATTR} and the
  * others), and the result tag {@link ResultPaths#TAG_XATTR}. Other xattr names are the
  * files' own, kept by {@link Vfs}.
  */
@@ -37,7 +37,7 @@ final class ControlXattrs {
     private final TagSet pins;
     private final TagSet datasets;
     private final Supplier<byte[]> status;
-    /** Bytes {@link Vfs#EVICT_XATTR} dropped from this node's cache since the start. */
+    /** Bytes {@link XattrNames#EVICT_XATTR} dropped from this node's cache since the start. */
     private final java.util.concurrent.atomic.LongAdder evicted = new java.util.concurrent.atomic.LongAdder();
     /** Starts or ends draining this node; null for a node on its own. */
     private volatile java.util.function.Consumer<Boolean> drain;
@@ -62,24 +62,24 @@ final class ControlXattrs {
     /** The value of a control xattr at {@code path}; empty when {@code name} is a file's own. */
     Optional<byte[]> get(String path, String name) throws IOException {
         String rel = Vfs.rel(path);
-        if (path.equals("/") && name.equals(Vfs.STATUS_XATTR)) {
+        if (path.equals("/") && name.equals(XattrNames.STATUS_XATTR)) {
             return Optional.of(status.get());
         }
-        if (name.equals(Vfs.EVICT_XATTR)) { // on any path of the mount: this node's total
+        if (name.equals(XattrNames.EVICT_XATTR)) { // on any path of the mount: this node's total
             return Optional.of(Long.toString(evicted.sum()).getBytes(StandardCharsets.US_ASCII));
         }
-        if (path.equals("/") && name.equals(Vfs.GC_XATTR)) {
+        if (path.equals("/") && name.equals(XattrNames.GC_XATTR)) {
             return Optional.of(Integer.toString(lastGc).getBytes(StandardCharsets.US_ASCII));
         }
-        if (name.equals(Vfs.INFO_XATTR)) {
+        if (name.equals(XattrNames.INFO_XATTR)) {
             return Optional.of(info(rel));
         }
-        if (name.equals(Vfs.CACHED_XATTR)) {
+        if (name.equals(XattrNames.CACHED_XATTR)) {
             return Optional.of(cached(path, rel));
         }
-        if (name.equals(Vfs.PIN_XATTR) || name.equals(Vfs.DATASET_XATTR)) {
+        if (name.equals(XattrNames.PIN_XATTR) || name.equals(XattrNames.DATASET_XATTR)) {
             paths.attrOf(rel);
-            String tag = (name.equals(Vfs.PIN_XATTR) ? pins : datasets).covering(rel);
+            String tag = (name.equals(XattrNames.PIN_XATTR) ? pins : datasets).covering(rel);
             if (tag == null) {
                 throw new NoSuchXattrException(path, name);
             }
@@ -101,11 +101,11 @@ final class ControlXattrs {
         String rel = Vfs.rel(path);
         if (name.equals(ResultPaths.TAG_XATTR)) {
             tag(path, new String(value, StandardCharsets.UTF_8).strip());
-        } else if (name.equals(Vfs.GC_XATTR) && rel.isEmpty()) {
+        } else if (name.equals(XattrNames.GC_XATTR) && rel.isEmpty()) {
             int freed = scratchFiles.freeUnreferencedChunks();
             lastGc = freed;
             log.info("gc: removed {} scratch chunks no file uses", freed);
-        } else if (name.equals(Vfs.EVICT_XATTR)) {
+        } else if (name.equals(XattrNames.EVICT_XATTR)) {
             String v = new String(value, StandardCharsets.US_ASCII).strip();
             if (!v.isEmpty() && !v.equals("cluster")) {
                 throw PosixException.of(PosixException.EINVAL, path, null);
@@ -116,7 +116,7 @@ final class ControlXattrs {
                     evicted.add(sources.evict(new OpenFile(rel, attr, sources.chunkSize()), v.equals("cluster")));
                 }
             }
-        } else if (name.equals(Vfs.DRAIN_XATTR) && rel.isEmpty()) {
+        } else if (name.equals(XattrNames.DRAIN_XATTR) && rel.isEmpty()) {
             requireRoot(path, "drain");
             String v = new String(value, StandardCharsets.US_ASCII).strip();
             if (drain == null || !(v.equals("1") || v.equals("0"))) {
@@ -125,13 +125,13 @@ final class ControlXattrs {
                 throw PosixException.of(PosixException.EINVAL, path, null);
             }
             drain.accept(v.equals("1"));
-        } else if (name.equals(Vfs.PIN_XATTR)) {
+        } else if (name.equals(XattrNames.PIN_XATTR)) {
             pin(path, rel, new String(value, StandardCharsets.US_ASCII).strip());
-        } else if (name.equals(Vfs.DATASET_XATTR)) {
+        } else if (name.equals(XattrNames.DATASET_XATTR)) {
             dataset(path, rel, new String(value, StandardCharsets.US_ASCII).strip());
-        } else if (name.equals(Vfs.WARMUP_XATTR)) {
+        } else if (name.equals(XattrNames.WARMUP_XATTR)) {
             warm(path, rel, new String(value, StandardCharsets.US_ASCII));
-        } else if (name.equals(Vfs.PERSIST_XATTR)) {
+        } else if (name.equals(XattrNames.PERSIST_XATTR)) {
             promotion.persist(rel);
             paths.reloadTags();
         } else {
@@ -151,7 +151,7 @@ final class ControlXattrs {
             return;
         }
         paths.attrOf(rel);
-        if (setTag(pins, path, rel, value, Vfs.PIN_XATTR, "1 (pin), 0 (unpin) or 'load OFFSET LENGTH'")) {
+        if (setTag(pins, path, rel, value, XattrNames.PIN_XATTR, "1 (pin), 0 (unpin) or 'load OFFSET LENGTH'")) {
             log.info("pinned {}: its cached chunks are evicted last, on every node that shares the metadata", path);
         }
     }
@@ -171,7 +171,7 @@ final class ControlXattrs {
                 throw invalid(path, "a result path changes through the mount: it cannot be a read-mostly dataset");
             }
         }
-        if (setTag(datasets, path, rel, value, Vfs.DATASET_XATTR, "1 (tag) or 0 (untag)")) {
+        if (setTag(datasets, path, rel, value, XattrNames.DATASET_XATTR, "1 (tag) or 0 (untag)")) {
             backend.invalidateTree(rel); // what was cached before lives --meta-ttl: read it again, then keep it
             log.info("{} is a read-mostly dataset: its backend metadata is trusted for --dataset-ttl", path);
         }

@@ -156,7 +156,7 @@ class ResultVfsTest {
     }
 
     private JsonNode info(String path) throws Exception {
-        return new ObjectMapper().readTree(vfs.getxattr(path, Vfs.INFO_XATTR));
+        return new ObjectMapper().readTree(vfs.getxattr(path, XattrNames.INFO_XATTR));
     }
 
     private static void awaitTrue(String what, java.util.function.BooleanSupplier cond) throws InterruptedException {
@@ -380,9 +380,9 @@ class ResultVfsTest {
         byte[] big = TestBytes.random(3 * CHUNK + 1, 3);
         writeFile("/run/sub/big", big);
         vfs.symlink("sub/big", "/run/link", ME);
-        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run/sub", Vfs.PERSIST_XATTR, "1".getBytes(), 0),
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run/sub", XattrNames.PERSIST_XATTR, "1".getBytes(), 0),
                 "a directory inside a scratch directory is persisted with its parent");
-        vfs.setxattr("/run", Vfs.PERSIST_XATTR, "1".getBytes(), 0);
+        vfs.setxattr("/run", XattrNames.PERSIST_XATTR, "1".getBytes(), 0);
         assertArrayEquals(big, Files.readAllBytes(backendDir.resolve("run/sub/big")));
         assertEquals("sub/big", Files.readSymbolicLink(backendDir.resolve("run/link")).toString());
         assertEquals("rwxr-x---", PosixFilePermissions.toString(
@@ -395,7 +395,7 @@ class ResultVfsTest {
         assertEquals(4, store.stats().chunks());
         writeFile("/run/after", "x".getBytes());
         assertEquals("x", Files.readString(backendDir.resolve("run/after")), "new files below it are result files");
-        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run", Vfs.PERSIST_XATTR, "1".getBytes(), 0));
+        assertThrows(FileSystemException.class, () -> vfs.setxattr("/run", XattrNames.PERSIST_XATTR, "1".getBytes(), 0));
     }
 
     @Test

@@ -201,8 +201,8 @@ class VfsTest {
 
     @Test
     void statusIsAVirtualXattrOfTheRootOnly() throws Exception {
-        assertEquals("{\"ok\":1}", new String(vfs.getxattr("/", Vfs.STATUS_XATTR), StandardCharsets.UTF_8));
+        assertEquals("{\"ok\":1}", new String(vfs.getxattr("/", XattrNames.STATUS_XATTR), StandardCharsets.UTF_8));
         Files.createDirectories(backendDir.resolve("d"));
-        assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/d", Vfs.STATUS_XATTR));
+        assertThrows(NoSuchXattrException.class, () -> vfs.getxattr("/d", XattrNames.STATUS_XATTR));
     }
 }
