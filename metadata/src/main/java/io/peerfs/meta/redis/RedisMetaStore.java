@@ -39,12 +39,12 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
 import java.util.concurrent.TimeUnit;
 import io.peerfs.PeerFsException;
-import io.peerfs.backend.PosixException;
 import io.peerfs.chunk.ChunkKey;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.NamespaceRules;
 import io.peerfs.meta.PathTag;
 import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.redis.RedisTransactions.Answer;
@@ -54,8 +54,6 @@ import io.peerfs.meta.redis.RedisTransactions.Tx;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.time.Duration;
@@ -319,9 +317,7 @@ public final class RedisMetaStore implements MetaStore {
     private record ParentCheck(String parent, Answer<byte[]> entry) {
         void require() throws NotDirectoryException {
             byte[] p = entry.get();
-            if (p != null && !dentryIsDir(p)) {
-                throw new NotDirectoryException(parent);
-            }
+            NamespaceRules.requireDirectory(parent, p != null, p != null && dentryIsDir(p));
         }
 
         /**
@@ -341,9 +337,9 @@ public final class RedisMetaStore implements MetaStore {
 
     /** A scratch directory's record read in a transaction ({@code ino} -1: the parent is the backend's). */
     private record ParentRecord(long ino, Answer<byte[]> record) {
-        /** The directory with new times and {@code subdirs} more subdirectories; empty where it is the backend's. */
-        Optional<Inode> entriesChanged(int subdirs, long nowNs) throws IOException {
-            return decoded(record.get()).map(d -> d.withEntriesChanged(subdirs, nowNs));
+        /** The directory as read; empty where it is the backend's. */
+        Optional<Inode> dir() throws IOException {
+            return decoded(record.get());
         }
     }
 
@@ -370,25 +366,16 @@ public final class RedisMetaStore implements MetaStore {
             Answer<byte[]> existing = entryOf(c, path);
             Answer<Long> next = c.incr(key("next")); // a number taken by an attempt that fails is skipped
             parent.require();
-            if (existing.get() != null) {
-                throw new FileAlreadyExistsException(path);
-            }
-            ParentRecord parentRecord = parent.record(c);
-            long ino = next.get();
-            Inode inode = renumbered(spec, ino, spec.nlink());
-            Optional<Inode> dir = parentRecord.entriesChanged(inode.isDirectory() ? 1 : 0, inode.ctimeNs());
+            boolean taken = existing.get() != null;
+            NamespaceRules.Created created = NamespaceRules.create(path, spec, next.get(), taken,
+                    taken ? Optional.empty() : parent.record(c).dir());
+            Inode inode = created.inode();
             return new Plan<>(inode, w -> {
-                w.set(inoKey(ino), inode.encode());
-                w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, inode.isDirectory()));
-                put(w, dir);
+                w.set(inoKey(inode.ino()), inode.encode());
+                w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(inode.ino(), inode.isDirectory()));
+                put(w, created.dir());
             });
         });
-    }
-
-    private static Inode renumbered(Inode spec, long ino, int nlink) {
-        return new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
-                spec.mtimeNs(), spec.ctimeNs(), nlink, spec.generation(), spec.target(), spec.xattrs(),
-                spec.chunks(), spec.holders());
     }
 
     @Override
@@ -399,20 +386,15 @@ public final class RedisMetaStore implements MetaStore {
             Answer<byte[]> record = c.get(inoKey(ino));
             Answer<byte[]> existing = entryOf(c, path);
             parent.require();
-            Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino
-                    + " is gone"));
-            if (inode.isDirectory()) {
-                throw PosixException.of(PosixException.EPERM, path, null);
-            }
-            if (existing.get() != null) {
-                throw new FileAlreadyExistsException(path);
-            }
-            Optional<Inode> dir = parent.record(c).entriesChanged(0, nowNs);
-            Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
-            return new Plan<>(linked, w -> {
-                w.set(inoKey(ino), linked.encode());
+            Optional<Inode> inode = decoded(record.get());
+            boolean taken = existing.get() != null;
+            NamespaceRules.Linked linked = NamespaceRules.link(path, ino, inode, taken,
+                    inode.isPresent() && !inode.get().isDirectory() && !taken ? parent.record(c).dir()
+                            : Optional.empty(), nowNs);
+            return new Plan<>(linked.inode(), w -> {
+                w.set(inoKey(ino), linked.inode().encode());
                 w.hset(dirKey(parentOf(path)), utf8(nameOf(path)), dentry(ino, false));
-                put(w, dir);
+                put(w, linked.dir());
             });
         });
     }
@@ -431,16 +413,13 @@ public final class RedisMetaStore implements MetaStore {
             Answer<byte[]> record = c.get(inoKey(ino));
             Answer<Long> entries = dentryIsDir(d) ? c.hlen(dirKey(path)) : () -> 0L;
             ParentRecord parentRecord = parent.record(c);
-            Inode inode = decoded(record.get()).orElseThrow(() -> new NoSuchFileException(path));
-            if (inode.isDirectory() && entries.get() > 0) {
-                throw new DirectoryNotEmptyException(path);
-            }
-            Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
-            Optional<Inode> dir = parentRecord.entriesChanged(inode.isDirectory() ? -1 : 0, nowNs);
+            NamespaceRules.Unlinked u = NamespaceRules.unlink(path, decoded(record.get()), entries.get() > 0,
+                    parentRecord.dir(), nowNs);
+            Inode unlinked = u.inode();
             return new Plan<>(unlinked, w -> {
                 w.hdel(dirKey(parentOf(path)), utf8(nameOf(path)));
                 w.set(inoKey(ino), unlinked.encode());
-                put(w, dir);
+                put(w, u.dir());
                 if (unlinked.nlink() == 0) {
                     w.sadd(orphansKey(nodeId), utf8(Long.toString(ino)));
                 }
@@ -457,21 +436,13 @@ public final class RedisMetaStore implements MetaStore {
             Answer<byte[]> target = entryOf(c, to);
             parent.require();
             byte[] srcEntry = source.get();
-            if (srcEntry == null) {
-                throw new NoSuchFileException(from);
-            }
-            if (from.equals(to)) {
+            byte[] targetEntry = target.get();
+            boolean srcDir = srcEntry != null && dentryIsDir(srcEntry);
+            if (NamespaceRules.renameIsNoop(from, to, Optional.ofNullable(srcEntry).map(RedisSchema::dentryIno),
+                    srcDir, Optional.ofNullable(targetEntry).map(RedisSchema::dentryIno))) {
                 return Plan.nothing(Optional.<Inode>empty());
             }
-            boolean srcDir = dentryIsDir(srcEntry);
-            if (srcDir && to.startsWith(from + "/")) {
-                throw PosixException.of(PosixException.EINVAL, from, to);
-            }
             long srcIno = dentryIno(srcEntry);
-            byte[] targetEntry = target.get();
-            if (targetEntry != null && dentryIno(targetEntry) == srcIno) {
-                return Plan.nothing(Optional.<Inode>empty()); // two names of one file: rename(2) does nothing
-            }
             c.watch(inoKey(srcIno));
             Answer<byte[]> srcRecord = c.get(inoKey(srcIno));
             ParentRecord fromDir = fromParent.record(c);
@@ -484,35 +455,18 @@ public final class RedisMetaStore implements MetaStore {
                 targetEntries = c.hlen(dirKey(to));
             }
             Inode src = decoded(srcRecord.get()).orElseThrow(() -> new NoSuchFileException(from));
-            Optional<Inode> replaced = Optional.empty();
-            if (targetEntry != null) {
-                Inode gone = decoded(targetRecord.get()).orElseThrow(() -> new NoSuchFileException(to));
-                if (srcDir && !gone.isDirectory()) {
-                    throw new NotDirectoryException(to);
-                }
-                if (!srcDir && gone.isDirectory()) {
-                    throw PosixException.of(PosixException.EISDIR, to, null);
-                }
-                if (gone.isDirectory() && targetEntries.get() > 0) {
-                    throw new DirectoryNotEmptyException(to);
-                }
-                replaced = Optional.of(gone.withNlink(gone.isDirectory() ? 0 : gone.nlink() - 1, nowNs));
-            }
+            Optional<Inode> targetInode = targetEntry == null ? Optional.empty()
+                    : Optional.of(decoded(targetRecord.get()).orElseThrow(() -> new NoSuchFileException(to)));
+            NamespaceRules.Renamed r = NamespaceRules.rename(to, src, targetInode, targetEntries.get() > 0,
+                    fromDir.dir(), toDir.dir(), nowNs);
             List<String> movedDirs = srcDir ? directoriesBelow(c, from) : List.of();
-            Inode moved = src.withNlink(src.nlink(), nowNs);
-            Optional<Inode> gone = replaced;
-            int subdirsIn = (srcDir ? 1 : 0) - (replaced.isPresent() && replaced.get().isDirectory() ? 1 : 0);
-            int subdirsOut = srcDir ? -1 : 0;
-            boolean oneDir = fromDir.ino() == toDir.ino();
-            Optional<Inode> dirOut = oneDir ? Optional.empty() : fromDir.entriesChanged(subdirsOut, nowNs);
-            Optional<Inode> dirIn = toDir.entriesChanged(oneDir ? subdirsIn + subdirsOut : subdirsIn, nowNs);
-            return new Plan<>(replaced, w -> {
-                put(w, dirOut);
-                put(w, dirIn);
+            return new Plan<>(r.replaced(), w -> {
+                put(w, r.fromDir());
+                put(w, r.toDir());
                 w.hdel(dirKey(parentOf(from)), utf8(nameOf(from)));
                 w.hset(dirKey(parentOf(to)), utf8(nameOf(to)), srcEntry);
-                w.set(inoKey(srcIno), moved.encode());
-                gone.ifPresent(t -> {
+                w.set(inoKey(srcIno), r.moved().encode());
+                r.replaced().ifPresent(t -> {
                     w.set(inoKey(t.ino()), t.encode());
                     if (t.nlink() == 0) {
                         w.sadd(orphansKey(nodeId), utf8(Long.toString(t.ino())));

@@ -1,18 +1,16 @@
 package io.peerfs.meta.rocksdb;
 
 import io.peerfs.PeerFsException;
-import io.peerfs.backend.PosixException;
 import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.NamespaceRules;
 import io.peerfs.meta.PathTag;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -145,40 +143,33 @@ public final class RocksDbMetaStore implements MetaStore {
     private Optional<Inode> parentDir(String path) throws IOException {
         String parent = parentOf(path);
         Optional<Inode> p = parent.isEmpty() ? Optional.empty() : lookup(parent);
-        if (p.isPresent() && !p.get().isDirectory()) {
-            throw new NotDirectoryException(parent);
-        }
+        NamespaceRules.requireDirectory(parent, p.isPresent(), p.isPresent() && p.get().isDirectory());
         return p;
     }
 
-    /** Writes the parent's new times and link count into {@code b}, where the parent is a scratch directory. */
-    private static void entriesChanged(WriteBatch b, Optional<Inode> parent, int subdirs, long nowNs)
-            throws RocksDBException {
-        if (parent.isPresent()) {
-            b.put(inoKey(parent.get().ino()), parent.get().withEntriesChanged(subdirs, nowNs).encode());
+    /** Writes a changed directory's record into {@code b}, where it is a scratch directory. */
+    private static void put(WriteBatch b, Optional<Inode> dir) throws RocksDBException {
+        if (dir.isPresent()) {
+            b.put(inoKey(dir.get().ino()), dir.get().encode());
         }
     }
 
     @Override
     public synchronized Inode create(String path, Inode spec) throws IOException {
-        if (inoOf(path).isPresent()) {
-            throw new FileAlreadyExistsException(path);
-        }
-        Optional<Inode> parent = parentDir(path);
-        long ino = nextIno;
-        Inode inode = new Inode(ino, spec.type(), spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
-                spec.mtimeNs(), spec.ctimeNs(), spec.nlink(), spec.generation(), spec.target(), spec.xattrs(),
-                spec.chunks(), spec.holders());
+        boolean taken = inoOf(path).isPresent();
+        NamespaceRules.Created c = NamespaceRules.create(path, spec, nextIno, taken, taken ? Optional.empty()
+                : parentDir(path));
+        Inode inode = c.inode();
         try (WriteBatch b = new WriteBatch()) {
-            b.put(NEXT_INO, longBytes(ino + 1));
-            b.put(inoKey(ino), inode.encode());
-            b.put(dentryKey(path), longBytes(ino));
-            entriesChanged(b, parent, inode.isDirectory() ? 1 : 0, inode.ctimeNs());
+            b.put(NEXT_INO, longBytes(inode.ino() + 1));
+            b.put(inoKey(inode.ino()), inode.encode());
+            b.put(dentryKey(path), longBytes(inode.ino()));
+            put(b, c.dir());
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("create", path, e);
         }
-        nextIno = ino + 1;
+        nextIno = inode.ino() + 1;
         return inode;
     }
 
@@ -333,95 +324,68 @@ public final class RocksDbMetaStore implements MetaStore {
 
     @Override
     public synchronized Inode link(long ino, String path, long nowNs) throws IOException {
-        Inode inode = get(ino).orElseThrow(() -> new NoSuchFileException(path, null, "inode " + ino + " is gone"));
-        if (inode.isDirectory()) {
-            throw PosixException.of(PosixException.EPERM, path, null);
-        }
-        if (inoOf(path).isPresent()) {
-            throw new FileAlreadyExistsException(path);
-        }
-        Optional<Inode> parent = parentDir(path);
-        Inode linked = inode.withNlink(inode.nlink() + 1, nowNs);
+        Optional<Inode> inode = get(ino);
+        boolean taken = inoOf(path).isPresent();
+        NamespaceRules.Linked l = NamespaceRules.link(path, ino, inode, taken,
+                inode.isPresent() && !taken ? parentDir(path) : Optional.empty(), nowNs);
         try (WriteBatch b = new WriteBatch()) {
-            b.put(inoKey(ino), linked.encode());
+            b.put(inoKey(ino), l.inode().encode());
             b.put(dentryKey(path), longBytes(ino));
-            entriesChanged(b, parent, 0, nowNs);
+            put(b, l.dir());
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("link", path, e);
         }
-        return linked;
+        return l.inode();
     }
 
     @Override
     public synchronized Inode unlink(String path, long nowNs) throws IOException {
-        Inode inode = lookup(path).orElseThrow(() -> new NoSuchFileException(path));
-        if (inode.isDirectory() && !list(path).isEmpty()) {
-            throw new DirectoryNotEmptyException(path);
-        }
-        Inode unlinked = inode.withNlink(inode.isDirectory() ? 0 : inode.nlink() - 1, nowNs);
-        Optional<Inode> parent = parentDir(path);
+        Optional<Inode> inode = lookup(path);
+        boolean hasEntries = inode.isPresent() && inode.get().isDirectory() && !list(path).isEmpty();
+        NamespaceRules.Unlinked u = NamespaceRules.unlink(path, inode, hasEntries,
+                inode.isPresent() ? parentDir(path) : Optional.empty(), nowNs);
         try (WriteBatch b = new WriteBatch()) {
             b.delete(dentryKey(path));
-            b.put(inoKey(inode.ino()), unlinked.encode());
-            entriesChanged(b, parent, inode.isDirectory() ? -1 : 0, nowNs);
+            b.put(inoKey(u.inode().ino()), u.inode().encode());
+            put(b, u.dir());
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("unlink", path, e);
         }
-        return unlinked;
+        return u.inode();
     }
 
     @Override
     public synchronized Optional<Inode> rename(String from, String to, long nowNs) throws IOException {
-        Inode src = lookup(from).orElseThrow(() -> new NoSuchFileException(from));
-        if (from.equals(to)) {
+        Optional<Inode> src = lookup(from);
+        Optional<Inode> target = lookup(to);
+        if (NamespaceRules.renameIsNoop(from, to, src.map(Inode::ino), src.isPresent() && src.get().isDirectory(),
+                target.map(Inode::ino))) {
             return Optional.empty();
-        }
-        if (src.isDirectory() && to.startsWith(from + "/")) {
-            throw PosixException.of(PosixException.EINVAL, from, to);
         }
         Optional<Inode> toParent = parentDir(to);
         Optional<Inode> fromParent = parentDir(from);
-        Optional<Inode> target = lookup(to);
-        if (target.isPresent() && target.get().ino() == src.ino()) {
-            return Optional.empty(); // two names of one file: rename(2) does nothing
-        }
-        if (target.isPresent()) {
-            if (src.isDirectory() && !target.get().isDirectory()) {
-                throw new NotDirectoryException(to);
-            }
-            if (!src.isDirectory() && target.get().isDirectory()) {
-                throw PosixException.of(PosixException.EISDIR, to, null);
-            }
-            if (target.get().isDirectory() && !list(to).isEmpty()) {
-                throw new DirectoryNotEmptyException(to);
-            }
-        }
-        Optional<Inode> replaced = target.map(t -> t.withNlink(t.isDirectory() ? 0 : t.nlink() - 1, nowNs));
+        boolean targetHasEntries = target.isPresent() && target.get().isDirectory() && !list(to).isEmpty();
+        NamespaceRules.Renamed r = NamespaceRules.rename(to, src.get(), target, targetHasEntries, fromParent,
+                toParent, nowNs);
         try (WriteBatch b = new WriteBatch()) {
             b.delete(dentryKey(from));
-            b.put(dentryKey(to), longBytes(src.ino()));
-            b.put(inoKey(src.ino()), src.withNlink(src.nlink(), nowNs).encode());
-            if (replaced.isPresent()) {
-                b.put(inoKey(replaced.get().ino()), replaced.get().encode());
+            b.put(dentryKey(to), longBytes(src.get().ino()));
+            b.put(inoKey(src.get().ino()), r.moved().encode());
+            if (r.replaced().isPresent()) {
+                b.put(inoKey(r.replaced().get().ino()), r.replaced().get().encode());
             }
-            int subdirsIn = (src.isDirectory() ? 1 : 0) - (target.isPresent() && target.get().isDirectory() ? 1 : 0);
-            int subdirsOut = src.isDirectory() ? -1 : 0;
-            if (fromParent.map(Inode::ino).equals(toParent.map(Inode::ino))) {
-                entriesChanged(b, toParent, subdirsIn + subdirsOut, nowNs);
-            } else {
-                entriesChanged(b, fromParent, subdirsOut, nowNs);
-                entriesChanged(b, toParent, subdirsIn, nowNs);
-            }
-            if (src.isDirectory()) {
+            put(b, r.fromDir());
+            put(b, r.toDir());
+            if (src.get().isDirectory()) {
                 moveDescendants(b, from, to);
             }
             db.write(sync, b);
         } catch (RocksDBException e) {
             throw failure("rename", from + " to " + to, e);
         }
-        return replaced;
+        return r.replaced();
     }
 
     /** Re-keys every dentry below directory {@code from} to lie below {@code to}. */
