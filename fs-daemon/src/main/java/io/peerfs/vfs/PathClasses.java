@@ -3,7 +3,7 @@ package io.peerfs.vfs;
 import io.peerfs.meta.BackendMetaCache;
 import io.peerfs.meta.FileAttr;
 import io.peerfs.meta.Inode;
-import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.TagStore;
 import io.peerfs.meta.PathClass;
 import io.peerfs.meta.ResultPaths;
 import java.io.IOException;
@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where a path of the mount lives and which class it is: scratch when the {@link MetaStore}
+ * Where a path of the mount lives and which class it is: scratch when the {@link io.peerfs.meta.MetaStore}
  * has it, result when a result glob or tag covers it (or it is staged here), else source.
  * Paths are backend-relative ({@code ""} for the root), but for the checks of a change
  * (which name the kernel path in their errors). Changes to source data are refused here.
@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 final class PathClasses {
     private static final Logger log = LoggerFactory.getLogger(PathClasses.class);
     private final BackendMetaCache backend;
-    private final MetaStore scratch;
+    private final TagStore tagStore;
     private final ScratchFiles scratchFiles;
     private final ResultFiles results;
     private final ResultPaths resultPaths;
@@ -32,10 +32,10 @@ final class PathClasses {
     private volatile Set<String> tags = Set.of();
     private volatile long lastRefusalLogMs;
 
-    PathClasses(BackendMetaCache backend, MetaStore scratch, ScratchFiles scratchFiles, ResultFiles results,
+    PathClasses(BackendMetaCache backend, TagStore tagStore, ScratchFiles scratchFiles, ResultFiles results,
                 ResultPaths resultPaths) {
         this.backend = backend;
-        this.scratch = scratch;
+        this.tagStore = tagStore;
         this.scratchFiles = scratchFiles;
         this.results = results;
         this.resultPaths = resultPaths;
@@ -43,7 +43,7 @@ final class PathClasses {
 
     /** Reads the tagged result paths again from the MetaStore (after a change, or at start). */
     void reloadTags() throws IOException {
-        tags = Set.copyOf(scratch.resultTags());
+        tags = Set.copyOf(tagStore.resultTags());
     }
 
     /** True when {@code rel} itself is tagged as a result path. */

@@ -1,6 +1,6 @@
 package io.peerfs.vfs;
 
-import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.TagStore;
 import io.peerfs.meta.PathTag;
 import java.io.IOException;
 import java.util.HashSet;
@@ -9,7 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The paths with one kind of tag, as the {@link MetaStore} keeps them (shared by the cluster
+ * The paths with one kind of tag, as the {@link io.peerfs.meta.MetaStore} keeps them (shared by the cluster
  * with Redis): pinned paths ({@code peerfs cache pin}), read-mostly datasets ({@code peerfs
  * tag --dataset}). Read again after a change here, every little while ({@link Vfs#reloadTags})
  * and when a member says a path was just tagged; each tag that went is handed to
@@ -26,13 +26,13 @@ final class TagSet {
         void accept(String path) throws IOException;
     }
 
-    private final MetaStore meta;
+    private final TagStore meta;
     private final PathTag kind;
     private final Removed onRemoved;
     private volatile Set<String> tags = Set.of();
     private volatile long lastAskedReloadMs;
 
-    TagSet(MetaStore meta, PathTag kind, Removed onRemoved) {
+    TagSet(TagStore meta, PathTag kind, Removed onRemoved) {
         this.meta = meta;
         this.kind = kind;
         this.onRemoved = onRemoved;

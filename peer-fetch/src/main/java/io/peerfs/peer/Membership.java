@@ -2,7 +2,7 @@ package io.peerfs.peer;
 
 import io.peerfs.Stopping;
 import io.peerfs.meta.Member;
-import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.MemberRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Who is in the cluster: the static {@code --peers}, this node, and the members registered in
- * the {@link MetaStore} whose heartbeat is fresh (with a shared MetaStore, nodes find each
+ * the {@link io.peerfs.meta.MetaStore} whose heartbeat is fresh (with a shared MetaStore, nodes find each
  * other without a static list). A peer that failed is skipped for a while, so reads do not
  * wait on it again and again; it comes back on its own. The while starts short and doubles
  * while the peer keeps failing: a daemon restarting in a rolling update (its mount is ready
@@ -52,7 +52,7 @@ public final class Membership implements AutoCloseable {
     private final String self;
     private final String nodeId;
     private final List<String> staticPeers;
-    private final MetaStore meta;
+    private final MemberRegistry meta;
     private final Duration heartbeat;
     private final LongSupplier clockMs;
     private final Map<String, Down> down = new ConcurrentHashMap<>();
@@ -71,7 +71,7 @@ public final class Membership implements AutoCloseable {
     /**
      * @param self this node's peer address ({@code host:port}), or null for a node that only fetches
      */
-    public Membership(String self, String nodeId, List<String> staticPeers, MetaStore meta, Duration heartbeat,
+    public Membership(String self, String nodeId, List<String> staticPeers, MemberRegistry meta, Duration heartbeat,
                       LongSupplier clockMs) {
         this.self = self;
         this.nodeId = nodeId;
