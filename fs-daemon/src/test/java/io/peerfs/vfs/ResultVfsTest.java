@@ -66,43 +66,42 @@ class ResultVfsTest {
         open(64L << 20, writeback, globs);
     }
 
+    VfsHarness h;
+
     void open(long cacheBytes, boolean writeback, String... globs) throws Exception {
-        counted = new io.peerfs.backend.CountingBackend(LocalDirBackend.open(backendDir));
-        Backend backend = new ForwardingBackend(counted) {
-            @Override
-            public io.peerfs.meta.FileAttr replace(String path, long size, NewFile m, Content content, String tag)
-                    throws IOException {
-                if (backendDown.get()) {
-                    throw new IOException("backend unreachable (test)");
-                }
-                java.util.concurrent.CountDownLatch started = uploadStarted;
-                if (started != null) {
-                    started.countDown();
-                    try {
-                        Thread.sleep(60_000);
-                    } catch (InterruptedException e) {
-                        throw new java.io.InterruptedIOException("upload interrupted (test)");
+        h = VfsHarness.options().cacheBytes(cacheBytes).writeback(writeback).resultPaths(globs)
+                .clocks(System::currentTimeMillis, () -> now.incrementAndGet() * 1_000_000)
+                .backend(counted -> new ForwardingBackend(counted) {
+                    @Override
+                    public io.peerfs.meta.FileAttr replace(String path, long size, NewFile m, Content content,
+                                                           String tag) throws IOException {
+                        if (backendDown.get()) {
+                            throw new IOException("backend unreachable (test)");
+                        }
+                        java.util.concurrent.CountDownLatch started = uploadStarted;
+                        if (started != null) {
+                            started.countDown();
+                            try {
+                                Thread.sleep(60_000);
+                            } catch (InterruptedException e) {
+                                throw new java.io.InterruptedIOException("upload interrupted (test)");
+                            }
+                        }
+                        return super.replace(path, size, m, content, tag);
                     }
-                }
-                return super.replace(path, size, m, content, tag);
-            }
-        };
-        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
-        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), System::currentTimeMillis);
-        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
-        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of(globs)), writeback, false), meta, backend,
-                countingCallsAfterClose(metaStore), fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
-        vfs.recover();
+                })
+                .metaStore(this::countingCallsAfterClose).recover().open(backendDir, cacheDir);
+        counted = h.counted;
+        store = h.store;
+        meta = h.meta;
+        metaStore = h.metaStore;
+        fetcher = h.fetcher;
+        vfs = h.vfs;
     }
 
     /** Stops everything without uploading what is queued: what kill -9 leaves. */
     void crash() {
-        vfs.close(0);
-        fetcher.close();
-        metaStore.close();
-        meta.close();
-        store.close();
+        h.close();
         vfs = null;
     }
 

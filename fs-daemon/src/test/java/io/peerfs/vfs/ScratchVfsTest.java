@@ -59,15 +59,16 @@ class ScratchVfsTest {
     final java.util.concurrent.atomic.AtomicBoolean closesFail = new java.util.concurrent.atomic.AtomicBoolean();
     final List<Long> closesRecorded = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+    VfsHarness h;
+
     void open(long cacheBytes) throws Exception {
-        LocalDirBackend backend = LocalDirBackend.open(backendDir);
-        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofBytes(cacheBytes), 0));
-        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
-        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
-        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend,
-                withHookAfterLookup(metaStore),
-                fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
+        h = VfsHarness.options().cacheBytes(cacheBytes).clocks(now::get, () -> now.incrementAndGet() * 1_000_000)
+                .metaStore(this::withHookAfterLookup).open(backendDir, cacheDir);
+        store = h.store;
+        meta = h.meta;
+        metaStore = h.metaStore;
+        fetcher = h.fetcher;
+        vfs = h.vfs;
     }
 
     void reopen() throws Exception {
@@ -77,11 +78,9 @@ class ScratchVfsTest {
 
     @AfterEach
     void close() {
-        if (vfs != null) {
-            fetcher.close();
-            metaStore.close();
-            meta.close();
-            store.close();
+        if (h != null) {
+            h.close();
+            h = null;
         }
     }
 

@@ -37,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * chance to see two different answers. The MetaStore here counts path lookups per path.
  */
 class VfsLookupsTest {
-    static final int CHUNK = 64 * 1024;
     static final Caller ME = new Caller(0, 0);
     @TempDir
     Path backendDir;
@@ -45,10 +44,7 @@ class VfsLookupsTest {
     Path cacheDir;
     final AtomicLong now = new AtomicLong(1_000_000);
     final Map<String, Integer> lookups = new TreeMap<>();
-    DiskChunkStore store;
-    BackendMetaCache meta;
-    ChunkFetcher fetcher;
-    MetaStore metaStore;
+    VfsHarness h;
     Vfs vfs;
 
     @FunctionalInterface
@@ -62,27 +58,21 @@ class VfsLookupsTest {
         Files.writeString(backendDir.resolve("src/a.txt"), "source");
         Files.createDirectories(backendDir.resolve("out/old"));
         Files.writeString(backendDir.resolve("out/r.txt"), "result");
-        LocalDirBackend backend = LocalDirBackend.open(backendDir);
-        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
-        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(60), now::get);
-        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
-        MetaStore counting = new ForwardingMetaStore(metaStore) {
-            @Override
-            public Optional<Inode> lookup(String path) throws IOException {
-                count(path);
-                return super.lookup(path);
-            }
+        h = VfsHarness.options().resultPaths("out/**").metaTtl(Duration.ofSeconds(60))
+                .clocks(now::get, () -> now.incrementAndGet() * 1_000_000).metaStore(real -> new ForwardingMetaStore(real) {
+                    @Override
+                    public Optional<Inode> lookup(String path) throws IOException {
+                        count(path);
+                        return super.lookup(path);
+                    }
 
-            @Override
-            public Optional<Inode> lookupToOpen(String path) throws IOException {
-                count(path);
-                return super.lookupToOpen(path);
-            }
-        };
-        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of("out/**")), false, false), meta, backend,
-                counting, fetcher, store, () -> now.incrementAndGet() * 1_000_000, () -> new byte[0]);
-        vfs.recover();
+                    @Override
+                    public Optional<Inode> lookupToOpen(String path) throws IOException {
+                        count(path);
+                        return super.lookupToOpen(path);
+                    }
+                }).recover().open(backendDir, cacheDir);
+        vfs = h.vfs;
         vfs.mkdir("/s", 0755, ME);
         write("/s/f", "scratch");
         write("/out/w.txt", "written");
@@ -90,11 +80,7 @@ class VfsLookupsTest {
 
     @AfterEach
     void close() {
-        vfs.close(5);
-        fetcher.close();
-        metaStore.close();
-        meta.close();
-        store.close();
+        h.close();
     }
 
     private synchronized void count(String path) {

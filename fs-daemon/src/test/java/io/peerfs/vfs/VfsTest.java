@@ -47,24 +47,22 @@ class VfsTest {
     MetaStore metaStore;
     Vfs vfs;
 
+    VfsHarness h;
+
     @BeforeEach
     void open() throws Exception {
-        backend = new CountingBackend(LocalDirBackend.open(backendDir));
-        store = DiskChunkStore.open(new ChunkStoreConfig(cacheDir.resolve("c"), ByteSize.ofMiB(64), 0));
-        meta = BackendMetaCache.open(backend, cacheDir.resolve("m"), Duration.ofSeconds(1), now::get);
-        fetcher = new ChunkFetcher(store, backend, CHUNK, 1);
-        metaStore = RocksDbMetaStore.open(cacheDir.resolve("s"));
-        vfs = new Vfs(new VfsConfig(CHUNK, 2, new ResultPaths(List.of()), false, false), meta, backend, metaStore,
-                fetcher, store, () -> now.get() * 1_000_000,
-                () -> "{\"ok\":1}".getBytes(StandardCharsets.UTF_8));
+        h = VfsHarness.options().clocks(now::get, () -> now.get() * 1_000_000).open(backendDir, cacheDir);
+        backend = h.counted;
+        store = h.store;
+        meta = h.meta;
+        fetcher = h.fetcher;
+        metaStore = h.metaStore;
+        vfs = h.vfs;
     }
 
     @AfterEach
     void close() {
-        fetcher.close();
-        metaStore.close();
-        meta.close();
-        store.close();
+        h.close();
     }
 
     private byte[] file(String name, int size, long seed) throws Exception {

@@ -41,7 +41,7 @@ class DashboardIT {
         Path backend = Files.createDirectories(tmp.resolve("backend"));
         Files.createDirectories(backend.resolve("out"));
         Path secret = TestFiles.secret(tmp.resolve("secret"), "dashboard test secret, long enough\n");
-        List<String> addresses = List.of("127.0.0.1:" + PeerIT.freePort(), "127.0.0.1:" + PeerIT.freePort());
+        List<String> addresses = List.of("127.0.0.1:" + Ports.free(), "127.0.0.1:" + Ports.free());
         for (int i = 0; i < 2; i++) {
             nodes.add(new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--listen",
                     addresses.get(i), "--peers", String.join(",", addresses), "--secret-file", secret.toString(),

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.peerfs.it.PeerFsMount.Run;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -142,7 +141,7 @@ class PackagingIT {
     @Order(2)
     void mountTypePeerfsServesFilesMetricsWarmupAndStats() throws Exception {
         Path mnt = tmp.resolve("mnt-t");
-        int port = freePort();
+        int port = Ports.free();
         Run mount = run("mount", "-t", "peerfs", backend.toString(), mnt.toString(), "-o",
                 "_netdev,cache-dir=" + tmp.resolve("cache-t") + ",cache-size=256MiB,chunk-size=1MiB,meta-ttl=1s,"
                         + "metrics=127.0.0.1:" + port);
@@ -295,12 +294,6 @@ class PackagingIT {
         Run purge = run("dpkg", "-P", "peerfs");
         assertEquals(0, purge.exit(), purge.out() + purge.err());
         assertFalse(Files.exists(Path.of("/etc/peerfs/peerfs.conf")));
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     static String scrape(int port) throws Exception {

@@ -15,7 +15,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,8 +22,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -74,7 +71,7 @@ class PeerIT {
         }
         secret = TestFiles.secret(tmp.resolve("secret"), "correct horse battery staple 42\n");
         for (int i = 0; i < NODES; i++) {
-            addresses.add("127.0.0.1:" + freePort());
+            addresses.add("127.0.0.1:" + Ports.free());
         }
         for (int i = 0; i < NODES; i++) {
             nodes.add(node(i, secret).mount());
@@ -85,41 +82,6 @@ class PeerIT {
         return new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--listen", addresses.get(i),
                 "--peers", String.join(",", addresses), "--secret-file", secretFile.toString(), "--peer-timeout", "3s",
                 "--meta-ttl", "10s", "--result-paths", "out/**");
-    }
-
-    /** Ports handed out by {@link #freePort} in this JVM: two daemons never get the same one. */
-    private static final Set<Integer> PORTS_GIVEN = ConcurrentHashMap.newKeySet();
-
-    /**
-     * A port free now, below the kernel's ephemeral range: a port from that range (what a bind
-     * to port 0 gives) can be taken by an outgoing connection, such as a daemon dialing its
-     * peers, before the daemon it was meant for listens on it ("Address already in use" in a CI
-     * run).
-     */
-    static int freePort() throws IOException {
-        int ephemeralLow = 32768;
-        try {
-            ephemeralLow = Integer.parseInt(
-                    Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+")[0]);
-        } catch (IOException | RuntimeException e) {
-            // not Linux, or unreadable: the kernel's default range starts at 32768
-        }
-        int low = Math.max(1024, Math.min(20000, ephemeralLow / 2));
-        Random r = new Random();
-        for (int attempt = 0; attempt < 200 && ephemeralLow > low; attempt++) {
-            int port = low + r.nextInt(ephemeralLow - low);
-            try (ServerSocket s = new ServerSocket()) {
-                s.bind(new InetSocketAddress("127.0.0.1", port));
-            } catch (IOException taken) {
-                continue;
-            }
-            if (PORTS_GIVEN.add(port)) {
-                return port;
-            }
-        }
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort(); // no free port below the ephemeral range: one from it
-        }
     }
 
     @AfterAll
@@ -539,7 +501,7 @@ class PeerIT {
 
         // a daemon with the wrong secret reads correct bytes (from the backend) and is refused by every peer
         Path wrong = TestFiles.secret(tmp.resolve("wrong-secret"), "not the cluster secret at all!!");
-        addresses.add("127.0.0.1:" + freePort());
+        addresses.add("127.0.0.1:" + Ports.free());
         try (PeerFsMount intruder = node(NODES, wrong).mount()) {
             byte[] data = random(2 * CHUNK + 5, 400);
             TestFiles.write(backend.resolve("intruder/f"), data);

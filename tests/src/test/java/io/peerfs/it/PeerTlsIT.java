@@ -52,7 +52,7 @@ class PeerTlsIT {
         byte[] data = random(5 * CHUNK + 11, 9);
         TestFiles.write(backend.resolve("d/f"), data);
         Path secret = TestFiles.secret(tmp.resolve("secret"), "a long enough cluster secret");
-        List<String> addrs = List.of("127.0.0.1:" + PeerIT.freePort(), "127.0.0.1:" + PeerIT.freePort());
+        List<String> addrs = List.of("127.0.0.1:" + Ports.free(), "127.0.0.1:" + Ports.free());
         List<PeerFsMount> nodes = new ArrayList<>();
         try {
             for (int i = 0; i < 2; i++) {

@@ -55,13 +55,13 @@ class SentinelIT {
     @BeforeAll
     static void start() throws Exception {
         PeerFsMount.assumeFuse();
-        masterPort = freePort();
-        int replicaPort = freePort();
+        masterPort = Ports.free();
+        int replicaPort = Ports.free();
         master = redis("master", "--port", Integer.toString(masterPort));
         replica = redis("replica", "--port", Integer.toString(replicaPort), "--replicaof", "127.0.0.1", Integer.toString(masterPort));
         awaitTrue("the replica in sync", () -> info(masterPort, "replication").contains("state=online"));
         for (int i = 0; i < 3; i++) {
-            int port = freePort();
+            int port = Ports.free();
             Path conf = Files.createDirectories(tmp.resolve("sentinel" + i)).resolve("sentinel.conf");
             Files.writeString(conf, String.join("\n", "port " + port, "bind 127.0.0.1", "dir " + conf.getParent(),
                     "sentinel monitor " + MASTER + " 127.0.0.1 " + masterPort + " 2",
@@ -81,7 +81,7 @@ class SentinelIT {
         Path secret = TestFiles.secret(tmp.resolve("secret"), "sentinel test secret, sixteen+ bytes\n");
         String url = "redis-sentinel://127.0.0.1:" + sentinels.get(0) + ",127.0.0.1:" + sentinels.get(1) + ",127.0.0.1:"
                 + sentinels.get(2) + "/0#" + MASTER;
-        List<String> listen = List.of("127.0.0.1:" + freePort(), "127.0.0.1:" + freePort());
+        List<String> listen = List.of("127.0.0.1:" + Ports.free(), "127.0.0.1:" + Ports.free());
         for (int i = 0; i < 2; i++) {
             nodes.add(new PeerFsMount(backend, tmp.resolve("mnt" + i), tmp.resolve("cache" + i), "--meta", url,
                     "--meta-replicas", "1", "--listen", listen.get(i), "--peers", String.join(",", listen),
@@ -280,7 +280,4 @@ class SentinelIT {
     }
 
     /** A free port outside the ephemeral range, so an outgoing connection cannot take it first. */
-    private static int freePort() throws IOException {
-        return PeerIT.freePort();
-    }
 }

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.peerfs.meta.redis.RedisServer;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -61,9 +60,7 @@ class SharedScratchIT {
         Files.createDirectories(backend.resolve("out"));
         secret = TestFiles.secret(tmp.resolve("secret"), "pipeline secret of sixteen+ bytes\n");
         for (int i = 0; i < 3; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                addresses.add("127.0.0.1:" + s.getLocalPort());
-            }
+            addresses.add("127.0.0.1:" + Ports.free());
         }
         for (int i = 0; i < 3; i++) {
             nodes.add(node(i).mount());
