@@ -36,6 +36,9 @@ public final class Libc {
 
         /** {@code buf}: room for a {@code struct statfs} (120 bytes on x86-64 and arm64). */
         int statfs(String path, byte[] buf);
+
+        /** The C library's text for an errno, in this process's locale. */
+        String strerror(int errnum);
     }
 
     private Libc() {
@@ -52,6 +55,21 @@ public final class Libc {
                 return null;
             }
         }
+    }
+
+    public static final int EINVAL = 22;
+    public static final int ENOSPC = 28;
+    public static final int EROFS = 30;
+
+    /**
+     * The text the C library gives for {@code errno} here: what the JDK puts into an
+     * IOException's message for it (it asks {@code strerror} too), so a failure's errno is
+     * told apart in any locale; the English text where libc cannot be bound.
+     */
+    public static String reason(int errno, String english) {
+        Calls c = calls();
+        String r = c == null ? null : c.strerror(errno);
+        return r == null || r.isEmpty() ? english : r;
     }
 
     /** The bound calls, or null where libc cannot be bound. */

@@ -33,14 +33,24 @@ public class CacheDiskException extends PeerFsException {
         return kind;
     }
 
-    /** What kind of disk failure {@code e} reports, from the system's error text. */
+    /** The C library's texts for ENOSPC and EROFS in this process's locale, as the JDK reports them. */
+    private static final class Reasons {
+        static final String FULL = io.peerfs.Libc.reason(io.peerfs.Libc.ENOSPC, "No space left on device");
+        static final String READ_ONLY = io.peerfs.Libc.reason(io.peerfs.Libc.EROFS, "Read-only file system");
+    }
+
+    /**
+     * What kind of disk failure {@code e} reports. The JDK gives no errno, only the C library's
+     * text for it ({@code strerror}, in the locale); it is compared with the same library's text
+     * for ENOSPC and EROFS, never with English.
+     */
     public static Kind classify(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
-            if (m.contains("No space left on device")) {
+            if (m.contains(Reasons.FULL)) {
                 return Kind.FULL;
             }
-            if (m.contains("Read-only file system")) {
+            if (m.contains(Reasons.READ_ONLY)) {
                 return Kind.READ_ONLY;
             }
         }

@@ -66,10 +66,19 @@ final class DirectIo {
         }
     }
 
-    /** EINVAL: the file system takes no direct I/O (at open, at read or at write); anything else is a fault. */
+    /** The C library's text for EINVAL in this process's locale, as the JDK reports it. */
+    private static final class Einval {
+        static final String REASON = io.peerfs.Libc.reason(io.peerfs.Libc.EINVAL, "Invalid argument");
+    }
+
+    /**
+     * EINVAL: the file system takes no direct I/O (at open, at read or at write); anything else
+     * is a fault. The JDK gives only the C library's text for the errno, so that is compared with
+     * the same library's text for EINVAL (any locale).
+     */
     private static boolean refuses(IOException e) {
         String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
-        return "Invalid argument".equals(reason);
+        return Einval.REASON.equals(reason);
     }
 
     private void turnOff(String why) {
