@@ -53,14 +53,11 @@ final class OpenScratch {
         this.ino = inode.ino();
         this.working = inode;
         this.stored = inode;
-        for (int i = 0; i < inode.chunks().size(); i++) {
-            ChunkKey k = inode.chunks().get(i);
-            if (k != null) {
-                committedKeys.add(k);
-                if (!inode.holders(i).isEmpty()) {
-                    holderOf.put(k, inode.holders(i));
-                }
+        io.peerfs.meta.SparseList.of(inode.chunks()).forEachPresent((k, i) -> {
+            committedKeys.add(k);
+            if (!inode.holders(i).isEmpty()) {
+                holderOf.put(k, inode.holders(i));
             }
-        }
+        });
     }
 }

@@ -7,6 +7,7 @@ import io.peerfs.chunk.ChunkStore;
 import io.peerfs.chunk.DirectBufferPool;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.MetaStore;
+import io.peerfs.meta.SparseList;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
@@ -15,7 +16,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -522,14 +522,6 @@ final class ScratchFiles {
         OpenScratch.DirtyChunk d = f.dirty.get(idx);
         Inode w = f.working;
         ChunkKey replaced = keyAt(w, idx);
-        List<ChunkKey> layout = new ArrayList<>(w.chunks());
-        while (layout.size() <= idx) {
-            layout.add(null);
-        }
-        List<String> holderList = new ArrayList<>(w.holders());
-        while (holderList.size() <= idx) {
-            holderList.add(null);
-        }
         long gen = w.generation() + 1;
         ChunkKey key = null;
         if (d.length > 0) {
@@ -543,8 +535,9 @@ final class ScratchFiles {
                 f.replicating.put(key, peers.replicate(f.ino, key, replicas - 1)); // the commit waits for it
             }
         }
-        layout.set((int) idx, key);
-        holderList.set((int) idx, key == null ? null : self());
+        // sparse: a chunk sealed far out in the file costs one entry, not one per chunk before it
+        SparseList<ChunkKey> layout = SparseList.of(w.chunks()).with((int) idx, key);
+        SparseList<String> holderList = SparseList.<String>of(w.holders()).with((int) idx, key == null ? null : self());
         f.working = w.withData(w.size(), layout, holderList, gen, w.mtimeNs());
         dropDirty(f, idx);
         if (replaced != null && f.sealedSinceCommit.remove(replaced)) {
@@ -583,11 +576,8 @@ final class ScratchFiles {
                 dropDirty(f, idx);
             }
             Inode w = f.working;
-            List<ChunkKey> layout = new ArrayList<>(w.chunks());
-            while (layout.size() > keepChunks) {
-                layout.remove(layout.size() - 1);
-            }
-            f.working = w.withData(size, layout, w.generation(), clockNs.getAsLong());
+            f.working = w.withData(size, SparseList.of(w.chunks()).truncated((int) keepChunks), w.generation(),
+                    clockNs.getAsLong());
             int tail = (int) (size % chunkSize);
             if (tail != 0 && size < w.size()) {
                 OpenScratch.DirtyChunk d = dirtyChunk(f, size / chunkSize);
@@ -629,7 +619,7 @@ final class ScratchFiles {
             if (durable) {
                 meta.sync();
             }
-            Set<ChunkKey> live = new HashSet<>(committed.chunks());
+            Set<ChunkKey> live = new HashSet<>(committed.presentChunks());
             f.committedKeys.addAll(f.sealedSinceCommit);
             for (ChunkKey k : f.committedKeys) {
                 if (!live.contains(k)) {
@@ -637,7 +627,7 @@ final class ScratchFiles {
                 }
             }
             f.committedKeys.clear();
-            live.stream().filter(Objects::nonNull).forEach(f.committedKeys::add);
+            f.committedKeys.addAll(live);
             f.sealedSinceCommit.clear();
             f.changed = false;
         } finally {
@@ -673,14 +663,14 @@ final class ScratchFiles {
         }
         f.replicating.clear();
         Inode w = f.working;
-        List<String> holderList = new ArrayList<>(w.holders());
-        for (int i = 0; i < w.chunks().size(); i++) {
-            String entry = entries.get(w.chunks().get(i));
+        SparseList<ChunkKey> layout = SparseList.of(w.chunks());
+        List<ChunkKey> keys = layout.presentValues();
+        int[] indexes = layout.presentIndexes();
+        SparseList<String> holderList = SparseList.of(w.holders());
+        for (int j = 0; j < keys.size(); j++) {
+            String entry = entries.get(keys.get(j));
             if (entry != null) {
-                while (holderList.size() <= i) {
-                    holderList.add(null);
-                }
-                holderList.set(i, entry);
+                holderList = holderList.with(indexes[j], entry);
             }
         }
         f.working = w.withData(w.size(), w.chunks(), holderList, w.generation(), w.mtimeNs());
@@ -746,7 +736,7 @@ final class ScratchFiles {
             for (OpenScratch f : open.values()) {
                 f.lock.readLock().lock();
                 try {
-                    unreferenced.removeAll(f.working.chunks());
+                    f.working.presentChunks().forEach(unreferenced::remove);
                     unreferenced.removeAll(f.sealedSinceCommit);
                     unreferenced.removeAll(f.committedKeys);
                 } finally {
@@ -802,11 +792,11 @@ final class ScratchFiles {
     private void delete(Inode inode, String backendPath, io.peerfs.meta.FileAttr uploaded) throws IOException {
         meta.delete(inode.ino()); // first: a holder frees a chunk only once no inode uses it
         boolean asUploaded = uploaded != null && uploaded.size() == inode.size();
-        for (int i = 0; i < inode.chunks().size(); i++) {
-            ChunkKey k = inode.chunks().get(i);
-            if (k == null) {
-                continue;
-            }
+        List<ChunkKey> keys = inode.presentChunks();
+        int[] indexes = SparseList.of(inode.chunks()).presentIndexes();
+        for (int j = 0; j < keys.size(); j++) {
+            ChunkKey k = keys.get(j);
+            int i = indexes[j];
             long length = asUploaded ? Math.min(chunkSize, inode.size() - (long) i * chunkSize) : 0;
             if (length <= 0 || !store.adopt(k, ChunkKey.forBackendFile(backendPath, uploaded.size(),
                     uploaded.mtimeNs(), i), (int) length)) {

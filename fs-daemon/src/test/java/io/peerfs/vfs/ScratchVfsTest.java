@@ -551,4 +551,43 @@ class ScratchVfsTest {
         PosixException byPath = assertThrows(PosixException.class, () -> vfs.truncate("/f", 999_999_999_999_999L));
         assertEquals(PosixException.EFBIG, byPath.errno());
     }
+
+    /**
+     * A write just below the largest file size costs one layout entry, not one per chunk before
+     * it (with 64 KiB chunks that would be 2^28 entries: the daemon ran out of heap), survives a
+     * restart, and reads back with zeros before it; a truncate brings the layout down again.
+     */
+    @Test
+    void aWriteNearTheLargestFileSizeCostsOneLayoutEntry() throws Exception {
+        open(64 << 20);
+        long at = ScratchFiles.MAX_FILE_SIZE - 10;
+        byte[] tail = "ten bytes!".getBytes(StandardCharsets.UTF_8);
+        long fh = vfs.create("/sparse", 0644, ME);
+        assertEquals(10, vfs.write(fh, at, bytes(tail)));
+        vfs.flush(fh);
+        vfs.release(fh);
+        reopen();
+        assertEquals(ScratchFiles.MAX_FILE_SIZE, vfs.getattr("/sparse").size());
+        Inode record = metaStore.lookup("sparse").orElseThrow();
+        assertEquals(1, record.presentChunks().size());
+        assertTrue(record.encode().length < 200, "a record of " + record.encode().length + " bytes");
+        long reader = vfs.open("/sparse", Vfs.O_RDONLY);
+        try {
+            ByteBuffer end = ByteBuffer.allocateDirect(10);
+            assertEquals(10, vfs.read(reader, at, end));
+            byte[] got = new byte[10];
+            end.flip().get(got);
+            assertArrayEquals(tail, got);
+            ByteBuffer hole = ByteBuffer.allocateDirect(4096);
+            assertEquals(4096, vfs.read(reader, at - 4096, hole));
+            for (int i = 0; i < 4096; i++) {
+                assertEquals(0, hole.get(i), "hole byte " + i);
+            }
+        } finally {
+            vfs.release(reader);
+        }
+        vfs.truncate("/sparse", 3);
+        assertEquals(0, metaStore.lookup("sparse").orElseThrow().presentChunks().size());
+        assertEquals(3, vfs.getattr("/sparse").size());
+    }
 }

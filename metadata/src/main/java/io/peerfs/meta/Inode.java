@@ -26,16 +26,24 @@ import java.util.Map;
 public record Inode(long ino, FileType type, int mode, int uid, int gid, long size, long atimeNs, long mtimeNs,
                     long ctimeNs, int nlink, long generation, String target, Map<String, byte[]> xattrs,
                     List<ChunkKey> chunks, List<String> holders) {
+    /** The dense form (every chunk's entry); older daemons read only this one. */
     private static final byte VERSION = 2;
+    /** The sparse form (the written chunks' entries only), for layouts that are mostly holes. */
+    private static final byte SPARSE = 3;
 
+    /**
+     * The layout and the holders are {@link SparseList}s: memory (and a record's size, for a
+     * layout mostly holes) follows the chunks written, not the file's size.
+     */
     public Inode {
         xattrs = Collections.unmodifiableMap(new LinkedHashMap<>(xattrs));
-        chunks = Collections.unmodifiableList(new ArrayList<>(chunks));
-        List<String> h = new ArrayList<>(holders.subList(0, Math.min(holders.size(), chunks.size())));
-        while (!h.isEmpty() && h.get(h.size() - 1) == null) {
-            h.remove(h.size() - 1);
-        }
-        holders = Collections.unmodifiableList(h);
+        chunks = SparseList.of(chunks);
+        holders = SparseList.<String>of(holders).truncated(chunks.size()).trimmed();
+    }
+
+    /** The layout's chunks that are not holes, in order. */
+    public List<ChunkKey> presentChunks() {
+        return ((SparseList<ChunkKey>) chunks).presentValues();
     }
 
     /** An inode whose chunks' holders are not known. */
@@ -123,9 +131,12 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
     }
 
     public byte[] encode() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 17 * chunks.size());
+        SparseList<ChunkKey> layout = SparseList.of(chunks);
+        // the dense form while it is about as small, so daemons of earlier versions read it
+        boolean sparse = chunks.size() > 64 + 8L * layout.present();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 21 * (sparse ? layout.present() : chunks.size()));
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(VERSION);
+            out.writeByte(sparse ? SPARSE : VERSION);
             out.writeLong(ino);
             out.writeByte(type.ordinal());
             out.writeInt(mode);
@@ -146,6 +157,10 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
                 out.writeUTF(e.getKey());
                 out.writeInt(e.getValue().length);
                 out.write(e.getValue());
+            }
+            if (sparse) {
+                writeSparse(out);
+                return bytes.toByteArray();
             }
             out.writeInt(chunks.size());
             for (ChunkKey k : chunks) {
@@ -168,6 +183,63 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
         return bytes.toByteArray();
     }
 
+    /** The sparse form's layout and holders: the length, then each present entry with its index. */
+    private void writeSparse(DataOutputStream out) throws IOException {
+        SparseList<ChunkKey> layout = SparseList.of(chunks);
+        out.writeInt(layout.size());
+        out.writeInt(layout.present());
+        IOException[] failed = new IOException[1];
+        layout.forEachPresent((k, i) -> {
+            try {
+                out.writeInt(i);
+                out.writeLong(k.hi());
+                out.writeLong(k.lo());
+            } catch (IOException e) {
+                failed[0] = e;
+            }
+        });
+        SparseList<String> h = SparseList.of(holders);
+        out.writeInt(h.present());
+        h.forEachPresent((node, i) -> {
+            try {
+                out.writeInt(i);
+                out.writeUTF(node);
+            } catch (IOException e) {
+                failed[0] = e;
+            }
+        });
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+    }
+
+    /** Reads {@link #writeSparse}'s form; the length is free, every present entry costs the record bytes. */
+    private static List<List<?>> readSparse(DataInputStream in, byte[] record) throws IOException {
+        int length = in.readInt();
+        if (length < 0) {
+            throw new IOException("inode record of a layout of " + length + " chunks");
+        }
+        int n = count(in, record);
+        int[] at = new int[n];
+        Object[] keys = new Object[n];
+        for (int j = 0; j < n; j++) {
+            at[j] = in.readInt();
+            keys[j] = new ChunkKey(in.readLong(), in.readLong());
+        }
+        int nh = count(in, record);
+        int[] hat = new int[nh];
+        Object[] nodes = new Object[nh];
+        for (int j = 0; j < nh; j++) {
+            hat[j] = in.readInt();
+            nodes[j] = in.readUTF();
+        }
+        try {
+            return List.of(SparseList.of(length, at, keys), SparseList.of(length, hat, nodes));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("inode record with a damaged layout: " + e.getMessage());
+        }
+    }
+
     /**
      * A count read from a record: each thing counted takes at least a byte of it, so a damaged
      * or hostile record (Redis is shared) costs no more memory than its own length.
@@ -184,7 +256,7 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
     public static Inode decode(byte[] b) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
         byte version = in.readByte();
-        if (version != 1 && version != VERSION) {
+        if (version != 1 && version != VERSION && version != SPARSE) {
             throw new IOException("inode record of an unknown version " + version);
         }
         long ino = in.readLong();
@@ -206,6 +278,15 @@ public record Inode(long ino, FileType type, int mode, int uid, int gid, long si
             byte[] v = new byte[count(in, b)];
             in.readFully(v);
             x.put(k, v);
+        }
+        if (version == SPARSE) {
+            List<List<?>> layout = readSparse(in, b);
+            @SuppressWarnings("unchecked")
+            List<ChunkKey> chunks = (List<ChunkKey>) layout.get(0);
+            @SuppressWarnings("unchecked")
+            List<String> holders = (List<String>) layout.get(1);
+            return new Inode(ino, type, mode, uid, gid, size, atime, mtime, ctime, nlink, gen, target, x, chunks,
+                    holders);
         }
         int nc = count(in, b);
         List<ChunkKey> chunks = new ArrayList<>(nc);

@@ -87,8 +87,12 @@ class ScratchIT {
         ops.put("sparse file", r -> Files.write(r.resolve("huge"), new byte[] {1}) != null);
         ops.put("truncate to the largest size", r -> truncate(r.resolve("huge"), largest));
         ops.put("truncate past it", r -> truncate(r.resolve("huge"), 999_999_999_999_999L));
-        // no write out there: a scratch layout holds an entry per chunk up to the last one written
         ops.put("read the end", r -> PosixOps.pread(r.resolve("huge"), largest - 10, 10));
+        // a write out there costs one layout entry (it cost one per chunk before it: 16 M of them)
+        ops.put("write the end", r -> PosixOps.pwrite(r.resolve("huge"), largest - 10, "the end...".getBytes()));
+        ops.put("read the end again", r -> PosixOps.pread(r.resolve("huge"), largest - 10, 10));
+        ops.put("read the hole before it", r -> PosixOps.pread(r.resolve("huge"), largest - 5000, 100));
+        ops.put("size after it", r -> Files.size(r.resolve("huge")));
         ops.put("remove it", r -> {
             Files.delete(r.resolve("huge"));
             return true;

@@ -61,7 +61,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
@@ -569,7 +568,7 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public Set<ChunkKey> referencedChunks() throws IOException {
         Set<ChunkKey> keys = new HashSet<>();
-        forEachInode(inode -> inode.chunks().stream().filter(Objects::nonNull).forEach(keys::add));
+        forEachInode(inode -> keys.addAll(inode.presentChunks()));
         return keys;
     }
 

@@ -452,7 +452,7 @@ public final class RocksDbMetaStore implements MetaStore {
     @Override
     public java.util.Set<io.peerfs.chunk.ChunkKey> referencedChunks() throws IOException {
         java.util.Set<io.peerfs.chunk.ChunkKey> keys = new java.util.HashSet<>();
-        forEachInode(inode -> inode.chunks().stream().filter(java.util.Objects::nonNull).forEach(keys::add));
+        forEachInode(inode -> keys.addAll(inode.presentChunks()));
         return keys;
     }
 
