@@ -13,7 +13,6 @@ import static io.peerfs.meta.redis.RedisSchema.dentryIno;
 import static io.peerfs.meta.redis.RedisSchema.dentryIsDir;
 import static io.peerfs.meta.redis.RedisSchema.dirKey;
 import static io.peerfs.meta.redis.RedisSchema.inoKey;
-import static io.peerfs.meta.redis.RedisSchema.journalKey;
 import static io.peerfs.meta.redis.RedisSchema.key;
 import static io.peerfs.meta.redis.RedisSchema.nameOf;
 import static io.peerfs.meta.redis.RedisSchema.openKey;
@@ -40,7 +39,6 @@ import io.lettuce.core.resource.Delay;
 import java.util.concurrent.TimeUnit;
 import io.peerfs.PeerFsException;
 import io.peerfs.chunk.ChunkKey;
-import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.MetaStore;
@@ -52,7 +50,6 @@ import io.peerfs.meta.redis.RedisTransactions.Decide;
 import io.peerfs.meta.redis.RedisTransactions.Plan;
 import io.peerfs.meta.redis.RedisTransactions.Tx;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -64,8 +61,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -101,9 +96,11 @@ public final class RedisMetaStore implements MetaStore {
     private final StatefulRedisConnection<byte[], byte[]> readConnection;
     private final RedisClient txClient;
     private final ClientResources resources;
-    /** Replicas a change waits for before it returns. */
-    private final ReplicaWait replicas;
-    private final Duration timeout;
+    private final RedisCalls db;
+    /** The other roles, each in a class of its own over the same connections. */
+    private final RedisJournal journal;
+    private final RedisTags tags;
+    private final RedisMembers members;
 
     private RedisMetaStore(String where, String nodeId, RedisClient client, RedisClient txClient,
                            ClientResources resources,
@@ -117,8 +114,10 @@ public final class RedisMetaStore implements MetaStore {
         this.readConnection = readConnection;
         this.redis = readConnection.sync();
         this.transactions = transactions;
-        this.replicas = replicas;
-        this.timeout = timeout;
+        this.db = new RedisCalls(where, nodeId, redis, transactions, replicas, timeout);
+        this.journal = new RedisJournal(db);
+        this.tags = new RedisTags(db);
+        this.members = new RedisMembers(db);
     }
 
     /** {@code url} with a password it holds replaced by {@code ***}, for logs and messages. */
@@ -186,7 +185,7 @@ public final class RedisMetaStore implements MetaStore {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
             txClient.shutdown(Duration.ZERO, Duration.ofSeconds(1));
             resources.shutdown(0, 1, TimeUnit.SECONDS);
-            throw new PeerFsException("cannot connect to the metadata store " + where + ": " + rootMessage(e), e);
+            throw new PeerFsException("cannot connect to the metadata store " + where + ": " + RedisCalls.rootMessage(e), e);
         }
     }
 
@@ -199,72 +198,71 @@ public final class RedisMetaStore implements MetaStore {
                 .build();
     }
 
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + t.getMessage() + ")";
+    private <T> T call(String op, String what, RedisCalls.Call<T> c) throws IOException {
+        return db.call(op, what, c);
     }
 
-    private PeerFsException failure(String op, String what, RuntimeException e) {
-        return new PeerFsException("metadata store " + where + ": cannot " + op + " " + what + ": " + rootMessage(e), e);
+    private <T> T change(String op, String what, RedisCalls.Call<T> c) throws IOException {
+        return db.change(op, what, c);
     }
 
-    /** Work against Redis that may fail with its runtime exceptions. */
-    @FunctionalInterface
-    private interface Call<T> {
-        T run() throws IOException;
-    }
-
-    private <T> T call(String op, String what, Call<T> c) throws IOException {
-        try {
-            return c.run();
-        } catch (RedisException e) {
-            throw failure(op, what, e);
-        }
-    }
-
-    /** Work that writes: returns once {@link #replicas} replicas have what it wrote (WAIT). */
-    private <T> T change(String op, String what, Call<T> c) throws IOException {
-        return call(op, what, () -> {
-            T result = c.run();
-            int asked = replicas.target();
-            if (asked > 0) {
-                replicas.require(where, op, what, asked, redis.waitForReplication(asked, timeout.toMillis() / 2));
-            }
-            return result;
-        });
-    }
-
-    /** Runs an optimistic transaction (see {@link RedisTransactions}), naming Redis failures. */
     private <T> T transaction(String op, String what, Decide<T> decide) throws IOException {
-        return call(op, what, () -> transactions.run(op, what, decide));
+        return db.transaction(op, what, decide);
     }
 
-    /**
-     * Records a cluster setting the first time a mount names it, and refuses a mount whose
-     * value differs from what the cluster recorded.
-     */
     @Override
     public void agree(String setting, String value, String describe) throws IOException {
-        change("record cluster setting", setting, () -> {
-            byte[] k = key("c");
-            redis.hsetnx(k, utf8(setting), utf8(value));
-            byte[] recorded = redis.hget(k, utf8(setting));
-            if (recorded != null && !value.equals(new String(recorded, StandardCharsets.UTF_8))) {
-                throw new ClusterMismatchException(where, setting, describe);
-            }
-            return null;
-        });
+        members.agree(setting, value, describe);
     }
 
-    /** This mount disagrees with a setting the cluster recorded. */
-    public static final class ClusterMismatchException extends PeerFsException {
-        ClusterMismatchException(String where, String setting, String describe) {
-            super("the cluster in " + where + " was created with a different " + setting + " than this mount's ("
-                    + describe + "): every node of one cluster must use the same value");
-        }
+    @Override
+    public void heartbeat(Member member) throws IOException {
+        members.heartbeat(member);
+    }
+
+    @Override
+    public List<Member> members() throws IOException {
+        return members.members();
+    }
+
+    @Override
+    public void leave(String node) throws IOException {
+        members.leave(node);
+    }
+
+    @Override
+    public void tag(PathTag kind, String path, boolean on) throws IOException {
+        tags.tag(kind, path, on);
+    }
+
+    @Override
+    public Set<String> tagged(PathTag kind) throws IOException {
+        return tags.tagged(kind);
+    }
+
+    @Override
+    public Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
+        return journal.stage(target, spec, writer);
+    }
+
+    @Override
+    public void restage(long ino, String target) throws IOException {
+        journal.restage(ino, target);
+    }
+
+    @Override
+    public void readyToUpload(long ino) throws IOException {
+        journal.readyToUpload(ino);
+    }
+
+    @Override
+    public Inode unstage(long ino) throws IOException {
+        return journal.unstage(ino);
+    }
+
+    @Override
+    public SortedMap<Long, StagedFile> staged() throws IOException {
+        return journal.staged();
     }
 
     /** The directory entry at {@code path} ({@code null} for none; the root has none). */
@@ -272,7 +270,7 @@ public final class RedisMetaStore implements MetaStore {
         return path.isEmpty() ? () -> null : c.hget(dirKey(parentOf(path)), nameOf(path));
     }
 
-    private static Optional<Inode> decoded(byte[] record) throws IOException {
+    static Optional<Inode> decoded(byte[] record) throws IOException {
         return record == null ? Optional.empty() : Optional.of(Inode.decode(record));
     }
 
@@ -592,106 +590,6 @@ public final class RedisMetaStore implements MetaStore {
     }
 
     @Override
-    public Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
-        return transaction("stage", target, c -> {
-            long ino = c.incr(key("next")).get();
-            Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(),
-                    spec.atimeNs(), spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(),
-                    spec.chunks(), spec.holders());
-            return new Plan<>(inode, w -> {
-                w.set(inoKey(ino), inode.encode());
-                w.hset(journalKey(nodeId), utf8(Long.toString(ino)), new StagedFile(target, false, writer).encode());
-            });
-        });
-    }
-
-    /** Rewrites one journal entry. */
-    private void rewriteJournal(long ino, String op, UnaryOperator<StagedFile> change) throws IOException {
-        byte[] field = utf8(Long.toString(ino));
-        transaction(op, Long.toString(ino), c -> {
-            c.watch(journalKey(nodeId));
-            byte[] v = c.hget(journalKey(nodeId), Long.toString(ino)).get();
-            if (v == null) {
-                throw new NoSuchFileException("staged inode " + ino);
-            }
-            StagedFile now = change.apply(StagedFile.decode(v));
-            return new Plan<>(null, w -> w.hset(journalKey(nodeId), field, now.encode()));
-        });
-    }
-
-    @Override
-    public void restage(long ino, String target) throws IOException {
-        rewriteJournal(ino, "restage", s -> s.withPath(target));
-    }
-
-    @Override
-    public void readyToUpload(long ino) throws IOException {
-        rewriteJournal(ino, "mark ready", StagedFile::asReady);
-    }
-
-    @Override
-    public Inode unstage(long ino) throws IOException {
-        return transaction("unstage", Long.toString(ino), c -> {
-            c.watch(inoKey(ino));
-            Inode inode = decoded(c.get(inoKey(ino)).get()).orElseThrow(() -> new NoSuchFileException("staged inode "
-                    + ino));
-            Inode unlinked = inode.withNlink(0, inode.ctimeNs());
-            return new Plan<>(unlinked, w -> {
-                w.hdel(journalKey(nodeId), utf8(Long.toString(ino)));
-                w.set(inoKey(ino), unlinked.encode());
-                w.sadd(orphansKey(nodeId), utf8(Long.toString(ino)));
-            });
-        });
-    }
-
-    @Override
-    public SortedMap<Long, StagedFile> staged() throws IOException {
-        return call("read", "the writeback journal", () -> {
-            SortedMap<Long, StagedFile> out = new TreeMap<>();
-            for (Map.Entry<byte[], byte[]> e : redis.hgetall(journalKey(nodeId)).entrySet()) {
-                out.put(Long.parseLong(new String(e.getKey(), StandardCharsets.UTF_8)), StagedFile.decode(e.getValue()));
-            }
-            return out;
-        });
-    }
-
-    @Override
-    public void tag(PathTag kind, String path, boolean on) throws IOException {
-        byte[] set = tagSet(kind);
-        change("tag", path, () -> on ? redis.sadd(set, utf8(path)) : redis.srem(set, utf8(path)));
-    }
-
-    /** The set of a kind's tagged paths. */
-    private byte[] tagSet(PathTag kind) {
-        return key(switch (kind) {
-            case RESULT -> "t";
-            case PIN -> "p";
-            case DATASET -> "ds";
-        });
-    }
-
-    @Override
-    public Set<String> tagged(PathTag kind) throws IOException {
-        return call("read", "tags", () -> {
-            Set<String> out = new TreeSet<>();
-            for (byte[] p : redis.smembers(tagSet(kind))) {
-                out.add(new String(p, StandardCharsets.UTF_8));
-            }
-            return out;
-        });
-    }
-
-    @Override
-    public void heartbeat(Member member) throws IOException {
-        byte[] addr = utf8(member.address());
-        change("register member", member.nodeId(), () -> {
-            redis.expire(openKey(member.nodeId()), OPEN_TTL_SECONDS); // the files it has open are still open
-            return redis.hset(key("m"), utf8(member.nodeId()),
-                    ByteBuffer.allocate(8 + addr.length).putLong(member.heartbeatMs()).put(addr).array());
-        });
-    }
-
-    @Override
     public void opened(long ino) throws IOException {
         call("record the open of", "inode " + ino, () -> OPENED.run(redis, ScriptOutputType.INTEGER,
                 new byte[][] {openKey(nodeId), key("n")}, utf8(Long.toString(ino)),
@@ -715,25 +613,6 @@ public final class RedisMetaStore implements MetaStore {
     @Override
     public void noneOpen() throws IOException {
         call("forget the open files of", nodeId, () -> redis.del(openKey(nodeId)));
-    }
-
-    @Override
-    public List<Member> members() throws IOException {
-        return call("read", "members", () -> {
-            List<Member> out = new ArrayList<>();
-            for (Map.Entry<byte[], byte[]> e : redis.hgetall(key("m")).entrySet()) {
-                byte[] v = e.getValue();
-                out.add(new Member(new String(e.getKey(), StandardCharsets.UTF_8),
-                        new String(v, 8, v.length - 8, StandardCharsets.UTF_8), ByteBuffer.wrap(v).getLong()));
-            }
-            out.sort(java.util.Comparator.comparing(Member::nodeId));
-            return out;
-        });
-    }
-
-    @Override
-    public void leave(String node) throws IOException {
-        change("remove member", node, () -> redis.hdel(key("m"), utf8(node)));
     }
 
     @Override
