@@ -137,17 +137,26 @@ final class PathClasses {
     }
 
     Destination destination(String rel) throws IOException {
+        boolean scratchParent = directoryOf(rel);
+        if (scratchAt(rel).isPresent()) {
+            return new Destination(true, false, false);
+        }
+        boolean result = results.staged(rel).isPresent() || isResult(rel) && !scratchParent;
+        return new Destination(false, result, !result && sourceAt(rel).isPresent());
+    }
+
+    /**
+     * Checks, with one lookup, that the directory of the new name {@code rel} is one; true when
+     * it is a scratch directory (then the new name is scratch too).
+     */
+    private boolean directoryOf(String rel) throws IOException {
         String parent = Vfs.parent(rel);
         Optional<Inode> scratchParent = scratchAt(parent);
         FileAttr parentAttr = scratchParent.isPresent() ? scratchParent.get().attr() : attrOutsideScratch(parent);
         if (!parentAttr.isDirectory()) {
             throw new NotDirectoryException(parent);
         }
-        if (scratchAt(rel).isPresent()) {
-            return new Destination(true, false, false);
-        }
-        boolean result = results.staged(rel).isPresent() || isResult(rel) && scratchParent.isEmpty();
-        return new Destination(false, result, !result && sourceAt(rel).isPresent());
+        return scratchParent.isPresent();
     }
 
     /** The class of an existing path; NoSuchFileException when neither side has it. */
@@ -162,16 +171,11 @@ final class PathClasses {
      * link refuse a taken name atomically, so it is not read twice.
      */
     PathClass newName(String rel) throws IOException {
-        String parent = Vfs.parent(rel);
-        Optional<Inode> scratchParent = scratchAt(parent);
-        FileAttr parentAttr = scratchParent.isPresent() ? scratchParent.get().attr() : attrOutsideScratch(parent);
-        if (!parentAttr.isDirectory()) {
-            throw new NotDirectoryException(parent);
-        }
+        boolean scratchParent = directoryOf(rel);
         if (results.staged(rel).isPresent() || sourceAt(rel).isPresent()) {
             throw new FileAlreadyExistsException(rel);
         }
-        if (scratchParent.isPresent() || !isResult(rel)) {
+        if (scratchParent || !isResult(rel)) {
             return PathClass.SCRATCH;
         }
         if (scratchAt(rel).isPresent()) { // a scratch name made before the path was tagged
