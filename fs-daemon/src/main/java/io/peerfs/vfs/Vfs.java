@@ -48,19 +48,15 @@ public final class Vfs {
 
     private final BackendMetaCache backend;
     private final MetaStore scratch;
-    private final SourceFiles sources;
     private final ScratchFiles scratchFiles;
     private final ResultFiles results;
-    private final ResultTree resultTree;
     private final PathClasses paths;
     private final ControlXattrs control;
     /** Paths pinned in caches ({@code peerfs cache pin}). */
     private final TagSet pins;
     /** Read-mostly datasets ({@code peerfs tag --dataset}). */
     private final TagSet datasets;
-    private final Promotion promotion;
     private final Attributes attributes;
-    private final LongSupplier clockNs;
     private final OpenFiles files;
     private final Namespace names;
 
@@ -74,13 +70,12 @@ public final class Vfs {
                ChunkFetcher fetcher, ChunkStore store, LongSupplier clockNs, Supplier<byte[]> status) {
         this.backend = backendCache;
         this.scratch = scratch;
-        this.sources = new SourceFiles(fetcher, config.chunkSize(), config.readaheadChunks());
+        SourceFiles sources = new SourceFiles(fetcher, config.chunkSize(), config.readaheadChunks());
         this.scratchFiles = new ScratchFiles(scratch, store, config.chunkSize(), clockNs);
         this.results = new ResultFiles(scratch, scratchFiles, backendStore, backendCache, config.writeback(),
                 config.setOwners());
-        this.resultTree = new ResultTree(backendStore, backendCache, results, scratch, config.setOwners());
-        this.promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
-        this.clockNs = clockNs;
+        ResultTree resultTree = new ResultTree(backendStore, backendCache, results, scratch, config.setOwners());
+        Promotion promotion = new Promotion(scratch, scratchFiles, backendStore, backendCache, results, clockNs);
         this.paths = new PathClasses(backendCache, scratch, scratchFiles, results, config.resultPaths());
         this.pins = new TagSet(scratch, PathTag.PIN, store::releaseResident);
         fetcher.pinsFrom(new PinnedPaths() {
