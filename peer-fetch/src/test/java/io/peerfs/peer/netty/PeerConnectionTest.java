@@ -430,6 +430,12 @@ class PeerConnectionTest {
                         gets.write(tags.tagged(get(i)));
                     }
                     s.getOutputStream().write(gets.toByteArray());
+                    // the first answers take a while on a busy machine (a CI run found none made yet
+                    // after 400 ms, which settled() took for stable): wait for one, then for quiet
+                    long first = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (service.inMemory() == 0 && System.nanoTime() < first) {
+                        Thread.sleep(20);
+                    }
                     settled(small);
                     int held = service.inMemory();
                     assertTrue(held > 0 && held <= io.peerfs.peer.PeerService.MAX_IN_MEMORY,
