@@ -86,7 +86,7 @@ final class Namespace {
     }
 
     /**
-     * mknod(2): a regular file (made empty, as {@link #create} and a close would), a FIFO, a
+     * mknod(2): a regular file (made empty, as {@link OpenFiles#create} and a close would), a FIFO, a
      * socket or a device node ({@code rdev} its number); {@code mode} holds the kind and the
      * permissions. The kernel serves the special kinds itself: PeerFS stores the node.
      */

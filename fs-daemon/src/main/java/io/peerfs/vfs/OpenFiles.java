@@ -77,7 +77,10 @@ final class OpenFiles {
         return scratchFiles.get(f.ino).orElseThrow(() -> new NoSuchFileException("(open file " + fh + ")")).attr();
     }
 
-    /** {@link #open(String, int)} by process {@code pid} (0: unknown). */
+    /**
+     * Opens a file by process {@code pid} (0: unknown). Source files open read-only and are
+     * revalidated with the backend, so a file changed there is never served with old bytes.
+     */
     long open(String path, int flags, int pid) throws IOException {
         String rel = Vfs.rel(path);
         Optional<OpenScratch> s = rel.isEmpty() ? Optional.empty() : scratchFiles.openAt(rel);

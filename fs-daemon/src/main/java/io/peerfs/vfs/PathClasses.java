@@ -115,11 +115,6 @@ final class PathClasses {
         return resolve(rel).attr();
     }
 
-    /** The attributes at a path that has no scratch name: a result file staged here, or the backend's. */
-    private FileAttr attrOutsideScratch(String rel) throws IOException {
-        return resolveOutsideScratch(rel).attr();
-    }
-
     /** True when a change at the existing non-scratch path {@code rel} goes to the backend. */
     boolean isResult(String rel) {
         return whyResult(rel).isPresent();
@@ -151,12 +146,11 @@ final class PathClasses {
      */
     private boolean directoryOf(String rel) throws IOException {
         String parent = Vfs.parent(rel);
-        Optional<Inode> scratchParent = scratchAt(parent);
-        FileAttr parentAttr = scratchParent.isPresent() ? scratchParent.get().attr() : attrOutsideScratch(parent);
-        if (!parentAttr.isDirectory()) {
+        Node dir = resolve(parent);
+        if (!dir.isDirectory()) {
             throw new NotDirectoryException(parent);
         }
-        return scratchParent.isPresent();
+        return dir instanceof Node.Scratch;
     }
 
     /** The class of an existing path; NoSuchFileException when neither side has it. */

@@ -49,6 +49,17 @@ public final class NamespaceRules {
         return new Created(inode, dir.map(d -> d.withEntriesChanged(inode.isDirectory() ? 1 : 0, inode.ctimeNs())));
     }
 
+    /**
+     * The inode of a result file staged for upload ({@link WritebackJournal#stage}), numbered
+     * {@code ino}: a file with no scratch name that counts as one link while staged, so it is
+     * never an orphan.
+     */
+    public static Inode staged(Inode spec, long ino) {
+        return new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
+                spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks(),
+                spec.holders());
+    }
+
     /** What a link writes: the file with one link more and the new name's changed directory. */
     public record Linked(Inode inode, Optional<Inode> dir) {
     }

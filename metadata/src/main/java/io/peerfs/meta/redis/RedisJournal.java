@@ -6,8 +6,8 @@ import static io.peerfs.meta.redis.RedisSchema.key;
 import static io.peerfs.meta.redis.RedisSchema.orphansKey;
 import static io.peerfs.meta.redis.RedisSchema.utf8;
 
-import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
+import io.peerfs.meta.NamespaceRules;
 import io.peerfs.meta.StagedFile;
 import io.peerfs.meta.WritebackJournal;
 import io.peerfs.meta.redis.RedisTransactions.Plan;
@@ -33,9 +33,7 @@ final class RedisJournal implements WritebackJournal {
     public Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
         return db.transaction("stage", target, c -> {
             long ino = c.incr(key("next")).get();
-            Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(),
-                    spec.atimeNs(), spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(),
-                    spec.chunks(), spec.holders());
+            Inode inode = NamespaceRules.staged(spec, ino);
             return new Plan<>(inode, w -> {
                 w.set(inoKey(ino), inode.encode());
                 w.hset(journalKey(nodeId), utf8(Long.toString(ino)), new StagedFile(target, false, writer).encode());

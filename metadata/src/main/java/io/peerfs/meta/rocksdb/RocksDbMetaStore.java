@@ -1,7 +1,6 @@
 package io.peerfs.meta.rocksdb;
 
 import io.peerfs.PeerFsException;
-import io.peerfs.meta.FileType;
 import io.peerfs.meta.Inode;
 import io.peerfs.meta.Member;
 import io.peerfs.meta.StagedFile;
@@ -176,9 +175,7 @@ public final class RocksDbMetaStore implements MetaStore {
     @Override
     public synchronized Inode stage(String target, Inode spec, StagedFile.Writer writer) throws IOException {
         long ino = nextIno;
-        Inode inode = new Inode(ino, FileType.FILE, spec.mode(), spec.uid(), spec.gid(), spec.size(), spec.atimeNs(),
-                spec.mtimeNs(), spec.ctimeNs(), 1, spec.generation(), null, spec.xattrs(), spec.chunks(),
-                spec.holders());
+        Inode inode = NamespaceRules.staged(spec, ino);
         try (WriteBatch b = new WriteBatch()) {
             b.put(NEXT_INO, longBytes(ino + 1));
             b.put(inoKey(ino), inode.encode());
