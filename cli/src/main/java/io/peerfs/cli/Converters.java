@@ -24,6 +24,19 @@ final class Converters {
         }
     }
 
+    /** {@code --libfuse}: 2, 3, or none (0: PeerFS's own FUSE loop). */
+    static final class Libfuse implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            return switch (value.trim()) {
+                case "2" -> 2;
+                case "3" -> 3;
+                case "none" -> 0;
+                default -> throw new TypeConversionException("'" + value + "' is not 2, 3 or none");
+            };
+        }
+    }
+
     /** {@code 1s}, {@code 500ms}, {@code 2m}, {@code 1h}, {@code 0}. */
     static final class Time implements ITypeConverter<Duration> {
         private static final Pattern FORM = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)?");

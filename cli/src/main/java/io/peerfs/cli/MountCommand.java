@@ -169,9 +169,11 @@ public final class MountCommand implements Callable<Integer> {
     @Option(names = {"-f", "--foreground"}, description = "Run the daemon in this process; Ctrl-C unmounts.")
     boolean foreground;
 
-    @Option(names = "--libfuse", paramLabel = "2|3", defaultValue = "3",
+    @Option(names = "--libfuse", paramLabel = "2|3|none", defaultValue = "3", converter = Converters.Libfuse.class,
             description = "The libfuse the mount runs on: 3 (default) passes reads and writes of up to 1 MiB to"
-                    + " the daemon; 2 up to 128 KiB (through jnr-fuse).")
+                    + " the daemon; 2 up to 128 KiB (through jnr-fuse); none: PeerFS speaks the kernel's FUSE"
+                    + " protocol itself (root only), and a later 'peerfs mount' on the same mountpoint takes the"
+                    + " running mount over without unmounting it.")
     int libfuse;
 
     @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
@@ -325,9 +327,16 @@ public final class MountCommand implements Callable<Integer> {
     /** Runs the daemon in this process until unmounted; {@code ready} runs once the mount answers. */
     private static int runDaemon(DaemonConfig config, String effective, Runnable ready)
             throws IOException, InterruptedException {
+        // a PeerFS daemon serving this mountpoint hands its mount over (it has closed its cache when this returns)
+        io.peerfs.daemon.fuse.Handover.State taken = config.libfuse() == 0
+                && io.peerfs.daemon.fuse.Handover.offered(config.mountpoint())
+                ? io.peerfs.daemon.fuse.Handover.take(config.mountpoint()) : null;
         Daemon daemon;
         try {
             daemon = Daemon.open(config);
+            if (taken != null) {
+                daemon.adopt(taken);
+            }
         } catch (IOException e) {
             if (String.valueOf(e.getMessage()).contains("lock")) {
                 throw new MountException("cache dir " + config.cacheDir() + " is in use by another PeerFS daemon:"

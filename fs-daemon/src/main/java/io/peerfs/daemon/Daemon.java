@@ -7,6 +7,8 @@ import io.peerfs.backend.LocalDirBackend;
 import io.peerfs.chunk.ChunkStoreConfig;
 import io.peerfs.chunk.disk.CacheDisk;
 import io.peerfs.daemon.fuse.FuseMount;
+import io.peerfs.daemon.fuse.Handover;
+import io.peerfs.daemon.fuse.KernelFuse;
 import io.peerfs.daemon.fuse.PeerFuse;
 import io.peerfs.daemon.fuse.PeerFuse3;
 import io.peerfs.fetch.ChunkFetcher;
@@ -59,6 +61,13 @@ public final class Daemon implements AutoCloseable {
     private final CompletableFuture<Void> loopEnded = new CompletableFuture<>();
     private Thread loop;
     private boolean closed;
+    /** The connection this daemon took over from the one before it; null when it mounts itself. */
+    private Handover.State adopted;
+    /** Set when this daemon hands its mount over: it then closes without unmounting. */
+    private volatile boolean handingOver;
+    private final java.util.concurrent.CountDownLatch handedOver = new java.util.concurrent.CountDownLatch(1);
+    /** How long a hand-over waits for queued result uploads; the rest are in the journal for the next daemon. */
+    private static final long HANDOVER_UPLOAD_WAIT_SECONDS = 5;
     /** How often a daemon on a shared MetaStore runs {@link Vfs#sweep}. */
     private static final long SWEEP_SECONDS = 30;
     /** How often tags are read again from a shared MetaStore: the longest another node's tag goes unseen. */
@@ -86,7 +95,11 @@ public final class Daemon implements AutoCloseable {
         io.peerfs.backend.LibC.C.umask(077);
         // the FUSE bindings take as long to build as the stores to open: on a second core, meanwhile
         java.util.concurrent.CompletableFuture<FuseMount> bindings = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> config.libfuse() == 3 ? new PeerFuse3() : new PeerFuse(), Daemon::startThread);
+                () -> switch (config.libfuse()) {
+                    case 3 -> new PeerFuse3();
+                    case 2 -> new PeerFuse();
+                    default -> new KernelFuse();
+                }, Daemon::startThread);
         LocalDirBackend backendDir = LocalDirBackend.open(config.backend());
         GuardedBackend guard = new GuardedBackend(backendDir, config.backend(),
                 config.backendTimeout());
@@ -239,13 +252,25 @@ public final class Daemon implements AutoCloseable {
             opts.add("auto_unmount");
         }
         for (String o : config.fuseOptions()) {
-            if (config.libfuse() == 3 && LIBFUSE2_ONLY.contains(o)) {
+            if (config.libfuse() != 2 && LIBFUSE2_ONLY.contains(o)) {
                 log.info("-o {}: libfuse 3 has no such option and behaves so always; left out", o);
             } else {
                 opts.add(o);
             }
         }
         return opts;
+    }
+
+    /**
+     * Serves the connection another daemon handed over ({@link Handover#take}) instead of
+     * mounting: call before {@link #mount}. Only PeerFS's own FUSE loop can.
+     */
+    public void adopt(Handover.State state) throws MountException {
+        if (!(fuse instanceof KernelFuse k)) {
+            throw new MountException("only --libfuse none can take a mount over");
+        }
+        k.adopt(state);
+        adopted = state;
     }
 
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
@@ -256,7 +281,9 @@ public final class Daemon implements AutoCloseable {
                 config.backend(), config.mountpoint(), config.cacheDir(), config.cacheSize(), config.chunkSize(),
                 config.metaTtl(), config.readaheadChunks(), config.resultPaths(),
                 config.writeback() ? "background" : "close-waits-for", fuse.version(), String.join(",", args));
-        MountGuard.place(config.mountpoint());
+        if (adopted == null) {
+            MountGuard.place(config.mountpoint()); // a mount taken over has its guard beneath already
+        }
         loop = new Thread(() -> {
             try {
                 fuse.mount(config.mountpoint(), args);
@@ -272,8 +299,18 @@ public final class Daemon implements AutoCloseable {
             MountGuard.remove(config.mountpoint()); // nothing stays mounted
             throw failed;
         }
-        fuse.answering(config.mountpoint());
-        log.info("mounted {} on {}", config.backend(), config.mountpoint());
+        if (adopted == null) {
+            fuse.answering(config.mountpoint());
+        }
+        log.info("{} {} on {}", adopted == null ? "mounted" : "took over the mount of", config.backend(),
+                config.mountpoint());
+        if (fuse instanceof KernelFuse k) {
+            try {
+                Handover.listen(config.mountpoint(), () -> handOver(k), handedOver::countDown);
+            } catch (IOException e) {
+                log.warn("this mount cannot be handed to a new daemon: {}", e.toString());
+            }
+        }
         if (DaemonConfig.isRedis(config.meta())) {
             sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "peerfs-sweep");
@@ -340,18 +377,44 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** Blocks until the file system is unmounted (by {@code peerfs umount}, fusermount or a signal). */
+    /** Blocks until the file system is unmounted (by {@code peerfs umount}, fusermount or a signal) or handed over. */
     public void awaitUnmounted() throws InterruptedException {
         loop.join();
+        if (handingOver && !handedOver.await(60, TimeUnit.SECONDS)) {
+            log.warn("the new daemon did not confirm the hand-over of {} in 60 s", config.mountpoint());
+        }
     }
 
-    /** Unmounts if still mounted, waits for the FUSE loop to drain, then closes the stores. */
-    @Override
-    public synchronized void close() {
+    /**
+     * Stops serving for the daemon that takes this mount over: no new requests, the ones in
+     * progress answered, every open file closed (scratch layouts committed, result data staged
+     * in the journal), uploads given {@link #HANDOVER_UPLOAD_WAIT_SECONDS} and the rest left
+     * journaled, the stores closed. The mount and the guard beneath it stay.
+     */
+    private synchronized Handover.State handOver(KernelFuse k) throws InterruptedException {
         if (closed) {
-            return;
+            throw new IllegalStateException("the daemon is closing");
         }
+        long t0 = System.nanoTime();
+        handingOver = true;
         closed = true;
+        stopHousekeeping();
+        Handover.State state = k.handOver();
+        if (peers != null) {
+            peers.close();
+        }
+        fetcher.close();
+        if (!vfs.close(HANDOVER_UPLOAD_WAIT_SECONDS)) {
+            log.info("uploads still running at the hand-over resume in the next daemon (journaled)");
+        }
+        metaStore.close();
+        meta.close();
+        store.close();
+        log.info("stopped for the hand-over of {} in {} ms", config.mountpoint(), ms(System.nanoTime() - t0));
+        return state;
+    }
+
+    private void stopHousekeeping() {
         if (sweeper != null) {
             sweeper.shutdownNow();
             try {
@@ -363,6 +426,16 @@ public final class Daemon implements AutoCloseable {
         if (metrics != null) {
             metrics.close();
         }
+    }
+
+    /** Unmounts if still mounted, waits for the FUSE loop to drain, then closes the stores. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stopHousekeeping();
         boolean drained = true;
         if (loop != null) {
             fuse.umount();

@@ -31,7 +31,8 @@ import java.util.Objects;
  * @param cacheRecheck how often a cache disk found failing, full or read-only is checked again
  * @param backendTimeout longest wait for one backend read or metadata call before the
  *     operation fails with EIO (a hung backend must not hang the mount)
- * @param libfuse the libfuse major version the mount runs on: 3 (requests up to 1 MiB) or 2
+ * @param libfuse the libfuse major version the mount runs on: 3 (requests up to 1 MiB) or 2; 0 for none
+ *                (PeerFS's own FUSE loop, whose mount can be handed to a new daemon)
  *     (128 KiB, through jnr-fuse)
  */
 public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSize cacheSize, double freeSpaceRatio,
@@ -85,8 +86,8 @@ public record DaemonConfig(Path backend, Path mountpoint, Path cacheDir, ByteSiz
         if (backendTimeout.compareTo(Duration.ofMillis(100)) < 0) {
             throw new IllegalArgumentException("--backend-timeout must be at least 100ms, got " + backendTimeout);
         }
-        if (libfuse != 2 && libfuse != 3) {
-            throw new IllegalArgumentException("--libfuse must be 2 or 3, got " + libfuse);
+        if (libfuse != 0 && libfuse != 2 && libfuse != 3) {
+            throw new IllegalArgumentException("--libfuse must be 2, 3 or none, got " + libfuse);
         }
         if (!meta.equals("rocksdb:") && !isRedis(meta)) {
             throw new IllegalArgumentException("--meta must be rocksdb:, redis://[:password@]host:port/db"

@@ -34,7 +34,7 @@ public final class MountPreflight {
             throw new MountException("mountpoint " + config.mountpoint() + " is inside the backend directory "
                     + config.backend() + ": mount somewhere outside it");
         }
-        checkMountpoint(config.mountpoint(), config.fuseOptions().contains("nonempty"));
+        checkMountpoint(config.mountpoint(), config.fuseOptions().contains("nonempty"), config.libfuse() == 0);
         checkCacheDir(config.cacheDir());
         if (config.cacheDir().startsWith(config.mountpoint()) || config.cacheDir().startsWith(config.backend())) {
             throw new MountException("cache dir " + config.cacheDir()
@@ -71,13 +71,20 @@ public final class MountPreflight {
         }
     }
 
-    private static void checkMountpoint(Path mnt, boolean nonEmptyAllowed) throws MountException {
+    private static void checkMountpoint(Path mnt, boolean nonEmptyAllowed, boolean ownLoop) throws MountException {
         Optional<MountTable.Mount> mounted = mountAt(mnt);
         if (mounted.isPresent() && MountGuard.isGuard(mounted.get())) {
             log.info("{}: the read-only guard a dead daemon left is there; mounting over it", mnt);
         } else if (mounted.isPresent()) {
             if (mounted.get().isPeerFs() && isStale(mnt)) {
                 cleanStale(mnt);
+            } else if (mounted.get().isPeerFs() && io.peerfs.daemon.fuse.Handover.offered(mnt)) {
+                if (!ownLoop) {
+                    throw new MountException(mnt + " is served by a PeerFS daemon that can hand it over: mount with"
+                            + " --libfuse none to take it over, or unmount it first (peerfs umount " + mnt + ")");
+                }
+                log.info("{}: the daemon serving it will hand it over", mnt);
+                return;
             } else {
                 throw new MountException(mnt + " is already mounted (" + mounted.get().fsType() + " from "
                         + mounted.get().source() + "): unmount it first (peerfs umount " + mnt + ")");

@@ -1,0 +1,460 @@
+package io.peerfs.daemon.fuse;
+
+import com.kenai.jffi.MemoryIO;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Passing a live FUSE connection from one daemon to the next: the serving daemon listens on a
+ * unix socket named after its mountpoint ({@link #socketOf}); a new {@code peerfs mount} on
+ * that mountpoint connects ({@link #take}), the old one stops, closes its files and stores,
+ * and sends the {@code /dev/fuse} descriptor (SCM_RIGHTS) with the {@link State} of the
+ * connection; the new one serves from there. Only root may connect: the socket's directory
+ * is root's alone, and the peer's credentials are checked as well.
+ */
+public final class Handover {
+    private static final Logger log = LoggerFactory.getLogger(Handover.class);
+    private static final Path DIR = Path.of("/run/peerfs");
+    private static final byte[] ASK = "PEERFS-HANDOVER 1\n".getBytes(StandardCharsets.US_ASCII);
+    private static final int MAGIC = 0x50464831; // "PFH1"
+    /** Largest state accepted: a node table of a few million entries. */
+    static final int MAX_STATE = 256 << 20;
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_PEERCRED = 17;
+    private static final int SCM_RIGHTS = 1;
+
+    /** A handle the kernel holds: its node, how it was opened and by whom. */
+    public record OpenHandle(long fh, long node, int flags, boolean dir, int uid, int gid) {
+    }
+
+    /** What the new daemon needs: the descriptor, INIT's outcome, the node table and the open handles. */
+    public record State(int fd, KernelFuse.Session session, List<NodeTable.Entry> nodes, long nextNode, long nextFh,
+                        List<OpenHandle> handles) {
+    }
+
+    private Handover() {
+    }
+
+    /** The socket on which the daemon serving {@code mountpoint} hands it over. */
+    public static Path socketOf(Path mountpoint) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256")
+                    .digest(mountpoint.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+            return DIR.resolve("handover-" + HexFormat.of().formatHex(h, 0, 8) + ".sock");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    /** True when a daemon serving {@code mountpoint} offers it (its socket answers). */
+    public static boolean offered(Path mountpoint) {
+        Path s = socketOf(mountpoint);
+        if (!Files.exists(s)) {
+            return false;
+        }
+        int fd = connect(s);
+        if (fd < 0) {
+            return false;
+        }
+        DevFuse.c().close(fd);
+        return true;
+    }
+
+    static byte[] encode(State s) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(MAGIC);
+            out.writeInt(s.session().minor());
+            out.writeInt(s.session().maxWrite());
+            out.writeInt(s.session().flags());
+            out.writeLong(s.nextNode());
+            out.writeLong(s.nextFh());
+            out.writeInt(s.nodes().size());
+            for (NodeTable.Entry e : s.nodes()) {
+                out.writeLong(e.id());
+                out.writeLong(e.parent());
+                out.writeUTF(e.name());
+                out.writeLong(e.lookups());
+            }
+            out.writeInt(s.handles().size());
+            for (OpenHandle h : s.handles()) {
+                out.writeLong(h.fh());
+                out.writeLong(h.node());
+                out.writeInt(h.flags());
+                out.writeBoolean(h.dir());
+                out.writeInt(h.uid());
+                out.writeInt(h.gid());
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException("writing to memory", e);
+        }
+    }
+
+    /** The state in {@code bytes}, with the descriptor {@code fd}; refuses anything malformed. */
+    static State decode(byte[] bytes, int fd) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+        if (in.readInt() != MAGIC) {
+            throw new IOException("not a PeerFS hand-over (another version of the daemon?)");
+        }
+        KernelFuse.Session session = new KernelFuse.Session(in.readInt(), in.readInt(), in.readInt());
+        if (session.maxWrite() <= 0 || session.maxWrite() > KernelFuse.MAX_WRITE) {
+            throw new IOException("hand-over with a request size of " + session.maxWrite());
+        }
+        long nextNode = in.readLong();
+        long nextFh = in.readLong();
+        int count = in.readInt();
+        if (count < 0 || count > bytes.length / 8) {
+            throw new IOException("hand-over with " + count + " nodes");
+        }
+        List<NodeTable.Entry> nodes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            nodes.add(new NodeTable.Entry(in.readLong(), in.readLong(), in.readUTF(), in.readLong()));
+        }
+        count = in.readInt();
+        if (count < 0 || count > bytes.length / 8) {
+            throw new IOException("hand-over with " + count + " handles");
+        }
+        List<OpenHandle> handles = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            handles.add(new OpenHandle(in.readLong(), in.readLong(), in.readInt(), in.readBoolean(), in.readInt(),
+                    in.readInt()));
+        }
+        return new State(fd, session, nodes, nextNode, nextFh, handles);
+    }
+
+    /** What a serving daemon does when asked to hand over: stop and return its state. */
+    @FunctionalInterface
+    public interface Giver {
+        State stop() throws Exception;
+    }
+
+    /**
+     * Listens for a new daemon on {@code mountpoint}'s socket; the first one that asks gets the
+     * connection (after {@code giver} stopped this daemon), and {@code done} runs.
+     */
+    public static Thread listen(Path mountpoint, Giver giver, Runnable done) throws IOException {
+        Files.createDirectories(DIR);
+        Files.setPosixFilePermissions(DIR, PosixFilePermissions.fromString("rwx------"));
+        Path path = socketOf(mountpoint);
+        Files.deleteIfExists(path);
+        DevFuse.Calls c = DevFuse.c();
+        int server = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (server < 0) {
+            throw new IOException(DevFuse.failure("socket"));
+        }
+        try (Native addr = sockaddr(path)) {
+            if (c.bind(server, addr.address, addr.length) != 0 || c.listen(server, 4) != 0) {
+                String why = DevFuse.failure("listen on " + path);
+                c.close(server);
+                throw new IOException(why);
+            }
+        }
+        Thread t = new Thread(() -> serve(server, path, giver, done), "peerfs-handover");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void serve(int server, Path path, Giver giver, Runnable done) {
+        DevFuse.Calls c = DevFuse.c();
+        try {
+            while (true) {
+                int conn = c.accept4(server, 0, 0, SOCK_CLOEXEC);
+                if (conn < 0) {
+                    int e = DevFuse.errno();
+                    if (e == DevFuse.EINTR) {
+                        continue;
+                    }
+                    log.warn("{}", DevFuse.failure("hand-over socket"));
+                    return;
+                }
+                try {
+                    if (give(conn, giver)) {
+                        done.run();
+                        return;
+                    }
+                } finally {
+                    c.close(conn);
+                }
+            }
+        } finally {
+            c.close(server);
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                log.debug("cannot remove {}: {}", path, e.toString());
+            }
+        }
+    }
+
+    /** Serves one connection; true once the connection went to it. */
+    private static boolean give(int conn, Giver giver) {
+        try {
+            int uid = peerUid(conn);
+            if (uid != 0) {
+                log.warn("hand-over refused to uid {}: only root may take the mount over", uid);
+                return false;
+            }
+            byte[] ask;
+            try {
+                ask = readFully(conn, ASK.length);
+            } catch (IOException e) {
+                return false; // a probe ({@link #offered}): it connects and closes
+            }
+            if (!java.util.Arrays.equals(ask, ASK)) {
+                log.warn("hand-over socket: a request that is not a PeerFS daemon's; ignored");
+                return false;
+            }
+            log.info("a new daemon asks for this mount: handing it over");
+            State s = giver.stop();
+            byte[] body = encode(s);
+            byte[] framed = new byte[4 + body.length];
+            java.nio.ByteBuffer.wrap(framed).putInt(body.length).put(body);
+            sendWithFd(conn, framed, s.fd());
+            byte[] ack = readFully(conn, 1);
+            log.info("handed over ({} nodes, {} open handles){}", s.nodes().size(), s.handles().size(),
+                    ack[0] == 1 ? "" : "; the new daemon did not confirm");
+            return true;
+        } catch (Exception e) {
+            log.error("hand-over failed: {}", e.toString());
+            return false;
+        }
+    }
+
+    /**
+     * Asks the daemon serving {@code mountpoint} for its connection; returns it, or throws when
+     * there is none or it refused. The old daemon has closed its stores when this returns.
+     */
+    public static State take(Path mountpoint) throws IOException {
+        closeFilesOn(mountpoint);
+        Path path = socketOf(mountpoint);
+        int conn = connect(path);
+        if (conn < 0) {
+            throw new IOException(DevFuse.failure("no daemon to take " + mountpoint + " over from (" + path + ")"));
+        }
+        DevFuse.Calls c = DevFuse.c();
+        try {
+            writeAll(conn, ASK);
+            int[] fd = {-1};
+            byte[] head = receiveWithFd(conn, 4, fd);
+            int length = java.nio.ByteBuffer.wrap(head).getInt();
+            if (fd[0] < 0) {
+                throw new IOException("the daemon serving " + mountpoint + " sent no FUSE descriptor");
+            }
+            if (length < 0 || length > MAX_STATE) {
+                c.close(fd[0]);
+                throw new IOException("hand-over state of " + length + " bytes");
+            }
+            State s;
+            try {
+                s = decode(readFully(conn, length), fd[0]);
+            } catch (IOException e) {
+                c.close(fd[0]);
+                throw e;
+            }
+            writeAll(conn, new byte[] {1});
+            return s;
+        } finally {
+            c.close(conn);
+        }
+    }
+
+    /**
+     * Closes this process's descriptors of files in the mount (inherited from the shell that
+     * started it): closing one sends the kernel's FLUSH, which would wait for ever between the
+     * old daemon stopping and this one serving (a child process that closes inherited
+     * descriptors, as Java's process launcher does, would hang this daemon's start).
+     */
+    private static void closeFilesOn(Path mountpoint) {
+        String mnt = mountpoint.toAbsolutePath().normalize().toString();
+        try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    int n = Integer.parseInt(fd.getFileName().toString());
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (n > 2 && (target.equals(mnt) || target.startsWith(mnt + "/"))) {
+                        DevFuse.c().close(n);
+                        log.info("closed descriptor {} of {}, inherited from the process that started this one", n,
+                                target);
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // gone meanwhile, or not a number
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot list this process's descriptors: {}", e.toString());
+        }
+    }
+
+    private static int connect(Path path) {
+        DevFuse.Calls c = DevFuse.c();
+        int fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            return -1;
+        }
+        try (Native addr = sockaddr(path)) {
+            if (c.connect(fd, addr.address, addr.length) != 0) {
+                c.close(fd);
+                return -1;
+            }
+        }
+        return fd;
+    }
+
+    /** {@code struct ucred} of the connected peer: pid, uid, gid. */
+    private static int peerUid(int conn) throws IOException {
+        try (Native cred = new Native(12); Native len = new Native(4)) {
+            MemoryIO.getInstance().putInt(len.address, 12);
+            if (DevFuse.c().getsockopt(conn, SOL_SOCKET, SO_PEERCRED, cred.address, len.address) != 0) {
+                throw new IOException(DevFuse.failure("SO_PEERCRED"));
+            }
+            return MemoryIO.getInstance().getInt(cred.address + 4);
+        }
+    }
+
+    /** {@code struct sockaddr_un}: family, then the path. */
+    private static Native sockaddr(Path path) {
+        byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
+        if (p.length >= 108) {
+            throw new IllegalArgumentException("socket path too long: " + path);
+        }
+        Native n = new Native(2 + p.length + 1);
+        MemoryIO m = MemoryIO.getInstance();
+        m.putShort(n.address, (short) AF_UNIX);
+        m.putByteArray(n.address + 2, p, 0, p.length);
+        m.putByte(n.address + 2 + p.length, (byte) 0);
+        return n;
+    }
+
+    /** sendmsg with one descriptor in an SCM_RIGHTS message, then the rest of {@code bytes}. */
+    private static void sendWithFd(int conn, byte[] bytes, int fd) throws IOException {
+        MemoryIO m = MemoryIO.getInstance();
+        try (Native msg = new Native(56); Native iov = new Native(16); Native control = new Native(24);
+             Native data = new Native(bytes.length)) {
+            m.putByteArray(data.address, bytes, 0, bytes.length);
+            m.putLong(iov.address, data.address);
+            m.putLong(iov.address + 8, bytes.length);
+            m.putLong(control.address, 20); // CMSG_LEN(sizeof(int))
+            m.putInt(control.address + 8, SOL_SOCKET);
+            m.putInt(control.address + 12, SCM_RIGHTS);
+            m.putInt(control.address + 16, fd);
+            m.putLong(msg.address + 16, iov.address);
+            m.putLong(msg.address + 24, 1);
+            m.putLong(msg.address + 32, control.address);
+            m.putLong(msg.address + 40, 24); // CMSG_SPACE(sizeof(int))
+            long sent = DevFuse.c().sendmsg(conn, msg.address, 0);
+            if (sent < 0) {
+                throw new IOException(DevFuse.failure("sendmsg"));
+            }
+            if (sent < bytes.length) {
+                writeAll(conn, java.util.Arrays.copyOfRange(bytes, (int) sent, bytes.length));
+            }
+        }
+    }
+
+    /** recvmsg of up to {@code n} bytes and the descriptor that came with them ({@code fd[0]}, -1 if none). */
+    private static byte[] receiveWithFd(int conn, int n, int[] fd) throws IOException {
+        MemoryIO m = MemoryIO.getInstance();
+        try (Native msg = new Native(56); Native iov = new Native(16); Native control = new Native(64);
+             Native data = new Native(n)) {
+            m.putLong(iov.address, data.address);
+            m.putLong(iov.address + 8, n);
+            m.putLong(msg.address + 16, iov.address);
+            m.putLong(msg.address + 24, 1);
+            m.putLong(msg.address + 32, control.address);
+            m.putLong(msg.address + 40, 64);
+            long got = DevFuse.c().recvmsg(conn, msg.address, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            if (got <= 0) {
+                throw new IOException(got == 0 ? "the old daemon closed the hand-over socket"
+                        : DevFuse.failure("recvmsg"));
+            }
+            long controlLength = m.getLong(msg.address + 40);
+            if (controlLength >= 20 && m.getInt(control.address + 8) == SOL_SOCKET
+                    && m.getInt(control.address + 12) == SCM_RIGHTS) {
+                fd[0] = m.getInt(control.address + 16);
+            }
+            byte[] out = new byte[n];
+            m.getByteArray(data.address, out, 0, (int) got);
+            if (got < n) {
+                byte[] rest = readFully(conn, n - (int) got);
+                System.arraycopy(rest, 0, out, (int) got, rest.length);
+            }
+            return out;
+        }
+    }
+
+    private static void writeAll(int fd, byte[] bytes) throws IOException {
+        try (Native buf = new Native(Math.max(1, bytes.length))) {
+            MemoryIO.getInstance().putByteArray(buf.address, bytes, 0, bytes.length);
+            long done = 0;
+            while (done < bytes.length) {
+                long n = DevFuse.c().write(fd, buf.address + done, bytes.length - done);
+                if (n < 0) {
+                    if (DevFuse.errno() == DevFuse.EINTR) {
+                        continue;
+                    }
+                    throw new IOException(DevFuse.failure("write to the hand-over socket"));
+                }
+                done += n;
+            }
+        }
+    }
+
+    private static byte[] readFully(int fd, int n) throws IOException {
+        byte[] out = new byte[n];
+        try (Native buf = new Native(Math.max(1, n))) {
+            int done = 0;
+            while (done < n) {
+                long got = DevFuse.c().read(fd, buf.address + done, n - done);
+                if (got < 0) {
+                    if (DevFuse.errno() == DevFuse.EINTR) {
+                        continue;
+                    }
+                    throw new IOException(DevFuse.failure("read from the hand-over socket"));
+                }
+                if (got == 0) {
+                    throw new IOException("the hand-over socket closed after " + done + " of " + n + " bytes");
+                }
+                done += (int) got;
+            }
+            MemoryIO.getInstance().getByteArray(buf.address, out, 0, n);
+        }
+        return out;
+    }
+
+    /** Native memory for one call, freed after. */
+    private static final class Native implements AutoCloseable {
+        final long address;
+        final int length;
+
+        Native(int length) {
+            this.length = length;
+            this.address = MemoryIO.getInstance().allocateMemory(length, true);
+        }
+
+        @Override
+        public void close() {
+            MemoryIO.getInstance().freeMemory(address);
+        }
+    }
+}
