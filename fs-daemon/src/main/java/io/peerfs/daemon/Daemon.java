@@ -271,6 +271,7 @@ public final class Daemon implements AutoCloseable {
         }
         k.adopt(state);
         adopted = state;
+        status.handedOver(state.handovers(), state.mountedAtMs());
     }
 
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
@@ -399,7 +400,7 @@ public final class Daemon implements AutoCloseable {
         handingOver = true;
         closed = true;
         stopHousekeeping();
-        Handover.State state = k.handOver();
+        Handover.State state = k.handOver().withHistory(status.handovers() + 1, status.mountedMs());
         if (peers != null) {
             peers.close();
         }

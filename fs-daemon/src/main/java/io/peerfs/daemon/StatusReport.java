@@ -32,6 +32,10 @@ final class StatusReport implements Supplier<byte[]> {
     private final ChunkFetcher fetcher;
     private final PeerNode peers;
     private final long startedMs = System.currentTimeMillis();
+    /** When the mount was made, by this daemon or the first of those that handed it on. */
+    private volatile long mountedMs = startedMs;
+    /** How often the mount passed from one daemon to the next. */
+    private volatile int handovers;
     private volatile Vfs vfs;
     private volatile FuseMount fuse;
     private volatile String metricsUrl;
@@ -56,6 +60,20 @@ final class StatusReport implements Supplier<byte[]> {
         this.fuse = f;
     }
 
+    /** This daemon serves a mount made at {@code mountedMs} and handed over {@code count} times. */
+    void handedOver(int count, long mountedAtMs) {
+        this.handovers = count;
+        this.mountedMs = mountedAtMs;
+    }
+
+    int handovers() {
+        return handovers;
+    }
+
+    long mountedMs() {
+        return mountedMs;
+    }
+
     /** Where this mount's Prometheus metrics are served. */
     void metricsAt(String url) {
         this.metricsUrl = url;
@@ -72,6 +90,9 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("libfuse", config.libfuse());
         daemon.put("sharedMeta", DaemonConfig.isRedis(config.meta())); // tags and pins reach every node
         daemon.put("uptimeSeconds", (System.currentTimeMillis() - startedMs) / 1000);
+        daemon.put("startedAt", java.time.Instant.ofEpochMilli(startedMs).toString());
+        daemon.put("mountedAt", java.time.Instant.ofEpochMilli(mountedMs).toString());
+        daemon.put("handovers", handovers);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
         for (java.lang.management.BufferPoolMXBean pool
                 : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {

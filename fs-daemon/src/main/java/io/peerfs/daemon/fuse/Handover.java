@@ -44,9 +44,16 @@ public final class Handover {
     public record OpenHandle(long fh, long node, int flags, boolean dir, int uid, int gid) {
     }
 
-    /** What the new daemon needs: the descriptor, INIT's outcome, the node table and the open handles. */
+    /**
+     * What the new daemon needs: the descriptor, INIT's outcome, the node table and the open
+     * handles; and the mount's history (hand-overs so far, this one counted, and when it was made).
+     */
     public record State(int fd, KernelFuse.Session session, List<NodeTable.Entry> nodes, long nextNode, long nextFh,
-                        List<OpenHandle> handles) {
+                        List<OpenHandle> handles, int handovers, long mountedAtMs) {
+        /** This state with the mount's history. */
+        public State withHistory(int count, long mountedAt) {
+            return new State(fd, session, nodes, nextNode, nextFh, handles, count, mountedAt);
+        }
     }
 
     private Handover() {
@@ -103,6 +110,8 @@ public final class Handover {
                 out.writeInt(h.uid());
                 out.writeInt(h.gid());
             }
+            out.writeInt(s.handovers());
+            out.writeLong(s.mountedAtMs());
             out.flush();
             return bytes.toByteArray();
         } catch (IOException e) {
@@ -139,7 +148,7 @@ public final class Handover {
             handles.add(new OpenHandle(in.readLong(), in.readLong(), in.readInt(), in.readBoolean(), in.readInt(),
                     in.readInt()));
         }
-        return new State(fd, session, nodes, nextNode, nextFh, handles);
+        return new State(fd, session, nodes, nextNode, nextFh, handles, in.readInt(), in.readLong());
     }
 
     /** What a serving daemon does when asked to hand over: stop and return its state. */

@@ -401,7 +401,7 @@ public final class KernelFuse implements FuseMount {
             KernelOps.Handle h = e.getValue();
             open.add(new Handover.OpenHandle(e.getKey(), h.node.id, h.flags, h.vfsFh < 0, h.uid, h.gid));
         }
-        return new Handover.State(fd, session, nodes.snapshot(), nodes.nextId(), o.nextFh.get(), open);
+        return new Handover.State(fd, session, nodes.snapshot(), nodes.nextId(), o.nextFh.get(), open, 0, 0);
     }
 
     /** Reopens the files a previous daemon had open, under the handles the kernel holds. */

@@ -1,0 +1,241 @@
+package io.peerfs.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A running mount handed to a new daemon ({@code peerfs mount --libfuse none} on the same
+ * mountpoint) while programs use it: fio reading with verification, a writer appending to a
+ * scratch and a result file with fsync, and a reader holding a file open see no error, every
+ * byte verified and every acknowledged write there afterwards.
+ */
+class HandoverIT {
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void fuse() {
+        PeerFsMount.assumeFuse();
+    }
+
+    private static final int HANDOVERS = 5;
+
+    @Test
+    void programsRunOnWhileTheMountIsHandedOverFiveTimes() throws Exception {
+        Path backend = Files.createDirectories(tmp.resolve("backend"));
+        Files.createDirectories(backend.resolve("src"));
+        Files.createDirectories(backend.resolve("out"));
+        byte[] held = TestFiles.random(24 << 20, 29);
+        TestFiles.write(backend.resolve("src/held.bin"), held);
+        // fio's own files, with its checksums, written straight to the backend: sources to read
+        for (String job : List.of("seq", "rnd")) {
+            String out = fio(backend.resolve("src"), job, false);
+            assertTrue(out.contains("err= 0"), out);
+        }
+        Path mnt = tmp.resolve("mnt");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache"), "--libfuse", "none",
+                "--result-paths", "out/**", "--chunk-size", "1MiB").mount()) {
+            Files.createDirectories(mnt.resolve("work"));
+            ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+            AtomicBoolean done = new AtomicBoolean();
+            AtomicInteger acknowledged = new AtomicInteger();
+            AtomicInteger fioRuns = new AtomicInteger();
+            AtomicInteger heldReads = new AtomicInteger();
+            List<Thread> workers = new ArrayList<>();
+            workers.add(worker("writer", errors, () -> {
+                try (FileChannel scratch = FileChannel.open(mnt.resolve("work/scratch.log"),
+                        StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+                     FileChannel result = FileChannel.open(mnt.resolve("out/result.log"),
+                             StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+                    for (int i = 0; !done.get(); i++) {
+                        byte[] line = ("line " + i + "\n").getBytes(StandardCharsets.US_ASCII);
+                        scratch.write(ByteBuffer.wrap(line));
+                        result.write(ByteBuffer.wrap(line));
+                        scratch.force(true);
+                        result.force(true);
+                        acknowledged.set(i + 1);
+                        Thread.sleep(5);
+                    }
+                }
+            }));
+            workers.add(worker("held reader", errors, () -> {
+                try (FileChannel ch = FileChannel.open(mnt.resolve("src/held.bin"))) {
+                    ByteBuffer b = ByteBuffer.allocate(256 << 10);
+                    for (long off = 0; !done.get(); off = (off + b.capacity()) % held.length) {
+                        b.clear();
+                        int n = ch.read(b, off);
+                        byte[] want = java.util.Arrays.copyOfRange(held, (int) off,
+                                (int) Math.min(held.length, off + b.capacity()));
+                        assertEquals(want.length, n, "read at " + off);
+                        assertArrayEquals(want, java.util.Arrays.copyOf(b.array(), n), "bytes at " + off);
+                        heldReads.incrementAndGet();
+                        Thread.sleep(2);
+                    }
+                }
+            }));
+            for (String job : List.of("seq", "rnd")) {
+                workers.add(worker("fio " + job, errors, () -> {
+                    while (!done.get()) {
+                        String out = fio(mnt.resolve("src"), job, true);
+                        assertTrue(out.contains("err= 0"), out);
+                        fioRuns.incrementAndGet();
+                    }
+                }));
+            }
+            long firstPid = m.pid();
+            long pid = firstPid;
+            Thread.sleep(1000);
+            for (int i = 0; i < HANDOVERS; i++) {
+                int before = acknowledged.get();
+                // the third new daemon runs with other options: they are its own
+                List<String> args = new ArrayList<>(List.of("mount", backend.toString(), mnt.toString(),
+                        "--cache-dir", tmp.resolve("cache").toString(), "--libfuse", "none",
+                        "--result-paths", "out/**", "--chunk-size", "1MiB"));
+                if (i == 2) {
+                    args.addAll(List.of("--readahead", "4", "--meta-ttl", "2s"));
+                }
+                PeerFsMount.Run r = PeerFsMount.peerfs(args.toArray(String[]::new));
+                assertEquals(0, r.exit(), "hand-over " + i + ": " + r.err() + r.out());
+                long now = m.pid();
+                assertNotEquals(pid, now, "a new daemon serves");
+                pid = now;
+                awaitProgress(acknowledged, before, errors);
+                assertTrue(errors.isEmpty(), "after hand-over " + i + ": " + errors);
+            }
+            done.set(true);
+            for (Thread t : workers) {
+                t.join(120_000);
+            }
+            assertEquals(List.of(), List.copyOf(errors));
+            assertTrue(fioRuns.get() >= 2 && heldReads.get() > 10, fioRuns + " fio runs, " + heldReads + " reads");
+            assertEquals(HANDOVERS, m.status().path("daemon").path("handovers").asInt(), m.status().toString());
+            // every acknowledged line is there, in order, in both files
+            String want = lines(acknowledged.get());
+            assertTrue(Files.readString(mnt.resolve("work/scratch.log")).startsWith(want), "scratch log");
+            assertTrue(Files.readString(mnt.resolve("out/result.log")).startsWith(want), "result log");
+            assertTrue(Files.readString(backend.resolve("out/result.log")).startsWith(want), "result log on the backend");
+            // the last daemon's descriptors and memory are bounded, as a first daemon's are
+            long fds;
+            try (var s = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+                fds = s.count();
+            }
+            assertTrue(fds < 400, fds + " descriptors");
+            long rssKb = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
+                    .filter(l -> l.startsWith("VmRSS:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
+                    .findFirst().orElseThrow();
+            assertTrue(rssKb < 1024 * 1024, rssKb + " KiB resident");
+            assertTrue(ProcessHandle.of(firstPid).isEmpty(), "the first daemon exited");
+        }
+    }
+
+    /**
+     * Only root takes a mount over: the socket's directory is root's alone (nobody cannot even
+     * connect), a root process that sends anything but the request changes nothing, and a mount
+     * that would not serve it with PeerFS's own loop is refused before the old daemon stops.
+     */
+    @Test
+    void theHandOverSocketIsRootsAloneAndIgnoresAnythingElse() throws Exception {
+        Path backend = Files.createDirectories(tmp.resolve("backend-sock"));
+        Files.writeString(backend.resolve("a.txt"), "a");
+        Path mnt = tmp.resolve("mnt-sock");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache-sock"), "--libfuse", "none").mount()) {
+            long pid = m.pid();
+            String mountedAt = m.status().path("daemon").path("mountedAt").asText();
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            String socket = "/run/peerfs/handover-" + java.util.HexFormat.of().formatHex(
+                    sha.digest(mnt.toString().getBytes(StandardCharsets.UTF_8)), 0, 8) + ".sock";
+            assertTrue(Files.exists(Path.of(socket)), socket);
+            String connect = "import socket, sys\n"
+                    + "s = socket.socket(socket.AF_UNIX)\n"
+                    + "try:\n    s.connect(sys.argv[1])\nexcept OSError as e:\n    print(e.errno); sys.exit(3)\n"
+                    + "s.sendall(sys.argv[2].encode()); s.shutdown(socket.SHUT_WR); s.recv(100)\n";
+            PeerFsMount.Run nobody = PeerFsMount.command("runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c",
+                    connect, socket, "PEERFS-HANDOVER 1\n");
+            assertEquals(3, nobody.exit(), nobody.out() + nobody.err());
+            assertEquals("13", nobody.out().trim(), "EACCES for nobody");
+            for (String junk : List.of("", "GET / HTTP/1.0\r\n\r\n", "PEERFS-HANDOVER 2\n")) {
+                PeerFsMount.Run r = PeerFsMount.command("/usr/bin/python3", "-c", connect, socket, junk);
+                assertEquals(0, r.exit(), r.out() + r.err());
+            }
+            PeerFsMount.Run libfuse3 = PeerFsMount.peerfs("mount", backend.toString(), mnt.toString(), "--cache-dir",
+                    tmp.resolve("cache-sock").toString());
+            assertNotEquals(0, libfuse3.exit());
+            assertTrue(libfuse3.err().contains("--libfuse none"), libfuse3.err());
+            assertEquals("a", Files.readString(mnt.resolve("a.txt")));
+            assertEquals(pid, m.pid(), "the same daemon serves");
+            assertEquals(0, m.status().path("daemon").path("handovers").asInt());
+            // and a real request still works after all that
+            PeerFsMount.Run again = PeerFsMount.peerfs("mount", backend.toString(), mnt.toString(), "--cache-dir",
+                    tmp.resolve("cache-sock").toString(), "--libfuse", "none");
+            assertEquals(0, again.exit(), again.err());
+            assertNotEquals(pid, m.pid());
+            assertEquals(mountedAt, m.status().path("daemon").path("mountedAt").asText(), "the mount is the same");
+            assertEquals(1, m.status().path("daemon").path("handovers").asInt());
+        }
+    }
+
+    private static String lines(int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            b.append("line ").append(i).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** Waits until the writer was acknowledged again after a hand-over. */
+    private static void awaitProgress(AtomicInteger acknowledged, int before, ConcurrentLinkedQueue<String> errors)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (acknowledged.get() <= before + 10 && errors.isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "no write acknowledged in 30 s after a hand-over");
+            Thread.sleep(20);
+        }
+    }
+
+    /** fio writing its files with checksums ({@code verify} false), or reading them back and checking every block. */
+    static String fio(Path dir, String job, boolean verify) throws Exception {
+        String rw = job.equals("seq") ? "write" : "randwrite";
+        List<String> cmd = new ArrayList<>(List.of("fio", "--name=" + job, "--directory=" + dir,
+                "--rw=" + (verify ? rw.replace("write", "read") : rw), "--bs=" + (job.equals("seq") ? "256k" : "4k"),
+                "--size=16m", "--verify=crc32c", "--verify_state_save=0", "--verify_fatal=1"));
+        // a read job with verify set checks every block it reads; direct I/O: every read reaches the daemon
+        cmd.addAll(verify ? List.of("--direct=1") : List.of("--do_verify=0"));
+        PeerFsMount.Run r = PeerFsMount.command(cmd.toArray(String[]::new));
+        return r.out() + r.err();
+    }
+
+    @FunctionalInterface
+    interface Work {
+        void run() throws Exception;
+    }
+
+    private static Thread worker(String name, ConcurrentLinkedQueue<String> errors, Work work) {
+        Thread t = new Thread(() -> {
+            try {
+                work.run();
+            } catch (Throwable e) {
+                errors.add(name + ": " + e);
+            }
+        }, name);
+        t.start();
+        return t;
+    }
+}
