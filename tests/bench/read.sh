@@ -5,6 +5,7 @@
 # cache dropped). Prints one table.
 #
 #   tests/bench/read.sh [FILE_MIB (1024)]
+#   PEERFS_MOUNT_OPTS="--libfuse none" tests/bench/read.sh 512   # another FUSE loop, same table
 #
 # Needs root, fio and bindfs (apt-get install fio bindfs) and a built tree.
 set -euo pipefail
@@ -16,7 +17,8 @@ trap '$PEERFS umount "$WORK/peerfs" >/dev/null 2>&1 || true; fusermount -u -z "$
 mkdir -p "$WORK/backend" "$WORK/bindfs" "$WORK/peerfs"
 head -c "$((MIB << 20))" /dev/urandom > "$WORK/backend/file"
 bindfs "$WORK/backend" "$WORK/bindfs"
-$PEERFS mount "$WORK/backend" "$WORK/peerfs" --cache-dir "$WORK/cache" > /dev/null
+# shellcheck disable=SC2086 # options are words
+$PEERFS mount "$WORK/backend" "$WORK/peerfs" --cache-dir "$WORK/cache" ${PEERFS_MOUNT_OPTS:-} > /dev/null
 
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 run() { # $1 dir, $2 rw, $3 bs -> MiB/s

@@ -440,6 +440,11 @@ public final class KernelFuse implements FuseMount {
     }
 
     @Override
+    public void answering(Path mountpoint) {
+        PeerFuse3.raiseReadahead(mountpoint);
+    }
+
+    @Override
     public void umount() {
         Path mnt = mounted;
         if (mnt == null) {
