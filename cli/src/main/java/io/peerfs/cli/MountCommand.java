@@ -5,6 +5,7 @@ import io.peerfs.daemon.Daemon;
 import io.peerfs.daemon.DaemonConfig;
 import io.peerfs.daemon.MountException;
 import io.peerfs.daemon.MountPreflight;
+import io.peerfs.daemon.fuse.Supervisor;
 import io.peerfs.meta.ResultPaths;
 import io.peerfs.meta.redis.RedisMetaStore;
 import io.peerfs.peer.PeerConfig;
@@ -183,9 +184,11 @@ public final class MountCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         DaemonConfig config = config();
-        MountPreflight.check(config);
+        if (System.getenv(Supervisor.RECOVER_ENV) == null) {
+            MountPreflight.check(config); // not after a crash: the mount waits for this daemon, a stat of it would too
+        }
         if (foreground) {
-            return runDaemon(config, effectiveConfiguration(), () -> notifySystemd(config));
+            return runDaemon(config, effectiveConfiguration(), supervisorCommand(config), () -> notifySystemd(config));
         }
         Path log = config.cacheDir().resolve("peerfs.log");
         Detached detached = Detached.requested() ? Detached.takeOver(log) : null;
@@ -193,7 +196,7 @@ public final class MountCommand implements Callable<Integer> {
             return Background.start(spec, config);
         }
         try {
-            return runDaemon(config, effectiveConfiguration(), () -> {
+            return runDaemon(config, effectiveConfiguration(), supervisorCommand(config), () -> {
                 notifySystemd(config);
                 detached.finish("mounted " + config.backend() + " on " + config.mountpoint() + " (daemon pid "
                         + ProcessHandle.current().pid() + ", log " + log + ")");
@@ -324,18 +327,64 @@ public final class MountCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * How to start the supervisor that keeps a {@code --libfuse none} mount through a crash of
+     * its daemon: this JVM's options with a small heap, {@code peerfs supervise}, and this daemon's
+     * own command to start again (in the foreground). Null where there is none: not root, libfuse.
+     */
+    private List<String> supervisorCommand(DaemonConfig config) {
+        if (config.libfuse() != 0 || !io.peerfs.daemon.Uids.isRoot()) {
+            return null;
+        }
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        List<String> jvm = new ArrayList<>();
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-D" + Detached.PROPERTY)) {
+                jvm.add(a);
+            }
+        }
+        List<String> daemon = new ArrayList<>(List.of(javaBin));
+        daemon.addAll(jvm);
+        daemon.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        List<String> args = spec.commandLine().getParseResult().originalArgs();
+        daemon.addAll(args);
+        if (!args.contains("--foreground") && !args.contains("-f")) {
+            daemon.add("--foreground");
+        }
+        List<String> cmd = new ArrayList<>(List.of("setsid", javaBin));
+        for (String a : jvm) { // a small JVM: it only holds two descriptors and waits
+            if (!a.startsWith("-Xmx") && !a.startsWith("-Xms") && !a.startsWith("-XX:MaxDirectMemorySize")
+                    && !a.startsWith("-XX:+UseG1GC")) {
+                cmd.add(a);
+            }
+        }
+        cmd.addAll(List.of("-Xms8m", "-Xmx32m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "supervise", config.mountpoint().toAbsolutePath().normalize().toString(), "--log",
+                config.cacheDir().resolve("peerfs.log").toString(), "--"));
+        cmd.addAll(daemon);
+        return cmd;
+    }
+
     /** Runs the daemon in this process until unmounted; {@code ready} runs once the mount answers. */
-    private static int runDaemon(DaemonConfig config, String effective, Runnable ready)
+    private static int runDaemon(DaemonConfig config, String effective, List<String> supervisor, Runnable ready)
             throws IOException, InterruptedException {
+        String recoverFrom = System.getenv(Supervisor.RECOVER_ENV);
+        // a daemon started by the supervisor of one that died takes its connection from there
+        Supervisor.Recovered recovered = recoverFrom == null ? null : Supervisor.recover(Path.of(recoverFrom));
         // a PeerFS daemon serving this mountpoint hands its mount over (it has closed its cache when this returns)
-        io.peerfs.daemon.fuse.Handover.State taken = config.libfuse() == 0
+        io.peerfs.daemon.fuse.Handover.State taken = recovered == null && config.libfuse() == 0
                 && io.peerfs.daemon.fuse.Handover.offered(config.mountpoint())
                 ? io.peerfs.daemon.fuse.Handover.take(config.mountpoint()) : null;
         Daemon daemon;
         try {
-            daemon = Daemon.open(config);
-            if (taken != null) {
+            daemon = Daemon.open(config, recovered == null ? java.util.Set.of() : recovered.state().writtenPaths());
+            if (recovered != null) {
+                daemon.recover(recovered);
+            } else if (taken != null) {
                 daemon.adopt(taken);
+            }
+            if (supervisor != null) {
+                daemon.superviseWith(supervisor);
             }
         } catch (IOException e) {
             if (String.valueOf(e.getMessage()).contains("lock")) {

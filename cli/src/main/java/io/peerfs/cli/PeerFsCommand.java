@@ -9,7 +9,7 @@ import picocli.CommandLine.IVersionProvider;
         description = "A caching, peer-to-peer FUSE file system over a central POSIX store.",
         subcommands = {MountCommand.class, UmountCommand.class, StatusCommand.class, InfoCommand.class,
                 TagCommand.class, PersistCommand.class, PeersCommand.class, GcCommand.class, DrainCommand.class, CacheCommand.class, StatsCommand.class,
-                WarmupCommand.class})
+                WarmupCommand.class, SuperviseCommand.class})
 public final class PeerFsCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

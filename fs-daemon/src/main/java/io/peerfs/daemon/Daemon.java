@@ -66,6 +66,9 @@ public final class Daemon implements AutoCloseable {
     /** Set when this daemon hands its mount over: it then closes without unmounting. */
     private volatile boolean handingOver;
     private final java.util.concurrent.CountDownLatch handedOver = new java.util.concurrent.CountDownLatch(1);
+    private List<String> supervisorCommand;
+    /** The link to the supervisor of a recovered daemon (it exists already); null otherwise. */
+    private io.peerfs.daemon.fuse.Supervisor.Link supervisor;
     /** How long a hand-over waits for queued result uploads; the rest are in the journal for the next daemon. */
     private static final long HANDOVER_UPLOAD_WAIT_SECONDS = 5;
     /** How often a daemon on a shared MetaStore runs {@link Vfs#sweep}. */
@@ -90,6 +93,14 @@ public final class Daemon implements AutoCloseable {
 
     /** Opens the caches and builds the file system; mounts nothing yet. */
     public static Daemon open(DaemonConfig config) throws IOException {
+        return open(config, java.util.Set.of());
+    }
+
+    /**
+     * {@link #open(DaemonConfig)} for a daemon that takes over a dead one's connection: result
+     * files at {@code reopened} (open for writing there) keep their staged data for it.
+     */
+    public static Daemon open(DaemonConfig config, java.util.Set<String> reopened) throws IOException {
         long t0 = System.nanoTime();
         // chunks, index, metadata, journal and log hold every user's bytes: the daemon's alone
         io.peerfs.backend.LibC.C.umask(077);
@@ -137,7 +148,7 @@ public final class Daemon implements AutoCloseable {
                 vfs.onDrain(peers::drain);
             }
             long tVfs = System.nanoTime();
-            Vfs.Recovery recovered = vfs.recover();
+            Vfs.Recovery recovered = vfs.recover(reopened);
             long tRecover = System.nanoTime();
             FuseMount fuse = fuseBindings(config, bindings).serve(vfs);
             status.attach(fuse);
@@ -266,12 +277,35 @@ public final class Daemon implements AutoCloseable {
      * mounting: call before {@link #mount}. Only PeerFS's own FUSE loop can.
      */
     public void adopt(Handover.State state) throws MountException {
+        adopt(state, null);
+    }
+
+    /**
+     * Serves the connection of a daemon that died, from what its supervisor kept
+     * ({@link io.peerfs.daemon.fuse.Supervisor#recover}); call before {@link #mount}.
+     */
+    public void recover(io.peerfs.daemon.fuse.Supervisor.Recovered r) throws MountException {
+        adopt(r.state().withHistory(r.state().handovers(), r.state().recoveries() + 1, r.state().mountedAtMs()),
+                r.link());
+    }
+
+    private void adopt(Handover.State state, io.peerfs.daemon.fuse.Supervisor.Link recoveredLink)
+            throws MountException {
         if (!(fuse instanceof KernelFuse k)) {
             throw new MountException("only --libfuse none can take a mount over");
         }
-        k.adopt(state);
+        k.adopt(state, recoveredLink);
         adopted = state;
-        status.handedOver(state.handovers(), state.mountedAtMs());
+        supervisor = recoveredLink;
+        status.handedOver(state.handovers(), state.recoveries(), state.mountedAtMs());
+    }
+
+    /**
+     * How to start this mount's supervisor ({@code peerfs supervise}); set before {@link #mount}
+     * for a mount that should outlive a crash of this daemon. Root and {@code --libfuse none} only.
+     */
+    public void superviseWith(List<String> command) {
+        this.supervisorCommand = command;
     }
 
     /** Mounts and returns once the mount answers; the FUSE loop runs on its own thread. */
@@ -311,6 +345,7 @@ public final class Daemon implements AutoCloseable {
             } catch (IOException e) {
                 log.warn("this mount cannot be handed to a new daemon: {}", e.toString());
             }
+            supervise(k);
         }
         if (DaemonConfig.isRedis(config.meta())) {
             sweeper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -333,6 +368,27 @@ public final class Daemon implements AutoCloseable {
             } catch (PeerFsException e) {
                 log.warn("no metrics: {}", e.getMessage()); // the mount itself works
             }
+        }
+    }
+
+    /** Gives the connection to a supervisor that starts a new daemon if this one dies. */
+    private void supervise(KernelFuse k) {
+        io.peerfs.daemon.fuse.Supervisor.Link l = supervisor;
+        try {
+            if (l == null) {
+                if (supervisorCommand == null) {
+                    return;
+                }
+                l = io.peerfs.daemon.fuse.Supervisor.start(config.mountpoint(), supervisorCommand,
+                        config.cacheDir().resolve("peerfs.log"));
+            }
+            k.supervise(l, status.handovers(), status.recoveries(), status.mountedMs());
+            log.info("supervised: if this daemon dies, a new one takes {} over", config.mountpoint());
+        } catch (IOException | RuntimeException e) {
+            if (l != null) {
+                l.close();
+            }
+            log.warn("no crash recovery for {}: {}", config.mountpoint(), e.toString());
         }
     }
 
@@ -400,7 +456,9 @@ public final class Daemon implements AutoCloseable {
         handingOver = true;
         closed = true;
         stopHousekeeping();
-        Handover.State state = k.handOver().withHistory(status.handovers() + 1, status.mountedMs());
+        Handover.State state = k.handOver().withHistory(status.handovers() + 1, status.recoveries(),
+                status.mountedMs());
+        k.endSupervision(); // the next daemon starts its own
         if (peers != null) {
             peers.close();
         }
@@ -440,6 +498,9 @@ public final class Daemon implements AutoCloseable {
         boolean drained = true;
         if (loop != null) {
             fuse.umount();
+            if (fuse instanceof KernelFuse k) {
+                k.endSupervision();
+            }
             try {
                 loopEnded.get(20, TimeUnit.SECONDS);
             } catch (Exception e) {

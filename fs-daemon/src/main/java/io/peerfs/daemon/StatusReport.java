@@ -36,6 +36,8 @@ final class StatusReport implements Supplier<byte[]> {
     private volatile long mountedMs = startedMs;
     /** How often the mount passed from one daemon to the next. */
     private volatile int handovers;
+    /** How often a new daemon took the mount over from one that died. */
+    private volatile int recoveries;
     private volatile Vfs vfs;
     private volatile FuseMount fuse;
     private volatile String metricsUrl;
@@ -60,10 +62,15 @@ final class StatusReport implements Supplier<byte[]> {
         this.fuse = f;
     }
 
-    /** This daemon serves a mount made at {@code mountedMs} and handed over {@code count} times. */
-    void handedOver(int count, long mountedAtMs) {
+    /** This daemon serves a mount made at {@code mountedMs}, handed over and recovered so often. */
+    void handedOver(int count, int recovered, long mountedAtMs) {
         this.handovers = count;
+        this.recoveries = recovered;
         this.mountedMs = mountedAtMs;
+    }
+
+    int recoveries() {
+        return recoveries;
     }
 
     int handovers() {
@@ -93,6 +100,7 @@ final class StatusReport implements Supplier<byte[]> {
         daemon.put("startedAt", java.time.Instant.ofEpochMilli(startedMs).toString());
         daemon.put("mountedAt", java.time.Instant.ofEpochMilli(mountedMs).toString());
         daemon.put("handovers", handovers);
+        daemon.put("recoveries", recoveries);
         daemon.put("openFiles", vfs == null ? 0 : vfs.openFiles());
         for (java.lang.management.BufferPoolMXBean pool
                 : java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)) {

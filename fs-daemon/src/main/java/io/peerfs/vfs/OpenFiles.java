@@ -210,7 +210,8 @@ final class OpenFiles {
      * closes it (every fork + exec does) commits locally but does not upload a result file
      * half-way through its writer's work; the writer's own close does, or the last release.
      */
-    void flush(long fh, int pid) throws IOException {
+    /** close(2) of a descriptor: commits; false when nothing was (another process than a result file's writer). */
+    boolean flush(long fh, int pid) throws IOException {
         Handle h = handle(fh);
         if (h instanceof ScratchHandle s) {
             scratchFiles.commit(s.file(), false);
@@ -219,7 +220,22 @@ final class OpenFiles {
                 results.flush(r.staged(), r.file());
             } else {
                 results.closedElsewhere(r.staged(), r.file());
+                return false;
             }
+        }
+        return true;
+    }
+
+    /**
+     * Makes what was written through {@code fh} durable on this node without what a close does
+     * besides (a result file is not uploaded): a daemon that dies after finds it there.
+     */
+    void checkpoint(long fh) throws IOException {
+        Handle h = handle(fh);
+        if (h instanceof ScratchHandle s) {
+            scratchFiles.commit(s.file(), true);
+        } else if (h instanceof ResultHandle r && r.writer()) {
+            results.checkpoint(r.staged(), r.file());
         }
     }
 

@@ -120,11 +120,20 @@ final class ResultFiles implements AutoCloseable {
      *
      * @return how many files were pending
      */
-    int replay() throws IOException {
+    int replay(java.util.Set<String> reopened) throws IOException {
         Map<Long, StagedFile> journal = meta.staged();
         int resumed = 0;
         for (Map.Entry<Long, StagedFile> e : journal.entrySet()) {
             Staged s = new Staged(e.getKey(), e.getValue().path());
+            if (!e.getValue().ready() && reopened.contains(s.path)) {
+                // its writer goes on through this daemon, which took the dead one's handles over
+                s.writer = e.getValue().writer();
+                synchronized (byPath) {
+                    byPath.put(s.path, s);
+                }
+                log.info("writeback journal: keeping {} (staged inode {}) for its writer, still open", s.path, s.ino);
+                continue;
+            }
             if (!e.getValue().ready()) {
                 // never closed by its writer: the backend keeps what it had (an empty new file, or the old one)
                 log.info("writeback journal: dropping {} (staged inode {}), which its writer never closed", s.path,
@@ -251,6 +260,11 @@ final class ResultFiles implements AutoCloseable {
         } finally {
             s.lock.unlock();
         }
+    }
+
+    /** The data is durable on this node (a dead daemon's successor finds it); nothing is uploaded. */
+    void checkpoint(Staged s, OpenScratch f) throws IOException {
+        commit(s, f, true);
     }
 
     /** fsync(2): the data is on the backend, durably, when it returns. */

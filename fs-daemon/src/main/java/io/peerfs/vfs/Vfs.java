@@ -124,11 +124,20 @@ public final class Vfs {
      * uploading the result files of the writeback journal. Call at start, before mounting.
      */
     public Recovery recover() throws IOException {
+        return recover(java.util.Set.of());
+    }
+
+    /**
+     * {@link #recover()} for a daemon that takes over the files a dead one had open: result files
+     * at {@code reopened} keep their staged data though their writer never closed them (it goes
+     * on writing through the new daemon).
+     */
+    public Recovery recover(java.util.Set<String> reopened) throws IOException {
         reloadTags();
         scratch.noneOpen();
         int orphans = freeOrphans();
         int chunks = scratchFiles.freeUnreferencedChunks();
-        return new Recovery(orphans, chunks, results.replay());
+        return new Recovery(orphans, chunks, results.replay(reopened));
     }
 
     /** Frees the inodes this node removed the last name of, unless a node still has them open; returns how many. */
@@ -289,8 +298,15 @@ public final class Vfs {
     }
 
     /** close(2) of one descriptor by process {@code pid}: commits; the writer's own close uploads a result file. */
-    public void flush(long fh, int pid) throws IOException {
-        files.flush(fh, pid);
+    /** close(2) of a descriptor; false when nothing was committed (a result file closed by another process). */
+    public boolean flush(long fh, int pid) throws IOException {
+        return files.flush(fh, pid);
+    }
+
+    /** Makes the data written through {@code fh} durable on this node, uploading nothing; true once it is. */
+    public boolean checkpoint(long fh) throws IOException {
+        files.checkpoint(fh);
+        return true;
     }
 
     /** fsync(2): commits and forces data and metadata to disk; a result file is on the backend when it returns. */

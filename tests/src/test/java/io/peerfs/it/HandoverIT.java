@@ -23,9 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A running mount handed to a new daemon ({@code peerfs mount --libfuse none} on the same
- * mountpoint) while programs use it: fio reading with verification, a writer appending to a
- * scratch and a result file with fsync, and a reader holding a file open see no error, every
- * byte verified and every acknowledged write there afterwards.
+ * mountpoint), or its daemon killed, while programs use it: fio reading with verification, a
+ * writer appending to a scratch and a result file with fsync, and a reader holding a file open
+ * see no error, every byte verified and every acknowledged write there afterwards.
  */
 class HandoverIT {
     @TempDir
@@ -36,30 +36,183 @@ class HandoverIT {
         PeerFsMount.assumeFuse();
     }
 
-    private static final int HANDOVERS = 5;
+    private static final int TIMES = 5;
 
     @Test
     void programsRunOnWhileTheMountIsHandedOverFiveTimes() throws Exception {
-        Path backend = Files.createDirectories(tmp.resolve("backend"));
+        Path backend = backend("backend");
+        Path mnt = tmp.resolve("mnt");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache"), "--libfuse", "none",
+                "--result-paths", "out/**", "--chunk-size", "1MiB").mount();
+             Workload w = new Workload(backend, mnt)) {
+            long firstPid = m.pid();
+            long pid = firstPid;
+            for (int i = 0; i < TIMES; i++) {
+                int before = w.acknowledged.get();
+                // the third new daemon runs with other options: they are its own
+                List<String> args = new ArrayList<>(List.of("mount", backend.toString(), mnt.toString(),
+                        "--cache-dir", tmp.resolve("cache").toString(), "--libfuse", "none",
+                        "--result-paths", "out/**", "--chunk-size", "1MiB"));
+                if (i == 2) {
+                    args.addAll(List.of("--readahead", "4", "--meta-ttl", "2s"));
+                }
+                PeerFsMount.Run r = PeerFsMount.peerfs(args.toArray(String[]::new));
+                assertEquals(0, r.exit(), "hand-over " + i + ": " + r.err() + r.out());
+                long now = m.pid();
+                assertNotEquals(pid, now, "a new daemon serves");
+                pid = now;
+                w.awaitProgress(before, "hand-over " + i);
+            }
+            w.stopAndCheck();
+            assertEquals(TIMES, m.status().path("daemon").path("handovers").asInt(), m.status().toString());
+            assertBounded(pid);
+            assertTrue(ProcessHandle.of(firstPid).isEmpty(), "the first daemon exited");
+        }
+    }
+
+    /**
+     * The same programs while the daemon is killed with SIGKILL five times: its supervisor
+     * starts a new one, which takes the connection over and has the kernel send again what the
+     * dead one had read. Then the supervisor is killed with the daemon: the mountpoint answers
+     * ENOTCONN, never the node's own directory.
+     */
+    @Test
+    void programsRunOnWhileTheDaemonIsKilledFiveTimes() throws Exception {
+        Path backend = backend("backend-kill");
+        Path mnt = tmp.resolve("mnt-kill");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache-kill"), "--libfuse", "none",
+                "--result-paths", "out/**", "--chunk-size", "1MiB").mount()) {
+            long pid = m.pid();
+            try (Workload w = new Workload(backend, mnt)) {
+                for (int i = 0; i < TIMES; i++) {
+                    int before = w.acknowledged.get();
+                    m.kill9();
+                    long now = awaitNewDaemon(m, pid);
+                    pid = now;
+                    w.awaitProgress(before, "kill " + i);
+                }
+                w.stopAndCheck();
+            }
+            assertEquals(TIMES, m.status().path("daemon").path("recoveries").asInt(), m.status().toString());
+            assertBounded(pid);
+            // the supervisor too: nothing keeps the connection, and the mount is not a plain directory
+            long supervisor = ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid)
+                    .orElseThrow();
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(supervisor), "cmdline"));
+            assertTrue(List.of(cmdline.split("\0")).contains("supervise"), "the daemon's parent supervises: " + cmdline);
+            PeerFsMount.command("kill", "-9", Long.toString(supervisor));
+            m.kill9();
+            IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                    () -> Files.writeString(mnt.resolve("after-both.txt"), "x"));
+            assertTrue(String.valueOf(refused.getMessage()).contains("not connected")
+                    || refused instanceof java.nio.file.FileSystemException, refused.toString());
+            assertTrue(Files.notExists(backend.resolve("after-both.txt")));
+        }
+    }
+
+    /**
+     * A write the kernel was told is done but that no fsync or close made durable yet is not
+     * lost when the daemon dies: the next daemon does it again from the supervisor's journal.
+     */
+    @Test
+    void aWriteAnsweredButNotYetDurableSurvivesAKill() throws Exception {
+        Path backend = Files.createDirectories(tmp.resolve("backend-wal"));
+        Files.createDirectories(backend.resolve("out"));
+        Path mnt = tmp.resolve("mnt-wal");
+        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache-wal"), "--libfuse", "none",
+                "--result-paths", "out/**").mount()) {
+            Files.createDirectories(mnt.resolve("work"));
+            byte[] big = TestFiles.random(3 << 20, 5); // more than one write request
+            try (FileChannel scratch = FileChannel.open(mnt.resolve("work/f"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+                 FileChannel result = FileChannel.open(mnt.resolve("out/f"), StandardOpenOption.CREATE,
+                         StandardOpenOption.WRITE)) {
+                for (FileChannel ch : List.of(scratch, result)) {
+                    ch.write(ByteBuffer.wrap(big), 0);
+                }
+                long pid = m.pid();
+                m.kill9();
+                awaitNewDaemon(m, pid);
+                for (FileChannel ch : List.of(scratch, result)) {
+                    ch.write(ByteBuffer.wrap("tail".getBytes(StandardCharsets.US_ASCII)), big.length);
+                    ch.force(true);
+                }
+            }
+            byte[] want = java.util.Arrays.copyOf(big, big.length + 4);
+            System.arraycopy("tail".getBytes(StandardCharsets.US_ASCII), 0, want, big.length, 4);
+            assertArrayEquals(want, Files.readAllBytes(mnt.resolve("work/f")), "scratch");
+            assertArrayEquals(want, Files.readAllBytes(mnt.resolve("out/f")), "result");
+            assertArrayEquals(want, Files.readAllBytes(backend.resolve("out/f")), "result on the backend");
+            assertEquals(1, m.status().path("daemon").path("recoveries").asInt());
+        }
+    }
+
+    /** The next daemon's pid once one other than {@code dead} answers. */
+    private static long awaitNewDaemon(PeerFsMount m, long dead) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            try {
+                long pid = m.pid();
+                if (pid != dead) {
+                    return pid;
+                }
+            } catch (IOException e) {
+                // not answering yet
+            }
+            assertTrue(System.nanoTime() < deadline, "no new daemon 60 s after a kill");
+            Thread.sleep(50);
+        }
+    }
+
+    /** The daemon's descriptors and memory are bounded, as a first daemon's are. */
+    private static void assertBounded(long pid) throws IOException {
+        long fds;
+        try (var s = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            fds = s.count();
+        }
+        assertTrue(fds < 400, fds + " descriptors");
+        long rssKb = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
+                .filter(l -> l.startsWith("VmRSS:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
+                .findFirst().orElseThrow();
+        assertTrue(rssKb < 1024 * 1024, rssKb + " KiB resident");
+    }
+
+    private static Path backend(String name) throws Exception {
+        Path backend = Files.createDirectories(tmp.resolve(name));
         Files.createDirectories(backend.resolve("src"));
         Files.createDirectories(backend.resolve("out"));
-        byte[] held = TestFiles.random(24 << 20, 29);
-        TestFiles.write(backend.resolve("src/held.bin"), held);
+        TestFiles.write(backend.resolve("src/held.bin"), TestFiles.random(HELD, 29));
         // fio's own files, with its checksums, written straight to the backend: sources to read
         for (String job : List.of("seq", "rnd")) {
             String out = fio(backend.resolve("src"), job, false);
             assertTrue(out.contains("err= 0"), out);
         }
-        Path mnt = tmp.resolve("mnt");
-        try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache"), "--libfuse", "none",
-                "--result-paths", "out/**", "--chunk-size", "1MiB").mount()) {
+        return backend;
+    }
+
+    private static final int HELD = 24 << 20;
+
+    /**
+     * fio reading with verification (sequential and random), a writer appending a line to a
+     * scratch and a result file with fsync after each, a reader holding a file open: each
+     * records its failures; {@link #stopAndCheck} asserts there were none and every
+     * acknowledged line is in both files.
+     */
+    private static final class Workload implements AutoCloseable {
+        final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        final AtomicBoolean done = new AtomicBoolean();
+        final AtomicInteger acknowledged = new AtomicInteger();
+        final AtomicInteger fioRuns = new AtomicInteger();
+        final AtomicInteger heldReads = new AtomicInteger();
+        final List<Thread> workers = new ArrayList<>();
+        final Path backend;
+        final Path mnt;
+
+        Workload(Path backend, Path mnt) throws Exception {
+            this.backend = backend;
+            this.mnt = mnt;
+            byte[] held = TestFiles.random(HELD, 29);
             Files.createDirectories(mnt.resolve("work"));
-            ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-            AtomicBoolean done = new AtomicBoolean();
-            AtomicInteger acknowledged = new AtomicInteger();
-            AtomicInteger fioRuns = new AtomicInteger();
-            AtomicInteger heldReads = new AtomicInteger();
-            List<Thread> workers = new ArrayList<>();
             workers.add(worker("writer", errors, () -> {
                 try (FileChannel scratch = FileChannel.open(mnt.resolve("work/scratch.log"),
                         StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -100,49 +253,36 @@ class HandoverIT {
                     }
                 }));
             }
-            long firstPid = m.pid();
-            long pid = firstPid;
             Thread.sleep(1000);
-            for (int i = 0; i < HANDOVERS; i++) {
-                int before = acknowledged.get();
-                // the third new daemon runs with other options: they are its own
-                List<String> args = new ArrayList<>(List.of("mount", backend.toString(), mnt.toString(),
-                        "--cache-dir", tmp.resolve("cache").toString(), "--libfuse", "none",
-                        "--result-paths", "out/**", "--chunk-size", "1MiB"));
-                if (i == 2) {
-                    args.addAll(List.of("--readahead", "4", "--meta-ttl", "2s"));
-                }
-                PeerFsMount.Run r = PeerFsMount.peerfs(args.toArray(String[]::new));
-                assertEquals(0, r.exit(), "hand-over " + i + ": " + r.err() + r.out());
-                long now = m.pid();
-                assertNotEquals(pid, now, "a new daemon serves");
-                pid = now;
-                awaitProgress(acknowledged, before, errors);
-                assertTrue(errors.isEmpty(), "after hand-over " + i + ": " + errors);
+        }
+
+        /** Waits until the writer was acknowledged again after an event; fails on any error so far. */
+        void awaitProgress(int before, String after) throws InterruptedException {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (acknowledged.get() <= before + 10 && errors.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "no write acknowledged in 60 s after " + after);
+                Thread.sleep(20);
             }
+            assertTrue(errors.isEmpty(), "after " + after + ": " + errors);
+        }
+
+        void stopAndCheck() throws Exception {
+            close();
+            assertEquals(List.of(), List.copyOf(errors));
+            assertTrue(fioRuns.get() >= 2 && heldReads.get() > 10, fioRuns + " fio runs, " + heldReads + " reads");
+            // every acknowledged line is there, in order, in both files
+            int n = acknowledged.get();
+            assertHasLines(n, mnt.resolve("work/scratch.log"));
+            assertHasLines(n, mnt.resolve("out/result.log"));
+            assertHasLines(n, backend.resolve("out/result.log"));
+        }
+
+        @Override
+        public void close() throws InterruptedException {
             done.set(true);
             for (Thread t : workers) {
                 t.join(120_000);
             }
-            assertEquals(List.of(), List.copyOf(errors));
-            assertTrue(fioRuns.get() >= 2 && heldReads.get() > 10, fioRuns + " fio runs, " + heldReads + " reads");
-            assertEquals(HANDOVERS, m.status().path("daemon").path("handovers").asInt(), m.status().toString());
-            // every acknowledged line is there, in order, in both files
-            String want = lines(acknowledged.get());
-            assertTrue(Files.readString(mnt.resolve("work/scratch.log")).startsWith(want), "scratch log");
-            assertTrue(Files.readString(mnt.resolve("out/result.log")).startsWith(want), "result log");
-            assertTrue(Files.readString(backend.resolve("out/result.log")).startsWith(want), "result log on the backend");
-            // the last daemon's descriptors and memory are bounded, as a first daemon's are
-            long fds;
-            try (var s = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
-                fds = s.count();
-            }
-            assertTrue(fds < 400, fds + " descriptors");
-            long rssKb = Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
-                    .filter(l -> l.startsWith("VmRSS:")).mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
-                    .findFirst().orElseThrow();
-            assertTrue(rssKb < 1024 * 1024, rssKb + " KiB resident");
-            assertTrue(ProcessHandle.of(firstPid).isEmpty(), "the first daemon exited");
         }
     }
 
@@ -192,22 +332,29 @@ class HandoverIT {
         }
     }
 
+    /** {@code file} starts with the writer's first {@code n} lines. */
+    private static void assertHasLines(int n, Path file) throws IOException {
+        String got = Files.readString(file);
+        String want = lines(n);
+        if (!got.startsWith(want)) {
+            int same = 0;
+            while (same < Math.min(got.length(), want.length()) && got.charAt(same) == want.charAt(same)) {
+                same++;
+            }
+            int from = Math.max(0, same - 40);
+            throw new AssertionError(file + ": " + n + " lines acknowledged, the file differs at byte " + same
+                    + ": has '" + got.substring(from, Math.min(got.length(), same + 40)).replace("\n", "|")
+                    + "', wants '" + want.substring(from, Math.min(want.length(), same + 40)).replace("\n", "|")
+                    + "'");
+        }
+    }
+
     private static String lines(int n) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < n; i++) {
             b.append("line ").append(i).append('\n');
         }
         return b.toString();
-    }
-
-    /** Waits until the writer was acknowledged again after a hand-over. */
-    private static void awaitProgress(AtomicInteger acknowledged, int before, ConcurrentLinkedQueue<String> errors)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (acknowledged.get() <= before + 10 && errors.isEmpty()) {
-            assertTrue(System.nanoTime() < deadline, "no write acknowledged in 30 s after a hand-over");
-            Thread.sleep(20);
-        }
     }
 
     /** fio writing its files with checksums ({@code verify} false), or reading them back and checking every block. */

@@ -24,6 +24,7 @@ final class DevFuse {
     static final int ENOENT = 2;
     static final int EAGAIN = 11;
     static final int ENODEV = 19;
+    static final int MFD_CLOEXEC = 1;
 
     /** The calls; public, as jnr-ffi requires. Each returns -1 on failure, with errno in {@link #errno()}. */
     public interface Calls {
@@ -60,6 +61,10 @@ final class DevFuse {
 
         int getsockopt(int fd, int level, int name, @jnr.ffi.types.intptr_t long value,
                        @jnr.ffi.types.intptr_t long len);
+
+        int memfd_create(String name, int flags);
+
+        int ftruncate(int fd, long length);
 
         String strerror(int errnum);
     }

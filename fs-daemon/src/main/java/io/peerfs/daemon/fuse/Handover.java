@@ -1,6 +1,5 @@
 package io.peerfs.daemon.fuse;
 
-import com.kenai.jffi.MemoryIO;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -9,7 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -28,20 +26,17 @@ import org.slf4j.LoggerFactory;
  */
 public final class Handover {
     private static final Logger log = LoggerFactory.getLogger(Handover.class);
-    private static final Path DIR = Path.of("/run/peerfs");
     private static final byte[] ASK = "PEERFS-HANDOVER 1\n".getBytes(StandardCharsets.US_ASCII);
     private static final int MAGIC = 0x50464831; // "PFH1"
     /** Largest state accepted: a node table of a few million entries. */
     static final int MAX_STATE = 256 << 20;
-    private static final int AF_UNIX = 1;
-    private static final int SOCK_STREAM = 1;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_PEERCRED = 17;
-    private static final int SCM_RIGHTS = 1;
 
     /** A handle the kernel holds: its node, how it was opened and by whom. */
     public record OpenHandle(long fh, long node, int flags, boolean dir, int uid, int gid) {
+    }
+
+    /** A write answered to the kernel by a daemon that died before it was durable: done again. */
+    public record PendingWrite(long fh, long seq, long offset, byte[] data) {
     }
 
     /**
@@ -49,10 +44,35 @@ public final class Handover {
      * handles; and the mount's history (hand-overs so far, this one counted, and when it was made).
      */
     public record State(int fd, KernelFuse.Session session, List<NodeTable.Entry> nodes, long nextNode, long nextFh,
-                        List<OpenHandle> handles, int handovers, long mountedAtMs) {
+                        List<OpenHandle> handles, int handovers, int recoveries, long mountedAtMs,
+                        List<PendingWrite> writes) {
+        public State(int fd, KernelFuse.Session session, List<NodeTable.Entry> nodes, long nextNode, long nextFh,
+                     List<OpenHandle> handles, int handovers, int recoveries, long mountedAtMs) {
+            this(fd, session, nodes, nextNode, nextFh, handles, handovers, recoveries, mountedAtMs, List.of());
+        }
+
         /** This state with the mount's history. */
-        public State withHistory(int count, long mountedAt) {
-            return new State(fd, session, nodes, nextNode, nextFh, handles, count, mountedAt);
+        public State withHistory(int handedOver, int recovered, long mountedAt) {
+            return new State(fd, session, nodes, nextNode, nextFh, handles, handedOver, recovered, mountedAt, writes);
+        }
+
+        /** This state with writes to do again (a hand-over has none: the old daemon committed everything). */
+        State withWrites(List<PendingWrite> w) {
+            return new State(fd, session, nodes, nextNode, nextFh, handles, handovers, recoveries, mountedAtMs, w);
+        }
+
+        /** The paths of the files open for writing: their staged data must wait for them. */
+        public java.util.Set<String> writtenPaths() {
+            NodeTable t = new NodeTable();
+            t.restore(nodes);
+            java.util.Set<String> paths = new java.util.HashSet<>();
+            for (OpenHandle h : handles) {
+                String p = t.path(h.node());
+                if (!h.dir() && (h.flags() & 3) != 0 && p != null) {
+                    paths.add(p);
+                }
+            }
+            return paths;
         }
     }
 
@@ -64,7 +84,7 @@ public final class Handover {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256")
                     .digest(mountpoint.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
-            return DIR.resolve("handover-" + HexFormat.of().formatHex(h, 0, 8) + ".sock");
+            return UnixSocket.DIR.resolve("handover-" + HexFormat.of().formatHex(h, 0, 8) + ".sock");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every JDK", e);
         }
@@ -76,7 +96,7 @@ public final class Handover {
         if (!Files.exists(s)) {
             return false;
         }
-        int fd = connect(s);
+        int fd = UnixSocket.connect(s);
         if (fd < 0) {
             return false;
         }
@@ -111,6 +131,7 @@ public final class Handover {
                 out.writeInt(h.gid());
             }
             out.writeInt(s.handovers());
+            out.writeInt(s.recoveries());
             out.writeLong(s.mountedAtMs());
             out.flush();
             return bytes.toByteArray();
@@ -148,7 +169,7 @@ public final class Handover {
             handles.add(new OpenHandle(in.readLong(), in.readLong(), in.readInt(), in.readBoolean(), in.readInt(),
                     in.readInt()));
         }
-        return new State(fd, session, nodes, nextNode, nextFh, handles, in.readInt(), in.readLong());
+        return new State(fd, session, nodes, nextNode, nextFh, handles, in.readInt(), in.readInt(), in.readLong());
     }
 
     /** What a serving daemon does when asked to hand over: stop and return its state. */
@@ -162,22 +183,8 @@ public final class Handover {
      * connection (after {@code giver} stopped this daemon), and {@code done} runs.
      */
     public static Thread listen(Path mountpoint, Giver giver, Runnable done) throws IOException {
-        Files.createDirectories(DIR);
-        Files.setPosixFilePermissions(DIR, PosixFilePermissions.fromString("rwx------"));
         Path path = socketOf(mountpoint);
-        Files.deleteIfExists(path);
-        DevFuse.Calls c = DevFuse.c();
-        int server = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (server < 0) {
-            throw new IOException(DevFuse.failure("socket"));
-        }
-        try (Native addr = sockaddr(path)) {
-            if (c.bind(server, addr.address, addr.length) != 0 || c.listen(server, 4) != 0) {
-                String why = DevFuse.failure("listen on " + path);
-                c.close(server);
-                throw new IOException(why);
-            }
-        }
+        int server = UnixSocket.listen(path);
         Thread t = new Thread(() -> serve(server, path, giver, done), "peerfs-handover");
         t.setDaemon(true);
         t.start();
@@ -188,12 +195,8 @@ public final class Handover {
         DevFuse.Calls c = DevFuse.c();
         try {
             while (true) {
-                int conn = c.accept4(server, 0, 0, SOCK_CLOEXEC);
+                int conn = UnixSocket.accept(server);
                 if (conn < 0) {
-                    int e = DevFuse.errno();
-                    if (e == DevFuse.EINTR) {
-                        continue;
-                    }
                     log.warn("{}", DevFuse.failure("hand-over socket"));
                     return;
                 }
@@ -219,14 +222,14 @@ public final class Handover {
     /** Serves one connection; true once the connection went to it. */
     private static boolean give(int conn, Giver giver) {
         try {
-            int uid = peerUid(conn);
+            int uid = UnixSocket.peerUid(conn);
             if (uid != 0) {
                 log.warn("hand-over refused to uid {}: only root may take the mount over", uid);
                 return false;
             }
             byte[] ask;
             try {
-                ask = readFully(conn, ASK.length);
+                ask = UnixSocket.readFully(conn, ASK.length);
             } catch (IOException e) {
                 return false; // a probe ({@link #offered}): it connects and closes
             }
@@ -239,8 +242,8 @@ public final class Handover {
             byte[] body = encode(s);
             byte[] framed = new byte[4 + body.length];
             java.nio.ByteBuffer.wrap(framed).putInt(body.length).put(body);
-            sendWithFd(conn, framed, s.fd());
-            byte[] ack = readFully(conn, 1);
+            UnixSocket.send(conn, framed, s.fd());
+            byte[] ack = UnixSocket.readFully(conn, 1);
             log.info("handed over ({} nodes, {} open handles){}", s.nodes().size(), s.handles().size(),
                     ack[0] == 1 ? "" : "; the new daemon did not confirm");
             return true;
@@ -257,15 +260,15 @@ public final class Handover {
     public static State take(Path mountpoint) throws IOException {
         closeFilesOn(mountpoint);
         Path path = socketOf(mountpoint);
-        int conn = connect(path);
+        int conn = UnixSocket.connect(path);
         if (conn < 0) {
             throw new IOException(DevFuse.failure("no daemon to take " + mountpoint + " over from (" + path + ")"));
         }
         DevFuse.Calls c = DevFuse.c();
         try {
-            writeAll(conn, ASK);
+            UnixSocket.writeAll(conn, ASK);
             int[] fd = {-1};
-            byte[] head = receiveWithFd(conn, 4, fd);
+            byte[] head = UnixSocket.receive(conn, 4, fd);
             int length = java.nio.ByteBuffer.wrap(head).getInt();
             if (fd[0] < 0) {
                 throw new IOException("the daemon serving " + mountpoint + " sent no FUSE descriptor");
@@ -276,12 +279,12 @@ public final class Handover {
             }
             State s;
             try {
-                s = decode(readFully(conn, length), fd[0]);
+                s = decode(UnixSocket.readFully(conn, length), fd[0]);
             } catch (IOException e) {
                 c.close(fd[0]);
                 throw e;
             }
-            writeAll(conn, new byte[] {1});
+            UnixSocket.writeAll(conn, new byte[] {1});
             return s;
         } finally {
             c.close(conn);
@@ -315,155 +318,4 @@ public final class Handover {
         }
     }
 
-    private static int connect(Path path) {
-        DevFuse.Calls c = DevFuse.c();
-        int fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            return -1;
-        }
-        try (Native addr = sockaddr(path)) {
-            if (c.connect(fd, addr.address, addr.length) != 0) {
-                c.close(fd);
-                return -1;
-            }
-        }
-        return fd;
-    }
-
-    /** {@code struct ucred} of the connected peer: pid, uid, gid. */
-    private static int peerUid(int conn) throws IOException {
-        try (Native cred = new Native(12); Native len = new Native(4)) {
-            MemoryIO.getInstance().putInt(len.address, 12);
-            if (DevFuse.c().getsockopt(conn, SOL_SOCKET, SO_PEERCRED, cred.address, len.address) != 0) {
-                throw new IOException(DevFuse.failure("SO_PEERCRED"));
-            }
-            return MemoryIO.getInstance().getInt(cred.address + 4);
-        }
-    }
-
-    /** {@code struct sockaddr_un}: family, then the path. */
-    private static Native sockaddr(Path path) {
-        byte[] p = path.toString().getBytes(StandardCharsets.UTF_8);
-        if (p.length >= 108) {
-            throw new IllegalArgumentException("socket path too long: " + path);
-        }
-        Native n = new Native(2 + p.length + 1);
-        MemoryIO m = MemoryIO.getInstance();
-        m.putShort(n.address, (short) AF_UNIX);
-        m.putByteArray(n.address + 2, p, 0, p.length);
-        m.putByte(n.address + 2 + p.length, (byte) 0);
-        return n;
-    }
-
-    /** sendmsg with one descriptor in an SCM_RIGHTS message, then the rest of {@code bytes}. */
-    private static void sendWithFd(int conn, byte[] bytes, int fd) throws IOException {
-        MemoryIO m = MemoryIO.getInstance();
-        try (Native msg = new Native(56); Native iov = new Native(16); Native control = new Native(24);
-             Native data = new Native(bytes.length)) {
-            m.putByteArray(data.address, bytes, 0, bytes.length);
-            m.putLong(iov.address, data.address);
-            m.putLong(iov.address + 8, bytes.length);
-            m.putLong(control.address, 20); // CMSG_LEN(sizeof(int))
-            m.putInt(control.address + 8, SOL_SOCKET);
-            m.putInt(control.address + 12, SCM_RIGHTS);
-            m.putInt(control.address + 16, fd);
-            m.putLong(msg.address + 16, iov.address);
-            m.putLong(msg.address + 24, 1);
-            m.putLong(msg.address + 32, control.address);
-            m.putLong(msg.address + 40, 24); // CMSG_SPACE(sizeof(int))
-            long sent = DevFuse.c().sendmsg(conn, msg.address, 0);
-            if (sent < 0) {
-                throw new IOException(DevFuse.failure("sendmsg"));
-            }
-            if (sent < bytes.length) {
-                writeAll(conn, java.util.Arrays.copyOfRange(bytes, (int) sent, bytes.length));
-            }
-        }
-    }
-
-    /** recvmsg of up to {@code n} bytes and the descriptor that came with them ({@code fd[0]}, -1 if none). */
-    private static byte[] receiveWithFd(int conn, int n, int[] fd) throws IOException {
-        MemoryIO m = MemoryIO.getInstance();
-        try (Native msg = new Native(56); Native iov = new Native(16); Native control = new Native(64);
-             Native data = new Native(n)) {
-            m.putLong(iov.address, data.address);
-            m.putLong(iov.address + 8, n);
-            m.putLong(msg.address + 16, iov.address);
-            m.putLong(msg.address + 24, 1);
-            m.putLong(msg.address + 32, control.address);
-            m.putLong(msg.address + 40, 64);
-            long got = DevFuse.c().recvmsg(conn, msg.address, 0x40000000 /* MSG_CMSG_CLOEXEC */);
-            if (got <= 0) {
-                throw new IOException(got == 0 ? "the old daemon closed the hand-over socket"
-                        : DevFuse.failure("recvmsg"));
-            }
-            long controlLength = m.getLong(msg.address + 40);
-            if (controlLength >= 20 && m.getInt(control.address + 8) == SOL_SOCKET
-                    && m.getInt(control.address + 12) == SCM_RIGHTS) {
-                fd[0] = m.getInt(control.address + 16);
-            }
-            byte[] out = new byte[n];
-            m.getByteArray(data.address, out, 0, (int) got);
-            if (got < n) {
-                byte[] rest = readFully(conn, n - (int) got);
-                System.arraycopy(rest, 0, out, (int) got, rest.length);
-            }
-            return out;
-        }
-    }
-
-    private static void writeAll(int fd, byte[] bytes) throws IOException {
-        try (Native buf = new Native(Math.max(1, bytes.length))) {
-            MemoryIO.getInstance().putByteArray(buf.address, bytes, 0, bytes.length);
-            long done = 0;
-            while (done < bytes.length) {
-                long n = DevFuse.c().write(fd, buf.address + done, bytes.length - done);
-                if (n < 0) {
-                    if (DevFuse.errno() == DevFuse.EINTR) {
-                        continue;
-                    }
-                    throw new IOException(DevFuse.failure("write to the hand-over socket"));
-                }
-                done += n;
-            }
-        }
-    }
-
-    private static byte[] readFully(int fd, int n) throws IOException {
-        byte[] out = new byte[n];
-        try (Native buf = new Native(Math.max(1, n))) {
-            int done = 0;
-            while (done < n) {
-                long got = DevFuse.c().read(fd, buf.address + done, n - done);
-                if (got < 0) {
-                    if (DevFuse.errno() == DevFuse.EINTR) {
-                        continue;
-                    }
-                    throw new IOException(DevFuse.failure("read from the hand-over socket"));
-                }
-                if (got == 0) {
-                    throw new IOException("the hand-over socket closed after " + done + " of " + n + " bytes");
-                }
-                done += (int) got;
-            }
-            MemoryIO.getInstance().getByteArray(buf.address, out, 0, n);
-        }
-        return out;
-    }
-
-    /** Native memory for one call, freed after. */
-    private static final class Native implements AutoCloseable {
-        final long address;
-        final int length;
-
-        Native(int length) {
-            this.length = length;
-            this.address = MemoryIO.getInstance().allocateMemory(length, true);
-        }
-
-        @Override
-        public void close() {
-            MemoryIO.getInstance().freeMemory(address);
-        }
-    }
 }

@@ -4,6 +4,7 @@ import com.kenai.jffi.MemoryIO;
 import io.peerfs.daemon.Fusermount;
 import io.peerfs.daemon.MountException;
 import io.peerfs.vfs.Vfs;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -63,8 +64,16 @@ public final class KernelFuse implements FuseMount {
     private final AtomicInteger idle = new AtomicInteger();
     private final AtomicLong requests = new AtomicLong();
     private final CountDownLatch ended = new CountDownLatch(1);
+    /** Open once INIT is answered or the taken-over table restored, and the workers run. */
+    private final CountDownLatch serving = new CountDownLatch(1);
     /** A connection taken over from another daemon; null when this one mounts. */
     private Handover.State adopted;
+    /** True when the daemon before this one died: the kernel is asked to send its requests again. */
+    private boolean resend;
+    /** The supervisor that keeps the connection for a crash; null when none. */
+    private volatile Supervisor.Link link;
+    private final Object compaction = new Object();
+    private static final int FUSE_NOTIFY_RESEND = 7;
 
     @Override
     public int version() {
@@ -85,9 +94,92 @@ public final class KernelFuse implements FuseMount {
         }
     }
 
-    /** Serves the connection {@code state} describes instead of mounting: call before {@link #mount}. */
-    public void adopt(Handover.State state) {
+    /**
+     * Serves the connection {@code state} describes instead of mounting: call before {@link #mount}.
+     * {@code recovered}: the daemon before died (its supervisor's link), and the requests it had
+     * read are asked for again, the writes it had answered but not made durable done again.
+     */
+    public void adopt(Handover.State state, Supervisor.Link recovered) {
         this.adopted = state;
+        this.resend = recovered != null;
+        this.recoveredLink = recovered;
+    }
+
+    /** The supervisor of a daemon that died: the journal goes to it before anything is served. */
+    private Supervisor.Link recoveredLink;
+
+    /**
+     * From now on every change of the node table and the handles is written to a journal the
+     * supervisor behind {@code l} holds with the connection, so that a new daemon can go on
+     * after a crash. Call once mounted.
+     */
+    public void supervise(Supervisor.Link l, int handovers, int recoveries, long mountedAtMs) throws IOException {
+        if (link != null) {
+            return; // a recovered daemon's journal was written before it served
+        }
+        try {
+            // a taken-over table is restored by the loop's thread: the journal starts from it
+            if (!serving.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IOException("the FUSE loop is not serving after 60 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        NodeJournal j = NodeJournal.create(session, handovers, recoveries, mountedAtMs);
+        try {
+            nodes.journalTo(j, ops.openHandles(), () -> l.hold(fd, j.fd()));
+        } catch (IOException | RuntimeException e) {
+            nodes.stopJournal();
+            j.close();
+            throw e;
+        }
+        link = l;
+        history = new int[] {handovers, recoveries};
+        mountedAt = mountedAtMs;
+    }
+
+    private volatile int[] history = {0, 0};
+    private volatile long mountedAt;
+
+    /** The daemon stops on purpose (unmount, hand-over): the supervisor lets the connection go. */
+    public void endSupervision() {
+        Supervisor.Link l = link;
+        link = null;
+        if (l != null) {
+            l.bye();
+        }
+        NodeJournal j = nodes.stopJournal();
+        if (j != null) {
+            j.close();
+        }
+    }
+
+    /** A journal four times its snapshot is written anew, and the supervisor given the new one. */
+    private void compactJournal() {
+        synchronized (compaction) {
+            NodeJournal current = nodes.journal();
+            Supervisor.Link l = link;
+            if (current == null || l == null || !current.wantsCompaction()) {
+                return;
+            }
+            NodeJournal next = null;
+            try {
+                next = NodeJournal.create(session, history[0], history[1], mountedAt);
+                NodeJournal n = next;
+                nodes.journalTo(n, ops.openHandles(), () -> l.replace(n.fd())).close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("crash recovery is off for this mount: the node journal could not be renewed ({})",
+                        e.toString());
+                if (next != null) {
+                    next.close();
+                }
+                NodeJournal j = nodes.stopJournal();
+                if (j != null) {
+                    j.close();
+                }
+            }
+        }
     }
 
     @Override
@@ -124,7 +216,13 @@ public final class KernelFuse implements FuseMount {
             fd = adopted.fd();
             session = adopted.session();
             nodes.restore(adopted.nodes());
+            if (recoveredLink != null) {
+                journalFirst(adopted, recoveredLink);
+            }
             reopen(adopted);
+            if (resend) {
+                askAgain();
+            }
         } else {
             fd = c.open("/dev/fuse", DevFuse.O_RDWR | DevFuse.O_CLOEXEC | DevFuse.O_NONBLOCK, 0);
             if (fd < 0) {
@@ -145,6 +243,7 @@ public final class KernelFuse implements FuseMount {
                 session = init();
             }
             startWorker();
+            serving.countDown();
             ended.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -215,6 +314,47 @@ public final class KernelFuse implements FuseMount {
         }
     }
 
+    /**
+     * A recovered daemon's journal, written and handed to the supervisor before the handles are
+     * opened again and the dead daemon's pending writes done again, so those are in it too.
+     */
+    private void journalFirst(Handover.State s, Supervisor.Link l) {
+        NodeJournal j = null;
+        try {
+            j = NodeJournal.create(s.session(), s.handovers(), s.recoveries(), s.mountedAtMs());
+            NodeJournal created = j;
+            nodes.journalTo(created, List.of(), () -> l.hold(fd, created.fd()));
+            link = l;
+            history = new int[] {s.handovers(), s.recoveries()};
+            mountedAt = s.mountedAtMs();
+        } catch (IOException | RuntimeException e) {
+            log.warn("no crash recovery after this one: {}", e.toString());
+            nodes.stopJournal();
+            if (j != null) {
+                j.close();
+            }
+            l.close();
+        }
+    }
+
+    /** FUSE_NOTIFY_RESEND (Linux 6.9): the requests the dead daemon had read come again. */
+    private void askAgain() {
+        MemoryIO m = MemoryIO.getInstance();
+        long buf = m.allocateMemory(OUT_HEADER, true);
+        try {
+            m.putInt(buf, OUT_HEADER);
+            m.putInt(buf + 4, FUSE_NOTIFY_RESEND);
+            if (DevFuse.c().write(fd, buf, OUT_HEADER) < 0) {
+                log.warn("{}: requests the dead daemon had read are lost (their callers get an error; Linux 6.9 or"
+                        + " later sends them again)", DevFuse.failure("FUSE_NOTIFY_RESEND"));
+            } else {
+                log.info("asked the kernel to send again what the dead daemon had read");
+            }
+        } finally {
+            m.freeMemory(buf);
+        }
+    }
+
     private void startWorker() {
         threads.incrementAndGet();
         idle.incrementAndGet();
@@ -277,10 +417,13 @@ public final class KernelFuse implements FuseMount {
             wake();
         }
         int result = ops.handle(r, w.out);
-        if (result == KernelOps.NO_REPLY) {
-            return;
+        if (result != KernelOps.NO_REPLY) {
+            w.reply(unique, result < 0 ? result : 0, Math.max(result, 0));
         }
-        w.reply(unique, result < 0 ? result : 0, Math.max(result, 0));
+        NodeJournal j = nodes.journal();
+        if (j != null && j.wantsCompaction()) {
+            compactJournal();
+        }
     }
 
     private void wake() {
@@ -390,18 +533,15 @@ public final class KernelFuse implements FuseMount {
      * serving the connection; the caller sends it with the descriptor. The mount stays.
      */
     public Handover.State handOver() throws InterruptedException {
+        serving.await(); // a table being restored is handed on whole
         handingOver = true;
         stopping = true;
         wake();
         ended.await();
         release();
         KernelOps o = ops;
-        List<Handover.OpenHandle> open = new ArrayList<>();
-        for (Map.Entry<Long, KernelOps.Handle> e : o.handles.entrySet()) {
-            KernelOps.Handle h = e.getValue();
-            open.add(new Handover.OpenHandle(e.getKey(), h.node.id, h.flags, h.vfsFh < 0, h.uid, h.gid));
-        }
-        return new Handover.State(fd, session, nodes.snapshot(), nodes.nextId(), o.nextFh.get(), open, 0, 0);
+        return new Handover.State(fd, session, nodes.snapshot(), nodes.nextId(), o.nextFh.get(), o.openHandles(), 0, 0,
+                0);
     }
 
     /** Reopens the files a previous daemon had open, under the handles the kernel holds. */
@@ -432,11 +572,40 @@ public final class KernelFuse implements FuseMount {
                     lost++;
                 }
             }
-            ops.handles.put(h.fh(), new KernelOps.Handle(vfsFh, n, h.flags(), h.uid(), h.gid()));
-            nodes.opened(n);
+            ops.addHandle(h.fh(), new KernelOps.Handle(vfsFh, n, h.flags(), h.uid(), h.gid()));
+            if (vfsFh >= 0) {
+                lost += writeAgain(s, h.fh(), vfsFh);
+            }
         }
         log.info("took over a FUSE connection: {} nodes, {} open handles{}", nodes.size(), s.handles().size(),
                 lost == 0 ? "" : " (" + lost + " of them answer EIO: their files are gone)");
+    }
+
+    /** Does the dead daemon's pending writes of {@code fh} again; 1 when they failed (the handle then answers EIO). */
+    private int writeAgain(Handover.State s, long fh, long vfsFh) {
+        int bytes = 0;
+        try {
+            for (Handover.PendingWrite w : s.writes()) {
+                if (w.fh() == fh) {
+                    java.nio.ByteBuffer data = java.nio.ByteBuffer.wrap(w.data());
+                    vfs.write(vfsFh, w.offset(), data.duplicate());
+                    nodes.journalWrite(fh, w.offset(), data);
+                    bytes += w.data().length;
+                }
+            }
+            if (bytes > 0) {
+                log.info("wrote again {} bytes the dead daemon had answered but not made durable (handle {})", bytes,
+                        fh);
+            }
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            log.error("handle {}: writes the dead daemon had answered could not be done again: {}", fh, e.toString());
+            KernelOps.Handle h = ops.handles.get(fh);
+            if (h != null) {
+                ops.handles.put(fh, new KernelOps.Handle(KernelOps.LOST, h.node, h.flags, h.uid, h.gid));
+            }
+            return 1;
+        }
     }
 
     @Override

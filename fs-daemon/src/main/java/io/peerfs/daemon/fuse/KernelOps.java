@@ -239,21 +239,22 @@ final class KernelOps {
             case OPEN -> open(r, in.getInt(0), out);
             case CREATE -> create(r, in.getInt(0), in.getInt(4), cstring(in.position(16)), out);
             case READ -> read(in, out);
-            case WRITE -> {
-                int size = in.getInt(16);
-                ByteBuffer data = in.slice(40, Math.min(size, in.limit() - 40));
-                out.putInt(0, vfs.write(file(in.getLong(0)).vfsFh, in.getLong(8), data));
-                out.putInt(4, 0);
-                yield 8;
-            }
+            case WRITE -> write(in, out);
             case STATFS -> statfs(out);
             case RELEASE -> release(in.getLong(0));
             case FLUSH -> {
-                vfs.flush(file(in.getLong(0)).vfsFh, r.pid());
+                long fh = in.getLong(0);
+                long mark = nodes.writeMark();
+                if (vfs.flush(file(fh).vfsFh, r.pid())) {
+                    nodes.journalClean(fh, mark);
+                }
                 yield 0;
             }
             case FSYNC -> {
-                vfs.fsync(file(in.getLong(0)).vfsFh);
+                long fh = in.getLong(0);
+                long mark = nodes.writeMark();
+                vfs.fsync(file(fh).vfsFh);
+                nodes.journalClean(fh, mark);
                 yield 0;
             }
             case FSYNCDIR -> 0;
@@ -288,15 +289,14 @@ final class KernelOps {
                 path(r.nodeid()); // a removed directory cannot be opened
                 long fh = nextFh.getAndIncrement();
                 NodeTable.Node n = node(r.nodeid());
-                handles.put(fh, new Handle(-1, n, 0, r.uid(), r.gid()));
-                nodes.opened(n);
+                addHandle(fh, new Handle(-1, n, 0, r.uid(), r.gid()));
                 out.putLong(0, fh);
                 out.putLong(8, 0);
                 yield OPEN_OUT_SIZE;
             }
             case READDIR -> readdir(r.nodeid(), in, out);
             case RELEASEDIR -> {
-                Handle h = handles.remove(in.getLong(0));
+                Handle h = removeHandle(in.getLong(0));
                 if (h != null) {
                     nodes.closed(h.node);
                 }
@@ -506,8 +506,7 @@ final class KernelOps {
             }
         }
         long fh = nextFh.getAndIncrement();
-        handles.put(fh, new Handle(vfsFh, n, flags, r.uid(), r.gid()));
-        nodes.opened(n);
+        addHandle(fh, new Handle(vfsFh, n, flags, r.uid(), r.gid()));
         out.putLong(0, fh);
         out.putInt(8, openFlags);
         out.putInt(12, 0);
@@ -529,12 +528,39 @@ final class KernelOps {
             entryOut(n, a, out);
             ByteBuffer open = out.slice(ENTRY_OUT_SIZE, OPEN_OUT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
             long fh = nextFh.getAndIncrement();
-            handles.put(fh, new Handle(vfsFh, n, flags, r.uid(), r.gid()));
-            nodes.opened(n);
+            addHandle(fh, new Handle(vfsFh, n, flags, r.uid(), r.gid()));
             open.putLong(0, fh);
             open.putLong(8, 0);
             return ENTRY_OUT_SIZE + OPEN_OUT_SIZE;
         });
+    }
+
+    /** Bytes one handle may have written but not durable before they are checkpointed. */
+    static final long PENDING_PER_FILE = 32L << 20;
+    /** Bytes all handles together may have so; past it the writing handle is checkpointed. */
+    static final long PENDING_ALL = 128L << 20;
+
+    /**
+     * A write; under supervision its bytes also go to the node journal before the kernel is
+     * told, so a daemon that dies before they are durable does not lose them ({@link
+     * KernelFuse}): a handle with too much of that is checkpointed (committed here, no upload).
+     */
+    private int write(ByteBuffer in, ByteBuffer out) throws IOException {
+        long fh = in.getLong(0);
+        Handle h = file(fh);
+        int size = in.getInt(16);
+        ByteBuffer data = in.slice(40, Math.min(size, in.limit() - 40));
+        int n = vfs.write(h.vfsFh, in.getLong(8), data.duplicate());
+        long pending = nodes.journalWrite(fh, in.getLong(8), data.slice(0, n));
+        if (pending > PENDING_PER_FILE || (pending > 0 && nodes.pendingBytes() > PENDING_ALL)) {
+            long mark = nodes.writeMark();
+            if (vfs.checkpoint(h.vfsFh)) {
+                nodes.journalClean(fh, mark);
+            }
+        }
+        out.putInt(0, n);
+        out.putInt(4, 0);
+        return 8;
     }
 
     private int read(ByteBuffer in, ByteBuffer out) throws IOException {
@@ -548,8 +574,33 @@ final class KernelOps {
         return ((ReadResult.Filled) result).length();
     }
 
-    private int release(long fh) throws IOException {
+    /** Puts a handle in the table (and the node journal): the kernel holds it from the reply on. */
+    void addHandle(long fh, Handle h) {
+        handles.put(fh, h);
+        nodes.opened(h.node);
+        nodes.handleOpened(fh, h.node, h.flags, h.vfsFh == -1, h.uid, h.gid);
+    }
+
+    private Handle removeHandle(long fh) {
         Handle h = handles.remove(fh);
+        if (h != null) {
+            nodes.handleClosed(fh);
+        }
+        return h;
+    }
+
+    /** The handles as a hand-over or the node journal carries them. */
+    List<Handover.OpenHandle> openHandles() {
+        List<Handover.OpenHandle> open = new ArrayList<>();
+        for (java.util.Map.Entry<Long, Handle> e : handles.entrySet()) {
+            Handle h = e.getValue();
+            open.add(new Handover.OpenHandle(e.getKey(), h.node.id, h.flags, h.vfsFh == -1, h.uid, h.gid));
+        }
+        return open;
+    }
+
+    private int release(long fh) throws IOException {
+        Handle h = removeHandle(fh);
         if (h == null) {
             return 0;
         }

@@ -1,5 +1,6 @@
 package io.peerfs.daemon.fuse;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,6 +47,8 @@ final class NodeTable {
     private final Map<Key, Node> byName = new HashMap<>();
     private final Node root = new Node(ROOT, null, "");
     private long nextId = ROOT + 1;
+    /** Where changes are written for a daemon that may have to take over after a crash; null when none. */
+    private NodeJournal journal;
 
     NodeTable() {
         root.lookups = 1;
@@ -94,8 +97,16 @@ final class NodeTable {
             n = new Node(nextId++, p, name);
             byId.put(n.id, n);
             byName.put(new Key(parent, name), n);
+            n.lookups++;
+            if (journal != null) {
+                journal.node(n.id, parent, name, n.lookups);
+            }
+            return n;
         }
         n.lookups++;
+        if (journal != null) {
+            journal.lookups(n.id, n.lookups);
+        }
         return n;
     }
 
@@ -109,6 +120,11 @@ final class NodeTable {
         if (n.lookups <= 0 && n.open == 0) {
             byId.remove(id);
             detach(n);
+            if (journal != null) {
+                journal.gone(id);
+            }
+        } else if (journal != null) {
+            journal.lookups(id, n.lookups);
         }
     }
 
@@ -136,12 +152,18 @@ final class NodeTable {
             n.parent = byId.get(newParent);
             n.name = newName;
             byName.put(new Key(newParent, newName), n);
+            if (journal != null) {
+                journal.node(n.id, newParent, newName, n.lookups);
+            }
         }
     }
 
     private void detach(Node n) {
         if (n.parent != null) {
             byName.remove(new Key(n.parent.id, n.name), n);
+            if (journal != null) {
+                journal.detached(n.id);
+            }
         }
         n.parent = null;
         n.name = null;
@@ -157,6 +179,9 @@ final class NodeTable {
         if (n.open == 0 && n.lookups <= 0) {
             byId.remove(n.id);
             detach(n);
+            if (journal != null) {
+                journal.gone(n.id);
+            }
         }
         return n.open == 0;
     }
@@ -169,6 +194,81 @@ final class NodeTable {
     /** True when {@code n}'s last answered attributes had this size and mtime. */
     synchronized boolean unchanged(Node n, long size, long mtimeNs) {
         return n.size == size && n.mtimeNs == mtimeNs;
+    }
+
+    /** A handle was opened: written to the journal, if any. */
+    synchronized void handleOpened(long fh, Node n, int flags, boolean dir, int uid, int gid) {
+        if (journal != null) {
+            journal.handle(fh, n.id, flags, dir, uid, gid);
+        }
+    }
+
+    private long writeSeq;
+
+    /** The number the next write gets: a {@link #journalClean} with it covers every write before. */
+    synchronized long writeMark() {
+        return writeSeq;
+    }
+
+    /** A write answered to the kernel, kept in the journal until clean; the handle's pending bytes, or -1. */
+    synchronized long journalWrite(long fh, long offset, java.nio.ByteBuffer data) {
+        return journal == null ? -1 : journal.write(fh, writeSeq++, offset, data);
+    }
+
+    synchronized void journalClean(long fh, long upTo) {
+        if (journal != null) {
+            journal.clean(fh, upTo);
+        }
+    }
+
+    synchronized long pendingBytes() {
+        return journal == null ? 0 : journal.pendingBytes();
+    }
+
+    synchronized void handleClosed(long fh) {
+        if (journal != null) {
+            journal.closed(fh);
+        }
+    }
+
+    /**
+     * Writes the whole table and {@code handles} into {@code next}, which from then on takes
+     * every change; {@code published} runs (hands {@code next} to the supervisor) before any
+     * change can go to it alone. Returns the journal written until now.
+     */
+    /** Hands a journal to whoever keeps it for a crash. */
+    @FunctionalInterface
+    interface Publish {
+        void run() throws IOException;
+    }
+
+    synchronized NodeJournal journalTo(NodeJournal next, java.util.Collection<Handover.OpenHandle> handles,
+                                       Publish published) throws IOException {
+        for (Entry e : snapshot()) {
+            next.node(e.id(), e.parent(), e.name(), e.lookups());
+        }
+        for (Handover.OpenHandle h : handles) {
+            next.handle(h.fh(), h.node(), h.flags(), h.dir(), h.uid(), h.gid());
+        }
+        if (journal != null) {
+            journal.carryOver(next);
+        }
+        next.snapshotWritten();
+        published.run();
+        NodeJournal before = journal;
+        journal = next;
+        return before;
+    }
+
+    synchronized NodeJournal journal() {
+        return journal;
+    }
+
+    /** Stops writing changes; returns the journal written until now (null if none). */
+    synchronized NodeJournal stopJournal() {
+        NodeJournal j = journal;
+        journal = null;
+        return j;
     }
 
     synchronized int size() {

@@ -85,7 +85,7 @@ class NodeTableTest {
         NodeTable.Node d = t.lookedUp(NodeTable.ROOT, "dír");
         t.lookedUp(d.id, "f");
         Handover.State s = new Handover.State(7, new KernelFuse.Session(38, 1 << 20, 0x449029), t.snapshot(),
-                t.nextId(), 12, List.of(new Handover.OpenHandle(11, d.id, 2, false, 1000, 100)), 3, 1234567L);
+                t.nextId(), 12, List.of(new Handover.OpenHandle(11, d.id, 2, false, 1000, 100)), 3, 2, 1234567L);
         byte[] bytes = Handover.encode(s);
         assertEquals(s, Handover.decode(bytes, 7));
         bytes[0] ^= 1;
