@@ -423,6 +423,9 @@ public final class Daemon implements AutoCloseable {
             return "";
         } catch (Exception e) {
             Throwable t = e.getCause() == null ? e : e.getCause();
+            if (t instanceof MountException && config.libfuse() == 0) {
+                return t.getMessage(); // PeerFS's own loop says why itself
+            }
             if (t instanceof MountException) { // libfuse ran and refused: it printed why, not a missing library
                 return t.getMessage() + "; libfuse printed why on the daemon's stderr (the terminal with"
                         + " --foreground, else " + config.cacheDir().resolve("peerfs.log") + ")";

@@ -165,7 +165,7 @@ class CliErrorsIT {
         assertFails(2, "'lots' is not a size", mountArgs("--cache-size", "lots"));
         assertFails(1, "power of two", mountArgs("--chunk-size", "3MiB"));
         assertFails(1, "smaller than one chunk", mountArgs("--cache-size", "1MiB", "--chunk-size", "4MiB"));
-        assertFails(1, "--libfuse must be 2 or 3, got 4", mountArgs("--libfuse", "4"));
+        assertFails(2, "'4' is not 2, 3 or none", mountArgs("--libfuse", "4"));
     }
 
     @Test
@@ -190,6 +190,9 @@ class CliErrorsIT {
             assertTrue(log.contains("no_such_option") && log.contains("fuse: unknown option"), log);
             Files.delete(tmp.resolve("cache/peerfs.log"));
         }
+        // PeerFS's own loop takes the options it knows and names the one it does not
+        assertFails(1, "-o no_such_option is not supported by PeerFS's own FUSE loop",
+                mountArgs("-o", "no_such_option", "--libfuse", "none"));
         assertFails(2, "not a duration", mountArgs("--meta-ttl", "soon"));
         assertFails(1, "--free-space-ratio", mountArgs("--free-space-ratio", "2"));
         assertFails(1, "--cache-pin-limit 2GiB is larger than --cache-size 1GiB",
