@@ -67,6 +67,12 @@ class HandoverIT {
             assertEquals(TIMES, m.status().path("daemon").path("handovers").asInt(), m.status().toString());
             assertBounded(pid);
             assertTrue(ProcessHandle.of(firstPid).isEmpty(), "the first daemon exited");
+            // the last daemon has a supervisor of its own: a kill after the hand-overs is survived too
+            m.kill9();
+            awaitNewDaemon(m, pid);
+            assertEquals(1, m.status().path("daemon").path("recoveries").asInt());
+            assertEquals(TIMES, m.status().path("daemon").path("handovers").asInt());
+            assertTrue(Files.readString(mnt.resolve("work/scratch.log")).startsWith("line 0\n"));
         }
     }
 

@@ -41,4 +41,13 @@ public interface FuseMount {
 
     /** Unmounts (lazily: open files keep working) if mounted; the loop in {@link #mount} then returns. */
     void umount();
+
+    /** Unmounts {@code mnt} lazily through fusermount; a failure is logged. */
+    static void detach(Path mnt) {
+        try {
+            io.peerfs.daemon.Fusermount.unmount(mnt, true);
+        } catch (MountException e) {
+            org.slf4j.LoggerFactory.getLogger(FuseMount.class).warn("{}", e.getMessage());
+        }
+    }
 }

@@ -184,18 +184,18 @@ public final class Handover {
      */
     public static Thread listen(Path mountpoint, Giver giver, Runnable done) throws IOException {
         Path path = socketOf(mountpoint);
-        int server = UnixSocket.listen(path);
-        Thread t = new Thread(() -> serve(server, path, giver, done), "peerfs-handover");
+        UnixSocket.Listener server = UnixSocket.listen(path);
+        Thread t = new Thread(() -> serve(server, giver, done), "peerfs-handover");
         t.setDaemon(true);
         t.start();
         return t;
     }
 
-    private static void serve(int server, Path path, Giver giver, Runnable done) {
+    private static void serve(UnixSocket.Listener server, Giver giver, Runnable done) {
         DevFuse.Calls c = DevFuse.c();
         try {
             while (true) {
-                int conn = UnixSocket.accept(server);
+                int conn = UnixSocket.accept(server.fd());
                 if (conn < 0) {
                     log.warn("{}", DevFuse.failure("hand-over socket"));
                     return;
@@ -210,12 +210,7 @@ public final class Handover {
                 }
             }
         } finally {
-            c.close(server);
-            try {
-                Files.deleteIfExists(path);
-            } catch (IOException e) {
-                log.debug("cannot remove {}: {}", path, e.toString());
-            }
+            server.close();
         }
     }
 

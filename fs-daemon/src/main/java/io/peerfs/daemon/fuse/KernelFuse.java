@@ -1,7 +1,6 @@
 package io.peerfs.daemon.fuse;
 
 import com.kenai.jffi.MemoryIO;
-import io.peerfs.daemon.Fusermount;
 import io.peerfs.daemon.MountException;
 import io.peerfs.vfs.Vfs;
 import java.io.IOException;
@@ -619,11 +618,7 @@ public final class KernelFuse implements FuseMount {
         if (mnt == null) {
             return;
         }
-        try {
-            Fusermount.unmount(mnt, true);
-        } catch (MountException e) {
-            log.warn("{}", e.getMessage());
-        }
+        FuseMount.detach(mnt);
     }
 
     /** The -o values the daemon passes, as this loop takes them. */

@@ -122,12 +122,7 @@ final class NodeJournal implements AutoCloseable {
     }
 
     synchronized void lookups(long id, long lookups) {
-        long at = begin(LOOKUPS, 16);
-        if (at >= 0) {
-            MemoryIO.getInstance().putLong(at, id);
-            MemoryIO.getInstance().putLong(at + 8, lookups);
-            commit();
-        }
+        two(LOOKUPS, id, lookups);
     }
 
     synchronized void gone(long id) {
@@ -189,12 +184,7 @@ final class NodeJournal implements AutoCloseable {
 
     /** Writes of {@code fh} numbered below {@code upTo} are durable: they need not be written again. */
     synchronized void clean(long fh, long upTo) {
-        long at = begin(CLEAN, 16);
-        if (at >= 0) {
-            MemoryIO.getInstance().putLong(at, fh);
-            MemoryIO.getInstance().putLong(at + 8, upTo);
-            commit();
-        }
+        two(CLEAN, fh, upTo);
         dropPending(fh, upTo);
     }
 
@@ -223,6 +213,15 @@ final class NodeJournal implements AutoCloseable {
                 java.nio.ByteBuffer data = m.newDirectByteBuffer(record + 8 + 24, (int) w[2]);
                 next.write(e.getKey(), w[0], offset, data);
             }
+        }
+    }
+
+    private void two(int type, long a, long b) {
+        long at = begin(type, 16);
+        if (at >= 0) {
+            MemoryIO.getInstance().putLong(at, a);
+            MemoryIO.getInstance().putLong(at + 8, b);
+            commit();
         }
     }
 

@@ -1,6 +1,5 @@
 package io.peerfs.daemon.fuse;
 
-import io.peerfs.daemon.Fusermount;
 import io.peerfs.daemon.MountException;
 import io.peerfs.fetch.ChunkMemory;
 import io.peerfs.vfs.Caller;
@@ -315,10 +314,6 @@ public final class PeerFuse3 implements FuseMount {
         if (mnt == null) {
             return;
         }
-        try {
-            Fusermount.unmount(mnt, true);
-        } catch (MountException e) {
-            log.warn("{}", e.getMessage());
-        }
+        FuseMount.detach(mnt);
     }
 }

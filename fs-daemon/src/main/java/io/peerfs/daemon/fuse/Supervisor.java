@@ -169,13 +169,14 @@ public final class Supervisor {
      */
     public static int run(Path mountpoint, List<String> relaunch, Path logFile) {
         Path socket = socketOf(mountpoint);
-        int server;
+        UnixSocket.Listener listener;
         try {
-            server = UnixSocket.listen(socket);
+            listener = UnixSocket.listen(socket);
         } catch (IOException e) {
             say("cannot listen: " + e.getMessage());
             return 1;
         }
+        int server = listener.fd();
         int fuseFd = -1;
         int journalFd = -1;
         Deque<Long> restarts = new ArrayDeque<>();
@@ -241,17 +242,12 @@ public final class Supervisor {
                 }
             }
         } finally {
-            DevFuse.c().close(server);
+            listener.close();
             if (fuseFd >= 0) {
                 DevFuse.c().close(fuseFd);
             }
             if (journalFd >= 0) {
                 DevFuse.c().close(journalFd);
-            }
-            try {
-                java.nio.file.Files.deleteIfExists(socket);
-            } catch (IOException e) {
-                say("cannot remove " + socket + ": " + e);
             }
         }
     }

@@ -29,7 +29,7 @@ final class UnixSocket {
     }
 
     /** A listening socket at {@code path} (replacing one a dead process left), in root's directory. */
-    static int listen(Path path) throws IOException {
+    static Listener listen(Path path) throws IOException {
         Files.createDirectories(DIR);
         Files.setPosixFilePermissions(DIR, PosixFilePermissions.fromString("rwx------"));
         Files.deleteIfExists(path);
@@ -45,7 +45,25 @@ final class UnixSocket {
                 throw new IOException(why);
             }
         }
-        return server;
+        return new Listener(server, path, Files.getAttribute(path, "unix:ino"));
+    }
+
+    /** A listening socket, the name it is bound to and that name's inode. */
+    record Listener(int fd, Path path, Object inode) {
+        /**
+         * Closes the socket and removes its name, unless another process bound the name since
+         * (a daemon or supervisor that took over): the name is theirs then.
+         */
+        void close() {
+            DevFuse.c().close(fd);
+            try {
+                if (inode != null && inode.equals(Files.getAttribute(path, "unix:ino"))) {
+                    Files.deleteIfExists(path);
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // gone already, or left for the next listener, which replaces it
+            }
+        }
     }
 
     /** The next connection; -1 when the socket failed (it is logged by the caller). */
