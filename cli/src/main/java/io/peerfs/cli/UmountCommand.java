@@ -46,6 +46,7 @@ public final class UmountCommand implements Callable<Integer> {
             }
         }
         io.peerfs.daemon.MountGuard.remove(mnt); // the daemon removes it itself; not one that was killed meanwhile
+        io.peerfs.daemon.fuse.Handover.forget(mnt); // sockets a killed daemon or supervisor left
         return 0;
     }
 }

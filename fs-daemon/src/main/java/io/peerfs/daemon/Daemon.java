@@ -67,6 +67,8 @@ public final class Daemon implements AutoCloseable {
     private volatile boolean handingOver;
     private final java.util.concurrent.CountDownLatch handedOver = new java.util.concurrent.CountDownLatch(1);
     private List<String> supervisorCommand;
+    /** The hand-over socket while mounted; null when none. */
+    private AutoCloseable offer;
     /** The link to the supervisor of a recovered daemon (it exists already); null otherwise. */
     private io.peerfs.daemon.fuse.Supervisor.Link supervisor;
     /** How long a hand-over waits for queued result uploads; the rest are in the journal for the next daemon. */
@@ -341,7 +343,7 @@ public final class Daemon implements AutoCloseable {
                 config.mountpoint());
         if (fuse instanceof KernelFuse k) {
             try {
-                Handover.listen(config.mountpoint(), () -> handOver(k), handedOver::countDown);
+                offer = Handover.listen(config.mountpoint(), () -> handOver(k), handedOver::countDown);
             } catch (IOException e) {
                 log.warn("this mount cannot be handed to a new daemon: {}", e.toString());
             }
@@ -476,6 +478,16 @@ public final class Daemon implements AutoCloseable {
         return state;
     }
 
+    private void closeOffer() {
+        if (offer != null) {
+            try {
+                offer.close();
+            } catch (Exception e) {
+                log.debug("hand-over socket: {}", e.toString());
+            }
+        }
+    }
+
     private void stopHousekeeping() {
         if (sweeper != null) {
             sweeper.shutdownNow();
@@ -498,6 +510,7 @@ public final class Daemon implements AutoCloseable {
         }
         closed = true;
         stopHousekeeping();
+        closeOffer();
         boolean drained = true;
         if (loop != null) {
             fuse.umount();

@@ -113,6 +113,12 @@ class HandoverIT {
             assertTrue(String.valueOf(refused.getMessage()).contains("not connected")
                     || refused instanceof java.nio.file.FileSystemException, refused.toString());
             assertTrue(Files.notExists(backend.resolve("after-both.txt")));
+            m.umount(); // and the sockets the killed processes left go with the mount
+            try (var left = Files.list(Path.of("/run/peerfs"))) {
+                String hash = Path.of(socketOf(mnt)).getFileName().toString().replace("handover-", "");
+                assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(hash))
+                        .toList());
+            }
         }
     }
 
@@ -151,6 +157,13 @@ class HandoverIT {
             assertArrayEquals(want, Files.readAllBytes(backend.resolve("out/f")), "result on the backend");
             assertEquals(1, m.status().path("daemon").path("recoveries").asInt());
         }
+    }
+
+    /** Where the daemon serving {@code mnt} offers it: /run/peerfs/handover- and a hash of the path. */
+    private static String socketOf(Path mnt) throws Exception {
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        return "/run/peerfs/handover-" + java.util.HexFormat.of().formatHex(
+                sha.digest(mnt.toString().getBytes(StandardCharsets.UTF_8)), 0, 8) + ".sock";
     }
 
     /** The next daemon's pid once one other than {@code dead} answers. */
@@ -305,9 +318,7 @@ class HandoverIT {
         try (PeerFsMount m = new PeerFsMount(backend, mnt, tmp.resolve("cache-sock"), "--libfuse", "none").mount()) {
             long pid = m.pid();
             String mountedAt = m.status().path("daemon").path("mountedAt").asText();
-            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-            String socket = "/run/peerfs/handover-" + java.util.HexFormat.of().formatHex(
-                    sha.digest(mnt.toString().getBytes(StandardCharsets.UTF_8)), 0, 8) + ".sock";
+            String socket = socketOf(mnt);
             assertTrue(Files.exists(Path.of(socket)), socket);
             String connect = "import socket, sys\n"
                     + "s = socket.socket(socket.AF_UNIX)\n"

@@ -51,6 +51,8 @@ final class DevFuse {
 
         int listen(int fd, int backlog);
 
+        int shutdown(int fd, int how);
+
         int accept4(int fd, @jnr.ffi.types.intptr_t long addr, @jnr.ffi.types.intptr_t long len, int flags);
 
         int connect(int fd, @jnr.ffi.types.intptr_t long addr, int len);

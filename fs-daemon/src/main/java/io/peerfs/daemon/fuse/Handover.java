@@ -90,6 +90,17 @@ public final class Handover {
         }
     }
 
+    /** Removes the socket names of an unmounted {@code mountpoint} that killed processes left. */
+    public static void forget(Path mountpoint) {
+        for (Path p : List.of(socketOf(mountpoint), Supervisor.socketOf(mountpoint))) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                log.debug("cannot remove {}: {}", p, e.toString());
+            }
+        }
+    }
+
     /** True when a daemon serving {@code mountpoint} offers it (its socket answers). */
     public static boolean offered(Path mountpoint) {
         Path s = socketOf(mountpoint);
@@ -182,22 +193,30 @@ public final class Handover {
      * Listens for a new daemon on {@code mountpoint}'s socket; the first one that asks gets the
      * connection (after {@code giver} stopped this daemon), and {@code done} runs.
      */
-    public static Thread listen(Path mountpoint, Giver giver, Runnable done) throws IOException {
+    public static AutoCloseable listen(Path mountpoint, Giver giver, Runnable done) throws IOException {
         Path path = socketOf(mountpoint);
         UnixSocket.Listener server = UnixSocket.listen(path);
-        Thread t = new Thread(() -> serve(server, giver, done), "peerfs-handover");
+        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread t = new Thread(() -> serve(server, giver, done, closing), "peerfs-handover");
         t.setDaemon(true);
         t.start();
-        return t;
+        return () -> {
+            if (closing.compareAndSet(false, true)) {
+                server.close(); // the daemon unmounts: no socket is left behind
+            }
+        };
     }
 
-    private static void serve(UnixSocket.Listener server, Giver giver, Runnable done) {
+    private static void serve(UnixSocket.Listener server, Giver giver, Runnable done,
+                              java.util.concurrent.atomic.AtomicBoolean closing) {
         DevFuse.Calls c = DevFuse.c();
         try {
             while (true) {
                 int conn = UnixSocket.accept(server.fd());
                 if (conn < 0) {
-                    log.warn("{}", DevFuse.failure("hand-over socket"));
+                    if (!closing.get()) {
+                        log.warn("{}", DevFuse.failure("hand-over socket"));
+                    }
                     return;
                 }
                 try {
@@ -210,7 +229,9 @@ public final class Handover {
                 }
             }
         } finally {
-            server.close();
+            if (closing.compareAndSet(false, true)) {
+                server.close();
+            }
         }
     }
 

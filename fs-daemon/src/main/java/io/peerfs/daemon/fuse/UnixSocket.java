@@ -55,6 +55,7 @@ final class UnixSocket {
          * (a daemon or supervisor that took over): the name is theirs then.
          */
         void close() {
+            DevFuse.c().shutdown(fd, 2); // wakes a thread waiting in accept
             DevFuse.c().close(fd);
             try {
                 if (inode != null && inode.equals(Files.getAttribute(path, "unix:ino"))) {
