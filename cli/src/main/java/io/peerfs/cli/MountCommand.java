@@ -177,6 +177,12 @@ public final class MountCommand implements Callable<Integer> {
                     + " running mount over without unmounting it.")
     int libfuse;
 
+    @Option(names = "--supervise", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With --libfuse none as root: a small supervisor keeps the mount's connection and starts a"
+                    + " new daemon if this one dies, which goes on with no error for programs; the daemon keeps"
+                    + " writes not yet synced (at most 64 MiB) in shared memory for it (default on).")
+    boolean supervise;
+
     @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
             description = "Extra libfuse mount options, e.g. -o ro.")
     List<String> fuseOptions = new ArrayList<>();
@@ -333,7 +339,7 @@ public final class MountCommand implements Callable<Integer> {
      * own command to start again (in the foreground). Null where there is none: not root, libfuse.
      */
     private List<String> supervisorCommand(DaemonConfig config) {
-        if (config.libfuse() != 0 || !io.peerfs.daemon.Uids.isRoot()) {
+        if (config.libfuse() != 0 || !io.peerfs.daemon.Uids.isRoot() || !supervise) {
             return null;
         }
         String javaBin = ProcessHandle.current().info().command().orElse("java");

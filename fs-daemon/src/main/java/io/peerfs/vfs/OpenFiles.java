@@ -233,7 +233,7 @@ final class OpenFiles {
     void checkpoint(long fh) throws IOException {
         Handle h = handle(fh);
         if (h instanceof ScratchHandle s) {
-            scratchFiles.commit(s.file(), true);
+            scratchFiles.commit(s.file(), false); // a daemon's crash, not the node's: the page cache keeps it
         } else if (h instanceof ResultHandle r && r.writer()) {
             results.checkpoint(r.staged(), r.file());
         }

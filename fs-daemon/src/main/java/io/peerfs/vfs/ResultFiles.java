@@ -262,9 +262,9 @@ final class ResultFiles implements AutoCloseable {
         }
     }
 
-    /** The data is durable on this node (a dead daemon's successor finds it); nothing is uploaded. */
+    /** The data is committed on this node (a dead daemon's successor finds it); nothing is uploaded. */
     void checkpoint(Staged s, OpenScratch f) throws IOException {
-        commit(s, f, true);
+        commit(s, f, false);
     }
 
     /** fsync(2): the data is on the backend, durably, when it returns. */

@@ -536,9 +536,9 @@ final class KernelOps {
     }
 
     /** Bytes one handle may have written but not durable before they are checkpointed. */
-    static final long PENDING_PER_FILE = 32L << 20;
+    static final long PENDING_PER_FILE = 8L << 20;
     /** Bytes all handles together may have so; past it the writing handle is checkpointed. */
-    static final long PENDING_ALL = 128L << 20;
+    static final long PENDING_ALL = 64L << 20;
 
     /**
      * A write; under supervision its bytes also go to the node journal before the kernel is

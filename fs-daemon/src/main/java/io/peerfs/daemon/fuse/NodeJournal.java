@@ -31,7 +31,11 @@ final class NodeJournal implements AutoCloseable {
     private static final int CLOSED = 6;
     private static final int WRITE = 7;
     private static final int CLEAN = 8;
-    private static final long MIN_COMPACT = 8L << 20;
+    /**
+     * Compaction happens at four times the last snapshot, but not below this: written data passes
+     * through the log, and each compaction copies what is still pending into the next one.
+     */
+    private static final long MIN_COMPACT = 64L << 20;
 
     private final int fd;
     /** The mapping (unmapped when collected); {@link #base} is its address. */
@@ -47,6 +51,7 @@ final class NodeJournal implements AutoCloseable {
      * journal takes them over ({@link #carryOver}); a dead daemon's successor writes them again.
      */
     private final Map<Long, java.util.ArrayDeque<long[]>> pending = new HashMap<>();
+    private final Map<Long, Long> pendingOf = new HashMap<>();
     private long pendingBytes;
 
     private NodeJournal(int fd, java.nio.MappedByteBuffer map, long capacity) {
@@ -179,7 +184,7 @@ final class NodeJournal implements AutoCloseable {
         java.util.ArrayDeque<long[]> q = pending.computeIfAbsent(fh, k -> new java.util.ArrayDeque<>());
         q.addLast(new long[] {seq, at - 8 - base, n});
         pendingBytes += n;
-        return q.stream().mapToLong(e -> e[2]).sum();
+        return pendingOf.merge(fh, (long) n, Long::sum);
     }
 
     /** Writes of {@code fh} numbered below {@code upTo} are durable: they need not be written again. */
@@ -191,10 +196,13 @@ final class NodeJournal implements AutoCloseable {
     private void dropPending(long fh, long upTo) {
         java.util.ArrayDeque<long[]> q = pending.get(fh);
         while (q != null && !q.isEmpty() && q.peekFirst()[0] < upTo) {
-            pendingBytes -= q.removeFirst()[2];
+            long n = q.removeFirst()[2];
+            pendingBytes -= n;
+            pendingOf.merge(fh, -n, Long::sum);
         }
         if (q != null && q.isEmpty()) {
             pending.remove(fh);
+            pendingOf.remove(fh);
         }
     }
 
@@ -266,8 +274,24 @@ final class NodeJournal implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        broken = true; // nothing is written after: the mapping goes when collected
+        broken = true; // nothing is written after
+        unmap(map);
         DevFuse.c().close(fd);
+    }
+
+    /**
+     * Unmaps at once rather than when the buffer is collected: a replaced journal's memory is
+     * shared memory, freed only once unmapped here and closed by the supervisor too.
+     */
+    private static void unmap(java.nio.MappedByteBuffer b) {
+        try {
+            Class<?> c = Class.forName("sun.misc.Unsafe");
+            java.lang.reflect.Field f = c.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            c.getMethod("invokeCleaner", java.nio.ByteBuffer.class).invoke(f.get(null), b);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // left to the collector
+        }
     }
 
     /**
@@ -363,7 +387,7 @@ final class NodeJournal implements AutoCloseable {
                     new ArrayList<>(handles.values()), m.getInt(base + 28), m.getInt(base + 40), m.getLong(base + 32))
                     .withWrites(all);
         } finally {
-            java.lang.ref.Reference.reachabilityFence(map);
+            unmap(map);
         }
     }
 
