@@ -87,6 +87,10 @@ public final class Metrics implements FuseMount.OpObserver, AutoCloseable {
         counter("peerfs_peer_corrupt_transfers", "Chunks from peers whose checksums did not match", "peers",
                 "corruptTransfers");
         gauge("peerfs_open_files", "Files open through the mount", "daemon", "openFiles");
+        gauge("peerfs_mount_handovers", "Times this mount passed from one daemon to the next (--libfuse none)",
+                "daemon", "handovers");
+        gauge("peerfs_mount_recoveries", "Times a new daemon took this mount over from one that died", "daemon",
+                "recoveries");
         gauge("peerfs_direct_memory_bytes", "Off-heap buffers of the daemon (bounded by -XX:MaxDirectMemorySize)",
                 "daemon", "directMemoryBytes");
         gauge("peerfs_peer_members", "Members of the cluster this node knows, itself included", "peers",

@@ -100,6 +100,10 @@ class HandoverIT {
                 w.stopAndCheck();
             }
             assertEquals(TIMES, m.status().path("daemon").path("recoveries").asInt(), m.status().toString());
+            String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(m.status().path("daemon").path("metrics").asText())).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("peerfs_mount_recoveries " + TIMES + ".0"), metrics);
             assertBounded(pid);
             // the supervisor too: nothing keeps the connection, and the mount is not a plain directory
             long supervisor = ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid)
