@@ -343,10 +343,19 @@ class HandoverIT {
             assertEquals("a", Files.readString(mnt.resolve("a.txt")));
             assertEquals(pid, m.pid(), "the same daemon serves");
             assertEquals(0, m.status().path("daemon").path("handovers").asInt());
-            // and a real request still works after all that
-            PeerFsMount.Run again = PeerFsMount.peerfs("mount", backend.toString(), mnt.toString(), "--cache-dir",
-                    tmp.resolve("cache-sock").toString(), "--libfuse", "none");
-            assertEquals(0, again.exit(), again.err());
+            // a root client that connects and says nothing holds the socket for a few seconds only
+            String silent = "import socket, sys, time\n"
+                    + "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)\n";
+            Process quiet = new ProcessBuilder("/usr/bin/python3", "-c", silent, socket).start();
+            try {
+                Thread.sleep(500);
+                // and a real request still works after all that
+                PeerFsMount.Run again = PeerFsMount.peerfs("mount", backend.toString(), mnt.toString(),
+                        "--cache-dir", tmp.resolve("cache-sock").toString(), "--libfuse", "none");
+                assertEquals(0, again.exit(), again.err());
+            } finally {
+                quiet.destroyForcibly();
+            }
             assertNotEquals(pid, m.pid());
             assertEquals(mountedAt, m.status().path("daemon").path("mountedAt").asText(), "the mount is the same");
             assertEquals(1, m.status().path("daemon").path("handovers").asInt());

@@ -64,6 +64,8 @@ final class DevFuse {
         int getsockopt(int fd, int level, int name, @jnr.ffi.types.intptr_t long value,
                        @jnr.ffi.types.intptr_t long len);
 
+        int setsockopt(int fd, int level, int name, @jnr.ffi.types.intptr_t long value, int len);
+
         int memfd_create(String name, int flags);
 
         int ftruncate(int fd, long length);

@@ -28,6 +28,8 @@ public final class Handover {
     private static final Logger log = LoggerFactory.getLogger(Handover.class);
     private static final byte[] ASK = "PEERFS-HANDOVER 1\n".getBytes(StandardCharsets.US_ASCII);
     private static final int MAGIC = 0x50464831; // "PFH1"
+    /** How long a connection may take to ask, and later to confirm. */
+    private static final int ASK_SECONDS = 5;
     /** Largest state accepted: a node table of a few million entries. */
     static final int MAX_STATE = 256 << 20;
 
@@ -243,6 +245,8 @@ public final class Handover {
                 log.warn("hand-over refused to uid {}: only root may take the mount over", uid);
                 return false;
             }
+            // a client that connects and says nothing must not keep the next daemon out
+            UnixSocket.readTimeout(conn, ASK_SECONDS);
             byte[] ask;
             try {
                 ask = UnixSocket.readFully(conn, ASK.length);

@@ -20,6 +20,7 @@ final class UnixSocket {
     private static final int SOCK_CLOEXEC = 0x80000;
     private static final int SOL_SOCKET = 1;
     private static final int SO_PEERCRED = 17;
+    private static final int SO_RCVTIMEO = 20;
     private static final int SCM_RIGHTS = 1;
     private static final int MSG_CMSG_CLOEXEC = 0x40000000;
     /** Most descriptors one message carries. */
@@ -91,6 +92,16 @@ final class UnixSocket {
             }
         }
         return fd;
+    }
+
+    /** Reads on {@code conn} fail after {@code seconds} without a byte (SO_RCVTIMEO). */
+    static void readTimeout(int conn, int seconds) throws IOException {
+        try (Native tv = new Native(16)) {
+            MemoryIO.getInstance().putLong(tv.address, seconds); // struct timeval {tv_sec; tv_usec}
+            if (DevFuse.c().setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, tv.address, 16) != 0) {
+                throw new IOException(DevFuse.failure("SO_RCVTIMEO"));
+            }
+        }
     }
 
     /** The uid of the process at the other end ({@code struct ucred}: pid, uid, gid). */
