@@ -23,7 +23,7 @@ import java.util.function.LongSupplier;
  */
 final class Namespace {
     /** How long an rmdir of a result directory waits for files libfuse hid to be released. */
-    private static final long HIDDEN_RELEASE_WAIT_NS = 2_000_000_000L;
+    private static final long HIDDEN_RELEASE_WAIT_NS = 10_000_000_000L;
 
     private final BackendMetaCache backend;
     private final MetaStore scratch;
