@@ -67,8 +67,6 @@ public final class KernelFuse implements FuseMount {
     private final CountDownLatch serving = new CountDownLatch(1);
     /** A connection taken over from another daemon; null when this one mounts. */
     private Handover.State adopted;
-    /** True when the daemon before this one died: the kernel is asked to send its requests again. */
-    private boolean resend;
     /** The supervisor that keeps the connection for a crash; null when none. */
     private volatile Supervisor.Link link;
     private final Object compaction = new Object();
@@ -100,7 +98,6 @@ public final class KernelFuse implements FuseMount {
      */
     public void adopt(Handover.State state, Supervisor.Link recovered) {
         this.adopted = state;
-        this.resend = recovered != null;
         this.recoveredLink = recovered;
     }
 
@@ -219,7 +216,7 @@ public final class KernelFuse implements FuseMount {
                 journalFirst(adopted, recoveredLink);
             }
             reopen(adopted);
-            if (resend) {
+            if (recoveredLink != null) {
                 askAgain();
             }
         } else {

@@ -48,7 +48,7 @@ final class NodeTable {
     private final Node root = new Node(ROOT, null, "");
     private long nextId = ROOT + 1;
     /** Where changes are written for a daemon that may have to take over after a crash; null when none. */
-    private NodeJournal journal;
+    private volatile NodeJournal journal;
 
     NodeTable() {
         root.lookups = 1;
@@ -260,7 +260,8 @@ final class NodeTable {
         return before;
     }
 
-    synchronized NodeJournal journal() {
+    /** The journal now written, read without the lock: every FUSE request asks. */
+    NodeJournal journal() {
         return journal;
     }
 
